@@ -1,0 +1,151 @@
+//! Every DynamoDB key this project writes, in one place.
+//!
+//! Single-table layout (directory table, `pk` + `sk`, no GSIs): every item of a directory lives under
+//! the partition `DIR#{directoryId}`, so no key built from a request can reach another directory, and
+//! every lookup an IdP needs is a strongly consistent GetItem or a Query on a sort-key prefix.
+//!
+//! | item                     | pk                | sk                                   |
+//! |--------------------------|-------------------|--------------------------------------|
+//! | directory registry entry | `DIRECTORIES`     | `DIR#{dir}`                          |
+//! | directory counters       | `DIR#{dir}`       | `STATS`                              |
+//! | user                     | `DIR#{dir}`       | `USER#{id}`                          |
+//! | userName guard (unique)  | `DIR#{dir}`       | `UNAME#{lowercase userName}`         |
+//! | user externalId index    | `DIR#{dir}`       | `UEXT#{externalId}#{id}`             |
+//! | user email index         | `DIR#{dir}`       | `UEMAIL#{lowercase email}#{id}`      |
+//! | group                    | `DIR#{dir}`       | `GROUP#{id}`                         |
+//! | group displayName index  | `DIR#{dir}`       | `GNAME#{lowercase displayName}#{id}` |
+//! | group externalId index   | `DIR#{dir}`       | `GEXT#{externalId}#{id}`             |
+//! | membership (group→user)  | `DIR#{dir}`       | `MEMBER#{groupId}#{userId}`          |
+//! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
+//!
+//! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
+//! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order.
+
+use crate::scim::schema::ResourceKind;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const REGISTRY_PK: &str = "DIRECTORIES";
+
+/// Escapes a client-supplied value for use inside a key.
+fn esc(value: &str) -> String {
+    value.replace('%', "%25").replace('#', "%23")
+}
+
+pub fn directory_pk(dir: &str) -> String {
+    format!("DIR#{}", esc(dir))
+}
+pub fn registry_sk(dir: &str) -> String {
+    format!("DIR#{}", esc(dir))
+}
+pub fn stats_sk() -> &'static str {
+    "STATS"
+}
+
+/// Sort-key prefix of a resource kind's items; `resource_sk` appends the id.
+pub fn resource_prefix(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "USER#",
+        ResourceKind::Group => "GROUP#",
+    }
+}
+pub fn resource_sk(kind: ResourceKind, id: &str) -> String {
+    format!("{}{}", resource_prefix(kind), esc(id))
+}
+/// The id back out of a resource sort key.
+pub fn id_from_resource_sk(kind: ResourceKind, sk: &str) -> Option<String> {
+    sk.strip_prefix(resource_prefix(kind)).map(unescape)
+}
+
+pub fn user_name_sk(user_name: &str) -> String {
+    format!("UNAME#{}", esc(&user_name.to_lowercase()))
+}
+
+/// The secondary lookups a filter can be answered from. Each is a Query on `{prefix}{value}#`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    UserExternalId,
+    UserEmail,
+    GroupDisplayName,
+    GroupExternalId,
+}
+
+impl Index {
+    fn tag(self) -> &'static str {
+        match self {
+            Index::UserExternalId => "UEXT#",
+            Index::UserEmail => "UEMAIL#",
+            Index::GroupDisplayName => "GNAME#",
+            Index::GroupExternalId => "GEXT#",
+        }
+    }
+    /// externalId is caseExact (RFC 7643 §3.1); emails and displayName are not.
+    fn fold(self, value: &str) -> String {
+        match self {
+            Index::UserExternalId | Index::GroupExternalId => esc(value),
+            Index::UserEmail | Index::GroupDisplayName => esc(&value.to_lowercase()),
+        }
+    }
+    pub fn sk(self, value: &str, id: &str) -> String {
+        format!("{}{}", self.prefix(value), esc(id))
+    }
+    pub fn prefix(self, value: &str) -> String {
+        format!("{}{}#", self.tag(), self.fold(value))
+    }
+}
+
+pub fn member_prefix(group_id: &str) -> String {
+    format!("MEMBER#{}#", esc(group_id))
+}
+pub fn member_sk(group_id: &str, user_id: &str) -> String {
+    format!("{}{}", member_prefix(group_id), esc(user_id))
+}
+pub fn member_of_prefix(user_id: &str) -> String {
+    format!("MEMBEROF#{}#", esc(user_id))
+}
+pub fn member_of_sk(user_id: &str, group_id: &str) -> String {
+    format!("{}{}", member_of_prefix(user_id), esc(group_id))
+}
+/// The last `#`-separated component of a key (an id), unescaped.
+pub fn last_component(sk: &str) -> String {
+    unescape(sk.rsplit('#').next().unwrap_or_default())
+}
+
+fn unescape(value: &str) -> String {
+    value.replace("%23", "#").replace("%25", "%")
+}
+
+/// Tokens table: one item per token, keyed by the token's SHA-256 (hex). Only the hash is stored.
+pub const TOKEN_HASH: &str = "token_hash";
+pub const TOKENS_BY_DIRECTORY: &str = "by-directory";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_in_a_value_cannot_forge_a_prefix() {
+        assert_eq!(
+            Index::UserEmail.prefix("a#b@x.com"),
+            "UEMAIL#a%23b@x.com#"
+        );
+        assert!(!Index::UserEmail.sk("a#b@x.com", "1").starts_with(&Index::UserEmail.prefix("a")));
+    }
+
+    #[test]
+    fn ids_round_trip_through_keys() {
+        let sk = resource_sk(ResourceKind::User, "0190-a");
+        assert_eq!(id_from_resource_sk(ResourceKind::User, &sk).as_deref(), Some("0190-a"));
+        assert_eq!(last_component(&member_sk("g", "u%#1")), "u%#1");
+    }
+
+    #[test]
+    fn user_name_guard_is_case_insensitive() {
+        assert_eq!(user_name_sk("Alice@X.com"), user_name_sk("alice@x.com"));
+    }
+
+    #[test]
+    fn member_prefixes_do_not_overlap() {
+        assert!(!member_of_sk("u", "g").starts_with("MEMBER#"));
+    }
+}
