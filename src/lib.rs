@@ -1,1 +1,11 @@
+//! Serverless SCIM endpoint: AWS Lambda + DynamoDB.
+//!
+//! Request path: API Gateway → a thin binary (`src/bin`) → `api` (HTTP ⇄ typed SCIM requests,
+//! auth, routing) → `scim` (pure protocol: schemas, filters, PATCH, paging, errors) and `store`
+//! (DynamoDB single table + hashed tokens). Imports go downward only: `scim` knows nothing of AWS or
+//! HTTP, `store` nothing of HTTP.
+
+pub mod auth;
+pub mod clock;
 pub mod scim;
+pub mod store;

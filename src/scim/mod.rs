@@ -4,3 +4,4 @@
 pub mod error;
 pub mod schema;
 pub mod resource;
+pub mod list;

@@ -1,0 +1,111 @@
+//! Directories: one per customer organisation. A registry item per directory (partition
+//! `DIRECTORIES`, admin path only) names it; everything else of the directory lives in its own
+//! partition, so deleting a directory is a Query of that partition plus batched deletes.
+
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+
+use super::keys::{self, REGISTRY_PK};
+use super::{get_s, key, s, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Directory {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+impl Store {
+    pub async fn create_directory(&self, d: &Directory) -> Result<(), StoreError> {
+        let mut item = key(REGISTRY_PK.into(), keys::registry_sk(&d.id));
+        item.insert("id".into(), s(&d.id));
+        item.insert("name".into(), s(&d.name));
+        item.insert("created_at".into(), s(&d.created_at));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    pub async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(out.item.as_ref().and_then(directory_from_item))
+    }
+
+    pub async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(REGISTRY_PK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::dynamo)?;
+            out.extend(page.items().iter().filter_map(directory_from_item));
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Deletes a directory: its tokens first (so access stops at once), then every item of its
+    /// partition, then the registry entry. Returns the number of directory items deleted.
+    pub async fn delete_directory(&self, id: &str) -> Result<usize, StoreError> {
+        for t in self.list_tokens(id).await? {
+            self.delete_token(&t.hash).await?;
+        }
+        let mut deleted = 0;
+        loop {
+            let (items, _) = self.query_prefix(id, "", None, 1000, true).await?;
+            if items.is_empty() {
+                break;
+            }
+            deleted += items.len();
+            let writes = items
+                .into_iter()
+                .map(|k| {
+                    let del = DeleteRequest::builder()
+                        .set_key(Some(k))
+                        .build()
+                        .map_err(StoreError::dynamo)?;
+                    Ok(WriteRequest::builder().delete_request(del).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            self.batch_write(writes).await?;
+        }
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(deleted)
+    }
+}
+
+fn directory_from_item(item: &super::Item) -> Option<Directory> {
+    Some(Directory {
+        id: get_s(item, "id")?.to_string(),
+        name: get_s(item, "name").unwrap_or_default().to_string(),
+        created_at: get_s(item, "created_at").unwrap_or_default().to_string(),
+    })
+}

@@ -1,0 +1,115 @@
+//! DynamoDB persistence: the single directory table (users, groups, memberships, index items) and
+//! the tokens table. The store never sees HTTP; it takes and returns plain values (`Record`), and
+//! enforces uniqueness and optimistic concurrency with conditional writes, so DynamoDB itself is the
+//! arbiter when two requests race.
+
+pub mod directories;
+pub mod keys;
+pub mod members;
+pub mod resources;
+pub mod tables;
+pub mod tokens;
+mod write;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use serde_json::{Map, Value};
+
+use crate::scim::resource::Meta;
+
+pub use write::Tx;
+
+/// Environment variables every binary reads (see README "Configuration").
+pub const ENV_TABLE: &str = "SCIM_TABLE";
+pub const ENV_TOKENS_TABLE: &str = "SCIM_TOKENS_TABLE";
+pub const DEFAULT_TABLE: &str = "scim-directory";
+pub const DEFAULT_TOKENS_TABLE: &str = "scim-tokens";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness guard already exists (userName taken).
+    #[error("{0} is already taken")]
+    Conflict(String),
+    /// The item changed since it was read (version condition failed) or no longer exists.
+    #[error("the resource was modified concurrently")]
+    VersionMismatch,
+    #[error("not found")]
+    NotFound,
+    /// Member ids that are not users of this directory.
+    #[error("unknown members: {0:?}")]
+    MissingMembers(Vec<String>),
+    #[error("dynamodb: {0}")]
+    Dynamo(String),
+}
+
+impl StoreError {
+    pub fn dynamo(e: impl std::fmt::Display) -> Self {
+        // The Display of an SdkError is terse; the Debug form carries the service message.
+        StoreError::Dynamo(e.to_string())
+    }
+}
+
+/// A stored resource: its id, the normalised body (no id/meta/members) and its meta.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    pub body: Map<String, Value>,
+    pub meta: Meta,
+}
+
+/// Handle to both tables. Cheap to clone (the SDK client is an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+    pub(crate) tokens_table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>, tokens_table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+            tokens_table: tokens_table.into(),
+        }
+    }
+
+    /// Builds a store from the standard AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` etc.) and
+    /// `SCIM_TABLE` / `SCIM_TOKENS_TABLE`.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_from_env().await;
+        let table = std::env::var(ENV_TABLE).unwrap_or_else(|_| DEFAULT_TABLE.into());
+        let tokens =
+            std::env::var(ENV_TOKENS_TABLE).unwrap_or_else(|_| DEFAULT_TOKENS_TABLE.into());
+        Store::new(Client::new(&config), table, tokens)
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+    pub fn tokens_table(&self) -> &str {
+        &self.tokens_table
+    }
+}
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+pub(crate) fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
+}
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}

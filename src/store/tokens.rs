@@ -1,0 +1,108 @@
+//! The tokens table: one item per live token, keyed by the token's SHA-256, naming its directory.
+//! A GSI (`by-directory`) lists a directory's tokens for the admin CLI; the request path only ever
+//! does a GetItem by hash.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys::{TOKENS_BY_DIRECTORY, TOKEN_HASH};
+use super::{get_n, get_s, n, s, Item, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TokenRecord {
+    pub token_id: String,
+    #[serde(skip)]
+    pub hash: String,
+    pub directory_id: String,
+    pub created_at: String,
+    /// Milliseconds since the epoch after which the token is refused.
+    pub expires_at_millis: Option<i64>,
+}
+
+impl TokenRecord {
+    pub fn is_live(&self, now_millis: i64) -> bool {
+        self.expires_at_millis.is_none_or(|e| now_millis < e)
+    }
+}
+
+impl Store {
+    pub async fn put_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        let mut item = Item::new();
+        item.insert(TOKEN_HASH.into(), s(&t.hash));
+        item.insert("token_id".into(), s(&t.token_id));
+        item.insert("directory_id".into(), s(&t.directory_id));
+        item.insert("created_at".into(), s(&t.created_at));
+        if let Some(e) = t.expires_at_millis {
+            item.insert("expires_at_millis".into(), n(e));
+            // DynamoDB TTL (seconds) garbage-collects expired tokens a day after expiry; the
+            // request path checks `expires_at_millis` itself because TTL deletion is lazy.
+            item.insert("ttl".into(), n(e / 1000 + 86_400));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.tokens_table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(token_hash)")
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    pub async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tokens_table)
+            .key(TOKEN_HASH, AttributeValue::S(hash.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(out.item.as_ref().and_then(token_from_item))
+    }
+
+    /// A directory's tokens, oldest first.
+    pub async fn list_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tokens_table)
+                .index_name(TOKENS_BY_DIRECTORY)
+                .key_condition_expression("directory_id = :d")
+                .expression_attribute_values(":d", s(directory))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::dynamo)?;
+            out.extend(page.items().iter().filter_map(token_from_item));
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub async fn delete_token(&self, hash: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tokens_table)
+            .key(TOKEN_HASH, AttributeValue::S(hash.into()))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+}
+
+fn token_from_item(item: &Item) -> Option<TokenRecord> {
+    Some(TokenRecord {
+        token_id: get_s(item, "token_id")?.to_string(),
+        hash: get_s(item, TOKEN_HASH)?.to_string(),
+        directory_id: get_s(item, "directory_id")?.to_string(),
+        created_at: get_s(item, "created_at").unwrap_or_default().to_string(),
+        expires_at_millis: get_n(item, "expires_at_millis").map(|v| v as i64),
+    })
+}
