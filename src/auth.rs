@@ -65,13 +65,18 @@ impl Authenticator {
     }
 
     /// True when `token` is live and belongs to `directory`.
-    pub async fn allows(&self, token: &str, directory: &str, now_millis: i64) -> Result<bool, StoreError> {
+    pub async fn allows(
+        &self,
+        token: &str,
+        directory: &str,
+        now_millis: i64,
+    ) -> Result<bool, StoreError> {
         let hash = hash_token(token);
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&hash).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, r)| r.clone()));
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(&hash)
+                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+                .map(|(_, r)| r.clone())
+        });
         let record = match cached {
             Some(r) => r,
             None => {

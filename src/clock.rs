@@ -53,6 +53,9 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(format_rfc3339(1_795_990_000_000), "2026-11-30T20:06:40.000Z");
+        assert_eq!(
+            format_rfc3339(1_795_990_000_000),
+            "2026-11-29T22:06:40.000Z"
+        );
     }
 }

@@ -84,7 +84,11 @@ impl ScimError {
         Self::new(404, None, detail)
     }
     pub fn unauthorized() -> Self {
-        Self::new(401, None, "missing, invalid, expired or revoked bearer token")
+        Self::new(
+            401,
+            None,
+            "missing, invalid, expired or revoked bearer token",
+        )
     }
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(412, None, detail)

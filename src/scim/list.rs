@@ -110,7 +110,10 @@ impl Projection {
     pub fn skips(&self, kind: ResourceKind, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
         let full = format!("{}:{name}", kind.core().id.to_ascii_lowercase());
-        let named = |list: &[String]| list.iter().any(|a| *a == name || *a == full || a.starts_with(&format!("{name}.")));
+        let named = |list: &[String]| {
+            list.iter()
+                .any(|a| *a == name || *a == full || a.starts_with(&format!("{name}.")))
+        };
         if !self.attributes.is_empty() {
             return !named(&self.attributes);
         }
@@ -138,7 +141,9 @@ impl Projection {
                 Value::Object(sub) if !prefix.is_empty() => {
                     let kept: Map<String, Value> = sub
                         .iter()
-                        .filter(|(sk, _)| self.keeps(kind, &format!("{prefix}:{}", sk.to_ascii_lowercase()), None))
+                        .filter(|(sk, _)| {
+                            self.keeps(kind, &format!("{prefix}:{}", sk.to_ascii_lowercase()), None)
+                        })
                         .map(|(a, b)| (a.clone(), b.clone()))
                         .collect();
                     if kept.is_empty() && !self.keeps(kind, &prefix, None) {
@@ -170,7 +175,10 @@ impl Projection {
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(|a| {
                 let a = a.strip_prefix(&format!("{core}:")).unwrap_or(a);
-                a == name || a.starts_with(&format!("{name}.")) || name.starts_with(&format!("{a}:")) || *a == qualified
+                a == name
+                    || a.starts_with(&format!("{name}."))
+                    || name.starts_with(&format!("{a}:"))
+                    || *a == qualified
             });
         }
         !self.excluded.iter().any(|a| {

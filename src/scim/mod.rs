@@ -2,6 +2,11 @@
 //! Pure code — no AWS, no HTTP, no I/O — so every rule is unit-tested in isolation.
 
 pub mod error;
-pub mod schema;
-pub mod resource;
+pub mod filter;
 pub mod list;
+pub mod patch;
+pub mod path;
+pub mod plan;
+pub mod resource;
+pub mod schema;
+pub mod v1;

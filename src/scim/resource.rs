@@ -101,6 +101,11 @@ pub fn incoming(kind: ResourceKind, body: &Value) -> Result<Incoming, ScimError>
             }
         }
     }
+    // A user is active unless the client says otherwise (PUT without `active` re-activates, as
+    // Okta's and Ping's full-replace updates expect).
+    if kind == ResourceKind::User && !out.contains_key("active") {
+        out.insert("active".into(), Value::Bool(true));
+    }
     ensure_schemas(kind, &mut out);
     validate(kind, &out)?;
     Ok(Incoming { body: out, members })
@@ -137,7 +142,10 @@ pub fn ensure_schemas(kind: ResourceKind, body: &mut Map<String, Value>) {
     };
     let core = kind.core().id;
     // SCIM 1.1 schema URNs never belong in a stored 2.0 body (the 1.1 codec maps them).
-    urns.retain(|u| u.as_str().is_some_and(|s| !s.starts_with("urn:scim:schemas:")));
+    urns.retain(|u| {
+        u.as_str()
+            .is_some_and(|s| !s.starts_with("urn:scim:schemas:"))
+    });
     if !urns.iter().any(|u| u == core) {
         urns.insert(0, json!(core));
     }
@@ -308,7 +316,12 @@ pub fn index_values(kind: ResourceKind, body: &Map<String, Value>) -> IndexValue
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let mut emails: Vec<String> = Vec::new();
     if kind == ResourceKind::User {
-        for e in body.get("emails").and_then(Value::as_array).into_iter().flatten() {
+        for e in body
+            .get("emails")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(v) = e.get("value").and_then(Value::as_str) {
                 let v = v.to_lowercase();
                 if !v.is_empty() && !emails.contains(&v) {
@@ -318,7 +331,9 @@ pub fn index_values(kind: ResourceKind, body: &Map<String, Value>) -> IndexValue
         }
     }
     IndexValues {
-        user_name: (kind == ResourceKind::User).then(|| text("userName")).flatten(),
+        user_name: (kind == ResourceKind::User)
+            .then(|| text("userName"))
+            .flatten(),
         display_name: (kind == ResourceKind::Group)
             .then(|| text("displayName"))
             .flatten(),
@@ -388,7 +403,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             Value::Object(got.body),
-            json!({"schemas": [schema::CORE_USER], "userName": "a"})
+            json!({"schemas": [schema::CORE_USER], "userName": "a", "active": true})
         );
     }
 
@@ -404,7 +419,10 @@ mod tests {
     #[test]
     fn non_boolean_string_for_active_is_invalid_value() {
         let err = user(json!({"userName": "a", "active": "maybe"})).unwrap_err();
-        assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidValue));
+        assert_eq!(
+            err.scim_type,
+            Some(super::super::error::ScimType::InvalidValue)
+        );
     }
 
     #[test]
@@ -437,9 +455,12 @@ mod tests {
 
     #[test]
     fn enterprise_extension_is_listed_when_present_and_manager_string_accepted() {
-        let got = user(json!({"userName": "a", schema::ENTERPRISE_USER: {"manager": "m1"}}))
-            .unwrap();
-        assert_eq!(got.body[schema::ENTERPRISE_USER]["manager"], json!({"value": "m1"}));
+        let got =
+            user(json!({"userName": "a", schema::ENTERPRISE_USER: {"manager": "m1"}})).unwrap();
+        assert_eq!(
+            got.body[schema::ENTERPRISE_USER]["manager"],
+            json!({"value": "m1"})
+        );
         assert_eq!(
             got.body["schemas"],
             json!([schema::CORE_USER, schema::ENTERPRISE_USER])
@@ -476,8 +497,19 @@ mod tests {
     #[test]
     fn render_adds_id_meta_and_etag() {
         let got = user(json!({"userName": "a"})).unwrap();
-        let meta = Meta { created: "c".into(), last_modified: "m".into(), version: 3 };
-        let out = render(ResourceKind::User, "id1", &got.body, &meta, "https://x/Users/id1", None);
+        let meta = Meta {
+            created: "c".into(),
+            last_modified: "m".into(),
+            version: 3,
+        };
+        let out = render(
+            ResourceKind::User,
+            "id1",
+            &got.body,
+            &meta,
+            "https://x/Users/id1",
+            None,
+        );
         assert_eq!(out["id"], json!("id1"));
         assert_eq!(out["meta"]["version"], json!("W/\"3\""));
         assert_eq!(out["meta"]["resourceType"], json!("User"));

@@ -227,9 +227,8 @@ const fn multi_value_subs(types: &'static [&'static str]) -> [AttrDef; 4] {
 const EMAIL_SUBS: [AttrDef; 4] = multi_value_subs(&["work", "home", "other"]);
 const PHONE_SUBS: [AttrDef; 4] =
     multi_value_subs(&["work", "home", "mobile", "fax", "pager", "other"]);
-const IM_SUBS: [AttrDef; 4] = multi_value_subs(&[
-    "aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo",
-]);
+const IM_SUBS: [AttrDef; 4] =
+    multi_value_subs(&["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"]);
 const PHOTO_SUBS: [AttrDef; 4] = multi_value_subs(&["photo", "thumbnail"]);
 const PLAIN_SUBS: [AttrDef; 4] = multi_value_subs(&[]);
 const CERT_SUBS: [AttrDef; 4] = [

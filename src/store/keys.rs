@@ -125,17 +125,19 @@ mod tests {
 
     #[test]
     fn hash_in_a_value_cannot_forge_a_prefix() {
-        assert_eq!(
-            Index::UserEmail.prefix("a#b@x.com"),
-            "UEMAIL#a%23b@x.com#"
-        );
-        assert!(!Index::UserEmail.sk("a#b@x.com", "1").starts_with(&Index::UserEmail.prefix("a")));
+        assert_eq!(Index::UserEmail.prefix("a#b@x.com"), "UEMAIL#a%23b@x.com#");
+        assert!(!Index::UserEmail
+            .sk("a#b@x.com", "1")
+            .starts_with(&Index::UserEmail.prefix("a")));
     }
 
     #[test]
     fn ids_round_trip_through_keys() {
         let sk = resource_sk(ResourceKind::User, "0190-a");
-        assert_eq!(id_from_resource_sk(ResourceKind::User, &sk).as_deref(), Some("0190-a"));
+        assert_eq!(
+            id_from_resource_sk(ResourceKind::User, &sk).as_deref(),
+            Some("0190-a")
+        );
         assert_eq!(last_component(&member_sk("g", "u%#1")), "u%#1");
     }
 

@@ -19,7 +19,10 @@ use crate::scim::schema::ResourceKind;
 /// What is left to do after the resource's transaction commits.
 pub(crate) enum MemberPlan {
     Done,
-    Batched { add: Vec<String>, remove: Vec<String> },
+    Batched {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 /// DynamoDB's limit on requests in one BatchWriteItem call.
@@ -47,12 +50,32 @@ impl Store {
                     key(pk.clone(), keys::resource_sk(ResourceKind::User, user)),
                     Role::Member(user.clone()),
                 )?;
-                tx.put(self, key(pk.clone(), keys::member_sk(group_id, user)), None, Role::Other)?;
-                tx.put(self, key(pk.clone(), keys::member_of_sk(user, group_id)), None, Role::Other)?;
+                tx.put(
+                    self,
+                    key(pk.clone(), keys::member_sk(group_id, user)),
+                    None,
+                    Role::Other,
+                )?;
+                tx.put(
+                    self,
+                    key(pk.clone(), keys::member_of_sk(user, group_id)),
+                    None,
+                    Role::Other,
+                )?;
             }
             for user in remove {
-                tx.delete(self, key(pk.clone(), keys::member_sk(group_id, user)), None, Role::Other)?;
-                tx.delete(self, key(pk.clone(), keys::member_of_sk(user, group_id)), None, Role::Other)?;
+                tx.delete(
+                    self,
+                    key(pk.clone(), keys::member_sk(group_id, user)),
+                    None,
+                    Role::Other,
+                )?;
+                tx.delete(
+                    self,
+                    key(pk.clone(), keys::member_of_sk(user, group_id)),
+                    None,
+                    Role::Other,
+                )?;
             }
             return Ok(MemberPlan::Done);
         }
@@ -78,7 +101,10 @@ impl Store {
         let pk = keys::directory_pk(dir);
         let mut writes = Vec::with_capacity(2 * (add.len() + remove.len()));
         for user in &add {
-            for sk in [keys::member_sk(group_id, user), keys::member_of_sk(user, group_id)] {
+            for sk in [
+                keys::member_sk(group_id, user),
+                keys::member_of_sk(user, group_id),
+            ] {
                 let put = PutRequest::builder()
                     .set_item(Some(key(pk.clone(), sk)))
                     .build()
@@ -93,45 +119,72 @@ impl Store {
     }
 
     /// Ids among `ids` that are not users of the directory.
-    pub async fn missing_users(&self, dir: &str, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    pub async fn missing_users(
+        &self,
+        dir: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         let mut found = BTreeSet::new();
         for chunk in ids.chunks(100) {
             let keys: Vec<Item> = chunk
                 .iter()
                 .collect::<BTreeSet<_>>()
                 .into_iter()
-                .map(|id| key(keys::directory_pk(dir), keys::resource_sk(ResourceKind::User, id)))
+                .map(|id| {
+                    key(
+                        keys::directory_pk(dir),
+                        keys::resource_sk(ResourceKind::User, id),
+                    )
+                })
                 .collect();
             for item in self.batch_get(keys, Some("pk, sk")).await? {
-                if let Some(id) =
-                    get_s(&item, keys::SK).and_then(|sk| keys::id_from_resource_sk(ResourceKind::User, sk))
+                if let Some(id) = get_s(&item, keys::SK)
+                    .and_then(|sk| keys::id_from_resource_sk(ResourceKind::User, sk))
                 {
                     found.insert(id);
                 }
             }
         }
-        Ok(ids.iter().filter(|id| !found.contains(*id)).cloned().collect())
+        Ok(ids
+            .iter()
+            .filter(|id| !found.contains(*id))
+            .cloned()
+            .collect())
     }
 
     /// The user ids of a group, in id order.
-    pub async fn members_of_group(&self, dir: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn members_of_group(
+        &self,
+        dir: &str,
+        group_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         self.edge_ids(dir, &keys::member_prefix(group_id)).await
     }
 
     /// The group ids a user belongs to.
-    pub async fn groups_of_user(&self, dir: &str, user_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn groups_of_user(
+        &self,
+        dir: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         self.edge_ids(dir, &keys::member_of_prefix(user_id)).await
     }
 
     async fn edge_ids(&self, dir: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let (items, _) = self.query_prefix(dir, prefix, None, usize::MAX, true).await?;
+        let (items, _) = self
+            .query_prefix(dir, prefix, None, usize::MAX, true)
+            .await?;
         Ok(items
             .iter()
             .filter_map(|i| get_s(i, keys::SK).map(keys::last_component))
             .collect())
     }
 
-    pub(crate) async fn remove_user_edges(&self, dir: &str, user_id: &str) -> Result<(), StoreError> {
+    pub(crate) async fn remove_user_edges(
+        &self,
+        dir: &str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
         let mut writes = Vec::new();
         for group in self.groups_of_user(dir, user_id).await? {
@@ -140,7 +193,11 @@ impl Store {
         self.batch_write(writes).await
     }
 
-    pub(crate) async fn remove_group_edges(&self, dir: &str, group_id: &str) -> Result<(), StoreError> {
+    pub(crate) async fn remove_group_edges(
+        &self,
+        dir: &str,
+        group_id: &str,
+    ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
         let mut writes = Vec::new();
         for user in self.members_of_group(dir, group_id).await? {
@@ -177,14 +234,17 @@ impl Store {
 }
 
 fn edge_deletes(pk: &str, group_id: &str, user_id: &str) -> Result<Vec<WriteRequest>, StoreError> {
-    [keys::member_sk(group_id, user_id), keys::member_of_sk(user_id, group_id)]
-        .into_iter()
-        .map(|sk| {
-            let del = DeleteRequest::builder()
-                .set_key(Some(key(pk.to_string(), sk)))
-                .build()
-                .map_err(StoreError::dynamo)?;
-            Ok(WriteRequest::builder().delete_request(del).build())
-        })
-        .collect()
+    [
+        keys::member_sk(group_id, user_id),
+        keys::member_of_sk(user_id, group_id),
+    ]
+    .into_iter()
+    .map(|sk| {
+        let del = DeleteRequest::builder()
+            .set_key(Some(key(pk.to_string(), sk)))
+            .build()
+            .map_err(StoreError::dynamo)?;
+        Ok(WriteRequest::builder().delete_request(del).build())
+    })
+    .collect()
 }

@@ -106,7 +106,9 @@ pub(crate) fn key(pk: String, sk: String) -> Item {
     HashMap::from([(keys::PK.to_string(), s(pk)), (keys::SK.to_string(), s(sk))])
 }
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
     item.get(name)

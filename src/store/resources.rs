@@ -33,7 +33,10 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), keys::resource_sk(kind, id))))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::resource_sk(kind, id),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -111,14 +114,15 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), keys::user_name_sk(user_name))))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::user_name_sk(user_name),
+            )))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::dynamo)?;
-        Ok(out
-            .item
-            .and_then(|i| get_s(&i, ID).map(str::to_string)))
+        Ok(out.item.and_then(|i| get_s(&i, ID).map(str::to_string)))
     }
 
     /// Ids whose index item matches `value` (case folded as the index defines).
@@ -169,8 +173,7 @@ impl Store {
         keys_only: bool,
     ) -> Result<(Vec<Item>, bool), StoreError> {
         let mut items = Vec::new();
-        let mut start: Option<Item> =
-            start_after_sk.map(|sk| key(keys::directory_pk(dir), sk));
+        let mut start: Option<Item> = start_after_sk.map(|sk| key(keys::directory_pk(dir), sk));
         loop {
             let want = limit.saturating_sub(items.len());
             let mut q = self
@@ -221,7 +224,14 @@ impl Store {
             Role::Resource,
         )?;
         let idx = index_values(kind, &record.body);
-        self.add_index_items(&mut tx, dir, kind, &record.id, &IndexValues::default(), &idx)?;
+        self.add_index_items(
+            &mut tx,
+            dir,
+            kind,
+            &record.id,
+            &IndexValues::default(),
+            &idx,
+        )?;
         let plan = self
             .plan_members(dir, &record.id, members, &[], &mut tx)
             .await?;
@@ -275,7 +285,14 @@ impl Store {
             Role::Resource,
         )?;
         let before = index_values(kind, &old.body);
-        self.remove_index_items(&mut tx, dir, kind, &old.id, &before, &IndexValues::default())?;
+        self.remove_index_items(
+            &mut tx,
+            dir,
+            kind,
+            &old.id,
+            &before,
+            &IndexValues::default(),
+        )?;
         tx.commit(self).await?;
         // Edges go after the resource: a concurrent member add checks the user exists inside its
         // transaction, so once the delete committed no new edge can appear for this resource.
@@ -310,7 +327,12 @@ impl Store {
         }
         for (index, value) in index_entries(kind, after) {
             if !index_entries(kind, before).contains(&(index, value.clone())) {
-                tx.put(self, key(pk.clone(), index.sk(&value, id)), None, Role::Other)?;
+                tx.put(
+                    self,
+                    key(pk.clone(), index.sk(&value, id)),
+                    None,
+                    Role::Other,
+                )?;
             }
         }
         Ok(())
@@ -340,7 +362,12 @@ impl Store {
         }
         for (index, value) in index_entries(kind, before) {
             if !index_entries(kind, after).contains(&(index, value.clone())) {
-                tx.delete(self, key(pk.clone(), index.sk(&value, id)), None, Role::Other)?;
+                tx.delete(
+                    self,
+                    key(pk.clone(), index.sk(&value, id)),
+                    None,
+                    Role::Other,
+                )?;
             }
         }
         Ok(())
@@ -419,7 +446,8 @@ fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result<Item, Stor
 }
 
 fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreError> {
-    let corrupt = |what: &str| StoreError::Dynamo(format!("stored {} item lacks {what}", kind.name()));
+    let corrupt =
+        |what: &str| StoreError::Dynamo(format!("stored {} item lacks {what}", kind.name()));
     let id = get_s(item, keys::SK)
         .and_then(|sk| keys::id_from_resource_sk(kind, sk))
         .ok_or_else(|| corrupt("a resource sort key"))?;

@@ -39,7 +39,11 @@ fn key_schema(keys: &[(&str, &str)]) -> Result<Vec<KeySchemaElement>, StoreError
         .map(|(name, ty)| {
             KeySchemaElement::builder()
                 .attribute_name(*name)
-                .key_type(if *ty == "HASH" { KeyType::Hash } else { KeyType::Range })
+                .key_type(if *ty == "HASH" {
+                    KeyType::Hash
+                } else {
+                    KeyType::Range
+                })
                 .build()
                 .map_err(StoreError::dynamo)
         })
@@ -96,7 +100,8 @@ impl Store {
                         .map_err(StoreError::dynamo)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            self.client
+            let result = self
+                .client
                 .create_table()
                 .table_name(&name)
                 .billing_mode(BillingMode::PayPerRequest)
@@ -104,9 +109,15 @@ impl Store {
                 .set_key_schema(Some(key_schema(&design.keys)?))
                 .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
                 .send()
-                .await
-                .map_err(StoreError::dynamo)?;
-            created.push(name);
+                .await;
+            match result {
+                Ok(_) => created.push(name),
+                // Another process created it between our ListTables and CreateTable.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+                Err(e) => return Err(StoreError::Dynamo(format!("{e:?}"))),
+            }
         }
         Ok(created)
     }

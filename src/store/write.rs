@@ -45,9 +45,7 @@ impl Tx {
         condition: Option<(&str, Item)>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let mut b = Put::builder()
-            .table_name(&store.table)
-            .set_item(Some(item));
+        let mut b = Put::builder().table_name(&store.table).set_item(Some(item));
         if let Some((expr, values)) = condition {
             b = b.condition_expression(expr);
             if !values.is_empty() {
@@ -55,7 +53,8 @@ impl Tx {
             }
         }
         let put = b.build().map_err(StoreError::dynamo)?;
-        self.items.push(TransactWriteItem::builder().put(put).build());
+        self.items
+            .push(TransactWriteItem::builder().put(put).build());
         self.roles.push(role);
         Ok(())
     }
@@ -144,7 +143,9 @@ impl Tx {
                 return Err(StoreError::MissingMembers(missing));
             }
             if !conflict || attempt >= 6 {
-                return Err(StoreError::Dynamo(format!("transaction cancelled: {cancel:?}")));
+                return Err(StoreError::Dynamo(format!(
+                    "transaction cancelled: {cancel:?}"
+                )));
             }
             attempt += 1;
             tokio::time::sleep(backoff(attempt)).await;

@@ -28,7 +28,11 @@ pub const EXPECTED: &[(&str, &str, u16)] = &[
     ("groups-patch.json", "groups", 204),
     ("groups-delete.json", "groups", 204),
     ("discovery-serviceproviderconfig.json", "discovery", 200),
-    ("discovery-serviceproviderconfig-rest.json", "discovery", 200),
+    (
+        "discovery-serviceproviderconfig-rest.json",
+        "discovery",
+        200,
+    ),
     ("discovery-schemas.json", "discovery", 200),
     ("discovery-schema.json", "discovery", 200),
     ("discovery-resourcetypes.json", "discovery", 200),

@@ -1,1 +1,12 @@
+//! One integration-test binary (the AWS SDK is linked once). Each module is a capability; each test
+//! arranges a fresh directory on local DynamoDB and speaks to the real handlers.
 
+mod admin;
+mod auth;
+mod discovery;
+mod events;
+mod events_table;
+mod groups;
+mod support;
+mod template;
+mod users;

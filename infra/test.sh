@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
+# tools into .venv, the arm64 Rust target), starts local DynamoDB (moto), then runs, in order:
+# formatting, clippy, unit + integration tests (nextest), template checks, and `sam build`.
+#   infra/test.sh            everything
+#   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "python tools (.venv)"
+ensure_venv
+export PATH="$VENV/bin:$PATH"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "local DynamoDB"
+trap stop_local_dynamodb EXIT
+start_local_dynamodb
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast
+else
+  cargo test --no-fail-fast
+fi
+
+step "template: sam validate --lint, cfn-lint"
+sam validate --lint --region us-east-1
+cfn-lint template.yaml
+
+if [ -z "${SKIP_SAM_BUILD:-}" ]; then
+  step "sam build (arm64, release)"
+  rustup target add aarch64-unknown-linux-gnu >/dev/null
+  sam build --build-dir "$STATE/sam-build"
+fi
+echo "all checks passed"

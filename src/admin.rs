@@ -1,0 +1,229 @@
+//! What `scimctl` does, as library functions (so tests can drive them): create tables, manage
+//! directories and their tokens. Results are JSON values; `print` renders them for humans.
+
+use serde_json::{json, Value};
+
+use crate::auth;
+use crate::clock;
+use crate::store::directories::Directory;
+use crate::store::tokens::TokenRecord;
+use crate::store::{Store, StoreError};
+
+/// Environment variable naming the public base URL printed URLs start with.
+pub const ENV_PUBLIC_URL: &str = crate::api::ENV_PUBLIC_URL;
+/// Where `scim-local` listens by default; printed when `SCIM_PUBLIC_URL` is unset.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+/// Live tokens a directory may hold at once: the current one and its replacement during rotation.
+pub const MAX_LIVE_TOKENS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("no directory {0}")]
+    NoDirectory(String),
+    #[error("no token {0} in directory {1}")]
+    NoToken(String, String),
+    #[error("directory {0} already has {MAX_LIVE_TOKENS} live tokens; revoke one first")]
+    TooManyTokens(String),
+}
+
+pub struct Admin {
+    store: Store,
+    public_url: String,
+}
+
+impl Admin {
+    pub fn new(store: Store) -> Self {
+        let public_url = std::env::var(ENV_PUBLIC_URL)
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
+        Admin::with_public_url(store, &public_url)
+    }
+
+    pub fn with_public_url(store: Store, public_url: &str) -> Self {
+        Admin {
+            store,
+            public_url: public_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    pub async fn create_tables(&self) -> Result<Value, AdminError> {
+        let created = self.store.create_tables().await?;
+        Ok(json!({
+            "table": self.store.table(),
+            "tokens_table": self.store.tokens_table(),
+            "created": created,
+        }))
+    }
+
+    fn describe(&self, d: &Directory) -> Value {
+        json!({
+            "id": d.id,
+            "name": d.name,
+            "created_at": d.created_at,
+            "scim_v2_url": format!("{}/scim/v2/{}", self.public_url, d.id),
+            "scim_v1_url": format!("{}/scim/v1/{}", self.public_url, d.id),
+        })
+    }
+
+    pub async fn create_directory(
+        &self,
+        name: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<Value, AdminError> {
+        let d = Directory {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: name.to_string(),
+            created_at: clock::now_rfc3339(),
+        };
+        self.store.create_directory(&d).await?;
+        let (token, record) = self.new_token(&d.id, expires_in_days).await?;
+        let mut out = self.describe(&d);
+        out["token"] = json!(token);
+        out["token_id"] = json!(record.token_id);
+        Ok(out)
+    }
+
+    async fn directory(&self, id: &str) -> Result<Directory, AdminError> {
+        self.store
+            .get_directory(id)
+            .await?
+            .ok_or_else(|| AdminError::NoDirectory(id.into()))
+    }
+
+    pub async fn list_directories(&self) -> Result<Value, AdminError> {
+        let all = self.store.list_directories().await?;
+        Ok(Value::Array(all.iter().map(|d| self.describe(d)).collect()))
+    }
+
+    pub async fn show_directory(&self, id: &str) -> Result<Value, AdminError> {
+        let d = self.directory(id).await?;
+        let mut out = self.describe(&d);
+        out["users"] = json!(
+            self.store
+                .count(id, crate::scim::schema::ResourceKind::User)
+                .await?
+        );
+        out["groups"] = json!(
+            self.store
+                .count(id, crate::scim::schema::ResourceKind::Group)
+                .await?
+        );
+        out["tokens"] = json!(self.store.list_tokens(id).await?);
+        Ok(out)
+    }
+
+    pub async fn delete_directory(&self, id: &str) -> Result<Value, AdminError> {
+        self.directory(id).await?;
+        let items = self.store.delete_directory(id).await?;
+        Ok(json!({"deleted": id, "items_deleted": items}))
+    }
+
+    async fn new_token(
+        &self,
+        dir: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<(String, TokenRecord), AdminError> {
+        let token = auth::new_token();
+        let hash = auth::hash_token(&token);
+        let record = TokenRecord {
+            token_id: auth::token_id(&hash),
+            hash,
+            directory_id: dir.to_string(),
+            created_at: clock::now_rfc3339(),
+            expires_at_millis: expires_in_days
+                .map(|d| clock::now_millis() + i64::from(d) * 86_400_000),
+        };
+        self.store.put_token(&record).await?;
+        Ok((token, record))
+    }
+
+    pub async fn issue_token(
+        &self,
+        dir: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let now = clock::now_millis();
+        let live = self
+            .store
+            .list_tokens(dir)
+            .await?
+            .into_iter()
+            .filter(|t| t.is_live(now))
+            .count();
+        if live >= MAX_LIVE_TOKENS {
+            return Err(AdminError::TooManyTokens(dir.into()));
+        }
+        let (token, record) = self.new_token(dir, expires_in_days).await?;
+        let mut out = json!(record);
+        out["token"] = json!(token);
+        Ok(out)
+    }
+
+    pub async fn list_tokens(&self, dir: &str) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let now = clock::now_millis();
+        let tokens: Vec<Value> = self
+            .store
+            .list_tokens(dir)
+            .await?
+            .into_iter()
+            .map(|t| {
+                let live = t.is_live(now);
+                let mut v = json!(t);
+                v["live"] = json!(live);
+                v
+            })
+            .collect();
+        Ok(Value::Array(tokens))
+    }
+
+    pub async fn revoke_token(&self, dir: &str, token_id: &str) -> Result<Value, AdminError> {
+        let t = self
+            .store
+            .list_tokens(dir)
+            .await?
+            .into_iter()
+            .find(|t| t.token_id == token_id)
+            .ok_or_else(|| AdminError::NoToken(token_id.into(), dir.into()))?;
+        self.store.delete_token(&t.hash).await?;
+        Ok(json!({"revoked": token_id, "directory_id": dir}))
+    }
+}
+
+/// JSON as-is for `--json`; otherwise `key: value` lines (arrays: one block per element).
+pub fn print(v: &Value, as_json: bool) -> String {
+    if as_json {
+        return serde_json::to_string_pretty(v).unwrap_or_default();
+    }
+    match v {
+        Value::Array(items) if items.is_empty() => "(none)".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| print(i, false))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}: {s}"),
+                Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => {
+                    format!("{k}:\n{}", indent(&print(v, false)))
+                }
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,19 @@
+//! The Lambda runtime loop shared by the three function binaries: build the SDK client and app once
+//! (outside the handler, so warm invocations reuse connections and the token cache), then serve.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::{service_fn, Request};
+
+use super::{handle, App, Family};
+
+pub async fn run(family: Family) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let app = Arc::new(App::from_env().await);
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(handle(&app, family, req).await) }
+    }))
+    .await
+}

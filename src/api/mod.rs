@@ -1,0 +1,148 @@
+//! HTTP edge: a lambda_http `Request` becomes a typed SCIM request (version, directory, resource
+//! path, query, body), is authenticated, dispatched to its resource family, and every outcome —
+//! success or `ScimError` — becomes one SCIM response. One structured log line per request.
+
+pub mod discovery;
+pub mod lambda;
+mod request;
+pub mod resources;
+mod response;
+pub mod routes;
+
+use std::time::Instant;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::auth::{self, Authenticator};
+use crate::clock;
+use crate::scim::error::ScimError;
+use crate::store::{Store, StoreError};
+
+pub use request::{ScimRequest, Version};
+pub use response::ScimResponse;
+pub use routes::Family;
+
+/// Requests bigger than this are refused with 413 before parsing (RFC 7644 §3.12 `tooLarge` is a
+/// Bulk concept; a plain 413 is what a client expects for one resource).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Environment variable naming the public base URL (custom domain); see README.
+pub const ENV_PUBLIC_URL: &str = "SCIM_PUBLIC_URL";
+
+/// Everything a handler needs, built once per process (outside the Lambda handler).
+pub struct App {
+    pub store: Store,
+    pub auth: Authenticator,
+    pub public_url: Option<String>,
+}
+
+impl App {
+    pub fn new(store: Store, public_url: Option<String>) -> Self {
+        App {
+            auth: Authenticator::new(store.clone()),
+            store,
+            public_url: public_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty()),
+        }
+    }
+
+    /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).
+    pub async fn from_env() -> Self {
+        App::new(Store::from_env().await, std::env::var(ENV_PUBLIC_URL).ok())
+    }
+}
+
+/// Maps store failures to what the client sees; internal ones are logged and answered generically.
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ScimError::uniqueness(format!("{what} is already taken")),
+            StoreError::NotFound => ScimError::not_found("resource not found"),
+            StoreError::VersionMismatch => {
+                ScimError::precondition_failed("the resource was modified by another request")
+            }
+            StoreError::MissingMembers(ids) => ScimError::invalid_value(format!(
+                "members not found in this directory: {}",
+                ids.join(", ")
+            )),
+            StoreError::Dynamo(detail) => {
+                tracing::error!(error = %detail, "store failure");
+                ScimError::internal()
+            }
+        }
+    }
+}
+
+/// The Lambda (and local server) entry point for one resource family.
+pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = req
+        .lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .or_else(|| header(&req, "x-request-id"))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let user_agent = header(&req, "user-agent").unwrap_or_default();
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+
+    let parsed = ScimRequest::parse(&req, app.public_url.as_deref());
+    let (version, directory) = parsed
+        .as_ref()
+        .map(|r| (r.version, r.directory.clone()))
+        .unwrap_or((Version::V2, String::new()));
+    let outcome = match parsed {
+        Ok(r) => serve(app, family, r).await,
+        Err(e) => Err(e),
+    };
+    let response = match outcome {
+        Ok(r) => r,
+        Err(e) => ScimResponse::error(version, &e),
+    };
+    let status = response.status;
+    tracing::info!(
+        request_id = %request_id,
+        directory = %directory,
+        method = %method,
+        path = %path,
+        status,
+        latency_ms = started.elapsed().as_millis() as u64,
+        user_agent = %user_agent,
+        "request"
+    );
+    response.into_http()
+}
+
+async fn serve(app: &App, family: Family, req: ScimRequest) -> Result<ScimResponse, ScimError> {
+    let token = auth::bearer(req.header("authorization"));
+    let allowed = match token {
+        Some(t) => {
+            app.auth
+                .allows(t, &req.directory, clock::now_millis())
+                .await?
+        }
+        None => false,
+    };
+    if !allowed {
+        return Err(ScimError::unauthorized());
+    }
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ScimError::payload_too_large(format!(
+            "request body is larger than {MAX_BODY_BYTES} bytes"
+        )));
+    }
+    match family {
+        Family::Users => resources::serve(app, crate::scim::schema::ResourceKind::User, &req).await,
+        Family::Groups => {
+            resources::serve(app, crate::scim::schema::ResourceKind::Group, &req).await
+        }
+        Family::Discovery => discovery::serve(app, &req).await,
+    }
+}
+
+fn header(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}

@@ -1,0 +1,84 @@
+//! The route table: which function serves which path. template.yaml declares the same set (a test
+//! compares them) and the local server uses it to dispatch, so local runs route like API Gateway.
+
+/// A Lambda function, i.e. a SCIM resource family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    Users,
+    Groups,
+    Discovery,
+}
+
+impl Family {
+    /// The logical id of the function in template.yaml.
+    pub fn function(self) -> &'static str {
+        match self {
+            Family::Users => "UsersFunction",
+            Family::Groups => "GroupsFunction",
+            Family::Discovery => "DiscoveryFunction",
+        }
+    }
+}
+
+pub const ROUTES: &[(Family, &str)] = &[
+    (Family::Users, "/scim/v2/{directoryId}/Users"),
+    (Family::Users, "/scim/v2/{directoryId}/Users/{id}"),
+    (Family::Users, "/scim/v1/{directoryId}/Users"),
+    (Family::Users, "/scim/v1/{directoryId}/Users/{id}"),
+    (Family::Groups, "/scim/v2/{directoryId}/Groups"),
+    (Family::Groups, "/scim/v2/{directoryId}/Groups/{id}"),
+    (Family::Groups, "/scim/v1/{directoryId}/Groups"),
+    (Family::Groups, "/scim/v1/{directoryId}/Groups/{id}"),
+    (
+        Family::Discovery,
+        "/scim/v2/{directoryId}/ServiceProviderConfig",
+    ),
+    (Family::Discovery, "/scim/v2/{directoryId}/Schemas"),
+    (Family::Discovery, "/scim/v2/{directoryId}/Schemas/{id}"),
+    (Family::Discovery, "/scim/v2/{directoryId}/ResourceTypes"),
+    (
+        Family::Discovery,
+        "/scim/v2/{directoryId}/ResourceTypes/{id}",
+    ),
+    (Family::Discovery, "/scim/v2/{directoryId}/Me"),
+    (Family::Discovery, "/scim/v2/{directoryId}/Bulk"),
+    (Family::Discovery, "/scim/v2/{directoryId}/.search"),
+    (
+        Family::Discovery,
+        "/scim/v1/{directoryId}/ServiceProviderConfigs",
+    ),
+    (Family::Discovery, "/scim/v1/{directoryId}/Schemas"),
+    (Family::Discovery, "/scim/v1/{directoryId}/Schemas/{id}"),
+];
+
+/// The family whose route template matches `path` (segment by segment; `{x}` matches one
+/// non-empty segment), as API Gateway would pick it.
+pub fn route(path: &str) -> Option<Family> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    ROUTES.iter().find_map(|(family, template)| {
+        let t: Vec<&str> = template.split('/').collect();
+        let same = t.len() == segs.len()
+            && t.iter()
+                .zip(&segs)
+                .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b);
+        same.then_some(*family)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_pick_the_family() {
+        assert_eq!(route("/scim/v2/d1/Users"), Some(Family::Users));
+        assert_eq!(route("/scim/v2/d1/Users/abc"), Some(Family::Users));
+        assert_eq!(route("/scim/v1/d1/Groups/abc"), Some(Family::Groups));
+        assert_eq!(
+            route("/scim/v2/d1/Schemas/urn:x:y"),
+            Some(Family::Discovery)
+        );
+        assert_eq!(route("/scim/v2/d1/Nope"), None);
+        assert_eq!(route("/scim/v2//Users"), None);
+    }
+}

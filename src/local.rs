@@ -1,0 +1,72 @@
+//! The one-port local server: routes the paths template.yaml declares (same route table) to the
+//! same handlers the Lambdas run, so a SCIM client — or an IdP through a tunnel — can talk to a
+//! local build. Tests start it in-process on an ephemeral port.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::api::{self, routes, App, ScimResponse, Version, MAX_BODY_BYTES};
+use crate::scim::error::ScimError;
+
+/// Serves until the process ends (each connection on its own task).
+pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let app = Arc::clone(&app);
+                async move { Ok::<_, Infallible>(dispatch(&app, req).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection closed");
+            }
+        });
+    }
+}
+
+async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let version = if parts.uri.path().contains("/scim/v1/") {
+        Version::V1
+    } else {
+        Version::V2
+    };
+    let Some(family) = routes::route(parts.uri.path()) else {
+        let e = ScimError::not_found(format!("no route for {}", parts.uri.path()));
+        return to_hyper(ScimResponse::error(version, &e).into_http());
+    };
+    let bytes = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = ScimError::payload_too_large(format!(
+                "request body is larger than {MAX_BODY_BYTES} bytes"
+            ));
+            return to_hyper(ScimResponse::error(version, &e).into_http());
+        }
+    };
+    let req =
+        lambda_http::http::Request::from_parts(parts, lambda_http::Body::from(bytes.to_vec()));
+    to_hyper(api::handle(app, family, req).await)
+}
+
+fn to_hyper(resp: lambda_http::Response<lambda_http::Body>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        lambda_http::Body::Empty => Bytes::new(),
+        lambda_http::Body::Text(t) => Bytes::from(t),
+        lambda_http::Body::Binary(b) => Bytes::from(b),
+        _ => Bytes::new(),
+    };
+    hyper::Response::from_parts(parts, Full::new(bytes))
+}

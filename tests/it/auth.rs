@@ -1,0 +1,95 @@
+//! Bearer-token checks: every failure is the same 401 with `WWW-Authenticate: Bearer`.
+
+use scim_lambda::auth;
+use scim_lambda::clock;
+use scim_lambda::store::tokens::TokenRecord;
+
+use crate::support::Scim;
+
+async fn status_with(
+    s: &Scim,
+    auth_header: Option<&str>,
+) -> (u16, Option<String>, serde_json::Value) {
+    let headers: Vec<(&str, &str)> = auth_header
+        .map(|h| vec![("authorization", h)])
+        .unwrap_or_default();
+    let r = s.raw("GET", &s.v2("/Users"), None, &headers).await;
+    (
+        r.status,
+        r.header("www-authenticate").map(str::to_string),
+        r.body,
+    )
+}
+
+fn assert_401(got: (u16, Option<String>, serde_json::Value)) {
+    assert_eq!(got.0, 401, "{}", got.2);
+    assert!(got.1.unwrap().starts_with("Bearer"));
+    assert_eq!(got.2["status"], "401");
+}
+
+#[tokio::test]
+async fn missing_or_malformed_authorization_is_401() {
+    let s = Scim::start().await;
+    assert_401(status_with(&s, None).await);
+    assert_401(status_with(&s, Some("Basic dXNlcjpwYXNz")).await);
+    assert_401(status_with(&s, Some("Bearer")).await);
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_401() {
+    let s = Scim::start().await;
+    assert_401(status_with(&s, Some(&format!("Bearer {}", auth::new_token()))).await);
+}
+
+#[tokio::test]
+async fn another_directorys_token_is_401_like_a_bad_token() {
+    let a = Scim::start().await;
+    let b = Scim::start().await;
+    let r = a
+        .raw(
+            "GET",
+            &a.v2("/Users"),
+            None,
+            &[("authorization", &format!("Bearer {}", b.token))],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    // And a valid token works on its own directory.
+    assert_eq!(b.get("/Users").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_401() {
+    let s = Scim::start().await;
+    let token = auth::new_token();
+    let hash = auth::hash_token(&token);
+    s.app
+        .store
+        .put_token(&TokenRecord {
+            token_id: auth::token_id(&hash),
+            hash,
+            directory_id: s.directory.clone(),
+            created_at: clock::now_rfc3339(),
+            expires_at_millis: Some(clock::now_millis() - 1000),
+        })
+        .await
+        .unwrap();
+    assert_401(status_with(&s, Some(&format!("Bearer {token}"))).await);
+}
+
+#[tokio::test]
+async fn only_the_hash_of_a_token_is_stored() {
+    let s = Scim::start().await;
+    let stored = s
+        .app
+        .store
+        .get_token(&auth::hash_token(&s.token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.directory_id, s.directory);
+    let listed =
+        serde_json::to_string(&s.app.store.list_tokens(&s.directory).await.unwrap()).unwrap();
+    assert!(!listed.contains(&s.token));
+    assert!(!listed.contains(&s.token[8..]));
+}

@@ -1,0 +1,144 @@
+//! Every API Gateway fixture in events/ (the files `sam local invoke -e` takes) fed through the
+//! real handler of its function, against local DynamoDB seeded with the ids the fixtures name.
+
+use scim_lambda::api::{self, App, Family};
+use scim_lambda::auth;
+use scim_lambda::clock;
+use scim_lambda::scim::resource::{self, Meta};
+use scim_lambda::scim::schema::ResourceKind;
+use scim_lambda::store::directories::Directory;
+use scim_lambda::store::tokens::TokenRecord;
+use scim_lambda::store::{Record, Store};
+use serde_json::json;
+
+use crate::events_table::EXPECTED;
+use crate::support::store;
+
+const DIRECTORY: &str = "01890000-0000-7000-8000-000000000001";
+const TOKEN: &str = "scim_sk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const USER_A: &str = "01890000-0000-7000-8000-00000000000a";
+const USER_B: &str = "01890000-0000-7000-8000-00000000000b";
+const GROUP_G: &str = "01890000-0000-7000-8000-00000000000c";
+const GROUP_H: &str = "01890000-0000-7000-8000-00000000000d";
+
+fn record(kind: ResourceKind, id: &str, body: serde_json::Value) -> Record {
+    let now = clock::now_rfc3339();
+    Record {
+        id: id.into(),
+        body: resource::incoming(kind, &body).unwrap().body,
+        meta: Meta {
+            created: now.clone(),
+            last_modified: now,
+            version: 1,
+        },
+    }
+}
+
+/// A fresh copy of the fixtures' directory: token, users A and B, groups G and H.
+async fn seed(store: &Store) {
+    if store.get_directory(DIRECTORY).await.unwrap().is_some() {
+        store.delete_directory(DIRECTORY).await.unwrap();
+    }
+    store
+        .create_directory(&Directory {
+            id: DIRECTORY.into(),
+            name: "events".into(),
+            created_at: clock::now_rfc3339(),
+        })
+        .await
+        .unwrap();
+    let hash = auth::hash_token(TOKEN);
+    store
+        .put_token(&TokenRecord {
+            token_id: auth::token_id(&hash),
+            hash,
+            directory_id: DIRECTORY.into(),
+            created_at: clock::now_rfc3339(),
+            expires_at_millis: None,
+        })
+        .await
+        .unwrap();
+    let user = ResourceKind::User;
+    let group = ResourceKind::Group;
+    store
+        .create(
+            DIRECTORY,
+            user,
+            &record(user, USER_A, json!({"userName": "alice@example.com"})),
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .create(
+            DIRECTORY,
+            user,
+            &record(user, USER_B, json!({"userName": "bob@example.com"})),
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .create(
+            DIRECTORY,
+            group,
+            &record(group, GROUP_G, json!({"displayName": "Engineering"})),
+            &[USER_B.into()],
+        )
+        .await
+        .unwrap();
+    store
+        .create(
+            DIRECTORY,
+            group,
+            &record(group, GROUP_H, json!({"displayName": "Temp"})),
+            &[],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
+    let store = store().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|f| f.ends_with(".json"))
+        .collect();
+    files.sort();
+    let listed: Vec<String> = {
+        let mut v: Vec<String> = EXPECTED.iter().map(|(f, _, _)| f.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        files, listed,
+        "every file in events/ has an expected status, and only those"
+    );
+    // The token cache is per App: one App per event keeps the seeding visible.
+    for (file, function, status) in EXPECTED {
+        seed(&store).await;
+        let app = App::new(store.clone(), None);
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let family = match *function {
+            "users" => Family::Users,
+            "groups" => Family::Groups,
+            "discovery" => Family::Discovery,
+            other => panic!("unknown function {other}"),
+        };
+        let resp = api::handle(&app, family, req).await;
+        let body = match resp.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        assert_eq!(resp.status().as_u16(), *status, "{file}: {body}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "application/scim+json",
+            "{file}"
+        );
+    }
+}

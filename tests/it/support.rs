@@ -1,0 +1,181 @@
+//! Test fixtures: a fresh directory (with its own token) per test on the shared local DynamoDB, and
+//! the real local server on an ephemeral port so tests speak HTTP exactly as an IdP does.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use scim_lambda::admin::Admin;
+use scim_lambda::api::App;
+use scim_lambda::store::Store;
+use serde_json::Value;
+
+/// The store the test environment names (`infra/test.sh` starts moto and exports the endpoint).
+pub async fn store() -> Store {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "integration tests need a local DynamoDB: run them through infra/test.sh \
+         (or export AWS_ENDPOINT_URL_DYNAMODB and dummy AWS credentials)"
+    );
+    let store = Store::from_env().await;
+    store.create_tables().await.expect("create tables");
+    store
+}
+
+/// A running local server with one fresh directory.
+pub struct Scim {
+    pub app: Arc<App>,
+    pub addr: std::net::SocketAddr,
+    pub directory: String,
+    pub token: String,
+    pub admin: Admin,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Scim {
+    pub async fn start() -> Scim {
+        let store = store().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let public = format!("http://{addr}");
+        let app = Arc::new(App::new(store.clone(), Some(public.clone())));
+        tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
+        let admin = Admin::with_public_url(store, &public);
+        let created = admin.create_directory("test", None).await.unwrap();
+        Scim {
+            app,
+            addr,
+            directory: created["id"].as_str().unwrap().to_string(),
+            token: created["token"].as_str().unwrap().to_string(),
+            admin,
+        }
+    }
+
+    /// `/scim/v2/{directory}` + `path`.
+    pub fn v2(&self, path: &str) -> String {
+        format!("/scim/v2/{}{path}", self.directory)
+    }
+
+    pub fn v1(&self, path: &str) -> String {
+        format!("/scim/v1/{}{path}", self.directory)
+    }
+
+    /// Sends a request with this directory's token to an absolute path.
+    pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let token = self.token.clone();
+        self.raw(
+            method,
+            path,
+            body.map(|b| b.to_string()),
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send("GET", &self.v2(path), None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send("POST", &self.v2(path), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send("PUT", &self.v2(path), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send("PATCH", &self.v2(path), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", &self.v2(path), None).await
+    }
+
+    /// Any request: raw body text and explicit headers (no token added).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/scim+json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let r = self
+            .post(
+                "/Users",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": user_name,
+                    "name": {"givenName": "Test", "familyName": "User"},
+                    "emails": [{"value": user_name, "type": "work", "primary": true}],
+                    "active": true
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a group with members and returns its id.
+    pub async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let r = self
+            .post(
+                "/Groups",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": name,
+                    "members": members
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+}

@@ -1,0 +1,71 @@
+//! template.yaml as data, and the check that its routes are exactly the local server's.
+
+use std::collections::BTreeSet;
+
+use scim_lambda::api::routes::ROUTES;
+use serde_yaml::Value;
+
+pub fn load() -> Value {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml")).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+pub fn key_schema(v: &Value) -> Vec<(String, String)> {
+    v.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().to_string(),
+                k["KeyType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn template_routes_equal_the_local_server_routes() {
+    let t = load();
+    let mut in_template = BTreeSet::new();
+    for (name, res) in t["Resources"].as_mapping().unwrap() {
+        let Some(events) = res["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, ev) in events {
+            if ev["Type"] == "HttpApi" {
+                assert_eq!(ev["Properties"]["Method"], "ANY");
+                in_template.insert((
+                    name.as_str().unwrap().to_string(),
+                    ev["Properties"]["Path"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    let local: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(f, p)| (f.function().to_string(), p.to_string()))
+        .collect();
+    assert_eq!(in_template, local);
+}
+
+#[test]
+fn functions_are_arm64_cargo_lambda_builds_of_the_right_binary() {
+    let t = load();
+    assert_eq!(t["Globals"]["Function"]["Architectures"][0], "arm64");
+    assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
+    for (logical, bin) in [
+        ("UsersFunction", "users"),
+        ("GroupsFunction", "groups"),
+        ("DiscoveryFunction", "discovery"),
+    ] {
+        let f = &t["Resources"][logical];
+        assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], bin);
+        let policy = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
+        assert!(
+            !policy.contains("Scan"),
+            "{logical} must not be granted Scan"
+        );
+    }
+}

@@ -1,0 +1,409 @@
+//! /Users as an IdP sees it: create, read, list/filter, replace, patch, delete, uniqueness, auth.
+
+use serde_json::json;
+
+use crate::support::Scim;
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+#[tokio::test]
+async fn create_returns_201_with_location_etag_and_meta() {
+    let s = Scim::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"schemas": [USER], "userName": "ada@example.com",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"}, "externalId": "ext-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap();
+    let location = format!("http://{}{}", s.addr, s.v2(&format!("/Users/{id}")));
+    assert_eq!(r.header("location"), Some(location.as_str()));
+    assert_eq!(r.header("content-type"), Some("application/scim+json"));
+    assert_eq!(r.header("etag"), r.body["meta"]["version"].as_str());
+    assert_eq!(r.body["meta"]["resourceType"], "User");
+    assert_eq!(r.body["meta"]["location"], location);
+    assert_eq!(r.body["active"], true);
+    assert_eq!(r.body["name"]["familyName"], "Lovelace");
+}
+
+#[tokio::test]
+async fn password_is_accepted_and_never_returned() {
+    let s = Scim::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"userName": "p@example.com", "password": "Secret123!"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert!(r.body.get("password").is_none());
+    let got = s
+        .get(&format!("/Users/{}", r.body["id"].as_str().unwrap()))
+        .await;
+    assert!(!got.body.to_string().contains("Secret123!"));
+}
+
+#[tokio::test]
+async fn duplicate_user_name_in_any_case_is_409_uniqueness() {
+    let s = Scim::start().await;
+    s.user("Dup@Example.com").await;
+    let r = s
+        .post("/Users", json!({"userName": "dup@example.COM"}))
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["scimType"], "uniqueness");
+    assert_eq!(r.body["status"], "409");
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+}
+
+#[tokio::test]
+async fn parallel_creates_of_one_user_name_give_exactly_one_201() {
+    let s = std::sync::Arc::new(Scim::start().await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let s = s.clone();
+        tasks.spawn(async move {
+            s.post(
+                "/Users",
+                json!({"userName": "race@example.com", "nickName": format!("n{i}")}),
+            )
+            .await
+            .status
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(st) = tasks.join_next().await {
+        statuses.push(st.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    let list = s
+        .get("/Users?filter=userName%20eq%20%22race@example.com%22")
+        .await;
+    assert_eq!(list.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn unknown_id_is_404_with_scim_error() {
+    let s = Scim::start().await;
+    let r = s.get("/Users/0190a000-0000-7000-8000-000000000000").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body["status"], "404");
+}
+
+#[tokio::test]
+async fn put_replaces_clears_omitted_attributes_and_defaults_active() {
+    let s = Scim::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"userName": "r@example.com", "title": "Boss", "active": false,
+            "nickName": "R"}),
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap();
+    let created = r.body["meta"]["created"].clone();
+    let put = s
+        .put(
+            &format!("/Users/{id}"),
+            json!({"schemas": [USER], "id": id, "userName": "r@example.com",
+            "displayName": "R R", "meta": {"created": "1999-01-01T00:00:00Z"}}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert!(put.body.get("title").is_none());
+    assert!(put.body.get("nickName").is_none());
+    assert_eq!(put.body["displayName"], "R R");
+    assert_eq!(put.body["active"], true);
+    assert_eq!(put.body["meta"]["created"], created);
+    assert_ne!(put.body["meta"]["version"], r.body["meta"]["version"]);
+}
+
+#[tokio::test]
+async fn put_renaming_to_a_taken_user_name_is_409_and_changes_nothing() {
+    let s = Scim::start().await;
+    s.user("taken@example.com").await;
+    let id = s.user("mine@example.com").await;
+    let r = s
+        .put(
+            &format!("/Users/{id}"),
+            json!({"userName": "TAKEN@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let got = s.get(&format!("/Users/{id}")).await;
+    assert_eq!(got.body["userName"], "mine@example.com");
+    // The old name is still guarded, the new one still belongs to the other user.
+    assert_eq!(
+        s.post("/Users", json!({"userName": "mine@example.com"}))
+            .await
+            .status,
+        409
+    );
+}
+
+#[tokio::test]
+async fn rename_frees_the_old_user_name() {
+    let s = Scim::start().await;
+    let id = s.user("old@example.com").await;
+    let r = s
+        .put(
+            &format!("/Users/{id}"),
+            json!({"userName": "new@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        s.post("/Users", json!({"userName": "old@example.com"}))
+            .await
+            .status,
+        201
+    );
+    let found = s
+        .get("/Users?filter=userName%20eq%20%22NEW@example.com%22")
+        .await;
+    assert_eq!(found.body["Resources"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn patch_replace_active_false_returns_200_with_the_user() {
+    let s = Scim::start().await;
+    let id = s.user("pa@example.com").await;
+    let r = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(r.body["userName"], "pa@example.com");
+    assert_eq!(s.get(&format!("/Users/{id}")).await.body["active"], false);
+}
+
+#[tokio::test]
+async fn patch_sub_attribute_path_and_remove() {
+    let s = Scim::start().await;
+    let id = s.user("ps@example.com").await;
+    let r = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"Operations": [
+            {"op": "replace", "path": "name.givenName", "value": "Grace"},
+            {"op": "remove", "path": "name.familyName"},
+            {"op": "add", "path": "title", "value": "Admiral"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], json!({"givenName": "Grace"}));
+    assert_eq!(r.body["title"], "Admiral");
+}
+
+#[tokio::test]
+async fn delete_is_204_then_404_everywhere() {
+    let s = Scim::start().await;
+    let id = s.user("del@example.com").await;
+    let path = format!("/Users/{id}");
+    assert_eq!(s.delete(&path).await.status, 204);
+    assert_eq!(s.get(&path).await.status, 404);
+    assert_eq!(
+        s.put(&path, json!({"userName": "del@example.com"}))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(s.patch(&path, json!({"Operations": []})).await.status, 404);
+    assert_eq!(s.delete(&path).await.status, 404);
+    let list = s
+        .get("/Users?filter=userName%20eq%20%22del@example.com%22")
+        .await;
+    assert_eq!(list.body["totalResults"], 0);
+    // The userName is free again.
+    assert_eq!(
+        s.post("/Users", json!({"userName": "del@example.com"}))
+            .await
+            .status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn filters_the_idps_send_are_answered() {
+    let s = Scim::start().await;
+    let r = s
+        .post("/Users", json!({"userName": "f@example.com", "externalId": "00u1",
+            "displayName": "Eff",
+            "emails": [{"value": "f.work@example.com", "type": "work"}, {"value": "f@home.example", "type": "home"}]}))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    s.user("other@example.com").await;
+    let found = |f: &str| {
+        let q = f.replace(' ', "%20").replace('"', "%22");
+        let s = &s;
+        async move { s.get(&format!("/Users?filter={q}")).await }
+    };
+    for f in [
+        "userName eq \"F@EXAMPLE.COM\"".to_string(),
+        "externalId eq \"00u1\"".to_string(),
+        format!("id eq \"{id}\""),
+        "displayName eq \"Eff\"".to_string(),
+        "emails eq \"f.work@example.com\"".to_string(),
+        "emails.value eq \"F@HOME.example\"".to_string(),
+        "emails[type eq \"work\"].value eq \"f.work@example.com\"".to_string(),
+        "userName eq \"f@example.com\" and externalId eq \"00u1\"".to_string(),
+    ] {
+        let r = found(&f).await;
+        assert_eq!(r.status, 200, "{f}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 1, "{f}: {}", r.body);
+        assert_eq!(r.body["Resources"][0]["id"], id.as_str(), "{f}");
+    }
+    // externalId is caseExact; the home address is not a work email.
+    assert_eq!(
+        found("externalId eq \"00U1\"").await.body["totalResults"],
+        0
+    );
+    assert_eq!(
+        found("emails[type eq \"work\"].value eq \"f@home.example\"")
+            .await
+            .body["totalResults"],
+        0
+    );
+    assert_eq!(
+        found("userName eq \"f@example.com\" and externalId eq \"x\"")
+            .await
+            .body["totalResults"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn malformed_filter_is_400_invalid_filter() {
+    let s = Scim::start().await;
+    for q in [
+        "userName%20eq",
+        "userName%20equals%20%22a%22",
+        "nosuchattr%20eq%20%22a%22",
+        "(userName%20eq%20%22a%22",
+    ] {
+        let r = s.get(&format!("/Users?filter={q}")).await;
+        assert_eq!(r.status, 400, "{q}");
+        assert_eq!(r.body["scimType"], "invalidFilter", "{q}");
+        assert!(!r.body["detail"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn paging_is_stable_with_integer_counters() {
+    let s = Scim::start().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(s.user(&format!("page{i}@example.com")).await);
+    }
+    let p1 = s.get("/Users?startIndex=1&count=2").await;
+    let p2 = s.get("/Users?startIndex=3&count=2").await;
+    let p3 = s.get("/Users?startIndex=5&count=2").await;
+    for (p, start, n) in [(&p1, 1, 2), (&p2, 3, 2), (&p3, 5, 1)] {
+        assert_eq!(p.body["totalResults"], 5);
+        assert_eq!(p.body["startIndex"], start);
+        assert_eq!(p.body["itemsPerPage"], n);
+    }
+    let seen: Vec<String> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| {
+            p.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(seen, ids, "creation order, no gaps or repeats");
+    let beyond = s.get("/Users?startIndex=50&count=2").await;
+    assert_eq!(beyond.body["Resources"], json!([]));
+    let zero = s.get("/Users?count=0").await;
+    assert_eq!(zero.body["totalResults"], 5);
+    assert_eq!(zero.body["itemsPerPage"], 0);
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_syntax_and_writes_nothing() {
+    let s = Scim::start().await;
+    let token = format!("Bearer {}", s.token);
+    let r = s
+        .raw(
+            "POST",
+            &s.v2("/Users"),
+            Some("{\"userName\": ".into()),
+            &[("authorization", &token)],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["scimType"], "invalidSyntax");
+    assert_eq!(s.get("/Users").await.body["totalResults"], 0);
+}
+
+#[tokio::test]
+async fn body_over_one_mebibyte_is_413() {
+    let s = Scim::start().await;
+    let big = json!({"userName": "big@example.com", "title": "x".repeat(1024 * 1024 + 10)});
+    let r = s.post("/Users", big).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(s.get("/Users").await.body["totalResults"], 0);
+}
+
+#[tokio::test]
+async fn wrong_type_for_a_boolean_is_400_not_500() {
+    let s = Scim::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"userName": "b@example.com", "active": {"x": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    let r = s.post("/Users", json!(["not", "an", "object"])).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn enterprise_extension_and_unknown_extension_are_kept() {
+    let s = Scim::start().await;
+    let mgr = s.user("boss@example.com").await;
+    let r = s
+        .post("/Users", json!({
+            "schemas": [USER, ENTERPRISE, "urn:example:custom:2.0:User"],
+            "userName": "e@example.com",
+            ENTERPRISE: {"employeeNumber": "42", "department": "R&D", "manager": {"value": mgr}},
+            "urn:example:custom:2.0:User": {"badge": "B-7"}
+        }))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let got = s
+        .get(&format!("/Users/{}", r.body["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(got.body[ENTERPRISE]["manager"]["value"], mgr.as_str());
+    assert_eq!(got.body[ENTERPRISE]["employeeNumber"], "42");
+    assert_eq!(got.body["urn:example:custom:2.0:User"]["badge"], "B-7");
+    let schemas = got.body["schemas"].as_array().unwrap();
+    assert!(
+        schemas.contains(&json!(ENTERPRISE))
+            && schemas.contains(&json!("urn:example:custom:2.0:User"))
+    );
+}
