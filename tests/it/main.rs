@@ -10,3 +10,4 @@ mod groups;
 mod support;
 mod template;
 mod users;
+mod v1;

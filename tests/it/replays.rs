@@ -1,0 +1,133 @@
+//! Request-by-request replays of each IdP's documented sequences (tests/replays/<idp>/NN-*.json,
+//! each step citing its source), sent over HTTP to the local server on an empty directory.
+//!
+//! Step format: `request` {method, path relative to the SCIM base URL, headers, body}, `expect`
+//! {status, body (subset match), absent (top-level keys)}, `capture` {name: JSON pointer}.
+//! `${name}` in paths and bodies (request and expected) is replaced by an earlier capture.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::support::Scim;
+
+fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
+    match v {
+        Value::String(s) => Value::String(substitute_str(s, vars)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (substitute_str(k, vars), substitute(x, vars))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn substitute_str(s: &str, vars: &HashMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+/// Every key of `want` is in `got` with an equal value; arrays: each wanted element matches some
+/// element of `got`.
+fn subset(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => w.iter().all(|(k, wv)| g.get(k).is_some_and(|gv| subset(wv, gv))),
+        (Value::Array(w), Value::Array(g)) => w.iter().all(|wv| g.iter().any(|gv| subset(wv, gv))),
+        (w, g) => w == g,
+    }
+}
+
+async fn replay(folder: &str) {
+    let s = Scim::start().await;
+    let dir = format!("{}/tests/replays/{folder}", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(!files.is_empty(), "no steps in {dir}");
+    let base = if folder.ends_with("-v1") { s.v1("") } else { s.v2("") };
+    let mut vars: HashMap<String, String> = HashMap::new();
+    let mut failures = Vec::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let step: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let req = substitute(&step["request"], &vars);
+        let method = req["method"].as_str().unwrap();
+        let path = format!("{base}{}", req["path"].as_str().unwrap());
+        let mut headers: Vec<(String, String)> = req["headers"]
+            .as_object()
+            .map(|h| h.iter().map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default();
+        if !headers.iter().any(|(k, _)| k == "authorization") {
+            headers.push(("authorization".into(), format!("Bearer {}", s.token)));
+        }
+        let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let body = req.get("body").filter(|b| !b.is_null()).map(|b| match b {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        });
+        let r = s.raw(method, &path, body, &header_refs).await;
+        let expect = substitute(&step["expect"], &vars);
+        let mut problems = Vec::new();
+        if expect["status"].as_u64() != Some(u64::from(r.status)) {
+            problems.push(format!("status {} (want {})", r.status, expect["status"]));
+        }
+        if let Some(want) = expect.get("body").filter(|b| !b.is_null()) {
+            if !subset(want, &r.body) {
+                problems.push(format!("body lacks {want}"));
+            }
+        }
+        for key in expect["absent"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if r.body.get(key).is_some() {
+                problems.push(format!("body has \"{key}\""));
+            }
+        }
+        for (var, pointer) in step["capture"].as_object().into_iter().flatten() {
+            match r.body.pointer(pointer.as_str().unwrap_or_default()) {
+                Some(Value::String(v)) => {
+                    vars.insert(var.clone(), v.clone());
+                }
+                Some(other) => {
+                    vars.insert(var.clone(), other.to_string());
+                }
+                None => problems.push(format!("nothing at {pointer} to capture as {var}")),
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{folder}/{name} {method} {path}: {}\n    got: {}", problems.join("; "), r.body));
+        }
+    }
+    assert!(failures.is_empty(), "{} step(s) failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+macro_rules! replays {
+    ($($test:ident => $folder:literal),* $(,)?) => {
+        $(#[tokio::test]
+        async fn $test() {
+            replay($folder).await;
+        })*
+    };
+}
+
+replays! {
+    okta_scim_2_0 => "okta-v2",
+    okta_scim_1_1 => "okta-v1",
+    entra_default_mode => "entra-v2",
+    entra_aad_opt_scim_062020_mode => "entra-flag-v2",
+    entra_validator_and_postman => "entra-validator-v2",
+    pingone_scim_2_0 => "pingone-v2",
+    pingone_scim_1_1 => "pingone-v1",
+    pingfederate => "pingfederate-v2",
+    onelogin => "onelogin-v2",
+    jumpcloud => "jumpcloud-v2",
+}
+
+#[test]
+fn every_replay_folder_is_run() {
+    let dir = format!("{}/tests/replays", env!("CARGO_MANIFEST_DIR"));
+    let mut folders: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    folders.sort();
+    assert_eq!(
+        folders,
+        ["entra-flag-v2", "entra-v2", "entra-validator-v2", "jumpcloud-v2", "okta-v1", "okta-v2", "onelogin-v2", "pingfederate-v2", "pingone-v1", "pingone-v2"]
+    );
+}
