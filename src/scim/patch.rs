@@ -12,13 +12,20 @@
 //! (DESIGN), so every op on `members` becomes a [`MemberChange`] and the store applies them in
 //! order. `apply` is all-or-nothing: on error the resource is left exactly as it was.
 
+mod coerce;
+mod edit;
+mod members;
+
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::filter::eval::{get_ci, key_ci};
-use super::filter::{matches_element, AttrPath, CompareOp, Filter};
+use super::filter::lexer::clip;
+use super::filter::AttrPath;
 use super::path::{parse_path_lenient, PatchPath};
-use super::schema::{find, AttrDef, AttrType, Mutability, ResourceKind};
+use super::schema::{AttrDef, Mutability, ResourceKind};
+use edit::{put_ci, Edit};
+use members::{check_members_path, member_change};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchRequest {
@@ -106,7 +113,8 @@ fn parse_op(op: &Value, kind: ResourceKind) -> Result<PatchOp, ScimError> {
     let op_kind = match get_ci(o, "op") {
         Some(Value::String(s)) => OpKind::from_name(s).ok_or_else(|| {
             ScimError::invalid_syntax(format!(
-                "unknown op {s:?}; expected \"add\", \"replace\" or \"remove\""
+                "unknown op {:?}; expected \"add\", \"replace\" or \"remove\"",
+                clip(s)
             ))
         })?,
         _ => {
@@ -214,6 +222,7 @@ pub fn apply(
         doc: current.clone(),
         kind,
         changes: Vec::new(),
+        declared: Vec::new(),
     };
     for (i, op) in req.ops.iter().enumerate() {
         patcher.apply_op(op).map_err(|e| at_op(i, e))?;
@@ -227,14 +236,16 @@ struct Patcher {
     doc: Map<String, Value>,
     kind: ResourceKind,
     changes: Vec<MemberChange>,
+    /// URNs the path-less value being applied lists in its own `schemas`.
+    declared: Vec<String>,
 }
 
 /// Where an op writes: the container (`None` = the resource itself, else the extension URN key)
 /// and the top-level attribute in it. `def` is None under an extension the schema does not know.
-struct Target {
-    urn: Option<String>,
-    name: String,
-    def: Option<&'static AttrDef>,
+pub(super) struct Target {
+    pub(super) urn: Option<String>,
+    pub(super) name: String,
+    pub(super) def: Option<&'static AttrDef>,
 }
 
 impl Patcher {
@@ -249,10 +260,20 @@ impl Patcher {
             )),
             (None, _) => match &op.value {
                 Some(Value::Object(attrs)) => {
-                    for (key, v) in attrs {
-                        self.apply_pathless_attr(op.op, key, v)?;
-                    }
-                    Ok(())
+                    // A path-less value may declare its own extensions in `schemas`.
+                    self.declared = match get_ci(attrs, "schemas") {
+                        Some(Value::Array(urns)) => urns
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let result = attrs
+                        .iter()
+                        .try_for_each(|(key, v)| self.apply_pathless_attr(op.op, key, v));
+                    self.declared.clear();
+                    result
                 }
                 _ => Err(pathless_not_object(op.op)),
             },
@@ -280,8 +301,7 @@ impl Patcher {
         if matches!(
             target_mutability(self.kind, &path),
             Some(Mutability::ReadOnly | Mutability::Immutable)
-        ) && !is_members(self.kind, &path.attr)
-        {
+        ) {
             return Ok(());
         }
         self.apply_path(op, &path, Some(v))
@@ -311,16 +331,33 @@ impl Patcher {
         self.listed_schema(key)
     }
 
-    /// The spelling under which the resource's `schemas` lists `urn`, if it does.
+    /// The spelling under which the resource's `schemas` (or the `schemas` of the path-less
+    /// value being applied) lists `urn`, if either does.
     fn listed_schema(&self, urn: &str) -> Option<String> {
-        let Some(Value::Array(schemas)) = get_ci(&self.doc, "schemas") else {
-            return None;
+        let stored = match get_ci(&self.doc, "schemas") {
+            Some(Value::Array(schemas)) => schemas.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
         };
-        schemas
-            .iter()
-            .filter_map(Value::as_str)
+        stored
+            .into_iter()
+            .chain(self.declared.iter().map(String::as_str))
             .find(|s| s.eq_ignore_ascii_case(urn))
             .map(str::to_owned)
+    }
+
+    /// Adds `urn` to the resource's `schemas` if it is not listed there yet (RFC 7643 §3: the
+    /// schemas array names every extension the resource carries).
+    fn declare_schema(&mut self, urn: &str) {
+        if let Some(Value::Array(schemas)) =
+            key_ci(&self.doc, "schemas").and_then(|k| self.doc.get_mut(&k))
+        {
+            let listed = schemas
+                .iter()
+                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
+            if !listed {
+                schemas.push(Value::String(urn.to_owned()));
+            }
+        }
     }
 
     fn apply_schema_object(&mut self, op: OpKind, urn: &str, v: &Value) -> Result<(), ScimError> {
@@ -360,8 +397,14 @@ impl Patcher {
             // tenants' custom extensions, and dropping the data would surprise the app.
             let urn = path.attr.urn.as_deref().unwrap_or_default();
             let listed = self.listed_schema(urn).ok_or_else(|| {
-                ScimError::invalid_path(format!("unknown attribute \"{}\"", path.attr))
+                ScimError::invalid_path(format!(
+                    "unknown attribute \"{}\"",
+                    clip(&path.attr.to_string())
+                ))
             })?;
+            if op != OpKind::Remove {
+                self.declare_schema(&listed);
+            }
             Target {
                 urn: Some(listed),
                 name: path.attr.attr.clone(),
@@ -372,7 +415,10 @@ impl Patcher {
                 .kind
                 .resolve(path.attr.urn.as_deref(), &path.attr.attr, None)
                 .ok_or_else(|| {
-                    ScimError::invalid_path(format!("unknown attribute \"{}\"", path.attr))
+                    ScimError::invalid_path(format!(
+                        "unknown attribute \"{}\"",
+                        clip(&path.attr.to_string())
+                    ))
                 })?;
             if top.mutability == Mutability::WriteOnly {
                 // `password`: accepted so IdPs that push it succeed, never stored (DESIGN).
@@ -427,663 +473,12 @@ impl Patcher {
         while let Some(k) = key_ci(&self.doc, "password") {
             self.doc.shift_remove(&k);
         }
-        // A known extension written by this PATCH must be declared in `schemas` (RFC 7643 §3).
-        let present: Vec<&str> = self
-            .kind
-            .extensions()
-            .iter()
-            .map(|e| e.id)
-            .filter(|urn| matches!(get_ci(&self.doc, urn), Some(Value::Object(m)) if !m.is_empty()))
-            .collect();
-        if let Some(Value::Array(schemas)) =
-            key_ci(&self.doc, "schemas").and_then(|k| self.doc.get_mut(&k))
-        {
-            for urn in present {
-                let listed = schemas
-                    .iter()
-                    .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
-                if !listed {
-                    schemas.push(Value::String(urn.to_owned()));
-                }
+        // A known extension the resource now carries must be declared in `schemas`.
+        for ext in self.kind.extensions() {
+            if matches!(get_ci(&self.doc, ext.id), Some(Value::Object(m)) if !m.is_empty()) {
+                self.declare_schema(ext.id);
             }
         }
-    }
-}
-
-/// Sets (`Some`) or removes (`None`) `key`, replacing any differently-cased spelling of it.
-fn put_ci(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
-    if let Some(existing) = key_ci(map, key) {
-        if existing != key || value.is_none() {
-            map.shift_remove(&existing);
-        }
-    }
-    if let Some(v) = value {
-        map.insert(key.to_owned(), v);
-    }
-}
-
-/// One add/replace/remove on one attribute: computes its new value from the old.
-struct Edit<'a> {
-    op: OpKind,
-    target: &'a Target,
-    filter: Option<&'a Filter>,
-    sub: Option<&'a str>,
-    value: Option<&'a Value>,
-    kind: ResourceKind,
-}
-
-impl Edit<'_> {
-    fn name(&self) -> &str {
-        &self.target.name
-    }
-
-    fn def(&self) -> Option<&'static AttrDef> {
-        self.target.def
-    }
-
-    fn value(&self) -> Value {
-        self.value.cloned().unwrap_or(Value::Null)
-    }
-
-    fn sub_def(&self) -> Option<&'static AttrDef> {
-        self.def().zip(self.sub).and_then(|(d, s)| find(d.sub, s))
-    }
-
-    fn multi(&self, old: &Option<Value>) -> bool {
-        match self.def() {
-            Some(d) => d.multi,
-            None => matches!(old, Some(Value::Array(_))),
-        }
-    }
-
-    fn run(&self, old: Option<Value>) -> Result<Option<Value>, ScimError> {
-        match (self.filter, self.sub) {
-            (None, None) => self.whole(old),
-            (None, Some(sub)) => self.sub_attribute(old, sub),
-            (Some(filter), _) => self.filtered(old, filter),
-        }
-    }
-
-    /// `path: "emails"`, `"active"`, `"name"`, `"urn:...:manager"` (RFC 7644 §3.5.2.1-3).
-    fn whole(&self, old: Option<Value>) -> Result<Option<Value>, ScimError> {
-        let multi = self.multi(&old);
-        if self.op == OpKind::Remove {
-            return Ok(match self.value {
-                // Entra's `{"op":"Remove","path":"members","value":[{"value":"id"}]}` shape,
-                // honoured for every multi-valued attribute: remove only the listed values.
-                Some(v) if multi && !v.is_null() => remove_listed(old, v),
-                _ => None,
-            });
-        }
-        let v = coerce_attr(self.def(), self.value(), self.name())?;
-        if is_unassigned(&v) {
-            // RFC 7643 §2.5: null and [] mean "unassigned": replace clears, add adds nothing.
-            return Ok(if self.op == OpKind::Replace {
-                None
-            } else {
-                old
-            });
-        }
-        if multi {
-            let incoming = match v {
-                Value::Array(items) => items,
-                other => vec![other],
-            };
-            let mut items = match (self.op, old) {
-                (OpKind::Add, Some(Value::Array(items))) => items,
-                (OpKind::Add, Some(other)) if !other.is_null() => vec![other],
-                _ => Vec::new(),
-            };
-            let mut touched = Vec::new();
-            for item in incoming {
-                // RFC 7644 §3.5.2.1: values already present are not added twice.
-                match items.iter().position(|x| *x == item) {
-                    Some(i) => touched.push(i),
-                    None => {
-                        items.push(item);
-                        touched.push(items.len() - 1);
-                    }
-                }
-            }
-            enforce_single_primary(self.def(), &mut items, &touched);
-            return Ok(non_empty_array(items));
-        }
-        match (self.def(), v) {
-            // RFC 7644 §3.5.2.1/3: a complex value updates the sub-attributes it names and leaves
-            // the others. A reference (manager) is replaced whole instead: its `displayName` and
-            // `$ref` describe the old `value` and must not outlive it.
-            (Some(d), Value::Object(incoming)) if d.ty == AttrType::Complex && !is_reference(d) => {
-                let mut obj = match old {
-                    Some(Value::Object(o)) => o,
-                    _ => Map::new(),
-                };
-                for (k, sv) in incoming {
-                    let sv = (!sv.is_null()).then_some(sv);
-                    put_ci(&mut obj, &k, sv);
-                }
-                Ok(non_empty_object(obj))
-            }
-            (_, v) => Ok(Some(v)),
-        }
-    }
-
-    /// `path: "name.givenName"`, `"urn:...:manager.value"`, or `"emails.value"` (no filter).
-    fn sub_attribute(&self, old: Option<Value>, sub: &str) -> Result<Option<Value>, ScimError> {
-        let new_sub = match self.op {
-            OpKind::Remove => None,
-            _ => {
-                let v = coerce_sub(self.sub_def(), self.value(), self.name(), sub)?;
-                (!v.is_null()).then_some(v)
-            }
-        };
-        if self.multi(&old) {
-            let mut items = match old {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            };
-            if items.is_empty() {
-                if let Some(v) = new_sub {
-                    let mut el = Map::new();
-                    el.insert(sub.to_owned(), v);
-                    items.push(Value::Object(el));
-                }
-            } else {
-                for item in items.iter_mut() {
-                    if let Value::Object(o) = item {
-                        put_ci(o, sub, new_sub.clone());
-                    }
-                }
-                drop_empty_elements(&mut items);
-            }
-            return Ok(non_empty_array(items));
-        }
-        // An empty `manager.value` clears the manager (Entra clears it with an empty value).
-        if self.op != OpKind::Remove
-            && new_sub.as_ref().is_none_or(is_blank)
-            && sub == "value"
-            && self.def().is_some_and(is_reference)
-        {
-            return Ok(None);
-        }
-        let mut obj = match old {
-            Some(Value::Object(o)) => o,
-            _ => Map::new(),
-        };
-        put_ci(&mut obj, sub, new_sub);
-        Ok(non_empty_object(obj))
-    }
-
-    /// `path: "emails[type eq \"work\"]"` or `"emails[type eq \"work\"].value"`.
-    fn filtered(&self, old: Option<Value>, filter: &Filter) -> Result<Option<Value>, ScimError> {
-        let single = matches!(old, Some(Value::Object(_))) && !self.multi(&old);
-        let mut items = match old {
-            Some(Value::Array(items)) => items,
-            Some(o @ Value::Object(_)) => vec![o],
-            _ => Vec::new(),
-        };
-        let parent = AttrPath {
-            urn: self.target.urn.clone(),
-            attr: self.target.name.clone(),
-            sub: None,
-        };
-        let matched: Vec<usize> = items
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.is_object() && matches_element(filter, e, self.kind, &parent))
-            .map(|(i, _)| i)
-            .collect();
-
-        let mut touched = matched.clone();
-        match (self.op, self.sub) {
-            (OpKind::Remove, None) => remove_indices(&mut items, &matched),
-            (OpKind::Remove, Some(sub)) => {
-                for &i in &matched {
-                    if let Some(Value::Object(o)) = items.get_mut(i) {
-                        put_ci(o, sub, None);
-                    }
-                }
-                drop_empty_elements(&mut items);
-            }
-            (_, None) => {
-                let v = coerce_element(self.def(), self.value(), self.name())?;
-                let Value::Object(incoming) = v else {
-                    // null: nothing to add; replace with nothing removes the matches.
-                    if self.op == OpKind::Replace {
-                        remove_indices(&mut items, &matched);
-                    }
-                    return Ok(self.rebuild(items, single));
-                };
-                if matched.is_empty() {
-                    let mut el = self.element_from_filter(filter)?;
-                    for (k, sv) in incoming {
-                        put_ci(&mut el, &k, (!sv.is_null()).then_some(sv));
-                    }
-                    items.push(Value::Object(el));
-                    touched = vec![items.len() - 1];
-                } else {
-                    for &i in &matched {
-                        if let Some(Value::Object(o)) = items.get_mut(i) {
-                            for (k, sv) in &incoming {
-                                put_ci(o, k, (!sv.is_null()).then(|| sv.clone()));
-                            }
-                        }
-                    }
-                }
-            }
-            (_, Some(sub)) => {
-                let v = coerce_sub(self.sub_def(), self.value(), self.name(), sub)?;
-                let v = (!v.is_null()).then_some(v);
-                if matched.is_empty() {
-                    let Some(v) = v else {
-                        return Ok(self.rebuild(items, single));
-                    };
-                    // Entra sends `add emails[type eq "work"].value` for a user with no work
-                    // email, and Microsoft's answer is to create the element (Microsoft Q&A
-                    // 120490, "Patch request in SCIM with Azure AD"); Entra does the same with
-                    // `replace`. The filter's eq constraints become the new element's values.
-                    let mut el = self.element_from_filter(filter)?;
-                    put_ci(&mut el, sub, Some(v));
-                    items.push(Value::Object(el));
-                    touched = vec![items.len() - 1];
-                } else {
-                    for &i in &matched {
-                        if let Some(Value::Object(o)) = items.get_mut(i) {
-                            put_ci(o, sub, v.clone());
-                        }
-                    }
-                    drop_empty_elements(&mut items);
-                }
-            }
-        }
-        if self.op != OpKind::Remove {
-            enforce_single_primary(self.def(), &mut items, &touched);
-        }
-        Ok(self.rebuild(items, single))
-    }
-
-    fn rebuild(&self, items: Vec<Value>, single: bool) -> Option<Value> {
-        if single {
-            items.into_iter().next().and_then(|v| match v {
-                Value::Object(o) => non_empty_object(o),
-                _ => None,
-            })
-        } else {
-            non_empty_array(items)
-        }
-    }
-
-    /// The element an unmatched `[a eq x and b eq y]` filter describes. RFC 7644 §3.5.2.3
-    /// makes an unmatched filter `noTarget`; creating is only sound when the filter pins the
-    /// element down by equality, so anything else still is noTarget.
-    fn element_from_filter(&self, filter: &Filter) -> Result<Map<String, Value>, ScimError> {
-        let mut pairs = Vec::new();
-        if !eq_constraints(filter, &mut pairs) {
-            return Err(ScimError::no_target(format!(
-                "no value of \"{}\" matches [{filter}]",
-                self.name()
-            )));
-        }
-        let mut el = Map::new();
-        for (k, v) in pairs {
-            el.insert(k, v);
-        }
-        match coerce_element(self.def(), Value::Object(el), self.name())? {
-            Value::Object(o) => Ok(o),
-            _ => Ok(Map::new()),
-        }
-    }
-}
-
-/// Collects the `sub eq value` pairs of a filter that is only such comparisons joined by `and`.
-fn eq_constraints(f: &Filter, out: &mut Vec<(String, Value)>) -> bool {
-    match f {
-        Filter::And(a, b) => eq_constraints(a, out) && eq_constraints(b, out),
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.urn.is_none() && path.sub.is_none() && !value.is_null() => {
-            out.push((path.attr.clone(), value.clone()));
-            true
-        }
-        _ => false,
-    }
-}
-
-fn remove_indices(items: &mut Vec<Value>, indices: &[usize]) {
-    let mut i = 0;
-    items.retain(|_| {
-        i += 1;
-        !indices.contains(&(i - 1))
-    });
-}
-
-/// Removes the elements of `old` that `listed` names: elements with a `value` match on it
-/// (that is how SCIM identifies a multi-valued element), others on equality.
-fn remove_listed(old: Option<Value>, listed: &Value) -> Option<Value> {
-    let listed: Vec<&Value> = match listed {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    let Some(Value::Array(mut items)) = old else {
-        return old;
-    };
-    let same = |a: &Value, b: &Value| match (a, b) {
-        (Value::Object(x), Value::Object(y)) => match (get_ci(x, "value"), get_ci(y, "value")) {
-            (Some(xv), Some(yv)) => xv == yv,
-            _ => a == b,
-        },
-        _ => a == b,
-    };
-    items.retain(|item| !listed.iter().any(|l| same(item, l)));
-    non_empty_array(items)
-}
-
-/// RFC 7643 §2.4: "primary" is true for at most one value. When an op sets it on a value, the
-/// value the op touched last keeps it and the others are set to false.
-fn enforce_single_primary(def: Option<&AttrDef>, items: &mut [Value], touched: &[usize]) {
-    let Some(primary) = def.and_then(|d| find(d.sub, "primary")) else {
-        return;
-    };
-    let is_primary =
-        |v: &Value| v.as_object().and_then(|o| get_ci(o, primary.name)) == Some(&Value::Bool(true));
-    let primaries: Vec<usize> = (0..items.len())
-        .filter(|&i| is_primary(&items[i]))
-        .collect();
-    if primaries.len() < 2 {
-        return;
-    }
-    let keep = touched
-        .iter()
-        .rev()
-        .find(|i| primaries.contains(i))
-        .or(primaries.last())
-        .copied();
-    for i in primaries {
-        if Some(i) != keep {
-            if let Some(Value::Object(o)) = items.get_mut(i) {
-                put_ci(o, primary.name, Some(Value::Bool(false)));
-            }
-        }
-    }
-}
-
-fn drop_empty_elements(items: &mut Vec<Value>) {
-    items.retain(|v| !matches!(v, Value::Object(o) if o.is_empty()));
-}
-
-fn non_empty_array(items: Vec<Value>) -> Option<Value> {
-    (!items.is_empty()).then_some(Value::Array(items))
-}
-
-fn non_empty_object(obj: Map<String, Value>) -> Option<Value> {
-    (!obj.is_empty()).then_some(Value::Object(obj))
-}
-
-/// RFC 7643 §2.5: null and the empty array are "unassigned".
-fn is_unassigned(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(items) => items.is_empty(),
-        _ => false,
-    }
-}
-
-fn is_blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    }
-}
-
-/// A single-valued complex attribute with a `value` sub-attribute refers to another resource
-/// (enterprise `manager`): it is set whole, and may be given as the bare id.
-fn is_reference(d: &AttrDef) -> bool {
-    d.ty == AttrType::Complex && !d.multi && find(d.sub, "value").is_some()
-}
-
-fn bool_str(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
-/// Brings an incoming value into the schema's shape: booleans from Entra's `"True"`/`"False"`,
-/// a bare id for a reference, one object for a multi-valued attribute, canonical sub-attribute
-/// names, read-only sub-attributes dropped (RFC 7643 §2.2: ignored). `def` None (unknown
-/// extension): kept as sent.
-fn coerce_attr(def: Option<&AttrDef>, v: Value, name: &str) -> Result<Value, ScimError> {
-    let Some(d) = def else {
-        return Ok(v);
-    };
-    if !d.multi {
-        return coerce_value(d, v, name);
-    }
-    let items = match v {
-        Value::Null => return Ok(Value::Null),
-        Value::Array(items) => items,
-        other => vec![other],
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let item = coerce_value(d, item, name)?;
-        if !item.is_null() {
-            out.push(item);
-        }
-    }
-    Ok(Value::Array(out))
-}
-
-/// One element of a multi-valued complex attribute (`emails[...]` values, filter-built elements).
-fn coerce_element(def: Option<&AttrDef>, v: Value, name: &str) -> Result<Value, ScimError> {
-    match (def, v) {
-        (_, Value::Null) => Ok(Value::Null),
-        (Some(d), v) => coerce_value(d, v, name),
-        (None, v @ Value::Object(_)) => Ok(v),
-        (None, _) => Err(ScimError::invalid_value(format!(
-            "the value for \"{name}[...]\" must be an object"
-        ))),
-    }
-}
-
-fn coerce_sub(
-    sub_def: Option<&AttrDef>,
-    v: Value,
-    name: &str,
-    sub: &str,
-) -> Result<Value, ScimError> {
-    match sub_def {
-        Some(d) => coerce_value(d, v, &format!("{name}.{sub}")),
-        None => Ok(v),
-    }
-}
-
-/// One value of attribute `d` (one element, if `d` is multi-valued).
-fn coerce_value(d: &AttrDef, v: Value, name: &str) -> Result<Value, ScimError> {
-    if v.is_null() {
-        return Ok(v);
-    }
-    match d.ty {
-        AttrType::Complex => {
-            let v = match v {
-                // Entra: `{"op":"Add","path":"...:manager","value":"<id>"}`.
-                Value::String(id) if is_reference(d) => {
-                    if id.is_empty() {
-                        return Ok(Value::Null);
-                    }
-                    let mut m = Map::new();
-                    m.insert("value".to_owned(), Value::String(id));
-                    Value::Object(m)
-                }
-                v => v,
-            };
-            let Value::Object(m) = v else {
-                return Err(ScimError::invalid_value(format!(
-                    "\"{name}\" is a complex attribute; its value must be an object, not {}",
-                    json_kind(&v)
-                )));
-            };
-            let mut out = Map::new();
-            for (k, sv) in m {
-                match find(d.sub, &k) {
-                    Some(sd) if sd.mutability == Mutability::ReadOnly => {}
-                    Some(sd) => {
-                        let sv = coerce_value(sd, sv, &format!("{name}.{}", sd.name))?;
-                        out.insert(sd.name.to_owned(), sv);
-                    }
-                    // Sub-attributes the schema does not name are kept as sent (lenient).
-                    None => {
-                        out.insert(k, sv);
-                    }
-                }
-            }
-            // An empty reference (`{"value": ""}`) means "no manager".
-            if is_reference(d) && get_ci(&out, "value").is_none_or(is_blank) {
-                return Ok(Value::Null);
-            }
-            Ok(Value::Object(out))
-        }
-        // Entra sends `"True"`/`"False"` for `active` and `primary` (Entra SCIM compatibility
-        // page); anything else for a boolean is a client error, not something to store.
-        AttrType::Boolean => match &v {
-            Value::Bool(_) => Ok(v),
-            Value::String(s) => bool_str(s).map(Value::Bool).ok_or_else(|| {
-                ScimError::invalid_value(format!(
-                    "\"{name}\" is a boolean; {v} is not true or false"
-                ))
-            }),
-            _ => Err(ScimError::invalid_value(format!(
-                "\"{name}\" is a boolean; {v} is not true or false"
-            ))),
-        },
-        _ => match v {
-            Value::Array(_) | Value::Object(_) => Err(ScimError::invalid_value(format!(
-                "\"{name}\" takes a single value, not {}",
-                json_kind(&v)
-            ))),
-            v => Ok(v),
-        },
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// What an op on Group `members` asks of the store. RFC 7644 §3.5.2 plus the IdPs' shapes:
-/// Okta replaces the full list and removes with `members[value eq "id"]`; Entra removes with
-/// `{"path":"members","value":[{"value":"id"}]}` (Entra SCIM tutorial, group PATCH examples).
-fn member_change(
-    op: OpKind,
-    path: &PatchPath,
-    value: Option<&Value>,
-) -> Result<Option<MemberChange>, ScimError> {
-    check_members_path(op, path)?;
-    if let Some(f) = &path.filter {
-        return Ok(Some(MemberChange::Remove(member_filter_ids(f)?)));
-    }
-    Ok(match (op, value) {
-        (OpKind::Remove, None | Some(Value::Null)) => Some(MemberChange::RemoveAll),
-        (OpKind::Remove, Some(v)) => {
-            let ids = member_ids(v)?;
-            (!ids.is_empty()).then_some(MemberChange::Remove(ids))
-        }
-        (OpKind::Add, v) => {
-            let ids = member_ids(v.unwrap_or(&Value::Null))?;
-            (!ids.is_empty()).then_some(MemberChange::Add(ids))
-        }
-        (OpKind::Replace, None | Some(Value::Null)) => Some(MemberChange::RemoveAll),
-        (OpKind::Replace, Some(v)) => Some(MemberChange::Replace(member_ids(v)?)),
-    })
-}
-
-fn check_members_path(op: OpKind, path: &PatchPath) -> Result<(), ScimError> {
-    if let Some(sub) = path.target_sub() {
-        return Err(ScimError::invalid_path(format!(
-            "\"members.{sub}\" cannot be patched; add or remove whole members"
-        )));
-    }
-    if let Some(f) = &path.filter {
-        if op != OpKind::Remove {
-            return Err(ScimError::invalid_path(format!(
-                "{} cannot target members[...]; {} \"members\" with a list of {{\"value\": id}}",
-                op.as_str(),
-                op.as_str()
-            )));
-        }
-        member_filter_ids(f)?;
-    }
-    Ok(())
-}
-
-/// Ids from `[{"value": id}, ...]`, one such object, or bare id strings (lenient).
-fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
-    let items: Vec<&Value> = match v {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    let mut ids: Vec<String> = Vec::new();
-    for item in items {
-        let id = match item {
-            Value::String(s) => Some(s.as_str()),
-            Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
-            _ => None,
-        };
-        match id {
-            Some(id) if !id.is_empty() => {
-                if !ids.iter().any(|x| x == id) {
-                    ids.push(id.to_owned());
-                }
-            }
-            _ => {
-                return Err(ScimError::invalid_value(
-                    "each member needs a non-empty string \"value\": the member's id",
-                ))
-            }
-        }
-    }
-    Ok(ids)
-}
-
-/// `members[value eq "a"]` or `members[value eq "a" or value eq "b"]`: the ids to remove.
-/// Anything else would need the store to evaluate a filter over memberships, which it cannot.
-fn member_filter_ids(f: &Filter) -> Result<Vec<String>, ScimError> {
-    match f {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: Value::String(id),
-        } if path.attr == "value" && path.urn.is_none() && path.sub.is_none() => {
-            if id.is_empty() {
-                return Err(ScimError::invalid_value("a member id cannot be empty"));
-            }
-            Ok(vec![id.clone()])
-        }
-        Filter::Or(a, b) => {
-            let mut ids = member_filter_ids(a)?;
-            for id in member_filter_ids(b)? {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-            Ok(ids)
-        }
-        _ => Err(ScimError::invalid_filter(format!(
-            "members can only be selected by value eq \"<id>\" (or several joined by or), not [{f}]"
-        ))),
     }
 }
 

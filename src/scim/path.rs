@@ -12,6 +12,7 @@
 use std::fmt;
 
 use crate::scim::error::ScimError;
+use crate::scim::filter::lexer::clip;
 use crate::scim::filter::resolve::{canonical, resolve_element_filter};
 use crate::scim::filter::{parser, AttrPath, Filter};
 use crate::scim::schema::{AttrType, ResourceKind};
@@ -51,7 +52,7 @@ pub fn parse_path(input: &str, kind: ResourceKind) -> Result<PatchPath, ScimErro
     if path.is_unknown_extension(kind) {
         return Err(ScimError::invalid_path(format!(
             "unknown attribute \"{}\"",
-            path.attr
+            clip(&path.attr.to_string())
         )));
     }
     Ok(path)
@@ -68,8 +69,9 @@ pub fn parse_path_lenient(input: &str, kind: ResourceKind) -> Result<PatchPath, 
             sub: raw.sub,
         });
     }
-    let unknown =
-        |p: &dyn fmt::Display| ScimError::invalid_path(format!("unknown attribute \"{p}\""));
+    let unknown = |p: &dyn fmt::Display| {
+        ScimError::invalid_path(format!("unknown attribute \"{}\"", clip(&p.to_string())))
+    };
     let (attr, resolved) = canonical(kind, &raw.attr).ok_or_else(|| unknown(&raw.attr))?;
     let filter = match raw.filter {
         None => None,

@@ -134,7 +134,13 @@ impl ResourceKind {
                 (Some(ext), ext.attributes)
             }
         };
-        let top = find(attrs, attr).or_else(|| find(COMMON_ATTRIBUTES, attr))?;
+        // id, externalId and meta belong to the resource, not to an extension schema.
+        let common = || {
+            ext.is_none()
+                .then(|| find(COMMON_ATTRIBUTES, attr))
+                .flatten()
+        };
+        let top = find(attrs, attr).or_else(common)?;
         match sub {
             None => Some((ext, top)),
             Some(s) => Some((ext, find(top.sub, s)?)),
@@ -150,7 +156,10 @@ pub fn find<'a>(attrs: &'a [AttrDef], name: &str) -> Option<&'a AttrDef> {
 /// Splits a possibly URN-qualified attribute path (`urn:...:User:manager.value`) into the schema URN
 /// and the rest. RFC 7644 §3.10: the attribute name follows the last ':' of the URN.
 pub fn split_urn(path: &str) -> (Option<&str>, &str) {
-    if path.len() > 4 && path[..4].eq_ignore_ascii_case("urn:") {
+    if path
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+    {
         if let Some(i) = path.rfind(':') {
             return (Some(&path[..i]), &path[i + 1..]);
         }
@@ -494,6 +503,14 @@ mod tests {
             assert!(k.resolve(None, "id", None).unwrap().1.case_exact);
             assert!(k.resolve(None, "meta", Some("created")).is_some());
         }
+    }
+
+    #[test]
+    fn split_urn_is_safe_on_non_ascii() {
+        assert_eq!(split_urn("abcé:x"), (None, "abcé:x"));
+        assert!(ResourceKind::User
+            .resolve(Some(ENTERPRISE_USER), "id", None)
+            .is_none());
     }
 
     #[test]

@@ -15,7 +15,11 @@ fn substitute(v: &Value, vars: &HashMap<String, String>) -> Value {
     match v {
         Value::String(s) => Value::String(substitute_str(s, vars)),
         Value::Array(a) => Value::Array(a.iter().map(|x| substitute(x, vars)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, x)| (substitute_str(k, vars), substitute(x, vars))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (substitute_str(k, vars), substitute(x, vars)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -32,7 +36,9 @@ fn substitute_str(s: &str, vars: &HashMap<String, String>) -> String {
 /// element of `got`.
 fn subset(want: &Value, got: &Value) -> bool {
     match (want, got) {
-        (Value::Object(w), Value::Object(g)) => w.iter().all(|(k, wv)| g.get(k).is_some_and(|gv| subset(wv, gv))),
+        (Value::Object(w), Value::Object(g)) => w
+            .iter()
+            .all(|(k, wv)| g.get(k).is_some_and(|gv| subset(wv, gv))),
         (Value::Array(w), Value::Array(g)) => w.iter().all(|wv| g.iter().any(|gv| subset(wv, gv))),
         (w, g) => w == g,
     }
@@ -41,10 +47,17 @@ fn subset(want: &Value, got: &Value) -> bool {
 async fn replay(folder: &str) {
     let s = Scim::start().await;
     let dir = format!("{}/tests/replays/{folder}", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(!files.is_empty(), "no steps in {dir}");
-    let base = if folder.ends_with("-v1") { s.v1("") } else { s.v2("") };
+    let base = if folder.ends_with("-v1") {
+        s.v1("")
+    } else {
+        s.v2("")
+    };
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut failures = Vec::new();
     for file in files {
@@ -55,12 +68,19 @@ async fn replay(folder: &str) {
         let path = format!("{base}{}", req["path"].as_str().unwrap());
         let mut headers: Vec<(String, String)> = req["headers"]
             .as_object()
-            .map(|h| h.iter().map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string())).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         if !headers.iter().any(|(k, _)| k == "authorization") {
             headers.push(("authorization".into(), format!("Bearer {}", s.token)));
         }
-        let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let header_refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let body = req.get("body").filter(|b| !b.is_null()).map(|b| match b {
             Value::String(text) => text.clone(),
             other => other.to_string(),
@@ -76,7 +96,12 @@ async fn replay(folder: &str) {
                 problems.push(format!("body lacks {want}"));
             }
         }
-        for key in expect["absent"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for key in expect["absent"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             if r.body.get(key).is_some() {
                 problems.push(format!("body has \"{key}\""));
             }
@@ -93,10 +118,19 @@ async fn replay(folder: &str) {
             }
         }
         if !problems.is_empty() {
-            failures.push(format!("{folder}/{name} {method} {path}: {}\n    got: {}", problems.join("; "), r.body));
+            failures.push(format!(
+                "{folder}/{name} {method} {path}: {}\n    got: {}",
+                problems.join("; "),
+                r.body
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} step(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} step(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 macro_rules! replays {
@@ -124,10 +158,24 @@ replays! {
 #[test]
 fn every_replay_folder_is_run() {
     let dir = format!("{}/tests/replays", env!("CARGO_MANIFEST_DIR"));
-    let mut folders: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut folders: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     folders.sort();
     assert_eq!(
         folders,
-        ["entra-flag-v2", "entra-v2", "entra-validator-v2", "jumpcloud-v2", "okta-v1", "okta-v2", "onelogin-v2", "pingfederate-v2", "pingone-v1", "pingone-v2"]
+        [
+            "entra-flag-v2",
+            "entra-v2",
+            "entra-validator-v2",
+            "jumpcloud-v2",
+            "okta-v1",
+            "okta-v2",
+            "onelogin-v2",
+            "pingfederate-v2",
+            "pingone-v1",
+            "pingone-v2"
+        ]
     );
 }

@@ -61,30 +61,40 @@ pub fn key_ci(map: &Map<String, Value>, key: &str) -> Option<String> {
     map.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()
 }
 
+/// Recurses once per `and`/`or`/`not`, so it stays small; leaves are evaluated out of line.
 fn eval(f: &Filter, obj: &Value, kind: ResourceKind, parent: Option<&AttrPath>) -> bool {
+    match f {
+        Filter::And(a, b) => eval(a, obj, kind, parent) && eval(b, obj, kind, parent),
+        Filter::Or(a, b) => eval(a, obj, kind, parent) || eval(b, obj, kind, parent),
+        Filter::Not(a) => !eval(a, obj, kind, parent),
+        Filter::ValuePath { path, filter } => {
+            parent.is_none() && eval_value_path(path, filter, obj, kind)
+        }
+        Filter::Compare { .. } | Filter::Present(_) => eval_leaf(f, obj, kind, parent),
+    }
+}
+
+#[inline(never)]
+fn eval_leaf(f: &Filter, obj: &Value, kind: ResourceKind, parent: Option<&AttrPath>) -> bool {
     match f {
         Filter::Compare { path, op, value } => {
             let def = definition(kind, path, parent);
             compare(&candidates(obj, path, parent), *op, value, def)
         }
         Filter::Present(path) => candidates(obj, path, parent).iter().any(|v| is_present(v)),
-        Filter::And(a, b) => eval(a, obj, kind, parent) && eval(b, obj, kind, parent),
-        Filter::Or(a, b) => eval(a, obj, kind, parent) || eval(b, obj, kind, parent),
-        Filter::Not(a) => !eval(a, obj, kind, parent),
-        Filter::ValuePath { path, filter } => {
-            parent.is_none()
-                && candidates(
-                    obj,
-                    &AttrPath {
-                        sub: None,
-                        ..path.clone()
-                    },
-                    None,
-                )
-                .iter()
-                .any(|e| e.is_object() && eval(filter, e, kind, Some(path)))
-        }
+        _ => false,
     }
+}
+
+#[inline(never)]
+fn eval_value_path(path: &AttrPath, filter: &Filter, obj: &Value, kind: ResourceKind) -> bool {
+    let whole = AttrPath {
+        sub: None,
+        ..path.clone()
+    };
+    candidates(obj, &whole, None)
+        .iter()
+        .any(|e| e.is_object() && eval(filter, e, kind, Some(path)))
 }
 
 fn definition(
@@ -164,7 +174,7 @@ fn compare_one(actual: &Value, op: CompareOp, wanted: &Value, def: Option<&AttrD
     match (actual, wanted) {
         (Value::String(a), Value::String(b)) => {
             if ty == Some(AttrType::Boolean) {
-                if let (Some(x), Some(y)) = (bool_str(a), bool_str(b)) {
+                if let (Some(x), Some(y)) = (lenient_bool(a), lenient_bool(b)) {
                     return op == CompareOp::Eq && x == y;
                 }
             }
@@ -181,7 +191,7 @@ fn compare_one(actual: &Value, op: CompareOp, wanted: &Value, def: Option<&AttrD
         }
         (Value::Bool(a), Value::Bool(b)) => op == CompareOp::Eq && a == b,
         (Value::Bool(a), Value::String(s)) | (Value::String(s), Value::Bool(a)) => {
-            op == CompareOp::Eq && bool_str(s) == Some(*a)
+            op == CompareOp::Eq && lenient_bool(s) == Some(*a)
         }
         _ => false,
     }
@@ -191,7 +201,8 @@ fn op_is_order_or_eq(op: CompareOp) -> bool {
     op == CompareOp::Eq || op.is_ordering()
 }
 
-fn bool_str(s: &str) -> Option<bool> {
+/// `"true"`/`"false"` in any case, as Entra writes booleans (`"True"`).
+pub fn lenient_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {

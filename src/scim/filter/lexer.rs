@@ -54,8 +54,8 @@ impl Tok {
     /// How the token is named in an error detail (`found "equals"`).
     pub fn describe(&self) -> String {
         match self {
-            Tok::Word(w) => format!("{w:?}"),
-            Tok::Str(s) => format!("the string {}", quote_json(s)),
+            Tok::Word(w) => format!("{:?}", clip(w)),
+            Tok::Str(s) => format!("the string {}", quote_json(&clip(s))),
             Tok::Number(n) => format!("the number {n}"),
             Tok::LParen => "\"(\"".into(),
             Tok::RParen => "\")\"".into(),
@@ -64,6 +64,17 @@ impl Tok {
             Tok::Dot => "\".\"".into(),
             Tok::Eof => "the end of the input".into(),
         }
+    }
+}
+
+/// Client text quoted back in an error detail, cut to a readable length (a 1 MB token should
+/// not become a 1 MB error body).
+pub fn clip(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        s.chars().take(MAX).chain("...".chars()).collect()
     }
 }
 

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::lexer::{tokenize, SyntaxError, Tok, Token};
+use super::lexer::{clip, tokenize, SyntaxError, Tok, Token};
 use super::{AttrPath, CompareOp, Filter};
 use crate::scim::schema::split_urn;
 
@@ -22,6 +22,9 @@ pub const MAX_DEPTH: usize = 32;
 /// Most attribute expressions in one filter. `and`/`or` chains build a tree as deep as they are
 /// long; this keeps that depth harmless on a 2 MiB async worker stack.
 pub const MAX_TERMS: usize = 200;
+/// Longest filter or path accepted, in bytes. Tokenizing is linear but allocates per token, so an
+/// unbounded SearchRequest body would be a cheap way to make a Lambda allocate hundreds of MB.
+pub const MAX_LEN: usize = 16 * 1024;
 
 /// A PATCH `path` as written (RFC 7644 §3.5.2: `PATH = attrPath / valuePath [subAttr]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +36,7 @@ pub struct RawPath {
 
 /// Parses a whole filter expression.
 pub fn parse_filter(input: &str) -> Result<Filter, SyntaxError> {
+    check_len(input, "filter")?;
     let mut p = Parser::new(input)?;
     if p.peek() == &Tok::Eof {
         return Err(p.error("the filter is empty"));
@@ -44,6 +48,7 @@ pub fn parse_filter(input: &str) -> Result<Filter, SyntaxError> {
 
 /// Parses a PATCH path: an attribute path, optionally followed by `[valFilter]` and `.subAttr`.
 pub fn parse_path(input: &str) -> Result<RawPath, SyntaxError> {
+    check_len(input, "path")?;
     let mut p = Parser::new(input)?;
     if p.peek() == &Tok::Eof {
         return Err(p.error("the path is empty"));
@@ -75,6 +80,16 @@ pub fn parse_path(input: &str) -> Result<RawPath, SyntaxError> {
     }
     p.expect_end("the end of the path")?;
     Ok(path)
+}
+
+fn check_len(input: &str, what: &str) -> Result<(), SyntaxError> {
+    if input.len() > MAX_LEN {
+        return Err(SyntaxError::new(
+            1,
+            format!("the {what} is longer than {MAX_LEN} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 struct Parser {
@@ -274,8 +289,9 @@ impl Parser {
         let Tok::Word(w) = self.peek().clone() else {
             return Err(self.expected("an attribute name"));
         };
-        let path = split_attr_path(&w)
-            .ok_or_else(|| SyntaxError::new(pos, format!("invalid attribute name {w:?}")))?;
+        let path = split_attr_path(&w).ok_or_else(|| {
+            SyntaxError::new(pos, format!("invalid attribute name {:?}", clip(&w)))
+        })?;
         self.bump();
         Ok((path, pos))
     }
@@ -290,7 +306,7 @@ impl Parser {
             }
             Tok::Word(w) => Err(SyntaxError::new(
                 pos,
-                format!("invalid sub-attribute name {w:?}"),
+                format!("invalid sub-attribute name {:?}", clip(&w)),
             )),
             _ => Err(self.expected("a sub-attribute name")),
         }
@@ -483,10 +499,17 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
-        let deep = format!("{}a pr{}", "(".repeat(10_000), ")".repeat(10_000));
+        let deep = format!("{}a pr{}", "(".repeat(5_000), ")".repeat(5_000));
         assert!(err(&deep).contains("nests more than"));
-        let nots = format!("{}a pr", "not ".repeat(10_000));
+        let nots = format!("{}a pr", "not ".repeat(3_000));
         assert!(err(&nots).contains("nests more than"));
+    }
+
+    #[test]
+    fn overlong_input_is_refused_before_tokenizing() {
+        let long = format!("userName eq \"{}\"", "x".repeat(MAX_LEN));
+        assert!(err(&long).contains("longer than"));
+        assert!(parse_path(&"a".repeat(MAX_LEN + 1)).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use serde_json::Value;
 
 use super::datetime::parse_rfc3339;
+use super::lexer::clip;
 use super::{AttrPath, CompareOp, Filter};
 use crate::scim::schema::{find, AttrDef, AttrType, ResourceKind};
 
@@ -83,54 +84,71 @@ enum Scope<'a> {
 }
 
 /// Resolves every name of a parsed filter; the error is the detail of a 400 `invalidFilter`.
-pub fn resolve_filter(f: Filter, kind: ResourceKind) -> Result<Filter, String> {
-    resolve_in(f, kind, &Scope::Resource)
+pub fn resolve_filter(mut f: Filter, kind: ResourceKind) -> Result<Filter, String> {
+    resolve_in(&mut f, kind, &Scope::Resource)?;
+    Ok(f)
 }
 
 /// Resolves the filter of a PATCH value path (`emails[type eq "work"]`), relative to `parent`.
 pub fn resolve_element_filter(
-    f: Filter,
+    mut f: Filter,
     kind: ResourceKind,
     parent: &AttrPath,
 ) -> Result<Filter, String> {
-    resolve_in(f, kind, &Scope::Element(parent))
+    resolve_in(&mut f, kind, &Scope::Element(parent))?;
+    Ok(f)
 }
 
-fn resolve_in(f: Filter, kind: ResourceKind, scope: &Scope) -> Result<Filter, String> {
-    Ok(match f {
+/// Walks the tree in place. Kept tiny on purpose: it recurses once per `and`/`or`, so its stack
+/// frame is multiplied by the filter's length; the real work happens in non-recursive helpers.
+fn resolve_in(f: &mut Filter, kind: ResourceKind, scope: &Scope) -> Result<(), String> {
+    match f {
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            resolve_in(a, kind, scope)?;
+            resolve_in(b, kind, scope)
+        }
+        Filter::Not(a) => resolve_in(a, kind, scope),
+        Filter::ValuePath { .. } => resolve_value_path(f, kind, scope),
+        Filter::Compare { .. } | Filter::Present(_) => resolve_leaf(f, kind, scope),
+    }
+}
+
+#[inline(never)]
+fn resolve_leaf(f: &mut Filter, kind: ResourceKind, scope: &Scope) -> Result<(), String> {
+    match f {
         Filter::Compare { path, op, value } => {
-            let (path, leaf) = resolve_operand(kind, scope, &path, true)?;
-            check_comparison(&path, leaf, op, &value)?;
-            Filter::Compare { path, op, value }
+            let (canon, leaf) = resolve_operand(kind, scope, path, true)?;
+            check_comparison(&canon, leaf, *op, value)?;
+            *path = canon;
         }
-        Filter::Present(path) => Filter::Present(resolve_operand(kind, scope, &path, false)?.0),
-        Filter::And(a, b) => {
-            Filter::and(resolve_in(*a, kind, scope)?, resolve_in(*b, kind, scope)?)
-        }
-        Filter::Or(a, b) => Filter::or(resolve_in(*a, kind, scope)?, resolve_in(*b, kind, scope)?),
-        Filter::Not(a) => Filter::negate(resolve_in(*a, kind, scope)?),
-        Filter::ValuePath { path, filter } => {
-            if let Scope::Element(_) = scope {
-                // The parser already refuses this; kept so a hand-built AST cannot slip through.
-                return Err(format!("\"{path}\": a [filter] cannot be nested"));
-            }
-            let (path, r) = canonical(kind, &path).ok_or_else(|| unknown(&path))?;
-            if r.top.ty != AttrType::Complex || path.sub.is_some() {
-                return Err(format!(
-                    "\"{path}\" has no sub-attributes, so it cannot take a [filter]"
-                ));
-            }
-            let filter = resolve_in(*filter, kind, &Scope::Element(&path))?;
-            Filter::ValuePath {
-                path,
-                filter: Box::new(filter),
-            }
-        }
-    })
+        Filter::Present(path) => *path = resolve_operand(kind, scope, path, false)?.0,
+        _ => {}
+    }
+    Ok(())
+}
+
+#[inline(never)]
+fn resolve_value_path(f: &mut Filter, kind: ResourceKind, scope: &Scope) -> Result<(), String> {
+    let Filter::ValuePath { path, filter } = f else {
+        return Ok(());
+    };
+    if let Scope::Element(_) = scope {
+        // The parser already refuses this; kept so a hand-built AST cannot slip through.
+        return Err(format!("\"{path}\": a [filter] cannot be nested"));
+    }
+    let (canon, r) = canonical(kind, path).ok_or_else(|| unknown(path))?;
+    if r.top.ty != AttrType::Complex || canon.sub.is_some() {
+        return Err(format!(
+            "\"{canon}\" has no sub-attributes, so it cannot take a [filter]"
+        ));
+    }
+    resolve_in(filter, kind, &Scope::Element(&canon))?;
+    *path = canon;
+    Ok(())
 }
 
 fn unknown(path: &AttrPath) -> String {
-    format!("unknown attribute \"{path}\"")
+    format!("unknown attribute \"{}\"", clip(&path.to_string()))
 }
 
 /// Resolves one comparison or presence operand, applying the aliases:
@@ -146,8 +164,12 @@ fn resolve_operand(
     comparing: bool,
 ) -> Result<(AttrPath, &'static AttrDef), String> {
     match scope {
-        Scope::Element(parent) => canonical_sub(kind, parent, path)
-            .ok_or_else(|| format!("unknown attribute \"{parent}.{path}\"")),
+        Scope::Element(parent) => canonical_sub(kind, parent, path).ok_or_else(|| {
+            format!(
+                "unknown attribute \"{}\"",
+                clip(&format!("{parent}.{path}"))
+            )
+        }),
         Scope::Resource => {
             let is_core_urn = path
                 .urn
