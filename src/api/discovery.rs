@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
 use super::App;
+use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, MAX_COUNT};
+use crate::scim::list::{list_response, DEFAULT_COUNT, MAX_COUNT};
 use crate::scim::schema::{self, ResourceKind};
 use crate::scim::v1;
 
@@ -121,8 +122,17 @@ fn service_provider_config(req: &ScimRequest) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
+        // RFC 9865 §4: both methods; index stays the default so RFC 7644 clients see no change.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS,
+        },
         "authenticationSchemes": [auth_scheme()],
         "meta": {
             "resourceType": "ServiceProviderConfig",
@@ -140,7 +150,7 @@ fn service_provider_config_v1() -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
         "xmlDataFormat": {"supported": false},
         "authenticationSchemes": [auth_scheme()],

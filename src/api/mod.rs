@@ -4,6 +4,7 @@
 
 pub mod discovery;
 pub mod lambda;
+mod listing;
 mod request;
 pub mod resources;
 mod response;
@@ -34,6 +35,8 @@ pub struct App {
     pub store: Store,
     pub auth: Authenticator,
     pub public_url: Option<String>,
+    /// Cursor-signing secrets by directory, cached for the life of the process.
+    cursor_keys: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl App {
@@ -44,7 +47,25 @@ impl App {
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            cursor_keys: Default::default(),
         }
+    }
+
+    /// The directory's cursor-signing secret (see `store::paging`).
+    pub async fn cursor_key(&self, dir: &str) -> Result<Vec<u8>, ScimError> {
+        if let Some(k) = self
+            .cursor_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(dir).cloned())
+        {
+            return Ok(k);
+        }
+        let k = self.store.cursor_key(dir).await?;
+        if let Ok(mut m) = self.cursor_keys.lock() {
+            m.insert(dir.to_string(), k.clone());
+        }
+        Ok(k)
     }
 
     /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).

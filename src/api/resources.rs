@@ -13,23 +13,18 @@ use uuid::Uuid;
 
 use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
-use super::App;
+use super::{listing, App};
 use crate::clock;
 use crate::scim::error::ScimError;
-use crate::scim::filter;
-use crate::scim::list::{list_response, ListQuery, Projection};
+use crate::scim::list::{ListQuery, Projection};
 use crate::scim::patch::{self, MemberChange, PatchRequest};
-use crate::scim::plan::{self, Lookup, Plan};
 use crate::scim::resource::{self, Meta};
 use crate::scim::schema::ResourceKind;
 use crate::scim::v1;
-use crate::store::keys::Index;
 use crate::store::{Record, StoreError};
 
 /// How often a write is re-read and retried after losing a race (no If-Match given).
 const WRITE_ATTEMPTS: usize = 5;
-/// Page size when evaluating a filter no index answers.
-const PARTITION_PAGE: usize = 500;
 
 pub async fn serve(
     app: &App,
@@ -43,11 +38,11 @@ pub async fn serve(
     match (&req.method, id) {
         (&Method::GET, None) => {
             let q = ListQuery::from_query(req.query_pairs())?;
-            list(app, kind, req, q).await
+            listing::list(app, kind, req, q).await
         }
         (&Method::POST, Some(".search")) => {
             let q = ListQuery::from_search(&req.json()?)?;
-            list(app, kind, req, q).await
+            listing::list(app, kind, req, q).await
         }
         (&Method::POST, None) => create(app, kind, req).await,
         (&Method::GET, Some(id)) => get(app, kind, req, id).await,
@@ -76,7 +71,7 @@ fn body(kind: ResourceKind, req: &ScimRequest) -> Result<Value, ScimError> {
     })
 }
 
-fn location(req: &ScimRequest, kind: ResourceKind, id: &str) -> String {
+pub(super) fn location(req: &ScimRequest, kind: ResourceKind, id: &str) -> String {
     format!("{}/{}/{}", req.base_url, kind.endpoint(), id)
 }
 
@@ -356,114 +351,8 @@ async fn delete(
     Err(StoreError::VersionMismatch.into())
 }
 
-async fn list(
-    app: &App,
-    kind: ResourceKind,
-    req: &ScimRequest,
-    q: ListQuery,
-) -> Result<ScimResponse, ScimError> {
-    let dir = &req.directory;
-    let skip = q.start_index - 1;
-    let (total, page): (usize, Vec<Record>) = match &q.filter {
-        None => {
-            let total = app.store.count(dir, kind).await? as usize;
-            let (mut records, _) = if q.count == 0 {
-                (Vec::new(), false)
-            } else {
-                app.store.list_page(dir, kind, None, skip + q.count).await?
-            };
-            let page = records.split_off(skip.min(records.len()));
-            (total, page)
-        }
-        Some(text) => {
-            let f = filter::parse(text, kind)?;
-            let mut matched: Vec<Record> = match plan::plan(&f, kind) {
-                Plan::Lookups(lookups) => {
-                    let ids = lookup_ids(app, kind, dir, &lookups).await?;
-                    app.store.get_many(dir, kind, &ids).await?
-                }
-                Plan::Partition => partition(app, kind, dir).await?,
-            };
-            matched.retain(|r| filter::matches(&f, &resource_value(kind, r), kind));
-            matched.sort_by(|a, b| a.id.cmp(&b.id));
-            let total = matched.len();
-            let page = matched.into_iter().skip(skip).take(q.count).collect();
-            (total, page)
-        }
-    };
-    let proj = q.projection.clone();
-    let refs_list = references(app, kind, req, &page.iter().collect::<Vec<_>>(), &proj).await?;
-    let resources: Vec<Value> = page
-        .iter()
-        .zip(refs_list)
-        .map(|(r, refs)| render(req, kind, r, refs, &proj))
-        .collect();
-    let body = list_response(total, q.start_index, resources);
-    Ok(ScimResponse::json(
-        200,
-        match req.version {
-            Version::V2 => body,
-            Version::V1 => v1::list_to_v1(body),
-        },
-    ))
-}
-
-/// Every resource of a kind in the directory, read page by page (Query, never Scan).
-async fn partition(app: &App, kind: ResourceKind, dir: &str) -> Result<Vec<Record>, ScimError> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let (page, more) = app
-            .store
-            .list_page(dir, kind, after.as_deref(), PARTITION_PAGE)
-            .await?;
-        after = page.last().map(|r| r.id.clone());
-        all.extend(page);
-        if !more || after.is_none() {
-            return Ok(all);
-        }
-    }
-}
-
-async fn lookup_ids(
-    app: &App,
-    kind: ResourceKind,
-    dir: &str,
-    lookups: &[Lookup],
-) -> Result<Vec<String>, ScimError> {
-    let mut ids = BTreeSet::new();
-    for l in lookups {
-        match l {
-            Lookup::Id(id) => {
-                ids.insert(id.clone());
-            }
-            Lookup::UserName(name) => ids.extend(app.store.user_id_by_user_name(dir, name).await?),
-            Lookup::ExternalId(v) => {
-                let index = match kind {
-                    ResourceKind::User => Index::UserExternalId,
-                    ResourceKind::Group => Index::GroupExternalId,
-                };
-                ids.extend(app.store.ids_by_index(dir, index, v).await?)
-            }
-            Lookup::Email(v) => ids.extend(app.store.ids_by_index(dir, Index::UserEmail, v).await?),
-            Lookup::DisplayName(v) => ids.extend(
-                app.store
-                    .ids_by_index(dir, Index::GroupDisplayName, v)
-                    .await?,
-            ),
-        }
-    }
-    Ok(ids.into_iter().collect())
-}
-
-/// What the filter evaluates against: the body with `id` and `meta` (so `id eq` and
-/// `meta.lastModified gt` work).
-fn resource_value(kind: ResourceKind, r: &Record) -> Value {
-    resource::render(kind, &r.id, &r.body, &r.meta, "", None)
-}
-
 /// The `groups` of each user or `members` of each group, unless the projection leaves them out.
-async fn references(
+pub(super) async fn references(
     app: &App,
     kind: ResourceKind,
     req: &ScimRequest,
@@ -557,7 +446,7 @@ fn member_refs(req: &ScimRequest, ids: &[String]) -> Vec<Value> {
         .collect()
 }
 
-fn render(
+pub(super) fn render(
     req: &ScimRequest,
     kind: ResourceKind,
     r: &Record,

@@ -20,6 +20,8 @@ pub struct ListQuery {
     pub projection: Projection,
     pub sort_by: Option<String>,
     pub descending: bool,
+    /// RFC 9865: present (even empty) asks for cursor paging; empty means the first page.
+    pub cursor: Option<String>,
 }
 
 /// `attributes` / `excludedAttributes`, lower-cased full paths (`name.givenName`).
@@ -50,6 +52,7 @@ impl ListQuery {
                 "excludedattributes" => excluded = Some(v.to_string()),
                 "sortby" => q.sort_by = Some(v.to_string()).filter(|s| !s.is_empty()),
                 "sortorder" => q.descending = v.eq_ignore_ascii_case("descending"),
+                "cursor" => q.cursor = Some(v.to_string()),
                 _ => {}
             }
         }

@@ -17,6 +17,7 @@
 //! | group externalId index   | `DIR#{dir}`       | `GEXT#{externalId}#{id}`             |
 //! | membership (group→user)  | `DIR#{dir}`       | `MEMBER#{groupId}#{userId}`          |
 //! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
+//! | page anchor (TTL)        | `DIR#{dir}`       | `ANCHOR#{queryHash}#{position}`      |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order.
@@ -55,6 +56,11 @@ pub fn resource_sk(kind: ResourceKind, id: &str) -> String {
 /// The id back out of a resource sort key.
 pub fn id_from_resource_sk(kind: ResourceKind, sk: &str) -> Option<String> {
     sk.strip_prefix(resource_prefix(kind)).map(unescape)
+}
+
+/// A page anchor: where the page of query `query` ending at `position` stopped.
+pub fn anchor_sk(query: &str, position: usize) -> String {
+    format!("ANCHOR#{}#{position}", esc(query))
 }
 
 pub fn user_name_sk(user_name: &str) -> String {

@@ -6,6 +6,7 @@
 pub mod directories;
 pub mod keys;
 pub mod members;
+pub mod paging;
 pub mod resources;
 pub mod tables;
 pub mod tokens;
@@ -65,6 +66,8 @@ pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
     pub(crate) tokens_table: String,
+    /// Items read from the directory table by this handle (benchmarks report it per page).
+    pub(crate) reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -73,7 +76,18 @@ impl Store {
             client,
             table: table.into(),
             tokens_table: tokens_table.into(),
+            reads: Default::default(),
         }
+    }
+
+    /// Items read from the directory table so far (GetItem, BatchGetItem and Query results).
+    pub fn items_read(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_reads(&self, n: usize) {
+        self.reads
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Builds a store from the standard AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` etc.) and

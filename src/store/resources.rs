@@ -41,6 +41,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::dynamo)?;
+        self.count_reads(usize::from(out.item.is_some()));
         out.item.map(|i| record_from_item(kind, &i)).transpose()
     }
 
@@ -91,7 +92,9 @@ impl Store {
                 .await
                 .map_err(StoreError::dynamo)?;
             if let Some(mut r) = out.responses {
-                items.extend(r.remove(&self.table).unwrap_or_default());
+                let got = r.remove(&self.table).unwrap_or_default();
+                self.count_reads(got.len());
+                items.extend(got);
             }
             if let Some(mut u) = out.unprocessed_keys {
                 if let Some(rest) = u.remove(&self.table) {
@@ -198,7 +201,9 @@ impl Store {
                 q = q.projection_expression("pk, sk");
             }
             let out = q.send().await.map_err(StoreError::dynamo)?;
-            items.extend(out.items.unwrap_or_default());
+            let got = out.items.unwrap_or_default();
+            self.count_reads(got.len());
+            items.extend(got);
             match out.last_evaluated_key {
                 Some(k) if items.len() < limit => start = Some(k),
                 Some(_) => return Ok((items, true)),
@@ -388,23 +393,6 @@ impl Store {
             .await
             .map_err(StoreError::dynamo)?;
         Ok(())
-    }
-
-    /// How many resources of a kind the directory holds.
-    pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), keys::stats_sk().into())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(out
-            .item
-            .and_then(|i| get_n(&i, kind.endpoint()))
-            .unwrap_or(0))
     }
 }
 

@@ -1,0 +1,142 @@
+//! What listing needs besides the resources: per-directory counters (`totalResults` without a
+//! Query over every item), the per-directory secret that signs cursors, and page anchors.
+//!
+//! A page anchor remembers, for one query, which id ended the page at a given position
+//! (`ANCHOR#...#{position}` → last id, total). When an importer asks for `startIndex=5001` after
+//! reading `startIndex=4901`, the store resumes after that id instead of re-reading 5,000 items.
+//! Anchors expire (DynamoDB TTL) after the cursor timeout; without one the store falls back to
+//! reading keys up to the start position.
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use super::keys;
+use super::{get_n, get_s, key, n, s, Store, StoreError};
+use crate::scim::schema::ResourceKind;
+
+/// How long an anchor lives (seconds), matching the cursor timeout.
+pub const ANCHOR_TTL_SECS: i64 = crate::scim::cursor::CURSOR_TIMEOUT_SECS;
+
+/// Where a page ended: the last id and the query's total at that time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub after: String,
+    pub total: u64,
+}
+
+impl Store {
+    /// How many resources of a kind the directory holds.
+    pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::directory_pk(dir), keys::stats_sk().into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(out
+            .item
+            .and_then(|i| get_n(&i, kind.endpoint()))
+            .unwrap_or(0))
+    }
+
+    /// The directory's cursor-signing secret, created on first use. Lambdas cache it per process.
+    pub async fn cursor_key(&self, dir: &str) -> Result<Vec<u8>, StoreError> {
+        let fresh = {
+            let mut b = [0u8; 32];
+            getrandom::getrandom(&mut b).map_err(StoreError::dynamo)?;
+            b
+        };
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::directory_pk(dir), keys::stats_sk().into())))
+            .update_expression("SET cursor_key = if_not_exists(cursor_key, :k)")
+            .expression_attribute_values(":k", AttributeValue::B(Blob::new(fresh.to_vec())))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        out.attributes
+            .and_then(|a| {
+                a.get("cursor_key")
+                    .and_then(|v| v.as_b().ok())
+                    .map(|b| b.as_ref().to_vec())
+            })
+            .ok_or_else(|| StoreError::Dynamo("cursor key missing after update".into()))
+    }
+
+    pub async fn anchor(
+        &self,
+        dir: &str,
+        query: &str,
+        position: usize,
+    ) -> Result<Option<Anchor>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::anchor_sk(query, position),
+            )))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        self.count_reads(usize::from(out.item.is_some()));
+        let now = crate::clock::now_millis() / 1000;
+        Ok(out.item.and_then(|i| {
+            // TTL deletion is lazy: an expired anchor may still be there.
+            if get_n(&i, "ttl").is_some_and(|t| (t as i64) < now) {
+                return None;
+            }
+            Some(Anchor {
+                after: get_s(&i, "after")?.to_string(),
+                total: get_n(&i, "total")?,
+            })
+        }))
+    }
+
+    pub async fn put_anchor(
+        &self,
+        dir: &str,
+        query: &str,
+        position: usize,
+        anchor: &Anchor,
+    ) -> Result<(), StoreError> {
+        let mut item = key(keys::directory_pk(dir), keys::anchor_sk(query, position));
+        item.insert("after".into(), s(&anchor.after));
+        item.insert("total".into(), n(anchor.total));
+        item.insert(
+            "ttl".into(),
+            n(crate::clock::now_millis() / 1000 + ANCHOR_TTL_SECS),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
+    /// The id at 1-based `position` in id order (reading keys only), to start a page after it.
+    pub async fn id_at(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        position: usize,
+    ) -> Result<Option<String>, StoreError> {
+        let (items, _) = self
+            .query_prefix(dir, keys::resource_prefix(kind), None, position, true)
+            .await?;
+        Ok(items
+            .get(position.wrapping_sub(1))
+            .and_then(|i| get_s(i, keys::SK))
+            .and_then(|sk| keys::id_from_resource_sk(kind, sk)))
+    }
+}
