@@ -7,16 +7,16 @@ use serde_json::{json, Value};
 
 use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
-use super::App;
+use super::{listing, App};
 use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::ScimError;
-use crate::scim::list::{list_response, DEFAULT_COUNT, MAX_COUNT};
+use crate::scim::list::{list_response, ListQuery, DEFAULT_COUNT, MAX_COUNT};
 use crate::scim::schema::{self, ResourceKind};
 use crate::scim::v1;
 
 const DOCS: &str = "https://github.com/scim-lambda/scim-lambda#readme";
 
-pub async fn serve(_app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
+pub async fn serve(app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
     let first = req.segments.first().map(String::as_str).unwrap_or_default();
     let id = req.segments.get(1).map(String::as_str);
     if req.segments.len() > 2 {
@@ -32,6 +32,10 @@ pub async fn serve(_app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimEr
             return Err(ScimError::not_implemented(
                 "/Bulk is not supported; ServiceProviderConfig announces bulk.supported=false",
             ))
+        }
+        (".search", &Method::POST) if req.version == Version::V2 && id.is_none() => {
+            let q = ListQuery::from_search(&req.json()?)?;
+            return listing::search_all(app, req, q).await;
         }
         (_, &Method::GET) => {}
         (_, m) => {
@@ -67,9 +71,6 @@ pub async fn serve(_app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimEr
             .find(|k| k.name().eq_ignore_ascii_case(id))
             .map(|k| resource_type(req, k))
             .ok_or_else(|| ScimError::not_found(format!("no resource type {id}")))?,
-        (Version::V2, ".search", _) => return Err(ScimError::not_implemented(
-            "search across resource types is not supported; use /Users/.search or /Groups/.search",
-        )),
         _ => {
             return Err(ScimError::not_found(format!(
                 "no discovery endpoint /{first}"

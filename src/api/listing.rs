@@ -379,3 +379,64 @@ impl Query<'_> {
         })
     }
 }
+
+/// POST `/.search` at the root (RFC 7644 §3.4.3): Users then Groups matching the filter, paged by
+/// index over the combined list. A filter naming an attribute only one type has searches that type.
+pub async fn search_all(
+    app: &App,
+    req: &ScimRequest,
+    q: ListQuery,
+) -> Result<ScimResponse, ScimError> {
+    if q.sort_by.is_some() || q.cursor.is_some() {
+        return Err(ScimError::invalid_value(
+            "sortBy and cursor are supported on /Users/.search and /Groups/.search, not on the root",
+        ));
+    }
+    let mut found: Vec<(ResourceKind, Record)> = Vec::new();
+    let mut first_error = None;
+    let mut searched = 0;
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let filter = match q
+            .filter
+            .as_deref()
+            .map(|f| filter::parse(f, kind))
+            .transpose()
+        {
+            Ok(f) => f,
+            Err(e) => {
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        searched += 1;
+        let query = Query {
+            app,
+            kind,
+            dir: &req.directory,
+            filter,
+            hash: String::new(),
+        };
+        let (records, _) = query.matching(None, None).await?;
+        found.extend(records.into_iter().map(|r| (kind, r)));
+    }
+    if searched == 0 {
+        return Err(first_error
+            .unwrap_or_else(|| ScimError::invalid_filter("the filter matches no resource type")));
+    }
+    let total = found.len();
+    let mut resources = Vec::new();
+    for (kind, r) in found.into_iter().skip(q.start_index - 1).take(q.count) {
+        let refs = references(app, kind, req, &[&r], &q.projection).await?;
+        resources.push(render(
+            req,
+            kind,
+            &r,
+            refs.into_iter().next().flatten(),
+            &q.projection,
+        ));
+    }
+    Ok(ScimResponse::json(
+        200,
+        list_response(total, q.start_index, resources),
+    ))
+}

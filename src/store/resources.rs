@@ -454,3 +454,41 @@ fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreErro
         },
     })
 }
+
+impl Store {
+    /// Bulk-loads resources with BatchWriteItem (25 items a call): the resource items and their
+    /// guard and index items, without conditions. For seeding benchmarks and migrating an existing
+    /// directory whose uniqueness the caller already guarantees — never on a request path.
+    pub async fn bulk_load(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        records: &[Record],
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let pk = keys::directory_pk(dir);
+        let mut writes = Vec::new();
+        let mut put = |item: Item| -> Result<(), StoreError> {
+            let p = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(StoreError::dynamo)?;
+            writes.push(WriteRequest::builder().put_request(p).build());
+            Ok(())
+        };
+        for r in records {
+            put(resource_item(dir, kind, r)?)?;
+            let idx = index_values(kind, &r.body);
+            if let Some(name) = &idx.user_name {
+                let mut guard = key(pk.clone(), keys::user_name_sk(name));
+                guard.insert(ID.into(), s(&r.id));
+                put(guard)?;
+            }
+            for (index, value) in index_entries(kind, &idx) {
+                put(key(pk.clone(), index.sk(&value, &r.id)))?;
+            }
+        }
+        self.batch_write(writes).await?;
+        self.bump_count(dir, kind, records.len() as i64).await
+    }
+}

@@ -43,3 +43,54 @@ async fn schemas_and_resource_types_are_listed_and_addressable() {
     );
     assert_eq!(s.get("/ResourceTypes/Nope").await.status, 404);
 }
+
+#[tokio::test]
+async fn root_search_finds_users_and_groups() {
+    let s = Scim::start().await;
+    let u = s.user("searcher@example.com").await;
+    let g = s.group("Searchers", &[&u]).await;
+    let r = s
+        .post(
+            "/.search",
+            serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "displayName eq \"Searchers\" or userName eq \"searcher@example.com\""
+            }),
+        )
+        .await;
+    // userName is unknown to Groups and displayName is known to both: each type is searched with
+    // the filter it understands.
+    assert_eq!(r.status, 200, "{}", r.body);
+    let found: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        vec![u.as_str()],
+        "a filter naming userName cannot be evaluated on Groups"
+    );
+    let r = s
+        .post(
+            "/.search",
+            serde_json::json!({"filter": "displayName eq \"Searchers\""}),
+        )
+        .await;
+    assert_eq!(r.body["totalResults"], 1);
+    assert_eq!(r.body["Resources"][0]["id"], g.as_str());
+    assert_eq!(r.body["Resources"][0]["meta"]["resourceType"], "Group");
+}
+
+#[tokio::test]
+async fn resource_search_endpoint_accepts_post() {
+    let s = Scim::start().await;
+    s.user("post@example.com").await;
+    let r = s
+        .post("/Users/.search", serde_json::json!({"filter": "userName eq \"POST@example.com\"", "attributes": ["userName"]}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["totalResults"], 1);
+    assert!(r.body["Resources"][0].get("name").is_none());
+}
