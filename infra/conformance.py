@@ -19,6 +19,7 @@ import os
 import sys
 
 # scim2-tester statuses: MUST-level failures and SHOULD-level deviations both count as failed.
+# scim-sanity's "warn" (a tolerated deviation; it does not fail the probe either) is shown, not failed.
 PASS = {"SUCCESS", "COMPLIANT", "ACCEPTABLE", "pass", "warn"}
 SKIP = {"SKIPPED", "skip"}
 
@@ -56,8 +57,12 @@ def scim2_tester_results(url, token):
 
 
 def scim_sanity_results(path):
-    with open(path, encoding="utf-8") as f:
-        report = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            report = json.load(f)
+    except ValueError as exc:
+        print(f"scim-sanity: no JSON report ({exc})")
+        sys.exit(2)
     return [(r["name"], r["status"], r.get("message", "")) for r in report["results"]]
 
 
@@ -66,6 +71,8 @@ def judge(checker, results, allowed):
     for cid, status, reason in results:
         if status in PASS:
             counts["passed"] += 1
+            if status == "warn":
+                print(f"  WARN    {checker} {cid}: {reason[:300]}")
             continue
         if status in SKIP:
             counts["skipped"] += 1

@@ -7,6 +7,7 @@ mod discovery;
 mod events;
 mod events_table;
 mod groups;
+mod logs;
 mod paging;
 mod replays;
 mod support;

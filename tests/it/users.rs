@@ -407,3 +407,117 @@ async fn enterprise_extension_and_unknown_extension_are_kept() {
             && schemas.contains(&json!("urn:example:custom:2.0:User"))
     );
 }
+
+#[tokio::test]
+async fn if_match_with_a_stale_version_is_412_and_changes_nothing() {
+    let s = Scim::start().await;
+    let id = s.user("etag@example.com").await;
+    let path = s.v2(&format!("/Users/{id}"));
+    let current = s.get(&format!("/Users/{id}")).await;
+    let etag = current.header("etag").unwrap().to_string();
+    let token = format!("Bearer {}", s.token);
+    let stale = "W/\"999\"";
+    let patch =
+        json!({"Operations": [{"op": "replace", "path": "title", "value": "X"}]}).to_string();
+    for (method, body) in [
+        ("PATCH", Some(patch.clone())),
+        (
+            "PUT",
+            Some(json!({"userName": "etag@example.com"}).to_string()),
+        ),
+        ("DELETE", None),
+    ] {
+        let r = s
+            .raw(
+                method,
+                &path,
+                body,
+                &[("authorization", &token), ("if-match", stale)],
+            )
+            .await;
+        assert_eq!(r.status, 412, "{method}");
+    }
+    assert_eq!(
+        s.get(&format!("/Users/{id}")).await.header("etag"),
+        Some(etag.as_str())
+    );
+    let ok = s
+        .raw(
+            "PATCH",
+            &path,
+            Some(patch),
+            &[("authorization", &token), ("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    assert_ne!(ok.header("etag"), Some(etag.as_str()));
+}
+
+#[tokio::test]
+async fn if_none_match_with_the_current_version_is_304() {
+    let s = Scim::start().await;
+    let id = s.user("cache@example.com").await;
+    let etag = s
+        .get(&format!("/Users/{id}"))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let token = format!("Bearer {}", s.token);
+    let path = s.v2(&format!("/Users/{id}"));
+    let r = s
+        .raw(
+            "GET",
+            &path,
+            None,
+            &[("authorization", &token), ("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, 304);
+    let r = s
+        .raw(
+            "GET",
+            &path,
+            None,
+            &[("authorization", &token), ("if-none-match", "W/\"0\"")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn concurrent_patches_both_land() {
+    let s = std::sync::Arc::new(Scim::start().await);
+    let id = s.user("both@example.com").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (attr, value) in [
+        ("title", "T"),
+        ("nickName", "N"),
+        ("displayName", "D"),
+        ("locale", "L"),
+    ] {
+        let (s, id) = (s.clone(), id.clone());
+        tasks.spawn(async move {
+            s.patch(
+                &format!("/Users/{id}"),
+                json!({"Operations": [{"op": "add", "path": attr, "value": value}]}),
+            )
+            .await
+            .status
+        });
+    }
+    while let Some(st) = tasks.join_next().await {
+        assert_eq!(st.unwrap(), 200);
+    }
+    let got = s.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(
+        (
+            got["title"].as_str(),
+            got["nickName"].as_str(),
+            got["displayName"].as_str(),
+            got["locale"].as_str()
+        ),
+        (Some("T"), Some("N"), Some("D"), Some("L"))
+    );
+    assert_eq!(got["meta"]["version"], "W/\"5\"");
+}

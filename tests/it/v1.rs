@@ -66,3 +66,47 @@ async fn v1_list_uses_the_1_1_envelope() {
         "urn:scim:schemas:core:1.0"
     );
 }
+
+#[tokio::test]
+async fn group_created_through_v2_is_managed_through_v1() {
+    let s = Scim::start().await;
+    let (a, b) = (s.user("a@example.com").await, s.user("b@example.com").await);
+    let g = s.group("Both Ways", &[&a]).await;
+    let path = s.v1(&format!("/Groups/{g}"));
+    let v1 = s.send("GET", &path, None).await;
+    assert_eq!(v1.body["schemas"], json!(["urn:scim:schemas:core:1.0"]));
+    assert_eq!(v1.body["displayName"], "Both Ways");
+    // 1.1 PATCH: members are merged; "operation": "delete" removes one.
+    let r = s
+        .send(
+            "PATCH",
+            &path,
+            Some(json!({"schemas": ["urn:scim:schemas:core:1.0"],
+            "members": [{"value": b}, {"value": a, "operation": "delete"}]})),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+    let v2 = s.get(&format!("/Groups/{g}")).await;
+    let members: Vec<&str> = v2.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, vec![b.as_str()]);
+    // meta.attributes clears an attribute.
+    s.send(
+        "PATCH",
+        &path,
+        Some(
+            json!({"schemas": ["urn:scim:schemas:core:1.0"], "meta": {"attributes": ["members"]}}),
+        ),
+    )
+    .await;
+    assert!(s
+        .get(&format!("/Groups/{g}"))
+        .await
+        .body
+        .get("members")
+        .is_none());
+}
