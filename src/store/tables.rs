@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::keys::{PK, SK, TOKENS_BY_DIRECTORY, TOKEN_HASH};
@@ -51,6 +51,24 @@ fn key_schema(keys: &[(&str, &str)]) -> Result<Vec<KeySchemaElement>, StoreError
 }
 
 impl Store {
+    /// Both tables expire items by their `ttl` attribute (tokens with an expiry, page anchors), as
+    /// template.yaml declares.
+    async fn enable_ttl(&self, table: &str) -> Result<(), StoreError> {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(StoreError::dynamo)?;
+        self.client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        Ok(())
+    }
+
     /// Creates both tables if they do not exist yet. Returns the names of the tables created.
     pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
         let existing = self
@@ -111,7 +129,10 @@ impl Store {
                 .send()
                 .await;
             match result {
-                Ok(_) => created.push(name),
+                Ok(_) => {
+                    self.enable_ttl(&name).await?;
+                    created.push(name)
+                }
                 // Another process created it between our ListTables and CreateTable.
                 Err(e)
                     if e.as_service_error()
