@@ -32,7 +32,8 @@ def load_deviations(path):
                 continue
             fields = [x.strip() for x in line.split("|")]
             if len(fields) != 4 or not all(fields) or "RFC" not in fields[2]:
-                sys.exit(f"{path}:{n}: want 'checker | check id | RFC section | reason'")
+                print(f"{path}:{n}: want 'checker | check id | RFC section | reason'")
+                sys.exit(2)
             allowed[(fields[0], fields[1])] = fields[2]
     return allowed
 
@@ -76,16 +77,17 @@ def judge(checker, results, allowed):
             continue
         if status in SKIP:
             counts["skipped"] += 1
+            print(f"  SKIPPED {checker} {cid}: {reason[:300]}")
             continue
         rfc = allowed.get((checker, cid))
         kind = "allowed" if rfc else "failed"
         counts[kind] += 1
         note = f" (deviation, {rfc})" if rfc else ""
         print(f"  {kind.upper():7} {checker} {cid}: {status} {reason[:300]}{note}")
-    seen = {cid for cid, _, _ in results}
-    for (c, cid), _ in allowed.items():
-        if c == checker and cid not in seen:
-            print(f"  note: deviation '{cid}' of {checker} was not observed (stale entry?)")
+    failing = {cid for cid, status, _ in results if status not in PASS | SKIP}
+    for c, cid in allowed:
+        if c == checker and cid not in failing:
+            print(f"  note: allowed deviation '{cid}' of {checker} did not fail (stale entry?)")
     return counts
 
 

@@ -33,10 +33,14 @@ start_local_dynamodb() {
     return
   fi
   ensure_venv
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto.log" 2>&1 &
-  echo $! >"$STATE/moto.pid"
+  MOTO_PID_FILE="$STATE/moto-$MOTO_PORT.pid"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto-$MOTO_PORT.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$MOTO_PID_FILE"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$MOTO_PORT"
   for _ in $(seq 1 100); do
+    # Our own server must still be alive: a port taken by another run would otherwise pass.
+    kill -0 "$pid" 2>/dev/null || break
     if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
         "$AWS_ENDPOINT_URL_DYNAMODB/moto-api/" 2>/dev/null; then
       echo "moto DynamoDB on $AWS_ENDPOINT_URL_DYNAMODB"
@@ -44,13 +48,13 @@ start_local_dynamodb() {
     fi
     sleep 0.2
   done
-  echo "moto_server did not start; see $STATE/moto.log" >&2
+  echo "moto_server did not start on port $MOTO_PORT; see $STATE/moto-$MOTO_PORT.log" >&2
   exit 1
 }
 
 stop_local_dynamodb() {
-  if [ -f "$STATE/moto.pid" ]; then
-    kill "$(cat "$STATE/moto.pid")" 2>/dev/null || true
-    rm -f "$STATE/moto.pid"
+  if [ -n "${MOTO_PID_FILE:-}" ] && [ -f "$MOTO_PID_FILE" ]; then
+    kill "$(cat "$MOTO_PID_FILE")" 2>/dev/null || true
+    rm -f "$MOTO_PID_FILE"
   fi
 }

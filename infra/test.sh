@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
 # tools into .venv, the arm64 Rust target), starts local DynamoDB (moto), then runs, in order:
-# formatting, clippy, unit + integration tests (nextest), template checks, and `sam build`.
+# formatting, clippy, unit + integration tests (nextest), the conformance checkers, template
+# checks, and `sam build`.
 #   infra/test.sh            everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
 set -euo pipefail
@@ -29,6 +30,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --no-fail-fast
 fi
+
+step "conformance: scim2-tester and scim-sanity against scim-local"
+infra/conformance-local.sh
 
 step "template: sam validate --lint, cfn-lint"
 sam validate --lint --region us-east-1

@@ -184,9 +184,10 @@ impl Projection {
                     || *a == qualified
             });
         }
+        // Excluding an extension URN excludes every attribute under it.
         !self.excluded.iter().any(|a| {
             let a = a.strip_prefix(&format!("{core}:")).unwrap_or(a);
-            a == name
+            a == name || name.starts_with(&format!("{a}:"))
         })
     }
 
@@ -305,6 +306,17 @@ mod tests {
             json!({"id": "1", "userName": "a", urn: {"department": "x", "costCenter": "y"}}),
         );
         assert_eq!(out, json!({"id": "1", urn: {"department": "x"}}));
+    }
+
+    #[test]
+    fn excluding_an_extension_urn_drops_the_extension() {
+        let urn = schema::ENTERPRISE_USER;
+        let p = Projection::parse(None, Some(urn));
+        let out = p.apply(
+            ResourceKind::User,
+            json!({"id": "1", "userName": "a", urn: {"department": "x"}}),
+        );
+        assert_eq!(out, json!({"id": "1", "userName": "a"}));
     }
 
     #[test]

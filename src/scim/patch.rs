@@ -88,13 +88,44 @@ impl PatchRequest {
                 "\"Operations\" must be an array of operations (RFC 7644 §3.5.2)",
             ));
         };
-        let ops = ops
-            .iter()
-            .enumerate()
-            .map(|(i, op)| parse_op(op, kind).map_err(|e| at_op(i, e)))
-            .collect::<Result<_, _>>()?;
-        Ok(PatchRequest { ops })
+        let mut parsed = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            for op in expand_extension_path(op, kind) {
+                parsed.push(parse_op(&op, kind).map_err(|e| at_op(i, e))?);
+            }
+        }
+        Ok(PatchRequest { ops: parsed })
     }
+}
+
+/// A `path` that is a whole extension schema URN (scim2-tester sends
+/// `"path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`): the extension is one
+/// complex attribute stored under its URN (RFC 7643 §3.3), so add/replace merge the given
+/// sub-attributes (RFC 7644 §3.5.2.1, §3.5.2.3) — the same as a path-less value keyed by the URN —
+/// and remove clears every attribute of the extension (§3.5.2.2).
+fn expand_extension_path(op: &Value, kind: ResourceKind) -> Vec<Value> {
+    let ext = op
+        .as_object()
+        .and_then(|o| get_ci(o, "path"))
+        .and_then(Value::as_str)
+        .and_then(|p| kind.extension(p.trim()));
+    let (Some(ext), Some(o)) = (ext, op.as_object()) else {
+        return vec![op.clone()];
+    };
+    let name = get_ci(o, "op").and_then(Value::as_str).unwrap_or_default();
+    if name.eq_ignore_ascii_case("remove") {
+        return ext
+            .attributes
+            .iter()
+            .map(|a| serde_json::json!({"op": "remove", "path": format!("{}:{}", ext.id, a.name)}))
+            .collect();
+    }
+    let mut out = serde_json::Map::new();
+    out.insert("op".into(), Value::String(name.to_string()));
+    if let Some(v) = get_ci(o, "value") {
+        out.insert("value".into(), serde_json::json!({ ext.id: v }));
+    }
+    vec![Value::Object(out)]
 }
 
 fn at_op(i: usize, e: ScimError) -> ScimError {

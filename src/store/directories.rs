@@ -32,38 +32,21 @@ impl Store {
     }
 
     pub async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(out.item.as_ref().and_then(directory_from_item))
+        let item = self
+            .get_item(REGISTRY_PK.into(), keys::registry_sk(id))
+            .await?;
+        Ok(item.as_ref().and_then(directory_from_item))
     }
 
     pub async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(REGISTRY_PK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::dynamo)?;
-            out.extend(page.items().iter().filter_map(directory_from_item));
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(REGISTRY_PK));
+        let items = self.query_all(query).await?;
+        Ok(items.iter().filter_map(directory_from_item).collect())
     }
 
     /// Deletes a directory: its tokens first (so access stops at once), then every item of its

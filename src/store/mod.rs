@@ -85,6 +85,47 @@ impl Store {
         self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// A strongly consistent GetItem on the directory table, counted as a read when found.
+    pub(crate) async fn get_item(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::dynamo)?;
+        self.count_reads(usize::from(out.item.is_some()));
+        Ok(out.item)
+    }
+
+    /// Runs a Query to the end, following `LastEvaluatedKey` (admin paths: registry, tokens).
+    pub(crate) async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::dynamo)?;
+            out.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     pub(crate) fn count_reads(&self, n: usize) {
         self.reads
             .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);

@@ -27,19 +27,10 @@ pub struct Anchor {
 impl Store {
     /// How many resources of a kind the directory holds.
     pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), keys::stats_sk().into())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(out
-            .item
-            .and_then(|i| get_n(&i, kind.endpoint()))
-            .unwrap_or(0))
+        let item = self
+            .get_item(keys::directory_pk(dir), keys::stats_sk().into())
+            .await?;
+        Ok(item.and_then(|i| get_n(&i, kind.endpoint())).unwrap_or(0))
     }
 
     /// The directory's cursor-signing secret, created on first use. Lambdas cache it per process.
@@ -75,20 +66,11 @@ impl Store {
         query: &str,
         position: usize,
     ) -> Result<Option<Anchor>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::directory_pk(dir),
-                keys::anchor_sk(query, position),
-            )))
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        self.count_reads(usize::from(out.item.is_some()));
+        let item = self
+            .get_item(keys::directory_pk(dir), keys::anchor_sk(query, position))
+            .await?;
         let now = crate::clock::now_millis() / 1000;
-        Ok(out.item.and_then(|i| {
+        Ok(item.and_then(|i| {
             // TTL deletion is lazy: an expired anchor may still be there.
             if get_n(&i, "ttl").is_some_and(|t| (t as i64) < now) {
                 return None;

@@ -29,20 +29,10 @@ impl Store {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<Record>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::directory_pk(dir),
-                keys::resource_sk(kind, id),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        self.count_reads(usize::from(out.item.is_some()));
-        out.item.map(|i| record_from_item(kind, &i)).transpose()
+        let item = self
+            .get_item(keys::directory_pk(dir), keys::resource_sk(kind, id))
+            .await?;
+        item.map(|i| record_from_item(kind, &i)).transpose()
     }
 
     /// Fetches many resources by id (BatchGetItem, 100 keys a call, strongly consistent). Missing
@@ -113,19 +103,10 @@ impl Store {
         dir: &str,
         user_name: &str,
     ) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::directory_pk(dir),
-                keys::user_name_sk(user_name),
-            )))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(out.item.and_then(|i| get_s(&i, ID).map(str::to_string)))
+        let item = self
+            .get_item(keys::directory_pk(dir), keys::user_name_sk(user_name))
+            .await?;
+        Ok(item.and_then(|i| get_s(&i, ID).map(str::to_string)))
     }
 
     /// Ids whose index item matches `value` (case folded as the index defines).
@@ -229,7 +210,7 @@ impl Store {
             Role::Resource,
         )?;
         let idx = index_values(kind, &record.body);
-        self.add_index_items(
+        self.index_changes(
             &mut tx,
             dir,
             kind,
@@ -265,8 +246,7 @@ impl Store {
         )?;
         let before = index_values(kind, &old.body);
         let after = index_values(kind, &new.body);
-        self.remove_index_items(&mut tx, dir, kind, &old.id, &before, &after)?;
-        self.add_index_items(&mut tx, dir, kind, &new.id, &before, &after)?;
+        self.index_changes(&mut tx, dir, kind, &new.id, &before, &after)?;
         let plan = self
             .plan_members(dir, &new.id, add_members, remove_members, &mut tx)
             .await?;
@@ -290,7 +270,7 @@ impl Store {
             Role::Resource,
         )?;
         let before = index_values(kind, &old.body);
-        self.remove_index_items(
+        self.index_changes(
             &mut tx,
             dir,
             kind,
@@ -308,7 +288,9 @@ impl Store {
         self.bump_count(dir, kind, -1).await
     }
 
-    fn add_index_items(
+    /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.
+    /// The old userName guard is deleted only if it still names this id.
+    fn index_changes(
         &self,
         tx: &mut Tx,
         dir: &str,
@@ -318,62 +300,42 @@ impl Store {
         after: &IndexValues,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
-        if let Some(name) = &after.user_name {
-            if before.user_name.as_deref().map(str::to_lowercase) != Some(name.to_lowercase()) {
+        let folded = |v: &IndexValues| v.user_name.as_deref().map(str::to_lowercase);
+        if folded(before) != folded(after) {
+            if let Some(old) = &before.user_name {
+                let mut cond = Item::new();
+                cond.insert(":id".into(), s(id));
+                let old_key = key(pk.clone(), keys::user_name_sk(old));
+                tx.delete(self, old_key, Some(("id = :id", cond)), Role::Resource)?;
+            }
+            if let Some(name) = &after.user_name {
                 let mut item = key(pk.clone(), keys::user_name_sk(name));
                 item.insert(ID.into(), s(id));
+                let unique = Some(("attribute_not_exists(pk)", Item::new()));
                 tx.put(
                     self,
                     item,
-                    Some(("attribute_not_exists(pk)", Item::new())),
+                    unique,
                     Role::Guard(format!("userName \"{name}\"")),
                 )?;
             }
         }
-        for (index, value) in index_entries(kind, after) {
-            if !index_entries(kind, before).contains(&(index, value.clone())) {
-                tx.put(
-                    self,
-                    key(pk.clone(), index.sk(&value, id)),
-                    None,
-                    Role::Other,
-                )?;
-            }
+        let (old, new) = (index_entries(kind, before), index_entries(kind, after));
+        for (index, value) in old.iter().filter(|e| !new.contains(e)) {
+            tx.delete(
+                self,
+                key(pk.clone(), index.sk(value, id)),
+                None,
+                Role::Other,
+            )?;
         }
-        Ok(())
-    }
-
-    fn remove_index_items(
-        &self,
-        tx: &mut Tx,
-        dir: &str,
-        kind: ResourceKind,
-        id: &str,
-        before: &IndexValues,
-        after: &IndexValues,
-    ) -> Result<(), StoreError> {
-        let pk = keys::directory_pk(dir);
-        if let Some(name) = &before.user_name {
-            if after.user_name.as_deref().map(str::to_lowercase) != Some(name.to_lowercase()) {
-                let mut cond = Item::new();
-                cond.insert(":id".into(), s(id));
-                tx.delete(
-                    self,
-                    key(pk.clone(), keys::user_name_sk(name)),
-                    Some(("id = :id", cond)),
-                    Role::Resource,
-                )?;
-            }
-        }
-        for (index, value) in index_entries(kind, before) {
-            if !index_entries(kind, after).contains(&(index, value.clone())) {
-                tx.delete(
-                    self,
-                    key(pk.clone(), index.sk(&value, id)),
-                    None,
-                    Role::Other,
-                )?;
-            }
+        for (index, value) in new.iter().filter(|e| !old.contains(e)) {
+            tx.put(
+                self,
+                key(pk.clone(), index.sk(value, id)),
+                None,
+                Role::Other,
+            )?;
         }
         Ok(())
     }

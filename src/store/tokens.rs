@@ -63,26 +63,15 @@ impl Store {
 
     /// A directory's tokens, oldest first.
     pub async fn list_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.tokens_table)
-                .index_name(TOKENS_BY_DIRECTORY)
-                .key_condition_expression("directory_id = :d")
-                .expression_attribute_values(":d", s(directory))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::dynamo)?;
-            out.extend(page.items().iter().filter_map(token_from_item));
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tokens_table)
+            .index_name(TOKENS_BY_DIRECTORY)
+            .key_condition_expression("directory_id = :d")
+            .expression_attribute_values(":d", s(directory));
+        let items = self.query_all(query).await?;
+        Ok(items.iter().filter_map(token_from_item).collect())
     }
 
     pub async fn delete_token(&self, hash: &str) -> Result<(), StoreError> {

@@ -94,7 +94,10 @@ fn template_tables_match_scimctl_tables_create() {
         ("TokensTable", tokens_table_design()),
     ] {
         let props = &res[name]["Properties"];
-        assert_eq!(props["TimeToLiveSpecification"]["AttributeName"], "ttl", "{name} TTL");
+        assert_eq!(
+            props["TimeToLiveSpecification"]["AttributeName"], "ttl",
+            "{name} TTL"
+        );
         let keys: Vec<(String, String)> = crate::template::key_schema(&props["KeySchema"]);
         let want: Vec<(String, String)> = design
             .keys

@@ -991,3 +991,25 @@ fn never_panics_on_odd_but_parseable_requests() {
         }
     }
 }
+
+#[test]
+fn extension_urn_as_path_merges_replaces_and_removes_the_extension() {
+    let urn = crate::scim::schema::ENTERPRISE_USER;
+    let mut user = serde_json::json!({"schemas": [crate::scim::schema::CORE_USER, urn], "id": "u1", "userName": "a",
+        urn: {"department": "d1", "employeeNumber": "7"}});
+    let add = serde_json::json!({"Operations": [{"op": "add", "path": urn, "value": {"department": "d2", "costCenter": "c"}}]});
+    let req = PatchRequest::parse(&add, ResourceKind::User).unwrap();
+    apply(&mut user, &req, ResourceKind::User).unwrap();
+    assert_eq!(
+        user[urn],
+        serde_json::json!({"department": "d2", "employeeNumber": "7", "costCenter": "c"})
+    );
+    let remove = serde_json::json!({"Operations": [{"op": "remove", "path": urn}]});
+    let req = PatchRequest::parse(&remove, ResourceKind::User).unwrap();
+    apply(&mut user, &req, ResourceKind::User).unwrap();
+    assert!(
+        user.get(urn)
+            .is_none_or(|e| e.as_object().is_some_and(|o| o.is_empty())),
+        "{user}"
+    );
+}
