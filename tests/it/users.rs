@@ -521,3 +521,16 @@ async fn concurrent_patches_both_land() {
     );
     assert_eq!(got["meta"]["version"], "W/\"5\"");
 }
+
+#[tokio::test]
+async fn pingone_filter_templates_work() {
+    let s = Scim::start().await;
+    let id = s.user("ping.user@example.com").await;
+    s.user("other@elsewhere.org").await;
+    for q in ["username%20Eq%20%22PING.USER@example.com%22", "email%20Co%20%22ping.user%22"] {
+        let r = s.get(&format!("/Users?filter={q}")).await;
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 1, "{q}");
+        assert_eq!(r.body["Resources"][0]["id"], id.as_str());
+    }
+}
