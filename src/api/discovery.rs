@@ -115,47 +115,56 @@ fn auth_scheme() -> Value {
     })
 }
 
-fn service_provider_config(req: &ScimRequest) -> Value {
-    json!({
-        "schemas": [schema::SERVICE_PROVIDER_CONFIG],
-        "documentationUri": DOCS,
+/// What both SCIM versions' configuration documents announce.
+fn features() -> serde_json::Map<String, Value> {
+    let v = json!({
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
-        // RFC 9865 §4: both methods; index stays the default so RFC 7644 clients see no change.
-        "pagination": {
+        "authenticationSchemes": [auth_scheme()],
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn service_provider_config(req: &ScimRequest) -> Value {
+    let mut m = features();
+    m.insert("schemas".into(), json!([schema::SERVICE_PROVIDER_CONFIG]));
+    m.insert("documentationUri".into(), json!(DOCS));
+    // RFC 9865 §4: both methods; index stays the default so RFC 7644 clients see no change.
+    m.insert(
+        "pagination".into(),
+        json!({
             "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": DEFAULT_COUNT,
             "maxPageSize": MAX_COUNT,
             "cursorTimeout": CURSOR_TIMEOUT_SECS,
-        },
-        "authenticationSchemes": [auth_scheme()],
-        "meta": {
+        }),
+    );
+    m.insert(
+        "meta".into(),
+        json!({
             "resourceType": "ServiceProviderConfig",
             "location": format!("{}/ServiceProviderConfig", req.base_url),
-        },
-    })
+        }),
+    );
+    Value::Object(m)
 }
 
 /// SCIM 1.1 core schema §5 shape (what Okta's SCIM 1.1 app reads).
 fn service_provider_config_v1() -> Value {
-    json!({
-        "schemas": [v1::CORE_V1],
-        "documentationUrl": DOCS,
-        "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": MAX_COUNT},
-        "changePassword": {"supported": false},
-        "sort": {"supported": true},
-        "etag": {"supported": true},
-        "xmlDataFormat": {"supported": false},
-        "authenticationSchemes": [auth_scheme()],
-    })
+    let mut m = features();
+    m.insert("schemas".into(), json!([v1::CORE_V1]));
+    m.insert("documentationUrl".into(), json!(DOCS));
+    m.insert("xmlDataFormat".into(), json!({"supported": false}));
+    Value::Object(m)
 }
 
 fn resource_type(req: &ScimRequest, kind: ResourceKind) -> Value {

@@ -9,6 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::error::ScimError;
+use super::filter::eval::lenient_bool;
 use super::schema::{self, AttrDef, AttrType, Mutability, ResourceKind};
 
 /// Longest value we accept for an attribute that becomes part of a DynamoDB key (sort keys are
@@ -259,7 +260,7 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, ScimErro
         (AttrType::Complex, _) => bad("an object"),
         (AttrType::Boolean, Value::Bool(_)) => Ok(Some(value.clone())),
         // Microsoft Entra sends booleans as "True"/"False" strings (Entra SCIM compliance notes).
-        (AttrType::Boolean, Value::String(s)) => match parse_bool(s) {
+        (AttrType::Boolean, Value::String(s)) => match lenient_bool(s) {
             Some(b) => Ok(Some(Value::Bool(b))),
             None => bad("a boolean"),
         },
@@ -271,17 +272,6 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, ScimErro
         (_, Value::Number(n)) => Ok(Some(Value::String(n.to_string()))),
         (_, Value::Bool(b)) => Ok(Some(Value::String(b.to_string()))),
         _ => bad("a string"),
-    }
-}
-
-/// `"true"`/`"false"` in any case.
-pub fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
     }
 }
 
