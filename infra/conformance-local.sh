@@ -19,7 +19,7 @@ trap cleanup EXIT
 if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   ensure_venv
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$STATE/conformance-moto.log" 2>&1 &
+  "$VENV/bin/python" "$ROOT/infra/moto_server.py" 127.0.0.1 "$port" >"$STATE/conformance-moto.log" 2>&1 &
   moto=$!
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
   for i in $(seq 0 150); do

@@ -34,7 +34,8 @@ start_local_dynamodb() {
   fi
   ensure_venv
   MOTO_PID_FILE="$STATE/moto-$MOTO_PORT.pid"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STATE/moto-$MOTO_PORT.log" 2>&1 &
+  # infra/moto_server.py: moto with requests serialised (moto's backend is not thread-safe).
+  "$VENV/bin/python" "$ROOT/infra/moto_server.py" 127.0.0.1 "$MOTO_PORT" >"$STATE/moto-$MOTO_PORT.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$MOTO_PID_FILE"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$MOTO_PORT"

@@ -88,14 +88,14 @@ pub async fn list(
         (None, None) => query.by_index(q.start_index, q.count).await?,
     };
     let proj = q.projection.clone();
-    let refs = references(
-        app,
-        kind,
-        req,
-        &page.records.iter().collect::<Vec<_>>(),
-        &proj,
-    )
-    .await?;
+    // A user's `groups` costs one Query per user; lists carry it only when `attributes` asks
+    // (GET /Users/{id} always does). IdPs read memberships from /Groups.
+    let refs = if kind == ResourceKind::User && !proj.requests(kind, "groups") {
+        vec![None; page.records.len()]
+    } else {
+        let records: Vec<&Record> = page.records.iter().collect();
+        references(app, kind, req, &records, &proj).await?
+    };
     let resources: Vec<Value> = page
         .records
         .iter()
@@ -266,7 +266,9 @@ impl Query<'_> {
                 )
             }
         };
-        if more {
+        // A full page leaves an anchor, also the last one (the importer's next request, past
+        // the end, then costs one read).
+        if more || records.len() == count {
             if let Some(last) = records.last() {
                 store
                     .put_anchor(

@@ -123,6 +123,11 @@ impl Projection {
         self.excluded.iter().any(|a| *a == name || *a == full)
     }
 
+    /// True when `attributes` names `name` (or one of its sub-attributes) explicitly.
+    pub fn requests(&self, kind: ResourceKind, name: &str) -> bool {
+        !self.attributes.is_empty() && !self.skips(kind, name)
+    }
+
     /// Applies the projection to a rendered resource. `returned: always` attributes (`id`,
     /// `schemas`) are never removed (RFC 7643 §7).
     pub fn apply(&self, kind: ResourceKind, resource: Value) -> Value {

@@ -174,9 +174,9 @@ impl Store {
                 q.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                     .expression_attribute_values(":prefix", s(prefix))
             };
-            if want < 1000 {
-                // i32 is safe: want < 1000.
-                q = q.limit(want as i32);
+            // Read only what is wanted (a 1 MB page of keys would otherwise over-read).
+            if let Ok(limit) = i32::try_from(want) {
+                q = q.limit(limit);
             }
             if keys_only {
                 q = q.projection_expression("pk, sk");

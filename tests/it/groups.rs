@@ -238,3 +238,18 @@ async fn patch_rename_keeps_members() {
     assert_eq!(got.body["displayName"], "After");
     assert_eq!(member_ids(&got.body), vec![a]);
 }
+
+#[tokio::test]
+async fn user_lists_carry_groups_only_when_asked() {
+    let s = Scim::start().await;
+    let a = s.user("a@x.com").await;
+    let g = s.group("G", &[&a]).await;
+    let plain = s.get("/Users").await;
+    assert!(plain.body["Resources"][0].get("groups").is_none());
+    let asked = s.get("/Users?attributes=userName,groups").await;
+    assert_eq!(asked.body["Resources"][0]["groups"][0]["value"], g.as_str());
+    assert_eq!(
+        s.get(&format!("/Users/{a}")).await.body["groups"][0]["value"],
+        g.as_str()
+    );
+}

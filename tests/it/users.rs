@@ -527,7 +527,10 @@ async fn pingone_filter_templates_work() {
     let s = Scim::start().await;
     let id = s.user("ping.user@example.com").await;
     s.user("other@elsewhere.org").await;
-    for q in ["username%20Eq%20%22PING.USER@example.com%22", "email%20Co%20%22ping.user%22"] {
+    for q in [
+        "username%20Eq%20%22PING.USER@example.com%22",
+        "email%20Co%20%22ping.user%22",
+    ] {
         let r = s.get(&format!("/Users?filter={q}")).await;
         assert_eq!(r.status, 200, "{q}: {}", r.body);
         assert_eq!(r.body["totalResults"], 1, "{q}");
