@@ -6,6 +6,7 @@ mod auth;
 mod discovery;
 mod events;
 mod events_table;
+mod fuzz_corpus;
 mod groups;
 mod logs;
 mod paging;
