@@ -123,6 +123,11 @@ fn expand_extension_path(op: &Value, kind: ResourceKind) -> Vec<Value> {
     let mut out = serde_json::Map::new();
     out.insert("op".into(), Value::String(name.to_string()));
     if let Some(v) = get_ci(o, "value") {
+        // A client serialising the extension as a resource fragment includes its `schemas`.
+        let mut v = v.clone();
+        if let Some(obj) = v.as_object_mut() {
+            obj.retain(|k, _| !k.eq_ignore_ascii_case("schemas"));
+        }
         out.insert("value".into(), serde_json::json!({ ext.id: v }));
     }
     vec![Value::Object(out)]

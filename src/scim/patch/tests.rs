@@ -997,7 +997,8 @@ fn extension_urn_as_path_merges_replaces_and_removes_the_extension() {
     let urn = crate::scim::schema::ENTERPRISE_USER;
     let mut user = serde_json::json!({"schemas": [crate::scim::schema::CORE_USER, urn], "id": "u1", "userName": "a",
         urn: {"department": "d1", "employeeNumber": "7"}});
-    let add = serde_json::json!({"Operations": [{"op": "add", "path": urn, "value": {"department": "d2", "costCenter": "c"}}]});
+    let add = serde_json::json!({"Operations": [{"op": "add", "path": urn,
+        "value": {"schemas": [urn], "department": "d2", "costCenter": "c"}}]});
     let req = PatchRequest::parse(&add, ResourceKind::User).unwrap();
     apply(&mut user, &req, ResourceKind::User).unwrap();
     assert_eq!(
