@@ -15,7 +15,7 @@ use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
 use super::{listing, App};
 use crate::clock;
-use crate::scim::error::ScimError;
+use crate::scim::error::{ScimError, ScimType};
 use crate::scim::list::{ListQuery, Projection};
 use crate::scim::patch::{self, MemberChange, PatchRequest};
 use crate::scim::resource::{self, Meta};
@@ -23,6 +23,8 @@ use crate::scim::schema::ResourceKind;
 use crate::scim::v1;
 use crate::store::{Record, StoreError};
 
+/// Most group members / user groups one response lists (Lambda's 6 MB response limit).
+pub const MAX_INLINE_REFERENCES: usize = 25_000;
 /// How often a write is re-read and retried after losing a race (no If-Match given).
 const WRITE_ATTEMPTS: usize = 5;
 
@@ -184,7 +186,7 @@ async fn replace(
         {
             Ok(()) => {
                 let proj = projection(req);
-                let refs = references(app, kind, req, &[&new], &proj).await?;
+                let refs = write_references(app, kind, req, &new, &proj).await?;
                 let out = render(req, kind, &new, refs.into_iter().next().flatten(), &proj);
                 return Ok(ScimResponse::json(200, out).with_etag(new.meta.etag()));
             }
@@ -263,7 +265,7 @@ async fn patch(
         if kind == ResourceKind::Group && proj.attributes.is_empty() && proj.excluded.is_empty() {
             return Ok(ScimResponse::empty(204).with_etag(new.meta.etag()));
         }
-        let refs = references(app, kind, req, &[&new], &proj).await?;
+        let refs = write_references(app, kind, req, &new, &proj).await?;
         let out = render(req, kind, &new, refs.into_iter().next().flatten(), &proj);
         return Ok(ScimResponse::json(200, out).with_etag(new.meta.etag()));
     }
@@ -351,6 +353,21 @@ async fn delete(
     Err(StoreError::VersionMismatch.into())
 }
 
+/// References for the response to a write that has already happened: too many to list is not an
+/// error there (the write succeeded), so they are left out instead.
+async fn write_references(
+    app: &App,
+    kind: ResourceKind,
+    req: &ScimRequest,
+    record: &Record,
+    proj: &Projection,
+) -> Result<Vec<Option<Vec<Value>>>, ScimError> {
+    match references(app, kind, req, &[record], proj).await {
+        Err(e) if e.scim_type == Some(ScimType::TooMany) => Ok(vec![None]),
+        other => other,
+    }
+}
+
 /// The `groups` of each user or `members` of each group, unless the projection leaves them out.
 pub(super) async fn references(
     app: &App,
@@ -383,6 +400,17 @@ pub(super) async fn references(
     while let Some(joined) = tasks.join_next().await {
         let (i, ids) = joined.map_err(|e| StoreError::Dynamo(format!("task failed: {e}")))?;
         edges[i] = ids?;
+    }
+    let total: usize = edges.iter().map(Vec::len).sum();
+    if total > MAX_INLINE_REFERENCES {
+        // Lambda responses are capped at 6 MB; ~150 bytes a reference.
+        return Err(ScimError::bad(
+            ScimType::TooMany,
+            format!(
+                "this response would list {total} memberships (more than {MAX_INLINE_REFERENCES}); \
+                 ask with excludedAttributes={attr} or a smaller count"
+            ),
+        ));
     }
     Ok(match kind {
         ResourceKind::Group => edges
