@@ -133,3 +133,40 @@ fn template_tables_match_scimctl_tables_create() {
         assert_eq!(gsis, want_gsis, "{name} indexes");
     }
 }
+
+/// The automation contract: the real binary, `--json`, one object with the documented keys.
+#[tokio::test]
+async fn scimctl_binary_prints_json_for_scripts() {
+    store().await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
+            .args(args)
+            .env("SCIM_PUBLIC_URL", "https://scim.example.com")
+            .output()
+            .expect("scimctl runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON document")
+    };
+    run(&["tables", "create", "--json"]);
+    let d = run(&["directory", "create", "--name", "Scripted", "--json"]);
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(
+        d["scim_v2_url"],
+        format!("https://scim.example.com/scim/v2/{id}")
+    );
+    assert_eq!(
+        d["scim_v1_url"],
+        format!("https://scim.example.com/scim/v1/{id}")
+    );
+    assert!(d["token"].as_str().unwrap().starts_with("scim_sk_"));
+    let tokens = run(&["token", "list", id, "--json"]);
+    assert_eq!(tokens.as_array().unwrap().len(), 1);
+    assert!(!tokens.to_string().contains(d["token"].as_str().unwrap()));
+    let shown = run(&["directory", "show", id, "--json"]);
+    assert_eq!(shown["name"], "Scripted");
+    run(&["directory", "delete", id, "--json"]);
+}
