@@ -133,9 +133,10 @@ fn features() -> serde_json::Map<String, Value> {
 }
 
 fn service_provider_config(req: &ScimRequest) -> Value {
-    let mut m = features();
+    let mut m = serde_json::Map::new();
     m.insert("schemas".into(), json!([schema::SERVICE_PROVIDER_CONFIG]));
     m.insert("documentationUri".into(), json!(DOCS));
+    m.extend(features());
     // RFC 9865 §4: both methods; index stays the default so RFC 7644 clients see no change.
     m.insert(
         "pagination".into(),
@@ -160,9 +161,10 @@ fn service_provider_config(req: &ScimRequest) -> Value {
 
 /// SCIM 1.1 core schema §5 shape (what Okta's SCIM 1.1 app reads).
 fn service_provider_config_v1() -> Value {
-    let mut m = features();
+    let mut m = serde_json::Map::new();
     m.insert("schemas".into(), json!([v1::CORE_V1]));
     m.insert("documentationUrl".into(), json!(DOCS));
+    m.extend(features());
     m.insert("xmlDataFormat".into(), json!({"supported": false}));
     Value::Object(m)
 }
