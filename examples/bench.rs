@@ -57,17 +57,36 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn stats(name: &str, reads: &[u64], millis: &[f64]) {
-    let mut r = reads.to_vec();
-    r.sort();
-    println!(
-        "{name:<44} pages {:>4}  items read/page: median {:>5}  max {:>6}  total {:>7}  latency median {:>7.1} ms",
-        reads.len(),
-        r.get(r.len() / 2).copied().unwrap_or(0),
-        r.last().copied().unwrap_or(0),
-        r.iter().sum::<u64>(),
-        median(millis.to_vec())
-    );
+/// Items read and latency of each request of one measurement.
+#[derive(Default)]
+struct Measure {
+    reads: Vec<u64>,
+    millis: Vec<f64>,
+}
+
+impl Measure {
+    /// GET through the Users handler, recording what it read; returns the body.
+    async fn get(&mut self, b: &Bench, path: &str) -> Value {
+        let (r0, t0) = (b.reads(), Instant::now());
+        let (status, body) = b.call(Family::Users, "GET", path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        self.reads.push(b.reads() - r0);
+        self.millis.push(t0.elapsed().as_secs_f64() * 1000.0);
+        body
+    }
+
+    fn print(&self, name: &str) {
+        let mut r = self.reads.clone();
+        r.sort();
+        println!(
+            "{name:<44} pages {:>4}  items read/page: median {:>5}  max {:>6}  total {:>7}  latency median {:>7.1} ms",
+            r.len(),
+            r.get(r.len() / 2).copied().unwrap_or(0),
+            r.last().copied().unwrap_or(0),
+            r.iter().sum::<u64>(),
+            median(self.millis.clone())
+        );
+    }
 }
 
 #[tokio::main]
@@ -112,88 +131,53 @@ async fn main() {
     );
 
     // 1. Pages without an anchor (a client jumping backwards through the directory): what every
-    //    page would cost if the items before it were re-read.
-    let (mut reads, mut ms) = (Vec::new(), Vec::new());
+    //    page would cost if the items before it were re-read. Three pages (90, 50, 10 % in).
+    let mut m = Measure::default();
     let starts: Vec<usize> = (1..=n).step_by(page).collect();
-    // Three pages (10 %, 50 %, 90 % in): each re-reads everything before it, which on moto is slow.
-    for start in [
-        starts[starts.len() * 9 / 10],
-        starts[starts.len() / 2],
-        starts[starts.len() / 10],
-    ] {
-        let (r0, t0) = (b.reads(), Instant::now());
-        let (status, _) = b
-            .call(
-                Family::Users,
-                "GET",
-                &format!("/Users?startIndex={start}&count={page}"),
-                None,
-            )
+    for i in [starts.len() * 9 / 10, starts.len() / 2, starts.len() / 10] {
+        m.get(&b, &format!("/Users?startIndex={}&count={page}", starts[i]))
             .await;
-        assert_eq!(status, 200);
-        reads.push(b.reads() - r0);
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
-    stats("index paging, no anchor (pages at 90/50/10 %)", &reads, &ms);
+    m.print("index paging, no anchor (pages at 90/50/10 %)");
 
     // 2. Index paging front to back, as an importer does: anchors make each page read one page.
-    let (mut reads, mut ms) = (Vec::new(), Vec::new());
+    let mut m = Measure::default();
     let mut start = 1;
-    loop {
-        let (r0, t0) = (b.reads(), Instant::now());
-        let (status, body) = b
-            .call(
-                Family::Users,
-                "GET",
-                &format!("/Users?startIndex={start}&count={page}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200);
-        reads.push(b.reads() - r0);
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        let got = body["Resources"].as_array().map_or(0, Vec::len);
-        if got < page {
-            break;
-        }
+    while m
+        .get(&b, &format!("/Users?startIndex={start}&count={page}"))
+        .await["Resources"]
+        .as_array()
+        .map_or(0, Vec::len)
+        == page
+    {
         start += page;
     }
-    stats("index paging, front to back (anchors)", &reads, &ms);
+    m.print("index paging, front to back (anchors)");
 
     // 3. Cursor paging.
-    let (mut reads, mut ms) = (Vec::new(), Vec::new());
+    let mut m = Measure::default();
     let mut cursor = String::new();
-    loop {
-        let (r0, t0) = (b.reads(), Instant::now());
-        let (status, body) = b
-            .call(
-                Family::Users,
-                "GET",
-                &format!("/Users?count={page}&cursor={cursor}"),
-                None,
-            )
-            .await;
-        assert_eq!(status, 200);
-        reads.push(b.reads() - r0);
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
-        match body["nextCursor"].as_str() {
-            Some(c) => cursor = c.to_string(),
-            None => break,
-        }
+    while let Some(c) = m
+        .get(&b, &format!("/Users?count={page}&cursor={cursor}"))
+        .await["nextCursor"]
+        .as_str()
+    {
+        cursor = c.to_string();
     }
-    stats("cursor paging", &reads, &ms);
+    m.print("cursor paging");
 
     // 4. IdP lookups.
-    let (mut reads, mut ms) = (Vec::new(), Vec::new());
+    let mut m = Measure::default();
     for i in (0..n).step_by((n / 50).max(1)) {
-        let (r0, t0) = (b.reads(), Instant::now());
-        let f = format!("/Users?filter=userName%20eq%20%22USER{i:06}@example.com%22");
-        let (status, body) = b.call(Family::Users, "GET", &f, None).await;
-        assert_eq!((status, body["totalResults"].as_u64()), (200, Some(1)));
-        reads.push(b.reads() - r0);
-        ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        let body = m
+            .get(
+                &b,
+                &format!("/Users?filter=userName%20eq%20%22USER{i:06}@example.com%22"),
+            )
+            .await;
+        assert_eq!(body["totalResults"].as_u64(), Some(1));
     }
-    stats("filter userName eq (index)", &reads, &ms);
+    m.print("filter userName eq (index)");
 
     // 5. Okta's "replace members" with the full list: 10,000 members, then a one-member change.
     let members: Vec<Value> = users
