@@ -26,10 +26,11 @@ start_local_dynamodb
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast
+  cargo nextest run --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
 else
-  cargo test --no-fail-fast
+  cargo test --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
 fi
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
 step "conformance: scim2-tester and scim-sanity against scim-local"
 infra/conformance-local.sh
@@ -43,4 +44,7 @@ if [ -z "${SKIP_SAM_BUILD:-}" ]; then
   rustup target add aarch64-unknown-linux-gnu >/dev/null
   sam build --build-dir "$STATE/sam-build"
 fi
+# One plain closing line with the test count (nextest: "N tests run: N passed, ...").
+passed="$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' "$STATE/nextest.log" | tail -1)"
 echo "all checks passed"
+echo "tests: ${passed:-0} passed, 0 failed"
