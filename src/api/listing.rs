@@ -187,7 +187,11 @@ impl Query<'_> {
                 Lookup::Id(id) => {
                     ids.insert(id.clone());
                 }
-                Lookup::UserName(name) => ids.extend(store.user_id_by_user_name(dir, name).await?),
+                Lookup::UserName(name) => ids.extend(
+                    store
+                        .id_by_unique_name(dir, ResourceKind::User, name)
+                        .await?,
+                ),
                 Lookup::ExternalId(v) => {
                     let index = match self.kind {
                         ResourceKind::User => Index::UserExternalId,
@@ -197,7 +201,7 @@ impl Query<'_> {
                 }
                 Lookup::Email(v) => ids.extend(store.ids_by_index(dir, Index::UserEmail, v).await?),
                 Lookup::DisplayName(v) => {
-                    ids.extend(store.ids_by_index(dir, Index::GroupDisplayName, v).await?)
+                    ids.extend(store.id_by_unique_name(dir, ResourceKind::Group, v).await?)
                 }
             }
         }

@@ -51,6 +51,13 @@ pub struct IndexValues {
     pub emails: Vec<String>,
 }
 
+impl IndexValues {
+    /// The name that must be unique in the directory: userName (User) or displayName (Group).
+    pub fn unique_name(&self) -> Option<&String> {
+        self.user_name.as_ref().or(self.display_name.as_ref())
+    }
+}
+
 /// Parses and normalises a POST/PUT body.
 pub fn incoming(kind: ResourceKind, body: &Value) -> Result<Incoming, ScimError> {
     let obj = body

@@ -10,10 +10,10 @@
 //! | directory counters       | `DIR#{dir}`       | `STATS`                              |
 //! | user                     | `DIR#{dir}`       | `USER#{id}`                          |
 //! | userName guard (unique)  | `DIR#{dir}`       | `UNAME#{lowercase userName}`         |
+//! | group name guard (unique)| `DIR#{dir}`       | `GNAME#{lowercase displayName}`      |
 //! | user externalId index    | `DIR#{dir}`       | `UEXT#{externalId}#{id}`             |
 //! | user email index         | `DIR#{dir}`       | `UEMAIL#{lowercase email}#{id}`      |
 //! | group                    | `DIR#{dir}`       | `GROUP#{id}`                         |
-//! | group displayName index  | `DIR#{dir}`       | `GNAME#{lowercase displayName}#{id}` |
 //! | group externalId index   | `DIR#{dir}`       | `GEXT#{externalId}#{id}`             |
 //! | membership (group→user)  | `DIR#{dir}`       | `MEMBER#{groupId}#{userId}`          |
 //! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
@@ -63,8 +63,14 @@ pub fn anchor_sk(query: &str, position: usize) -> String {
     format!("ANCHOR#{}#{position}", esc(query))
 }
 
-pub fn user_name_sk(user_name: &str) -> String {
-    format!("UNAME#{}", esc(&user_name.to_lowercase()))
+/// The uniqueness guard of a resource's name: userName for users, displayName for groups (both
+/// case-insensitive). The item holds the owning id.
+pub fn unique_name_sk(kind: ResourceKind, name: &str) -> String {
+    let tag = match kind {
+        ResourceKind::User => "UNAME#",
+        ResourceKind::Group => "GNAME#",
+    };
+    format!("{tag}{}", esc(&name.to_lowercase()))
 }
 
 /// The secondary lookups a filter can be answered from. Each is a Query on `{prefix}{value}#`.
@@ -72,7 +78,6 @@ pub fn user_name_sk(user_name: &str) -> String {
 pub enum Index {
     UserExternalId,
     UserEmail,
-    GroupDisplayName,
     GroupExternalId,
 }
 
@@ -81,7 +86,6 @@ impl Index {
         match self {
             Index::UserExternalId => "UEXT#",
             Index::UserEmail => "UEMAIL#",
-            Index::GroupDisplayName => "GNAME#",
             Index::GroupExternalId => "GEXT#",
         }
     }
@@ -89,7 +93,7 @@ impl Index {
     fn fold(self, value: &str) -> String {
         match self {
             Index::UserExternalId | Index::GroupExternalId => esc(value),
-            Index::UserEmail | Index::GroupDisplayName => esc(&value.to_lowercase()),
+            Index::UserEmail => esc(&value.to_lowercase()),
         }
     }
     pub fn sk(self, value: &str, id: &str) -> String {
@@ -149,7 +153,15 @@ mod tests {
 
     #[test]
     fn user_name_guard_is_case_insensitive() {
-        assert_eq!(user_name_sk("Alice@X.com"), user_name_sk("alice@x.com"));
+        let u = ResourceKind::User;
+        assert_eq!(
+            unique_name_sk(u, "Alice@X.com"),
+            unique_name_sk(u, "alice@x.com")
+        );
+        assert_ne!(
+            unique_name_sk(u, "a"),
+            unique_name_sk(ResourceKind::Group, "a")
+        );
     }
 
     #[test]

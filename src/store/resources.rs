@@ -97,14 +97,16 @@ impl Store {
         Ok(items)
     }
 
-    /// The id owning a userName (case-insensitive), from its uniqueness guard.
-    pub async fn user_id_by_user_name(
+    /// The id owning a userName (User) or displayName (Group), case-insensitively, from its
+    /// uniqueness guard.
+    pub async fn id_by_unique_name(
         &self,
         dir: &str,
-        user_name: &str,
+        kind: ResourceKind,
+        name: &str,
     ) -> Result<Option<String>, StoreError> {
         let item = self
-            .get_item(keys::directory_pk(dir), keys::user_name_sk(user_name))
+            .get_item(keys::directory_pk(dir), keys::unique_name_sk(kind, name))
             .await?;
         Ok(item.and_then(|i| get_s(&i, ID).map(str::to_string)))
     }
@@ -300,23 +302,27 @@ impl Store {
         after: &IndexValues,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
-        let folded = |v: &IndexValues| v.user_name.as_deref().map(str::to_lowercase);
+        let folded = |v: &IndexValues| v.unique_name().map(|n| n.to_lowercase());
         if folded(before) != folded(after) {
-            if let Some(old) = &before.user_name {
+            if let Some(old) = before.unique_name() {
                 let mut cond = Item::new();
                 cond.insert(":id".into(), s(id));
-                let old_key = key(pk.clone(), keys::user_name_sk(old));
+                let old_key = key(pk.clone(), keys::unique_name_sk(kind, old));
                 tx.delete(self, old_key, Some(("id = :id", cond)), Role::Resource)?;
             }
-            if let Some(name) = &after.user_name {
-                let mut item = key(pk.clone(), keys::user_name_sk(name));
+            if let Some(name) = after.unique_name() {
+                let mut item = key(pk.clone(), keys::unique_name_sk(kind, name));
                 item.insert(ID.into(), s(id));
                 let unique = Some(("attribute_not_exists(pk)", Item::new()));
+                let attr = match kind {
+                    ResourceKind::User => "userName",
+                    ResourceKind::Group => "displayName",
+                };
                 tx.put(
                     self,
                     item,
                     unique,
-                    Role::Guard(format!("userName \"{name}\"")),
+                    Role::Guard(format!("{attr} \"{name}\"")),
                 )?;
             }
         }
@@ -370,9 +376,6 @@ fn index_entries(kind: ResourceKind, v: &IndexValues) -> Vec<(Index, String)> {
         ResourceKind::Group => {
             if let Some(e) = &v.external_id {
                 out.push((Index::GroupExternalId, e.clone()));
-            }
-            if let Some(d) = &v.display_name {
-                out.push((Index::GroupDisplayName, d.to_lowercase()));
             }
         }
     }
@@ -441,8 +444,8 @@ impl Store {
         for r in records {
             put(resource_item(dir, kind, r)?)?;
             let idx = index_values(kind, &r.body);
-            if let Some(name) = &idx.user_name {
-                let mut guard = key(pk.clone(), keys::user_name_sk(name));
+            if let Some(name) = idx.unique_name() {
+                let mut guard = key(pk.clone(), keys::unique_name_sk(kind, name));
                 guard.insert(ID.into(), s(&r.id));
                 put(guard)?;
             }

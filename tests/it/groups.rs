@@ -253,3 +253,33 @@ async fn user_lists_carry_groups_only_when_asked() {
         g.as_str()
     );
 }
+
+/// Entra requires group names to be unique on the application side (Microsoft's SCIM tutorial,
+/// /Groups; its validator's "create a duplicate Group" expects 409).
+#[tokio::test]
+async fn duplicate_group_display_name_in_any_case_is_409() {
+    let s = Scim::start().await;
+    s.group("Finance", &[]).await;
+    let r = s.post("/Groups", json!({"displayName": "FINANCE"})).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["scimType"], "uniqueness");
+    let other = s.group("Legal", &[]).await;
+    let r = s
+        .patch(
+            &format!("/Groups/{other}"),
+            json!({"Operations": [{"op": "replace", "path": "displayName", "value": "finance"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    // Renaming frees the old name.
+    let r = s
+        .patch(&format!("/Groups/{other}"), json!({"Operations": [{"op": "replace", "path": "displayName", "value": "Legal & Risk"}]}))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        s.post("/Groups", json!({"displayName": "legal"}))
+            .await
+            .status,
+        201
+    );
+}
