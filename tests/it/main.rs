@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod bad_input;
 mod discovery;
 mod events;
 mod events_table;

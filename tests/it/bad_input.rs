@@ -1,0 +1,182 @@
+//! Bad input of every kind gets a 4xx SCIM error, never a 5xx, and writes nothing.
+
+use serde_json::json;
+
+use crate::support::Scim;
+
+#[tokio::test]
+async fn malformed_requests_are_4xx_scim_errors_and_change_nothing() {
+    let s = Scim::start().await;
+    let id = s.user("keep@example.com").await;
+    let g = s.group("Keep", &[&id]).await;
+    let before_user = s.get(&format!("/Users/{id}")).await.body;
+    let before_group = s.get(&format!("/Groups/{g}")).await.body;
+    let token = format!("Bearer {}", s.token);
+    let user = s.v2(&format!("/Users/{id}"));
+    let group = s.v2(&format!("/Groups/{g}"));
+    let cases: Vec<(&str, String, Option<String>)> = vec![
+        ("POST", s.v2("/Users"), Some("\u{0}\u{1}garbage".into())),
+        ("POST", s.v2("/Users"), Some("[]".into())),
+        (
+            "POST",
+            s.v2("/Users"),
+            Some(json!({"userName": 42, "emails": "x"}).to_string()),
+        ),
+        (
+            "POST",
+            s.v2("/Users"),
+            Some(json!({"userName": "x", "name": "not an object"}).to_string()),
+        ),
+        (
+            "POST",
+            s.v2("/Users"),
+            Some(json!({"userName": "x", "emails": [1, 2, 3]}).to_string()),
+        ),
+        (
+            "POST",
+            s.v2("/Users"),
+            Some(json!({"userName": "x", "schemas": "nope"}).to_string()),
+        ),
+        (
+            "POST",
+            s.v2("/Groups"),
+            Some(json!({"displayName": "x", "members": [{"value": ""}]}).to_string()),
+        ),
+        (
+            "POST",
+            s.v2("/Groups"),
+            Some(json!({"displayName": "x", "members": "oops"}).to_string()),
+        ),
+        (
+            "PUT",
+            user.clone(),
+            Some(json!({"name": {"givenName": "no userName"}}).to_string()),
+        ),
+        ("PUT", user.clone(), None),
+        (
+            "PATCH",
+            user.clone(),
+            Some(json!({"Operations": "nope"}).to_string()),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(json!({"Operations": [{"op": "explode", "path": "title"}]}).to_string()),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "id", "value": "x"}]}).to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(json!({"Operations": [{"op": "remove"}]}).to_string()),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "emails[type eq", "value": "x"}]})
+                    .to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "userName", "value": ""}]})
+                    .to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            user.clone(),
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "active", "value": [1]}]})
+                    .to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            group.clone(),
+            Some(
+                json!({"Operations": [{"op": "remove", "path": "members[display eq \"x\"]"}]})
+                    .to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            group.clone(),
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "displayName", "value": null}]})
+                    .to_string(),
+            ),
+        ),
+        ("GET", s.v2("/Users?filter=%FF%FE"), None),
+        ("GET", s.v2("/Users?filter=userName%20gt%20true"), None),
+        (
+            "GET",
+            s.v2("/Users?filter=meta.created%20gt%20%22yesterday%22"),
+            None,
+        ),
+        (
+            "GET",
+            s.v2(&format!("/Users?filter={}", "(".repeat(500))),
+            None,
+        ),
+        ("GET", s.v2("/Users?startIndex=abc"), None),
+        ("GET", s.v2("/Users?cursor=%00%01"), None),
+        ("GET", s.v2("/Users?sortBy=%5B%5D"), None),
+        ("GET", s.v2("/Users/a/b/c"), None),
+        ("DELETE", s.v2("/Users"), None),
+        ("POST", s.v2("/ServiceProviderConfig"), Some("{}".into())),
+        (
+            "POST",
+            s.v2("/.search"),
+            Some(json!({"filter": "nosuch eq 1"}).to_string()),
+        ),
+        ("GET", format!("/scim/v3/{}/Users", s.directory), None),
+        ("GET", "/scim/v2/..%2F..%2Fetc/Users".to_string(), None),
+        (
+            "POST",
+            s.v1("/Groups"),
+            Some(
+                json!({"schemas": ["urn:scim:schemas:core:1.0"], "members": [{"value": "nobody"}]})
+                    .to_string(),
+            ),
+        ),
+        (
+            "PATCH",
+            s.v1(&format!("/Users/{id}")),
+            Some(json!({"meta": {"attributes": ["nosuch.attr"]}}).to_string()),
+        ),
+    ];
+    for (method, path, body) in cases {
+        let r = s
+            .raw(method, &path, body.clone(), &[("authorization", &token)])
+            .await;
+        assert!(
+            (400..500).contains(&r.status),
+            "{method} {path} {body:?} -> {} {}",
+            r.status,
+            r.body
+        );
+        assert!(
+            r.body
+                .get("detail")
+                .or_else(|| r.body.get("Errors"))
+                .is_some(),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    let after_user = s.get(&format!("/Users/{id}")).await.body;
+    let after_group = s.get(&format!("/Groups/{g}")).await.body;
+    assert_eq!(before_user, after_user);
+    assert_eq!(before_group, after_group);
+    assert_eq!(s.get("/Users").await.body["totalResults"], 1);
+    assert_eq!(s.get("/Groups").await.body["totalResults"], 1);
+}
