@@ -58,44 +58,29 @@ async fn seed(store: &Store) {
         })
         .await
         .unwrap();
-    let user = ResourceKind::User;
-    let group = ResourceKind::Group;
-    store
-        .create(
-            DIRECTORY,
+    let (user, group) = (ResourceKind::User, ResourceKind::Group);
+    let seeds = [
+        (
             user,
-            &record(user, USER_A, json!({"userName": "alice@example.com"})),
-            &[],
-        )
-        .await
-        .unwrap();
-    store
-        .create(
-            DIRECTORY,
-            user,
-            &record(user, USER_B, json!({"userName": "bob@example.com"})),
-            &[],
-        )
-        .await
-        .unwrap();
-    store
-        .create(
-            DIRECTORY,
+            USER_A,
+            json!({"userName": "alice@example.com"}),
+            vec![],
+        ),
+        (user, USER_B, json!({"userName": "bob@example.com"}), vec![]),
+        (
             group,
-            &record(group, GROUP_G, json!({"displayName": "Engineering"})),
-            &[USER_B.into()],
-        )
-        .await
-        .unwrap();
-    store
-        .create(
-            DIRECTORY,
-            group,
-            &record(group, GROUP_H, json!({"displayName": "Temp"})),
-            &[],
-        )
-        .await
-        .unwrap();
+            GROUP_G,
+            json!({"displayName": "Engineering"}),
+            vec![USER_B.to_string()],
+        ),
+        (group, GROUP_H, json!({"displayName": "Temp"}), vec![]),
+    ];
+    for (kind, id, body, members) in seeds {
+        store
+            .create(DIRECTORY, kind, &record(kind, id, body), &members)
+            .await
+            .unwrap();
+    }
 }
 
 #[tokio::test]

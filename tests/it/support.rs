@@ -159,6 +159,12 @@ impl Scim {
         r.body["id"].as_str().unwrap().to_string()
     }
 
+    /// A user's `groups` attribute as GET /Users/{id} shows it (`Null` when absent).
+    pub async fn groups_of(&self, user: &str) -> Value {
+        let r = self.get(&format!("/Users/{user}")).await;
+        r.body.get("groups").cloned().unwrap_or(Value::Null)
+    }
+
     /// Creates a group with members and returns its id.
     pub async fn group(&self, name: &str, members: &[&str]) -> String {
         let members: Vec<Value> = members
