@@ -41,6 +41,8 @@ struct Query<'a> {
     kind: ResourceKind,
     dir: &'a str,
     filter: Option<Filter>,
+    /// How the filter is answered (None: no filter), decided once per request.
+    plan: Option<Plan>,
     /// The query's fingerprint: scopes cursors and anchors.
     hash: String,
 }
@@ -75,13 +77,7 @@ pub async fn list(
         q.filter.as_deref(),
         sort.as_ref().map(SortKey::fingerprint).as_deref(),
     );
-    let query = Query {
-        app,
-        kind,
-        dir: &req.directory,
-        filter,
-        hash,
-    };
+    let query = Query::new(app, kind, &req.directory, filter, hash);
     let page = match (&sort, &q.cursor) {
         (Some(sort), _) => query.sorted(sort, &q).await?,
         (None, Some(cursor)) => query.by_cursor(cursor, q.count).await?,
@@ -125,9 +121,23 @@ pub async fn list(
     ))
 }
 
-impl Query<'_> {
-    fn plan(&self) -> Option<Plan> {
-        self.filter.as_ref().map(|f| plan::plan(f, self.kind))
+impl<'a> Query<'a> {
+    fn new(
+        app: &'a App,
+        kind: ResourceKind,
+        dir: &'a str,
+        filter: Option<Filter>,
+        hash: String,
+    ) -> Self {
+        let plan = filter.as_ref().map(|f| plan::plan(f, kind));
+        Query {
+            app,
+            kind,
+            dir,
+            filter,
+            plan,
+            hash,
+        }
     }
 
     fn matches(&self, r: &Record) -> bool {
@@ -145,10 +155,10 @@ impl Query<'_> {
     ) -> Result<(Vec<Record>, bool), ScimError> {
         let store = &self.app.store;
         let limit = want.map(|w| w + 1).unwrap_or(usize::MAX);
-        let mut found: Vec<Record> = match self.plan() {
+        let mut found: Vec<Record> = match &self.plan {
             None => store.list_page(self.dir, self.kind, after, limit).await?.0,
             Some(Plan::Lookups(lookups)) => {
-                let ids = self.lookup_ids(&lookups).await?;
+                let ids = self.lookup_ids(lookups).await?;
                 let ids: Vec<String> = ids
                     .into_iter()
                     .filter(|id| after.is_none_or(|a| id.as_str() > a))
@@ -219,21 +229,13 @@ impl Query<'_> {
             start_index: Some(start),
             next_cursor: None,
         };
-        if count == 0 || matches!(self.plan(), Some(Plan::Lookups(_))) {
-            // Index lookups find a handful of candidates: read them all, slice.
-            let total = match self.plan() {
-                None => store.count(self.dir, self.kind).await?,
-                _ => 0,
-            };
-            if count == 0 && self.filter.is_none() {
-                return Ok(page(Vec::new(), total));
-            }
-            let (all, _) = self.matching(None, None).await?;
-            let total = all.len() as u64;
-            return Ok(page(
-                all.into_iter().skip(skip).take(count).collect(),
-                total,
-            ));
+        if count == 0 && self.filter.is_none() {
+            return Ok(page(Vec::new(), store.count(self.dir, self.kind).await?));
+        }
+        if count == 0 || matches!(self.plan, Some(Plan::Lookups(_))) {
+            // Index lookups find a handful of candidates: read them all, slice, no anchor.
+            let (records, _, total) = self.slice_of_all(skip, count).await?;
+            return Ok(page(records, total));
         }
         let anchor = if skip == 0 {
             None
@@ -259,16 +261,7 @@ impl Query<'_> {
                     (rs, more, total)
                 }
             }
-            (None, true) => {
-                let (all, _) = self.matching(None, None).await?;
-                let total = all.len() as u64;
-                let more = all.len() > skip + count;
-                (
-                    all.into_iter().skip(skip).take(count).collect(),
-                    more,
-                    total,
-                )
-            }
+            (None, true) => self.slice_of_all(skip, count).await?,
         };
         // A full page leaves an anchor, also the last one (the importer's next request, past
         // the end, then costs one read).
@@ -290,6 +283,22 @@ impl Query<'_> {
         Ok(page(records, total))
     }
 
+    /// Every match, counted, and the page `skip..skip + count` of them (with whether more follow).
+    async fn slice_of_all(
+        &self,
+        skip: usize,
+        count: usize,
+    ) -> Result<(Vec<Record>, bool, u64), ScimError> {
+        let (all, _) = self.matching(None, None).await?;
+        let total = all.len() as u64;
+        let more = all.len() > skip + count;
+        Ok((
+            all.into_iter().skip(skip).take(count).collect(),
+            more,
+            total,
+        ))
+    }
+
     async fn cursor_key(&self) -> Result<Vec<u8>, ScimError> {
         self.app.cursor_key(self.dir).await
     }
@@ -305,7 +314,7 @@ impl Query<'_> {
         };
         let (records, more) = self.matching(after.as_deref(), Some(count.max(1))).await?;
         // Totals are exact where cheap; a filter over the whole partition omits it (RFC 9865 §2).
-        let total = match self.plan() {
+        let total = match &self.plan {
             None => Some(self.app.store.count(self.dir, self.kind).await?),
             Some(Plan::Lookups(_)) if after.is_none() && !more => Some(records.len() as u64),
             _ => None,
@@ -415,13 +424,7 @@ pub async fn search_all(
             }
         };
         searched += 1;
-        let query = Query {
-            app,
-            kind,
-            dir: &req.directory,
-            filter,
-            hash: String::new(),
-        };
+        let query = Query::new(app, kind, &req.directory, filter, String::new());
         let (records, _) = query.matching(None, None).await?;
         found.extend(records.into_iter().map(|r| (kind, r)));
     }
