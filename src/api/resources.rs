@@ -133,10 +133,7 @@ async fn get(
             return Ok(r);
         }
     }
-    let proj = projection(req);
-    let refs = references(app, kind, req, &[&record], &proj).await?;
-    let out = render(req, kind, &record, refs.into_iter().next().flatten(), &proj);
-    Ok(ScimResponse::json(200, out).with_etag(record.meta.etag()))
+    respond(app, kind, req, &record, false).await
 }
 
 /// RFC 7232 list of entity tags; `*` matches any. Weak comparison (the version is what counts).
@@ -184,12 +181,7 @@ async fn replace(
             .replace(&req.directory, kind, &old, &new, &add, &remove)
             .await
         {
-            Ok(()) => {
-                let proj = projection(req);
-                let refs = write_references(app, kind, req, &new, &proj).await?;
-                let out = render(req, kind, &new, refs.into_iter().next().flatten(), &proj);
-                return Ok(ScimResponse::json(200, out).with_etag(new.meta.etag()));
-            }
+            Ok(()) => return respond(app, kind, req, &new, true).await,
             Err(StoreError::VersionMismatch) if retryable(req, attempt) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -265,9 +257,7 @@ async fn patch(
         if kind == ResourceKind::Group && proj.attributes.is_empty() && proj.excluded.is_empty() {
             return Ok(ScimResponse::empty(204).with_etag(new.meta.etag()));
         }
-        let refs = write_references(app, kind, req, &new, &proj).await?;
-        let out = render(req, kind, &new, refs.into_iter().next().flatten(), &proj);
-        return Ok(ScimResponse::json(200, out).with_etag(new.meta.etag()));
+        return respond(app, kind, req, &new, true).await;
     }
     Err(StoreError::VersionMismatch.into())
 }
@@ -353,19 +343,23 @@ async fn delete(
     Err(StoreError::VersionMismatch.into())
 }
 
-/// References for the response to a write that has already happened: too many to list is not an
-/// error there (the write succeeded), so they are left out instead.
-async fn write_references(
+/// 200 with one resource as the request's projection asks, and its ETag. After a write
+/// (`written`), references too many to list are left out rather than failing the request: the
+/// write already happened.
+async fn respond(
     app: &App,
     kind: ResourceKind,
     req: &ScimRequest,
     record: &Record,
-    proj: &Projection,
-) -> Result<Vec<Option<Vec<Value>>>, ScimError> {
-    match references(app, kind, req, &[record], proj).await {
-        Err(e) if e.scim_type == Some(ScimType::TooMany) => Ok(vec![None]),
-        other => other,
-    }
+    written: bool,
+) -> Result<ScimResponse, ScimError> {
+    let proj = projection(req);
+    let refs = match references(app, kind, req, &[record], &proj).await {
+        Err(e) if written && e.scim_type == Some(ScimType::TooMany) => vec![None],
+        other => other?,
+    };
+    let out = render(req, kind, record, refs.into_iter().next().flatten(), &proj);
+    Ok(ScimResponse::json(200, out).with_etag(record.meta.etag()))
 }
 
 /// The `groups` of each user or `members` of each group, unless the projection leaves them out.
