@@ -1,36 +1,36 @@
 #!/usr/bin/env bash
 # The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
-# tools into .venv, the arm64 Rust target), starts local DynamoDB (moto), then runs, in order:
-# formatting, clippy, unit + integration tests (nextest), the conformance checkers, template
-# checks, and `sam build`.
-#   infra/test.sh            everything
+# tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
+# so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
+# (nextest), the conformance checkers, template checks, and `sam build`.
+#   infra/test.sh                    everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s  (%ss)\n' "$*" "$SECONDS"; }
 
-step "python tools (.venv)"
-ensure_venv
-export PATH="$VENV/bin:$PATH"
+# pip runs while cargo compiles: the two share nothing.
+step "python tools (.venv), in the background"
+ensure_venv >"$STATE/venv.log" 2>&1 &
+venv_pid=$!
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
-
-step "local DynamoDB"
-trap stop_local_dynamodb EXIT
-start_local_dynamodb
+cargo clippy --all-targets --features local --quiet -- -D warnings
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
+  cargo nextest run --features local --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
 else
-  cargo test --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
+  cargo test --features local --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+
+wait "$venv_pid" || { cat "$STATE/venv.log" >&2; exit 1; }
+export PATH="$VENV/bin:$PATH"
 
 step "conformance: scim2-tester and scim-sanity against scim-local"
 infra/conformance-local.sh
@@ -46,5 +46,5 @@ if [ -z "${SKIP_SAM_BUILD:-}" ]; then
 fi
 # One plain closing line with the test count (nextest: "N tests run: N passed, ...").
 passed="$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' "$STATE/nextest.log" | tail -1)"
-echo "all checks passed"
+echo "all checks passed in ${SECONDS}s"
 echo "tests: ${passed:-0} passed, 0 failed"

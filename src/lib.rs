@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod clock;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod scim;
 pub mod store;

@@ -1,11 +1,16 @@
-//! `scim-local --port PORT`: every route of template.yaml on one local port, backed by the DynamoDB
-//! endpoint the environment names (`AWS_ENDPOINT_URL_DYNAMODB`, `SCIM_TABLE`, ...).
+//! `scim-local`: every route of template.yaml on one local port, served by the same handlers the
+//! Lambdas run. The store is the embedded DynamoDB emulator (a SQLite file under `.local/` by
+//! default, `--memory` for a throwaway one) unless `--endpoint` / `AWS_ENDPOINT_URL_DYNAMODB` names
+//! another (DynamoDB Local, LocalStack, AWS). Prints the demo directory's URLs and token.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Parser;
+use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
-use scim_lambda::store::Store;
+use scim_lambda::local::{demo, embedded};
+use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
 #[command(about = "Serve the SCIM endpoint locally on one port")]
@@ -14,19 +19,80 @@ struct Args {
     port: u16,
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// The embedded store's SQLite file (kept across restarts).
+    #[arg(long, default_value = ".local/scim-local.sqlite")]
+    data: PathBuf,
+    /// Keep the embedded store in memory: everything is gone when the server stops.
+    #[arg(long, conflicts_with = "endpoint")]
+    memory: bool,
+    /// Use this DynamoDB endpoint instead of the embedded store (credentials and region from the
+    /// standard AWS environment).
+    #[arg(long, env = "AWS_ENDPOINT_URL_DYNAMODB")]
+    endpoint: Option<String>,
 }
 
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scim_lambda::telemetry::init();
     let args = Args::parse();
+    let (table, tokens) = store::table_names_from_env();
+    let (store, state, backing) = match (&args.endpoint, args.memory) {
+        (Some(e), _) => (
+            Store::from_env_at(Some(e)).await,
+            Some(PathBuf::from(".local/demo-endpoint.json")),
+            format!("DynamoDB at {e}"),
+        ),
+        (None, true) => {
+            let endpoint = embedded::start(&embedded::Storage::Memory).await?;
+            (
+                Store::local(&endpoint, &table, &tokens),
+                None,
+                "embedded, in memory".into(),
+            )
+        }
+        (None, false) => {
+            let endpoint = embedded::start(&embedded::Storage::File(args.data.clone())).await?;
+            let state = args.data.with_extension("demo.json");
+            let backing = format!("embedded, {}", args.data.display());
+            (
+                Store::local(&endpoint, &table, &tokens),
+                Some(state),
+                backing,
+            )
+        }
+    };
+    store.create_tables().await?;
+
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr = listener.local_addr()?;
     let public = std::env::var(ENV_PUBLIC_URL)
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("http://{addr}"));
-    let app = App::new(Store::from_env().await, Some(public.clone()));
+    let admin = Admin::with_public_url(store.clone(), &public);
+    let (d, created) = demo::ensure(&store, &admin, state.as_deref()).await?;
+    let token = d["token"].as_str().unwrap_or_default();
+    println!("store:            {backing}");
+    println!(
+        "demo directory:   {} ({})",
+        d["id"].as_str().unwrap_or_default(),
+        if created { "created" } else { "existing" }
+    );
+    println!(
+        "SCIM 2.0 base URL: {}",
+        d["scim_v2_url"].as_str().unwrap_or_default()
+    );
+    println!(
+        "SCIM 1.1 base URL: {}",
+        d["scim_v1_url"].as_str().unwrap_or_default()
+    );
+    println!("Bearer token:      {token}");
+    println!(
+        "try: curl -H 'Authorization: Bearer {token}' {}/Users",
+        d["scim_v2_url"].as_str().unwrap_or_default()
+    );
+    let app = App::new(store, Some(public.clone()));
     eprintln!("scim-local listening on {public}");
-    scim_lambda::local::serve(listener, Arc::new(app)).await
+    scim_lambda::local::serve(listener, Arc::new(app)).await?;
+    Ok(())
 }

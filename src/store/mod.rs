@@ -134,11 +134,31 @@ impl Store {
     /// Builds a store from the standard AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` etc.) and
     /// `SCIM_TABLE` / `SCIM_TOKENS_TABLE`.
     pub async fn from_env() -> Self {
+        Store::from_env_at(None).await
+    }
+
+    /// As `from_env`, with the DynamoDB endpoint overridden (`scim-local --endpoint`).
+    pub async fn from_env_at(endpoint: Option<&str>) -> Self {
         let config = aws_config::load_from_env().await;
-        let table = std::env::var(ENV_TABLE).unwrap_or_else(|_| DEFAULT_TABLE.into());
-        let tokens =
-            std::env::var(ENV_TOKENS_TABLE).unwrap_or_else(|_| DEFAULT_TOKENS_TABLE.into());
-        Store::new(Client::new(&config), table, tokens)
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(&config);
+        if let Some(e) = endpoint {
+            conf = conf.endpoint_url(e);
+        }
+        let (table, tokens) = table_names_from_env();
+        Store::new(Client::from_conf(conf.build()), table, tokens)
+    }
+
+    /// A store on an explicit endpoint (a local emulator) with placeholder credentials and region:
+    /// local emulators accept any signature, and nothing here reads the caller's AWS profile.
+    pub fn local(endpoint: &str, table: &str, tokens_table: &str) -> Self {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .endpoint_url(endpoint)
+            .build();
+        Store::new(Client::from_conf(config), table, tokens_table)
     }
 
     pub fn table(&self) -> &str {
@@ -147,6 +167,14 @@ impl Store {
     pub fn tokens_table(&self) -> &str {
         &self.tokens_table
     }
+}
+
+/// `SCIM_TABLE` and `SCIM_TOKENS_TABLE`, or their defaults.
+pub fn table_names_from_env() -> (String, String) {
+    (
+        std::env::var(ENV_TABLE).unwrap_or_else(|_| DEFAULT_TABLE.into()),
+        std::env::var(ENV_TOKENS_TABLE).unwrap_or_else(|_| DEFAULT_TOKENS_TABLE.into()),
+    )
 }
 
 pub(crate) type Item = HashMap<String, AttributeValue>;

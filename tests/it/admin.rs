@@ -3,7 +3,7 @@
 use scim_lambda::admin::Admin;
 use scim_lambda::store::tables::{directory_table_design, tokens_table_design};
 
-use crate::support::{store, Scim};
+use crate::support::{local, store, Scim};
 
 #[tokio::test]
 async fn directory_create_prints_urls_and_a_token() {
@@ -135,13 +135,18 @@ fn template_tables_match_scimctl_tables_create() {
 }
 
 /// The automation contract: the real binary, `--json`, one object with the documented keys.
-#[tokio::test]
+/// (Multi-threaded: the child's DynamoDB calls are served while this thread waits on it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scimctl_binary_prints_json_for_scripts() {
-    store().await;
+    let local = local().await;
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
             .args(args)
             .env("SCIM_PUBLIC_URL", "https://scim.example.com")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &local.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
             .output()
             .expect("scimctl runs");
         assert!(

@@ -1,5 +1,7 @@
-//! Test fixtures: a fresh directory (with its own token) per test on the shared local DynamoDB, and
-//! the real local server on an ephemeral port so tests speak HTTP exactly as an IdP does.
+//! Test fixtures: each test gets its own embedded DynamoDB (dynoxide, in memory) behind the meter,
+//! a fresh directory with its own token, and the real local server on an ephemeral port, so tests
+//! speak HTTP exactly as an IdP does and can read what each request cost in DynamoDB calls.
+//! `AWS_ENDPOINT_URL_DYNAMODB` set: the tests use that endpoint instead (DynamoDB Local, ...).
 
 use std::sync::Arc;
 
@@ -8,19 +10,41 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use scim_lambda::admin::Admin;
 use scim_lambda::api::App;
-use scim_lambda::store::Store;
+use scim_lambda::local::embedded;
+use scim_lambda::local::meter::Meter;
+use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::Value;
 
-/// The store the test environment names (`infra/test.sh` starts moto and exports the endpoint).
-pub async fn store() -> Store {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "integration tests need a local DynamoDB: run them through infra/test.sh \
-         (or export AWS_ENDPOINT_URL_DYNAMODB and dummy AWS credentials)"
-    );
-    let store = Store::from_env().await;
+/// A DynamoDB endpoint for one test: the store on it, and the meter every call passes through.
+pub struct Local {
+    pub store: Store,
+    /// The metered endpoint (what `store` talks to); hand it to child processes.
+    pub endpoint: String,
+    pub meter: Arc<Meter>,
+}
+
+pub async fn local() -> Local {
+    let upstream = match std::env::var("AWS_ENDPOINT_URL_DYNAMODB") {
+        Ok(e) if !e.is_empty() => e,
+        _ => embedded::start(&embedded::Storage::Memory)
+            .await
+            .expect("embedded DynamoDB"),
+    };
+    let meter = Meter::start(&upstream).await.expect("meter");
+    let endpoint = meter.endpoint().to_string();
+    let store = Store::local(&endpoint, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
     store.create_tables().await.expect("create tables");
-    store
+    meter.take();
+    Local {
+        store,
+        endpoint,
+        meter,
+    }
+}
+
+/// A store with both tables, on this test's own DynamoDB.
+pub async fn store() -> Store {
+    local().await.store
 }
 
 /// A running local server with one fresh directory.
@@ -30,6 +54,8 @@ pub struct Scim {
     pub directory: String,
     pub token: String,
     pub admin: Admin,
+    /// Every DynamoDB call of this test's server (see `cost`).
+    pub meter: Arc<Meter>,
 }
 
 pub struct Reply {
@@ -46,7 +72,7 @@ impl Reply {
 
 impl Scim {
     pub async fn start() -> Scim {
-        let store = store().await;
+        let Local { store, meter, .. } = local().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let public = format!("http://{addr}");
@@ -60,6 +86,7 @@ impl Scim {
             directory: created["id"].as_str().unwrap().to_string(),
             token: created["token"].as_str().unwrap().to_string(),
             admin,
+            meter,
         }
     }
 

@@ -1,0 +1,164 @@
+//! DynamoDB cost budgets of the IdP hot paths, counted by the meter in front of the emulator:
+//! round trips and items touched per request. A change that adds a round trip or reads more items
+//! on one of these paths fails here; the benchmark (`cargo bench-scim`) shows the same figures at
+//! 100,000 users. Budgets are upper bounds: lowering a cost needs no change here, only a smaller
+//! number to keep it.
+
+use scim_lambda::local::meter::Usage;
+use serde_json::{json, Value};
+
+use crate::support::{Reply, Scim};
+
+/// (round trips, items read, items written) at most.
+type Budget = (usize, u64, u64);
+
+async fn cost(scim: &Scim, method: &str, path: &str, body: Option<Value>) -> (Reply, Usage) {
+    scim.meter.take();
+    let r = scim.send(method, &scim.v2(path), body).await;
+    (r, scim.meter.take())
+}
+
+fn within(name: &str, usage: &Usage, (trips, read, written): Budget) {
+    println!("{name:<34} {usage}");
+    assert!(
+        usage.round_trips() <= trips
+            && usage.items_read() <= read
+            && usage.items_written() <= written,
+        "{name}: {usage}; budget is {trips} round trips, {read} items read, {written} written"
+    );
+}
+
+fn user_body(name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": name,
+        "externalId": format!("ext-{name}"),
+        "name": {"givenName": "Given", "familyName": "Family"},
+        "emails": [{"value": name, "type": "work", "primary": true}],
+        "active": true,
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}
+    })
+}
+
+/// A directory with a few users (so lists and lookups have neighbours) and a warm token cache.
+async fn arranged() -> (Scim, Vec<String>) {
+    let scim = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..5 {
+        users.push(scim.user(&format!("member{i}@example.com")).await);
+    }
+    (scim, users)
+}
+
+#[tokio::test]
+async fn user_hot_paths_stay_within_their_dynamodb_budgets() {
+    let (scim, _) = arranged().await;
+    let filter = |n: &str| format!("/Users?filter=userName%20eq%20%22{n}%22");
+
+    let (r, u) = cost(&scim, "GET", &filter("member1@example.com"), None).await;
+    assert_eq!(r.body["totalResults"], 1);
+    within("lookup userName eq (hit)", &u, (2, 2, 0));
+
+    let (r, u) = cost(&scim, "GET", &filter("nobody@example.com"), None).await;
+    assert_eq!(r.body["totalResults"], 0);
+    within("lookup userName eq (miss)", &u, (1, 0, 0));
+
+    let (r, u) = cost(&scim, "POST", "/Users", Some(user_body("new@example.com"))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    within("create user", &u, (2, 0, 5));
+    let id = r.body["id"].as_str().unwrap().to_string();
+
+    let (r, u) = cost(&scim, "GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(r.status, 200);
+    within("get user", &u, (2, 1, 0));
+
+    let mut replaced = user_body("new@example.com");
+    replaced["name"]["givenName"] = json!("Changed");
+    let (r, u) = cost(&scim, "PUT", &format!("/Users/{id}"), Some(replaced)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    within("replace user (PUT)", &u, (3, 1, 1));
+
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "name.familyName", "value": "Patched"}]});
+    let (r, u) = cost(&scim, "PATCH", &format!("/Users/{id}"), Some(patch)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    within("patch user", &u, (3, 1, 1));
+
+    let deactivate = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let (r, u) = cost(&scim, "PATCH", &format!("/Users/{id}"), Some(deactivate)).await;
+    assert_eq!(r.body["active"], false, "{}", r.body);
+    within("deactivate user", &u, (3, 1, 1));
+
+    let (r, u) = cost(&scim, "GET", "/Users?startIndex=1&count=100", None).await;
+    assert_eq!(r.body["totalResults"], 6);
+    within("list page (count=100)", &u, (2, 7, 0));
+
+    let (r, u) = cost(&scim, "DELETE", &format!("/Users/{id}"), None).await;
+    assert_eq!(r.status, 204);
+    within("delete user", &u, (4, 1, 5));
+}
+
+#[tokio::test]
+async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
+    let (scim, users) = arranged().await;
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Engineering", "externalId": "eng"});
+    let (r, u) = cost(&scim, "POST", "/Groups", Some(body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    within("create group", &u, (2, 0, 4));
+    let g = r.body["id"].as_str().unwrap().to_string();
+
+    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[0]}]}]});
+    let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(add)).await;
+    assert!(r.status < 300, "{}", r.body);
+    within("add one member", &u, (2, 2, 3));
+
+    let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", users[0])}]});
+    let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
+    assert!(r.status < 300, "{}", r.body);
+    within("remove one member", &u, (2, 1, 3));
+
+    let path = format!("/Groups/{g}?excludedAttributes=members");
+    let (r, u) = cost(&scim, "GET", &path, None).await;
+    assert_eq!(r.status, 200);
+    within("get group without members", &u, (1, 1, 0));
+
+    let (r, u) = cost(&scim, "DELETE", &format!("/Groups/{g}"), None).await;
+    assert_eq!(r.status, 204);
+    within("delete group", &u, (4, 1, 4));
+}
+
+/// Membership edges are items of their own: adding or removing one member costs the same whatever
+/// the group's size (DESIGN "Data model": O(1) items per member change).
+#[tokio::test]
+async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
+    let scim = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..202 {
+        users.push(scim.user(&format!("u{i}@example.com")).await);
+    }
+    let small = scim.group("small", &[]).await;
+    let big = scim.group("big", &[]).await;
+    for chunk in users[..200].chunks(100) {
+        let value: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
+        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": value}]});
+        let r = scim.patch(&format!("/Groups/{big}"), add).await;
+        assert!(r.status < 300, "{}", r.body);
+    }
+    let mut costs = Vec::new();
+    for g in [&small, &big] {
+        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": users[201]}]}]});
+        let (_, added) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(add)).await;
+        let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", users[201])}]});
+        let (_, removed) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
+        costs.push([added, removed].map(|u| (u.round_trips(), u.items_read(), u.items_written())));
+    }
+    assert_eq!(costs[0], costs[1], "empty group vs 200-member group");
+}
