@@ -1,248 +1,597 @@
-//! `cargo run --release --example bench [USERS]` (or `infra/bench.sh`): figures for the paging and
-//! membership targets, measured through the real handlers against the DynamoDB endpoint the
-//! environment names (moto locally). Prints items read per page — the number that decides cost on
-//! DynamoDB — and wall-clock medians, which on moto are only indicative.
+//! The performance suite (`infra/bench.sh`): a directory the size of a real
+//! customer, built and read through the HTTP API exactly as the IdPs do, on the embedded DynamoDB
+//! emulator behind the meter (DynamoDB's own `ConsumedCapacity`, not estimates).
+//!
+//! 1. Okta's import: for each user `GET /Users?filter=userName eq "..."` (a miss), then `POST /Users`
+//!    with core + enterprise attributes, `--concurrency` users at a time.
+//! 2. One group grown to `--group` members by PATCH adds of 100 members (Okta group push).
+//! 3. Every IdP operation measured `--samples` times at `--checkpoint` users and again at `--users`:
+//!    round trips, items read and written, read/write request units, p50/p99 latency.
+//! 4. A full import read (Entra and Okta): every user in pages of `count=100`.
+//!
+//! Prints markdown tables (the README quotes them) and the process's peak RSS: server, emulator
+//! and client share this one process. Latencies are on the emulator, on a shared machine: compare
+//! ratios and medians, not absolute milliseconds.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use lambda_http::{Body, Request};
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
 use scim_lambda::admin::Admin;
-use scim_lambda::api::{self, App, Family};
-use scim_lambda::clock;
-use scim_lambda::scim::resource::{self, Meta};
-use scim_lambda::scim::schema::ResourceKind;
-use scim_lambda::store::{Record, Store};
+use scim_lambda::api::App;
+use scim_lambda::local::meter::{IdempotencyTokens, Meter, Usage};
+use scim_lambda::local::{embedded, runtime_api};
+use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::{json, Value};
 
-struct Bench {
-    app: App,
-    dir: String,
+#[derive(Parser, Clone)]
+#[command(about = "SCIM performance suite on the embedded DynamoDB")]
+struct Args {
+    /// Users in the directory at the end of the run.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Directory size of the first measurement.
+    #[arg(long, default_value_t = 1_000)]
+    checkpoint: usize,
+    /// Members of the big group at the end of the run.
+    #[arg(long, default_value_t = 50_000)]
+    group: usize,
+    /// Requests measured per operation and directory size.
+    #[arg(long, default_value_t = 100)]
+    samples: usize,
+    /// Users imported in parallel (each: lookup, then create).
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// The emulator's SQLite file (recreated); `--memory` keeps it in memory instead.
+    #[arg(long, default_value = ".local/bench.sqlite")]
+    data: std::path::PathBuf,
+    #[arg(long)]
+    memory: bool,
+}
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// An IdP's view: HTTP to the local server with the directory's token.
+#[derive(Clone)]
+struct Idp {
+    http: Client<HttpConnector, Full<Bytes>>,
+    base: String,
     token: String,
 }
 
-impl Bench {
-    async fn call(
-        &self,
-        family: Family,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let req: Request = lambda_http::http::Request::builder()
+impl Idp {
+    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let req = hyper::Request::builder()
             .method(method)
-            .uri(format!("http://bench/scim/v2/{}{path}", self.dir))
+            .uri(format!("{}{path}", self.base))
             .header("authorization", format!("Bearer {}", self.token))
             .header("content-type", "application/scim+json")
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or(Body::Empty),
-            )
-            .unwrap();
-        let resp = api::handle(&self.app, family, req).await;
+            .body(Full::new(Bytes::from(
+                body.map(Value::to_string).unwrap_or_default(),
+            )))
+            .expect("request");
+        let resp = self.http.request(req).await.expect("local server answers");
         let status = resp.status().as_u16();
-        let v = match resp.body() {
-            Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
-            _ => Value::Null,
-        };
-        (status, v)
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
-    fn reads(&self) -> u64 {
-        self.app.store.items_read()
+    async fn expect(&self, method: &str, path: &str, body: Option<&Value>, want: u16) -> Value {
+        let (status, v) = self.send(method, path, body).await;
+        assert_eq!(status, want, "{method} {path}: {v}");
+        v
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
+fn user_name(i: usize) -> String {
+    format!("user{i:06}@example.com")
 }
 
-/// Items read and latency of each request of one measurement.
+fn filter_user_name(name: &str) -> String {
+    format!("/Users?filter=userName%20eq%20%22{name}%22")
+}
+
+/// What Okta sends to create a user (core + enterprise), per its SCIM 2.0 reference.
+fn okta_user(name: &str, i: usize) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": name,
+        "externalId": format!("00u{i:017}"),
+        "name": {"givenName": "Given", "familyName": format!("Family{i}")},
+        "displayName": format!("Given Family{i}"),
+        "emails": [{"primary": true, "value": name, "type": "work"}],
+        "title": "Engineer",
+        "locale": "en-US",
+        "active": true,
+        "password": "not-stored-1A!",
+        "groups": [],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "employeeNumber": format!("{i}"),
+            "department": "Engineering",
+            "costCenter": "CC-42",
+            "organization": "Example",
+            "division": "R&D"
+        }
+    })
+}
+
+/// Okta's import of users `range`: lookup (a miss), then create; `concurrency` at a time.
+async fn import(idp: &Idp, range: std::ops::Range<usize>, concurrency: usize) -> Vec<String> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(range.start));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (idp, next, end) = (idp.clone(), Arc::clone(&next), range.end);
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= end {
+                    return ids;
+                }
+                let name = user_name(i);
+                let found = idp.expect("GET", &filter_user_name(&name), None, 200).await;
+                assert_eq!(found["totalResults"], 0, "{name} already exists");
+                let created = idp
+                    .expect("POST", "/Users", Some(&okta_user(&name, i)), 201)
+                    .await;
+                ids.push((i, created["id"].as_str().expect("id").to_string()));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.expect("import task"));
+    }
+    all.sort();
+    all.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Okta group push: members added 100 per PATCH.
+async fn add_members(idp: &Idp, group: &str, users: &[String]) {
+    for chunk in users.chunks(100) {
+        let value: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
+        let add = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": value}]});
+        let (status, v) = idp
+            .send("PATCH", &format!("/Groups/{group}"), Some(&add))
+            .await;
+        assert!(status == 200 || status == 204, "add members: {status} {v}");
+    }
+}
+
+/// One operation's samples: what each request cost and how long it took.
 #[derive(Default)]
-struct Measure {
-    reads: Vec<u64>,
+struct Samples {
+    usage: Vec<Usage>,
     millis: Vec<f64>,
 }
 
-impl Measure {
-    /// GET through the Users handler, recording what it read; returns the body.
-    async fn get(&mut self, b: &Bench, path: &str) -> Value {
-        let (r0, t0) = (b.reads(), Instant::now());
-        let (status, body) = b.call(Family::Users, "GET", path, None).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        self.reads.push(b.reads() - r0);
-        self.millis.push(t0.elapsed().as_secs_f64() * 1000.0);
-        body
+impl Samples {
+    fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+        v.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+        v[v.len() / 2]
     }
+    fn trips(&self) -> usize {
+        Self::median(self.usage.iter().map(Usage::round_trips).collect())
+    }
+    fn read(&self) -> u64 {
+        Self::median(self.usage.iter().map(Usage::items_read).collect())
+    }
+    fn written(&self) -> u64 {
+        Self::median(self.usage.iter().map(Usage::items_written).collect())
+    }
+    fn rru(&self) -> f64 {
+        Self::median(self.usage.iter().map(Usage::read_units).collect())
+    }
+    fn wru(&self) -> f64 {
+        Self::median(self.usage.iter().map(Usage::write_units).collect())
+    }
+    fn max_trips(&self) -> usize {
+        self.usage.iter().map(Usage::round_trips).max().unwrap_or(0)
+    }
+    fn percentile(&self, p: f64) -> f64 {
+        let mut v = self.millis.clone();
+        v.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+        v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+    }
+}
 
-    fn print(&self, name: &str) {
-        let mut r = self.reads.clone();
-        r.sort();
+struct Bench {
+    idp: Idp,
+    meter: Arc<Meter>,
+}
+
+impl Bench {
+    /// Sends one request and records its DynamoDB usage and latency under `samples`.
+    async fn measure(
+        &self,
+        samples: &mut Samples,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        want: u16,
+    ) -> Value {
+        self.meter.take();
+        let t = Instant::now();
+        let v = self.idp.expect(method, path, body, want).await;
+        samples.millis.push(t.elapsed().as_secs_f64() * 1000.0);
+        samples.usage.push(self.meter.take());
+        v
+    }
+}
+
+const OPERATIONS: &[&str] = &[
+    "lookup userName eq (hit)",
+    "lookup userName eq (miss)",
+    "create user",
+    "get user",
+    "replace user (PUT)",
+    "patch user",
+    "deactivate user",
+    "create group",
+    "add one member",
+    "remove one member",
+    "get group, excludedAttributes=members",
+    "list page (count=100)",
+    "delete user",
+    "delete group",
+];
+
+/// Every IdP operation `n` times on a directory of `users` users with the big group `group`.
+/// `members`: how many of `users` (from the first) are in `group`; `get user` reads one of them, so
+/// that each size reads a user with one group.
+async fn measure_operations(
+    b: &Bench,
+    users: &[String],
+    members: usize,
+    group: &str,
+    n: usize,
+    tag: &str,
+) -> Vec<Samples> {
+    let mut s: Vec<Samples> = OPERATIONS.iter().map(|_| Samples::default()).collect();
+    let step = (users.len() / n).max(1);
+    for k in 0..n {
+        let i = (k * step) % users.len();
+        let existing = &users[(k * (members / n).max(1)) % members.max(1)];
+        let name = user_name(i);
+        let found = b
+            .measure(&mut s[0], "GET", &filter_user_name(&name), None, 200)
+            .await;
+        assert_eq!(found["totalResults"], 1);
+        b.measure(
+            &mut s[1],
+            "GET",
+            &filter_user_name(&format!("absent-{tag}-{k}@example.com")),
+            None,
+            200,
+        )
+        .await;
+        let new_name = format!("new-{tag}-{k}@example.com");
+        let created = b
+            .measure(
+                &mut s[2],
+                "POST",
+                "/Users",
+                Some(&okta_user(&new_name, 900_000 + k)),
+                201,
+            )
+            .await;
+        let id = created["id"].as_str().expect("id").to_string();
+        b.measure(&mut s[3], "GET", &format!("/Users/{existing}"), None, 200)
+            .await;
+        let mut replaced = okta_user(&new_name, 900_000 + k);
+        replaced["title"] = json!("Staff Engineer");
+        b.measure(
+            &mut s[4],
+            "PUT",
+            &format!("/Users/{id}"),
+            Some(&replaced),
+            200,
+        )
+        .await;
+        let patch = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "name.familyName", "value": "Patched"}]});
+        b.measure(
+            &mut s[5],
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(&patch),
+            200,
+        )
+        .await;
+        // Okta's deactivation (SCIM 2.0 reference: PATCH replace with a path-less value).
+        let deactivate = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "value": {"active": false}}]});
+        b.measure(
+            &mut s[6],
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(&deactivate),
+            200,
+        )
+        .await;
+        let g = b
+            .measure(
+                &mut s[7],
+                "POST",
+                "/Groups",
+                Some(
+                    &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                             "displayName": format!("group-{tag}-{k}")}),
+                ),
+                201,
+            )
+            .await;
+        let gid = g["id"].as_str().expect("id").to_string();
+        let add = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+        b.measure(
+            &mut s[8],
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(&add),
+            204,
+        )
+        .await;
+        let remove = json!({"schemas": [PATCH_OP],
+            "Operations": [{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]});
+        b.measure(
+            &mut s[9],
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(&remove),
+            204,
+        )
+        .await;
+        b.measure(
+            &mut s[10],
+            "GET",
+            &format!("/Groups/{group}?excludedAttributes=members"),
+            None,
+            200,
+        )
+        .await;
+        let pages = users.len().div_ceil(100);
+        let start = (k % pages) * 100 + 1;
+        b.measure(
+            &mut s[11],
+            "GET",
+            &format!("/Users?startIndex={start}&count=100"),
+            None,
+            200,
+        )
+        .await;
+        b.measure(&mut s[12], "DELETE", &format!("/Users/{id}"), None, 204)
+            .await;
+        b.measure(&mut s[13], "DELETE", &format!("/Groups/{gid}"), None, 204)
+            .await;
+    }
+    s
+}
+
+fn print_operations(size: usize, s: &[Samples]) {
+    println!(
+        "\n#### Per operation at {size} users (median of {} requests each)\n",
+        s[0].millis.len()
+    );
+    println!(
+        "| operation | round trips | items read | items written | RRU | WRU | p50 ms | p99 ms |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, x) in OPERATIONS.iter().zip(s) {
+        let trips = if x.max_trips() != x.trips() {
+            format!("{} (max {})", x.trips(), x.max_trips())
+        } else {
+            x.trips().to_string()
+        };
         println!(
-            "{name:<44} pages {:>4}  items read/page: median {:>5}  max {:>6}  total {:>7}  latency median {:>7.1} ms",
-            r.len(),
-            r.get(r.len() / 2).copied().unwrap_or(0),
-            r.last().copied().unwrap_or(0),
-            r.iter().sum::<u64>(),
-            median(self.millis.clone())
+            "| {name} | {trips} | {} | {} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            x.read(),
+            x.written(),
+            x.rru(),
+            x.wru(),
+            x.percentile(0.5),
+            x.percentile(0.99)
         );
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(10_000);
-    let page = 100;
-    let store = Store::from_env().await;
-    store.create_tables().await.unwrap();
-    let admin = Admin::with_public_url(store.clone(), "http://bench");
-    let d = admin.create_directory("bench", None).await.unwrap();
-    let b = Bench {
-        app: App::new(store.clone(), Some("http://bench".into())),
-        dir: d["id"].as_str().unwrap().into(),
-        token: d["token"].as_str().unwrap().into(),
+/// Flat cost: round trips and request units at the large size within 10% of the small size's.
+fn print_flatness(small: usize, large: usize, a: &[Samples], b: &[Samples]) {
+    println!("\n#### Cost at {large} users against {small} users\n");
+    println!("| operation | round trips | RRU | WRU | p50 latency | within 10% |");
+    println!("|---|---:|---:|---:|---:|---|");
+    let ratio = |x: f64, y: f64| {
+        if x == 0.0 && y == 0.0 {
+            1.0
+        } else if x == 0.0 {
+            f64::INFINITY
+        } else {
+            y / x
+        }
     };
+    for (name, (x, y)) in OPERATIONS.iter().zip(a.iter().zip(b)) {
+        let r = [
+            ratio(x.trips() as f64, y.trips() as f64),
+            ratio(x.rru(), y.rru()),
+            ratio(x.wru(), y.wru()),
+        ];
+        let flat = r.iter().all(|v| (0.9..=1.1).contains(v));
+        println!(
+            "| {name} | {:.2}x | {:.2}x | {:.2}x | {:.2}x | {} |",
+            r[0],
+            r[1],
+            r[2],
+            ratio(x.percentile(0.5), y.percentile(0.5)),
+            if flat { "yes" } else { "NO" }
+        );
+    }
+}
 
-    let t = Instant::now();
-    let now = clock::now_rfc3339();
-    let users: Vec<Record> = (0..n)
-        .map(|i| Record {
-            id: uuid::Uuid::now_v7().to_string(),
-            body: resource::incoming(
-                ResourceKind::User,
-                &json!({"userName": format!("user{i:06}@example.com"), "name": {"givenName": "U", "familyName": format!("{i}")},
-                        "emails": [{"value": format!("user{i:06}@example.com"), "type": "work", "primary": true}]}),
-            )
-            .unwrap()
-            .body,
-            meta: Meta { created: now.clone(), last_modified: now.clone(), version: 1 },
-        })
-        .collect();
-    store
-        .bulk_load(&b.dir, ResourceKind::User, &users)
-        .await
-        .unwrap();
+fn peak_rss_mib() -> f64 {
+    runtime_api::peak_rss_kib(std::process::id()).unwrap_or(0) as f64 / 1024.0
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    assert!(
+        args.checkpoint <= args.users && args.group <= args.users,
+        "checkpoint and group must not exceed users"
+    );
+    let storage = if args.memory {
+        embedded::Storage::Memory
+    } else {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", args.data.display()));
+        }
+        embedded::Storage::File(args.data.clone())
+    };
+    let endpoint = embedded::start(&storage).await?;
+    // See IdempotencyTokens::Drop: an emulator cost that DynamoDB does not have.
+    let meter = Meter::start(&endpoint, IdempotencyTokens::Drop).await?;
+    let store = Store::local(meter.endpoint(), DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
+    store.create_tables().await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let public = format!("http://{}", listener.local_addr()?);
+    let app = Arc::new(App::new(store.clone(), Some(public.clone())));
+    tokio::spawn(scim_lambda::local::serve(listener, app));
+    let d = Admin::with_public_url(store, &public)
+        .create_directory("bench", None)
+        .await?;
+    let idp = Idp {
+        http: Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build_http(),
+        base: d["scim_v2_url"].as_str().unwrap_or_default().to_string(),
+        token: d["token"].as_str().unwrap_or_default().to_string(),
+    };
+    let bench = Bench {
+        idp: idp.clone(),
+        meter: Arc::clone(&meter),
+    };
+    let run = Instant::now();
     println!(
-        "seeded {n} users in {:.1} s (BatchWriteItem)",
-        t.elapsed().as_secs_f64()
+        "## SCIM benchmark: {} users, a {}-member group, {} samples per operation, store {}\n",
+        args.users,
+        args.group,
+        args.samples,
+        if args.memory {
+            "in memory".to_string()
+        } else {
+            args.data.display().to_string()
+        }
     );
 
-    // 1. Pages without an anchor (a client jumping backwards through the directory): what every
-    //    page would cost if the items before it were re-read. Three pages (90, 50, 10 % in).
-    let mut m = Measure::default();
-    let starts: Vec<usize> = (1..=n).step_by(page).collect();
-    for i in [starts.len() * 9 / 10, starts.len() / 2, starts.len() / 10] {
-        m.get(&b, &format!("/Users?startIndex={}&count={page}", starts[i]))
-            .await;
-    }
-    m.print("index paging, no anchor (pages at 90/50/10 %)");
-
-    // 2. Index paging front to back, as an importer does: anchors make each page read one page.
-    let mut m = Measure::default();
-    let mut start = 1;
-    while m
-        .get(&b, &format!("/Users?startIndex={start}&count={page}"))
-        .await["Resources"]
-        .as_array()
-        .map_or(0, Vec::len)
-        == page
-    {
-        start += page;
-    }
-    m.print("index paging, front to back (anchors)");
-
-    // 3. Cursor paging.
-    let mut m = Measure::default();
-    let mut cursor = String::new();
-    while let Some(c) = m
-        .get(&b, &format!("/Users?count={page}&cursor={cursor}"))
-        .await["nextCursor"]
-        .as_str()
-    {
-        cursor = c.to_string();
-    }
-    m.print("cursor paging");
-
-    // 4. IdP lookups.
-    let mut m = Measure::default();
-    for i in (0..n).step_by((n / 50).max(1)) {
-        let body = m
-            .get(
-                &b,
-                &format!("/Users?filter=userName%20eq%20%22USER{i:06}@example.com%22"),
-            )
-            .await;
-        assert_eq!(body["totalResults"].as_u64(), Some(1));
-    }
-    m.print("filter userName eq (index)");
-
-    // 5. Okta's "replace members" with the full list: 10,000 members, then a one-member change.
-    let members: Vec<Value> = users
-        .iter()
-        .take(10_000)
-        .map(|u| json!({"value": u.id}))
-        .collect();
-    let (_, g) = b
-        .call(
-            Family::Groups,
+    let t = Instant::now();
+    let mut users = import(&idp, 0..args.checkpoint, args.concurrency).await;
+    let group = idp
+        .expect(
             "POST",
             "/Groups",
-            Some(json!({"displayName": "Everyone"})),
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Everyone"}),
+            ),
+            201,
         )
-        .await;
-    let gid = g["id"].as_str().unwrap().to_string();
-    let replace = |m: &[Value]| {
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "replace", "path": "members", "value": m}]})
-    };
-    let t = Instant::now();
-    let (status, _) = b
-        .call(
-            Family::Groups,
-            "PATCH",
-            &format!("/Groups/{gid}"),
-            Some(replace(&members)),
-        )
-        .await;
+        .await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let first_members = args.checkpoint.min(args.group);
+    add_members(&idp, &group, &users[..first_members]).await;
     println!(
-        "replace members with {} ids: status {status}, {:.1} s",
-        members.len(),
+        "imported {} users and added {first_members} members in {:.1} s",
+        users.len(),
         t.elapsed().as_secs_f64()
     );
+    meter.take();
+    let small =
+        measure_operations(&bench, &users, first_members, &group, args.samples, "small").await;
+    print_operations(args.checkpoint, &small);
+
     let t = Instant::now();
-    let r0 = b.reads();
-    let (status, _) = b
-        .call(
-            Family::Groups,
-            "PATCH",
-            &format!("/Groups/{gid}"),
-            Some(replace(&members[1..])),
-        )
-        .await;
+    meter.take();
+    let mut done = args.checkpoint;
+    let step = 10_000;
+    while done < args.users {
+        let end = (done + step).min(args.users);
+        users.extend(import(&idp, done..end, args.concurrency).await);
+        done = end;
+        eprintln!(
+            "  {done} users, {:.0} s, {:.0} users/s, peak RSS {:.0} MiB",
+            t.elapsed().as_secs_f64(),
+            (done - args.checkpoint) as f64 / t.elapsed().as_secs_f64(),
+            peak_rss_mib()
+        );
+    }
+    let imported = t.elapsed();
+    let import_usage = meter.take();
+    let n = (args.users - args.checkpoint).max(1) as f64;
+    let t = Instant::now();
+    add_members(&idp, &group, &users[first_members..args.group]).await;
+    let grown = t.elapsed();
+    let add_usage = meter.take();
+
+    println!("\n#### Building the directory\n");
+    println!("| step | wall time | per item | DynamoDB round trips per item | RRU per item | WRU per item |");
+    println!("|---|---:|---:|---:|---:|---:|");
     println!(
-        "replace members, one removed from {}: status {status}, {:.1} s, {} items read",
-        members.len(),
-        t.elapsed().as_secs_f64(),
-        b.reads() - r0
+        "| Okta import of {} users (lookup + create, {} in parallel) | {:.0} s | {:.2} ms | {:.2} | {:.2} | {:.2} |",
+        args.users - args.checkpoint, args.concurrency, imported.as_secs_f64(),
+        imported.as_secs_f64() * 1000.0 / n, import_usage.round_trips() as f64 / n,
+        import_usage.read_units() / n, import_usage.write_units() / n
     );
-    let t = Instant::now();
-    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": users[0].id}]}]});
-    let (status, _) = b
-        .call(
-            Family::Groups,
-            "PATCH",
-            &format!("/Groups/{gid}"),
-            Some(add),
-        )
-        .await;
+    let m = (args.group - first_members).max(1) as f64;
     println!(
-        "add one member to a {}-member group: status {status}, {:.1} ms",
-        members.len() - 1,
-        t.elapsed().as_secs_f64() * 1000.0
+        "| group grown to {} members, PATCH adds of 100 | {:.0} s | {:.2} ms | {:.2} | {:.2} | {:.2} |",
+        args.group, grown.as_secs_f64(), grown.as_secs_f64() * 1000.0 / m,
+        add_usage.round_trips() as f64 / m, add_usage.read_units() / m, add_usage.write_units() / m
     );
 
-    admin.delete_directory(&b.dir).await.unwrap();
+    let large = measure_operations(&bench, &users, args.group, &group, args.samples, "large").await;
+    print_operations(args.users, &large);
+    print_flatness(args.checkpoint, args.users, &small, &large);
+
+    // A full import read, as Entra and Okta page: startIndex + count=100 to the end.
+    let t = Instant::now();
+    let mut pages = Samples::default();
+    let mut start = 1;
+    loop {
+        let page = bench
+            .measure(
+                &mut pages,
+                "GET",
+                &format!("/Users?startIndex={start}&count=100"),
+                None,
+                200,
+            )
+            .await;
+        let got = page["Resources"].as_array().map_or(0, Vec::len);
+        start += got;
+        if got < 100 {
+            break;
+        }
+    }
+    assert_eq!(start - 1, args.users, "the import read every user once");
+    println!(
+        "\nfull read of {} users in {} pages of 100: {:.0} s; per page: median {} round trips, {} items read, {:.1} RRU, p50 {:.1} ms, p99 {:.1} ms",
+        start - 1, pages.millis.len(), t.elapsed().as_secs_f64(), pages.trips(), pages.read(), pages.rru(),
+        pages.percentile(0.5), pages.percentile(0.99)
+    );
+    println!(
+        "\npeak RSS (server + emulator + client, one process): {:.0} MiB; whole run {:.0} s",
+        peak_rss_mib(),
+        run.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

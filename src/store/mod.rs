@@ -66,8 +66,6 @@ pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
     pub(crate) tokens_table: String,
-    /// Items read from the directory table by this handle (benchmarks report it per page).
-    pub(crate) reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -76,16 +74,10 @@ impl Store {
             client,
             table: table.into(),
             tokens_table: tokens_table.into(),
-            reads: Default::default(),
         }
     }
 
-    /// Items read from the directory table so far (GetItem, BatchGetItem and Query results).
-    pub fn items_read(&self) -> u64 {
-        self.reads.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// A strongly consistent GetItem on the directory table, counted as a read when found.
+    /// A strongly consistent GetItem on the directory table.
     pub(crate) async fn get_item(
         &self,
         pk: String,
@@ -100,7 +92,6 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::dynamo)?;
-        self.count_reads(usize::from(out.item.is_some()));
         Ok(out.item)
     }
 
@@ -124,11 +115,6 @@ impl Store {
                 return Ok(out);
             }
         }
-    }
-
-    pub(crate) fn count_reads(&self, n: usize) {
-        self.reads
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Builds a store from the standard AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` etc.) and

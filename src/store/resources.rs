@@ -82,9 +82,7 @@ impl Store {
                 .await
                 .map_err(StoreError::dynamo)?;
             if let Some(mut r) = out.responses {
-                let got = r.remove(&self.table).unwrap_or_default();
-                self.count_reads(got.len());
-                items.extend(got);
+                items.extend(r.remove(&self.table).unwrap_or_default());
             }
             if let Some(mut u) = out.unprocessed_keys {
                 if let Some(rest) = u.remove(&self.table) {
@@ -184,9 +182,7 @@ impl Store {
                 q = q.projection_expression("pk, sk");
             }
             let out = q.send().await.map_err(StoreError::dynamo)?;
-            let got = out.items.unwrap_or_default();
-            self.count_reads(got.len());
-            items.extend(got);
+            items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if items.len() < limit => start = Some(k),
                 Some(_) => return Ok((items, true)),

@@ -1,4 +1,4 @@
-//! Table definitions for local endpoints (moto, DynamoDB Local, LocalStack): exactly the keys and
+//! Table definitions for local endpoints (the embedded dynoxide, DynamoDB Local, LocalStack): exactly the keys and
 //! indexes template.yaml declares — a test compares the two — so local runs exercise the same
 //! key design as production.
 

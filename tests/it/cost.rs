@@ -1,6 +1,6 @@
 //! DynamoDB cost budgets of the IdP hot paths, counted by the meter in front of the emulator:
 //! round trips and items touched per request. A change that adds a round trip or reads more items
-//! on one of these paths fails here; the benchmark (`cargo bench-scim`) shows the same figures at
+//! on one of these paths fails here; the benchmark (`infra/bench.sh`) shows the same figures at
 //! 100,000 users. Budgets are upper bounds: lowering a cost needs no change here, only a smaller
 //! number to keep it.
 

@@ -1,18 +1,22 @@
 //! Every API Gateway fixture in events/ (the files `sam local invoke -e` takes) fed through the
-//! real handler of its function, against local DynamoDB seeded with the ids the fixtures name.
+//! real handler of its function, and through the real Lambda binary started under a loopback
+//! Lambda Runtime API (the nearest thing to `sam local invoke` without Docker), against local
+//! DynamoDB seeded with the ids the fixtures name.
 
 use scim_lambda::api::{self, App, Family};
 use scim_lambda::auth;
 use scim_lambda::clock;
+use scim_lambda::local::runtime_api::RuntimeApi;
 use scim_lambda::scim::resource::{self, Meta};
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::store::directories::Directory;
 use scim_lambda::store::tokens::TokenRecord;
 use scim_lambda::store::{Record, Store};
 use serde_json::json;
+use std::time::Duration;
 
 use crate::events_table::EXPECTED;
-use crate::support::store;
+use crate::support::{local, store};
 
 const DIRECTORY: &str = "01890000-0000-7000-8000-000000000001";
 const TOKEN: &str = "scim_sk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -83,9 +87,9 @@ async fn seed(store: &Store) {
     }
 }
 
-#[tokio::test]
-async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
-    let store = store().await;
+/// The fixtures in file order: (file, function, expected status, event text). Checks that every
+/// file in events/ has an expected status, and only those.
+fn fixtures() -> Vec<(&'static str, &'static str, u16, String)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
     let mut files: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -102,13 +106,24 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         files, listed,
         "every file in events/ has an expected status, and only those"
     );
+    EXPECTED
+        .iter()
+        .map(|(file, function, status)| {
+            let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+            (*file, *function, *status, text)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
+    let store = store().await;
     // The token cache is per App: one App per event keeps the seeding visible.
-    for (file, function, status) in EXPECTED {
+    for (file, function, status, text) in fixtures() {
         seed(&store).await;
         let app = App::new(store.clone(), None);
-        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
         let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let family = match *function {
+        let family = match function {
             "users" => Family::Users,
             "groups" => Family::Groups,
             "discovery" => Family::Discovery,
@@ -119,11 +134,55 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
             lambda_http::Body::Text(t) => t.clone(),
             _ => String::new(),
         };
-        assert_eq!(resp.status().as_u16(), *status, "{file}: {body}");
+        assert_eq!(resp.status().as_u16(), status, "{file}: {body}");
         assert_eq!(
             resp.headers()["content-type"],
             "application/scim+json",
             "{file}"
         );
+    }
+}
+
+/// The same fixtures through the three function binaries, each started once as Lambda starts a
+/// `provided.al2023` function and invoked through the Runtime API: what `sam local invoke` checks,
+/// including the binaries' own start-up (config, SDK client, runtime loop).
+#[tokio::test]
+async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binary() {
+    let local = local().await;
+    let mut functions = std::collections::HashMap::new();
+    for (name, binary) in [
+        ("users", env!("CARGO_BIN_EXE_users")),
+        ("groups", env!("CARGO_BIN_EXE_groups")),
+        ("discovery", env!("CARGO_BIN_EXE_discovery")),
+    ] {
+        let api = RuntimeApi::start().await.unwrap();
+        let child = api
+            .command(std::path::Path::new(binary), name)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &local.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        api.wait_ready(Duration::from_secs(30)).await.unwrap();
+        functions.insert(name, (api, child));
+    }
+    for (file, function, status, text) in fixtures() {
+        seed(&local.store).await;
+        let (api, _) = &functions[function];
+        let answer = api.invoke(&text, Duration::from_secs(30)).await.unwrap();
+        assert!(answer.ok, "{file}: {}", answer.response);
+        assert_eq!(
+            answer.response["statusCode"], status,
+            "{file}: {}",
+            answer.response
+        );
+        // HTTP API (payload 2.0) answers carry `headers`; REST API (1.0) ones `multiValueHeaders`.
+        let r = &answer.response;
+        let content_type = r["headers"]["content-type"]
+            .as_str()
+            .or(r["multiValueHeaders"]["content-type"][0].as_str());
+        assert_eq!(content_type, Some("application/scim+json"), "{file}: {r}");
     }
 }

@@ -11,7 +11,7 @@ use hyper_util::rt::TokioIo;
 use scim_lambda::admin::Admin;
 use scim_lambda::api::App;
 use scim_lambda::local::embedded;
-use scim_lambda::local::meter::Meter;
+use scim_lambda::local::meter::{IdempotencyTokens, Meter};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::Value;
 
@@ -30,7 +30,9 @@ pub async fn local() -> Local {
             .await
             .expect("embedded DynamoDB"),
     };
-    let meter = Meter::start(&upstream).await.expect("meter");
+    let meter = Meter::start(&upstream, IdempotencyTokens::Forward)
+        .await
+        .expect("meter");
     let endpoint = meter.endpoint().to_string();
     let store = Store::local(&endpoint, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
     store.create_tables().await.expect("create tables");
