@@ -125,7 +125,10 @@ impl Store {
 
     /// As `from_env`, with the DynamoDB endpoint overridden (`scim-local --endpoint`).
     pub async fn from_env_at(endpoint: Option<&str>) -> Self {
-        let config = aws_config::load_from_env().await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http_client())
+            .load()
+            .await;
         let mut conf = aws_sdk_dynamodb::config::Builder::from(&config);
         if let Some(e) = endpoint {
             conf = conf.endpoint_url(e);
@@ -143,6 +146,7 @@ impl Store {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .endpoint_url(endpoint)
+            .http_client(http_client())
             .build();
         Store::new(Client::from_conf(config), table, tokens_table)
     }
@@ -153,6 +157,16 @@ impl Store {
     pub fn tokens_table(&self) -> &str {
         &self.tokens_table
     }
+}
+
+/// The HTTPS client of every DynamoDB (and credential-provider) call: rustls with ring crypto and
+/// the platform's root certificates (`SSL_CERT_FILE` narrows them to one bundle; see
+/// template.yaml). Built once per store, outside the Lambda handler.
+fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// `SCIM_TABLE` and `SCIM_TOKENS_TABLE`, or their defaults.

@@ -10,6 +10,7 @@ mod events;
 mod events_table;
 mod fuzz_corpus;
 mod groups;
+mod local_server;
 mod logs;
 mod paging;
 mod replays;
