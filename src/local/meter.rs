@@ -8,15 +8,12 @@
 //! It sits outside the SDK on purpose: it sees exactly the requests that leave the process
 //! (retries included), and the store needs no instrumentation of its own.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 /// One DynamoDB call as it crossed the wire.
@@ -111,21 +108,13 @@ impl Meter {
         let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let upstream: Arc<str> = upstream.trim_end_matches('/').into();
         let m = Arc::clone(&meter);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(super::serve_http(
+            listener,
+            Arc::new(move |req| {
                 let (m, client, upstream) = (Arc::clone(&m), client.clone(), Arc::clone(&upstream));
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let (m, client, upstream) =
-                            (Arc::clone(&m), client.clone(), Arc::clone(&upstream));
-                        async move { Ok::<_, Infallible>(m.forward(&client, &upstream, req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+                async move { m.forward(&client, &upstream, req).await }
+            }),
+        ));
         Ok(meter)
     }
 

@@ -9,16 +9,12 @@
 //! or `.../{id}/error`; `POST .../init/error` reports a failed init.
 
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::sync::{oneshot, Notify};
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -74,20 +70,13 @@ impl RuntimeApi {
             counter: Default::default(),
         });
         let a = Arc::clone(&api);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(super::serve_http(
+            listener,
+            Arc::new(move |req| {
                 let a = Arc::clone(&a);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let a = Arc::clone(&a);
-                        async move { Ok::<_, Infallible>(a.serve(req).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+                async move { a.serve(req).await }
+            }),
+        ));
         Ok(api)
     }
 

@@ -2,14 +2,10 @@
 //! same handlers the Lambdas run, so a SCIM client — or an IdP through a tunnel — can talk to a
 //! local build. Tests start it in-process on an ephemeral port.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::api::{self, routes, App, ScimResponse, Version, MAX_BODY_BYTES};
@@ -17,22 +13,14 @@ use crate::scim::error::ScimError;
 
 /// Serves until the process ends (each connection on its own task).
 pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let app = Arc::clone(&app);
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let app = Arc::clone(&app);
-                async move { Ok::<_, Infallible>(dispatch(&app, req).await) }
-            });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, "connection closed");
-            }
-        });
-    }
+    super::serve_http(
+        listener,
+        Arc::new(move |req| {
+            let app = Arc::clone(&app);
+            async move { dispatch(&app, req).await }
+        }),
+    )
+    .await
 }
 
 async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {

@@ -45,7 +45,11 @@ async fn start(args: &[&str]) -> Started {
         }
     }
     let listening = loop {
-        let line = err.next_line().await.unwrap().expect("scim-local says where it listens");
+        let line = err
+            .next_line()
+            .await
+            .unwrap()
+            .expect("scim-local says where it listens");
         if let Some(v) = line.strip_prefix("scim-local listening on http://") {
             break v.to_string();
         }
@@ -67,15 +71,24 @@ async fn post_user(s: &Started, name: &str) -> u16 {
     let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
     let auth = format!("Bearer {}", s.token);
     let path = format!("{}/Users", s.base_path);
-    http(s.addr, "POST", &path, Some(body.to_string()), &[("authorization", &auth)])
-        .await
-        .status
+    http(
+        s.addr,
+        "POST",
+        &path,
+        Some(body.to_string()),
+        &[("authorization", &auth)],
+    )
+    .await
+    .status
 }
 
 async fn count_users(s: &Started) -> serde_json::Value {
     let auth = format!("Bearer {}", s.token);
     let path = format!("{}/Users", s.base_path);
-    http(s.addr, "GET", &path, None, &[("authorization", &auth)]).await.body["totalResults"].clone()
+    http(s.addr, "GET", &path, None, &[("authorization", &auth)])
+        .await
+        .body["totalResults"]
+        .clone()
 }
 
 #[tokio::test]
@@ -89,7 +102,10 @@ async fn a_restart_keeps_the_data_and_prints_the_same_directory_and_token() {
     first.child.kill().await.unwrap();
 
     let mut second = start(&["--data", data]).await;
-    assert!(!second.created, "the second start reuses the demo directory");
+    assert!(
+        !second.created,
+        "the second start reuses the demo directory"
+    );
     assert_eq!(
         (&second.base_path, &second.token),
         (&first.base_path, &first.token)
