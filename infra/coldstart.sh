@@ -2,8 +2,8 @@
 # Lambda cold start and size (README "Cold start and size"). Builds the three function binaries and
 # a hello-world lambda_http baseline exactly as shipped (release profile, no `local` feature: the
 # build SAM runs), starts each under a loopback Lambda Runtime API, and prints init duration,
-# first and warm invocation, peak RSS and size. Then, when cargo-lambda is in .venv (the test
-# command installs it), the arm64 sizes `sam build` ships.
+# first and warm invocation, peak RSS and size. Then the arm64 sizes `sam build` shipped, if the
+# test command (infra/test.sh) has run its `sam build`.
 #   infra/coldstart.sh [--runs N] [--warm N]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -15,14 +15,13 @@ cargo build --quiet --release --features local --example coldstart
   users="$target/release/users" groups="$target/release/groups" \
   discovery="$target/release/discovery" hello="$target/release/examples/hello-lambda"
 
-if [ -x "$VENV/bin/cargo-lambda" ]; then
-  export PATH="$VENV/bin:$PATH"
-  rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
-  cargo lambda build --quiet --release --arm64 --bin users --bin groups --bin discovery
+# The arm64 binaries SAM ships, when the test command's `sam build` has left them.
+shipped="$STATE/sam-build"
+if ls "$shipped"/*Function/bootstrap >/dev/null 2>&1; then
   echo
-  echo "| arm64 binary (cargo lambda build --release --arm64, as sam build) | size |"
+  echo "| arm64 bootstrap from sam build ($shipped) | size |"
   echo "|---|---:|"
-  for f in users groups discovery; do
-    printf '| %s | %s bytes |\n' "$f" "$(stat -c %s "$target/lambda/$f/bootstrap")"
+  for f in "$shipped"/*Function/bootstrap; do
+    printf '| %s | %s bytes |\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
   done
 fi

@@ -2,7 +2,8 @@
 # The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
 # tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
 # so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
-# (nextest), the conformance checkers, template checks, and `sam build`.
+# (nextest), a smoke run of the benchmark and cold-start commands, the conformance checkers,
+# template checks, and `sam build`.
 #   infra/test.sh                    everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
 set -euo pipefail
@@ -28,6 +29,13 @@ else
   cargo test --features local --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+
+step "the benchmark and cold-start commands run (debug builds, tiny sizes; figures not judged)"
+cargo build --quiet --features local --examples --bins
+target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+"$target/examples/bench" --memory --users 400 --checkpoint 200 --group 300 --samples 5 >/dev/null
+"$target/examples/coldstart" --runs 1 --warm 2 users="$target/users" groups="$target/groups" \
+  discovery="$target/discovery" hello="$target/examples/hello-lambda" >/dev/null
 
 wait "$venv_pid" || { cat "$STATE/venv.log" >&2; exit 1; }
 export PATH="$VENV/bin:$PATH"
