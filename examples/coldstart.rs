@@ -5,7 +5,8 @@
 //! beside a hello-world `lambda_http` binary built in the same run, the baseline the targets are
 //! ratios of.
 //!
-//! `coldstart NAME=PATH...`; NAME is `users`, `groups`, `discovery` or `hello`.
+//! `coldstart NAME=PATH...`; NAME is `users`, `groups`, `discovery` (the function binary, started
+//! with that `SCIM_FAMILY`, as template.yaml does) or `hello`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -73,6 +74,7 @@ async fn measure(name: &str, path: &PathBuf, endpoint: &str, event: &str, args: 
             .env("SCIM_TABLE", DEFAULT_TABLE)
             .env("SCIM_TOKENS_TABLE", DEFAULT_TOKENS_TABLE)
             .env("RUST_LOG", "warn")
+            .env("SCIM_FAMILY", name)
             .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

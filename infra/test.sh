@@ -34,8 +34,8 @@ step "the benchmark and cold-start commands run (debug builds, tiny sizes; figur
 cargo build --quiet --features local --examples --bins
 target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 "$target/examples/bench" --memory --users 400 --checkpoint 200 --group 300 --samples 5 >/dev/null
-"$target/examples/coldstart" --runs 1 --warm 2 users="$target/users" groups="$target/groups" \
-  discovery="$target/discovery" hello="$target/examples/hello-lambda" >/dev/null
+"$target/examples/coldstart" --runs 1 --warm 2 users="$target/lambda" groups="$target/lambda" \
+  discovery="$target/lambda" hello="$target/examples/hello-lambda" >/dev/null
 
 wait "$venv_pid" || { cat "$STATE/venv.log" >&2; exit 1; }
 export PATH="$VENV/bin:$PATH"

@@ -9,7 +9,29 @@ pub enum Family {
     Discovery,
 }
 
+/// Environment variable naming the family a function serves (template.yaml sets it per function).
+pub const ENV_FAMILY: &str = "SCIM_FAMILY";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{ENV_FAMILY} must be users, groups or discovery (got {0:?})")]
+pub struct UnknownFamily(String);
+
 impl Family {
+    /// The family named by `SCIM_FAMILY`.
+    pub fn from_env() -> Result<Family, UnknownFamily> {
+        let name = std::env::var(ENV_FAMILY).unwrap_or_default();
+        Family::from_name(&name).ok_or(UnknownFamily(name))
+    }
+
+    pub fn from_name(name: &str) -> Option<Family> {
+        match name {
+            "users" => Some(Family::Users),
+            "groups" => Some(Family::Groups),
+            "discovery" => Some(Family::Discovery),
+            _ => None,
+        }
+    }
+
     /// The logical id of the function in template.yaml.
     pub fn function(self) -> &'static str {
         match self {

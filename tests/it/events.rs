@@ -143,21 +143,18 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
     }
 }
 
-/// The same fixtures through the three function binaries, each started once as Lambda starts a
-/// `provided.al2023` function and invoked through the Runtime API: what `sam local invoke` checks,
+/// The same fixtures through the function binary, started once per function (`SCIM_FAMILY`) as
+/// Lambda starts a `provided.al2023` function and invoked through the Runtime API: what `sam local invoke` checks,
 /// including the binaries' own start-up (config, SDK client, runtime loop).
 #[tokio::test]
 async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binary() {
     let local = local().await;
     let mut functions = std::collections::HashMap::new();
-    for (name, binary) in [
-        ("users", env!("CARGO_BIN_EXE_users")),
-        ("groups", env!("CARGO_BIN_EXE_groups")),
-        ("discovery", env!("CARGO_BIN_EXE_discovery")),
-    ] {
+    for name in ["users", "groups", "discovery"] {
         let api = RuntimeApi::start().await.unwrap();
         let child = api
-            .command(std::path::Path::new(binary), name)
+            .command(std::path::Path::new(env!("CARGO_BIN_EXE_lambda")), name)
+            .env("SCIM_FAMILY", name)
             .env("AWS_ENDPOINT_URL_DYNAMODB", &local.endpoint)
             .env("AWS_ACCESS_KEY_ID", "local")
             .env("AWS_SECRET_ACCESS_KEY", "local")

@@ -50,7 +50,7 @@ fn template_routes_equal_the_local_server_routes() {
 }
 
 #[test]
-fn functions_are_arm64_cargo_lambda_builds_of_the_right_binary() {
+fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family() {
     let t = load();
     assert_eq!(t["Globals"]["Function"]["Architectures"][0], "arm64");
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
@@ -61,7 +61,16 @@ fn functions_are_arm64_cargo_lambda_builds_of_the_right_binary() {
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
-        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], bin);
+        // One binary for all three; the function's family comes from SCIM_FAMILY.
+        assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "lambda");
+        assert_eq!(
+            f["Properties"]["Environment"]["Variables"]["SCIM_FAMILY"],
+            bin
+        );
+        assert_eq!(
+            scim_lambda::api::Family::from_name(bin).map(|f| f.function()),
+            Some(logical)
+        );
         let policy = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
         assert!(
             !policy.contains("Scan"),
