@@ -3,7 +3,7 @@
 # tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
 # so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
 # (nextest), a smoke run of the benchmark and cold-start commands, the conformance checkers,
-# template checks, and `sam build`.
+# template checks; `sam build` runs in the background from the start.
 #   infra/test.sh                    everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
 set -euo pipefail
@@ -11,10 +11,24 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 step() { printf '\n==> %s  (%ss)\n' "$*" "$SECONDS"; }
 
-# pip runs while cargo compiles: the two share nothing.
-step "python tools (.venv), in the background"
-ensure_venv >"$STATE/venv.log" 2>&1 &
-venv_pid=$!
+# In the background, while the debug build runs: the Python tools, then `sam build` (arm64
+# release) in a target dir of its own, so the two cargo builds do not wait on each other's lock
+# and each fills the other's single-threaded stretches (one big crate compiling, linking).
+step "background: python tools (.venv), then sam build (arm64, release; target/sam)"
+rm -f "$STATE/venv.ready"
+(
+  ensure_venv
+  touch "$STATE/venv.ready"
+  if [ -z "${SKIP_SAM_BUILD:-}" ]; then
+    rustup target add aarch64-unknown-linux-gnu >/dev/null
+    PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$ROOT/target/sam" \
+      sam build --build-dir "$STATE/sam-build"
+  fi
+) >"$STATE/background.log" 2>&1 &
+background=$!
+background_done() {
+  wait "$background" || { cat "$STATE/background.log" >&2; echo "background step failed" >&2; exit 1; }
+}
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -37,7 +51,10 @@ target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 "$target/examples/coldstart" --runs 1 --warm 2 users="$target/lambda" groups="$target/lambda" \
   discovery="$target/lambda" hello="$target/examples/hello-lambda" >/dev/null
 
-wait "$venv_pid" || { cat "$STATE/venv.log" >&2; exit 1; }
+until [ -e "$STATE/venv.ready" ]; do
+  kill -0 "$background" 2>/dev/null || background_done
+  sleep 1
+done
 export PATH="$VENV/bin:$PATH"
 
 step "conformance: scim2-tester and scim-sanity against scim-local"
@@ -47,11 +64,9 @@ step "template: sam validate --lint, cfn-lint"
 sam validate --lint --region us-east-1
 cfn-lint template.yaml
 
-if [ -z "${SKIP_SAM_BUILD:-}" ]; then
-  step "sam build (arm64, release)"
-  rustup target add aarch64-unknown-linux-gnu >/dev/null
-  sam build --build-dir "$STATE/sam-build"
-fi
+step "sam build (arm64, release): waiting for the background build"
+background_done
+tail -n 4 "$STATE/background.log"
 # One plain closing line with the test count (nextest: "N tests run: N passed, ...").
 passed="$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' "$STATE/nextest.log" | tail -1)"
 echo "all checks passed in ${SECONDS}s"
