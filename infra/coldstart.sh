@@ -2,8 +2,8 @@
 # Lambda cold start and size (README "Cold start and size"). Builds the function binary and a
 # hello-world lambda_http baseline exactly as shipped (release profile, no `local` feature: the
 # build SAM runs), starts it as each of the three functions under a loopback Lambda Runtime API,
-# and prints init duration, first and warm invocation, peak RSS and size. Then the arm64 sizes `sam build` shipped, if the
-# test command (infra/test.sh) has run its `sam build`.
+# and prints init duration, first and warm invocation, peak RSS and size. Then the arm64 sizes
+# `sam build` shipped, if the test command (infra/test.sh) has run its `sam build`.
 #   infra/coldstart.sh [--runs N] [--warm N]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -36,29 +36,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scim_lambda::telemetry::init();
     let args = Args::parse();
     let (table, tokens) = store::table_names_from_env();
-    let (store, state, backing) = match (&args.endpoint, args.memory) {
-        (Some(e), _) => (
+    let (store, state, backing) = match &args.endpoint {
+        Some(e) => (
             Store::from_env_at(Some(e)).await,
             Some(PathBuf::from(".local/demo-endpoint.json")),
             format!("DynamoDB at {e}"),
         ),
-        (None, true) => {
-            let endpoint = embedded::start(&embedded::Storage::Memory).await?;
-            (
-                Store::local(&endpoint, &table, &tokens),
-                None,
-                "embedded, in memory".into(),
-            )
-        }
-        (None, false) => {
-            let endpoint = embedded::start(&embedded::Storage::File(args.data.clone())).await?;
-            let state = args.data.with_extension("demo.json");
-            let backing = format!("embedded, {}", args.data.display());
-            (
-                Store::local(&endpoint, &table, &tokens),
-                Some(state),
-                backing,
-            )
+        None => {
+            let (storage, state, backing) = if args.memory {
+                (
+                    embedded::Storage::Memory,
+                    None,
+                    "embedded, in memory".into(),
+                )
+            } else {
+                (
+                    embedded::Storage::File(args.data.clone()),
+                    Some(args.data.with_extension("demo.json")),
+                    format!("embedded, {}", args.data.display()),
+                )
+            };
+            let endpoint = embedded::start(&storage).await?;
+            (Store::local(&endpoint, &table, &tokens), state, backing)
         }
     };
     store.create_tables().await?;

@@ -6,9 +6,7 @@
 //! Known difference from DynamoDB: one process, one SQLite writer, so it never answers
 //! `TransactionConflict` or throttles; those are injected by a layer of our own, not by this one.
 
-use std::path::{Path, PathBuf};
-
-use crate::store::Store;
+use std::path::PathBuf;
 
 /// Where the emulator keeps its data.
 #[derive(Debug, Clone)]
@@ -64,21 +62,9 @@ pub async fn start(storage: &Storage) -> Result<String, EmbeddedError> {
     Ok(format!("http://{addr}"))
 }
 
-/// A store on a fresh in-memory emulator with both tables created: what each test and the
-/// benchmark start from.
-pub async fn memory_store(
-    table: &str,
-    tokens_table: &str,
-) -> Result<Store, Box<dyn std::error::Error>> {
-    let endpoint = start(&Storage::Memory).await?;
-    let store = Store::local(&endpoint, table, tokens_table);
-    store.create_tables().await?;
-    Ok(store)
-}
-
 fn describe(storage: &Storage) -> String {
     match storage {
         Storage::Memory => ":memory:".into(),
-        Storage::File(p) => Path::new(p).display().to_string(),
+        Storage::File(p) => p.display().to_string(),
     }
 }

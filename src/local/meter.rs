@@ -14,6 +14,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
+
+use super::reply;
 use serde_json::Value;
 
 /// One DynamoDB call as it crossed the wire.
@@ -140,7 +142,7 @@ impl Meter {
     ) -> hyper::Response<Full<Bytes>> {
         let (mut parts, body) = req.into_parts();
         let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
-            return reply(400, Bytes::from_static(b"unreadable request body"));
+            return reply(400, None, Bytes::from_static(b"unreadable request body"));
         };
         let operation = parts
             .headers
@@ -163,7 +165,7 @@ impl Meter {
         };
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let Ok(uri) = format!("{upstream}{path}").parse() else {
-            return reply(502, Bytes::from_static(b"bad upstream"));
+            return reply(502, None, Bytes::from_static(b"bad upstream"));
         };
         parts.uri = uri;
         parts.headers.remove(hyper::header::CONTENT_LENGTH);
@@ -173,7 +175,7 @@ impl Meter {
             .await
         {
             Ok(r) => r,
-            Err(e) => return reply(502, Bytes::from(format!("upstream: {e}"))),
+            Err(e) => return reply(502, None, Bytes::from(format!("upstream: {e}"))),
         };
         let (mut parts, body) = resp.into_parts();
         let body = body
@@ -189,12 +191,6 @@ impl Meter {
         parts.headers.remove(hyper::header::CONTENT_LENGTH);
         hyper::Response::from_parts(parts, Full::new(body))
     }
-}
-
-fn reply(status: u16, body: Bytes) -> hyper::Response<Full<Bytes>> {
-    let mut r = hyper::Response::new(Full::new(body));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-    r
 }
 
 /// Operations that accept `ReturnConsumedCapacity`.
@@ -276,8 +272,7 @@ fn account(op: &str, status: u16, request: &Value, response: &Value) -> Call {
         "TransactWriteItems" => {
             let items = request["TransactItems"]
                 .as_array()
-                .cloned()
-                .unwrap_or_default();
+                .map_or(&[][..], Vec::as_slice);
             let checks = items
                 .iter()
                 .filter(|i| i.get("ConditionCheck").is_some())

@@ -17,6 +17,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use tokio::sync::{oneshot, Notify};
 
+use super::reply;
+
 const PREFIX: &str = "/2018-06-01/runtime";
 
 /// What the function answered to one invocation.
@@ -33,7 +35,7 @@ pub struct Invocation {
 #[derive(Default)]
 struct State {
     queue: VecDeque<(String, String)>,
-    waiting: HashMap<String, (Instant, oneshot::Sender<(bool, Bytes)>)>,
+    waiting: HashMap<String, oneshot::Sender<(bool, Bytes)>>,
     first_next: Option<Instant>,
     init_error: Option<String>,
 }
@@ -135,7 +137,7 @@ impl RuntimeApi {
         {
             let mut s = self.state.lock().expect("runtime state");
             s.queue.push_back((id.clone(), event.to_string()));
-            s.waiting.insert(id, (Instant::now(), tx));
+            s.waiting.insert(id, tx);
         }
         self.ready.notify_one();
         let start = Instant::now();
@@ -156,7 +158,7 @@ impl RuntimeApi {
     async fn serve(&self, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
         let Some(rest) = path.strip_prefix(PREFIX) else {
-            return reply(404, "", Bytes::new());
+            return reply(404, None, Bytes::new());
         };
         if rest == "/invocation/next" {
             return self.next().await;
@@ -172,7 +174,7 @@ impl RuntimeApi {
             s.init_error = Some(String::from_utf8_lossy(&body).into());
             drop(s);
             self.next_called.notify_waiters();
-            return reply(202, "", Bytes::new());
+            return reply(202, None, Bytes::new());
         }
         let answer = rest
             .strip_prefix("/invocation/")
@@ -183,15 +185,15 @@ impl RuntimeApi {
                 _ => None,
             });
         let Some((id, ok)) = answer else {
-            return reply(404, "", Bytes::new());
+            return reply(404, None, Bytes::new());
         };
         let waiter = self.state.lock().expect("runtime state").waiting.remove(id);
         match waiter {
-            Some((_, tx)) => {
+            Some(tx) => {
                 let _ = tx.send((ok, body));
-                reply(202, "", Bytes::new())
+                reply(202, None, Bytes::new())
             }
-            None => reply(400, "", Bytes::new()),
+            None => reply(400, None, Bytes::new()),
         }
     }
 
@@ -211,7 +213,7 @@ impl RuntimeApi {
                         .unwrap_or_default()
                         .as_millis()
                         + 29_000;
-                    let mut r = reply(200, "application/json", Bytes::from(event));
+                    let mut r = reply(200, Some("application/json"), Bytes::from(event));
                     let h = r.headers_mut();
                     let set = |h: &mut hyper::HeaderMap, k: &'static str, v: String| {
                         if let Ok(v) = v.parse() {
@@ -232,15 +234,6 @@ impl RuntimeApi {
             notified.await;
         }
     }
-}
-
-fn reply(status: u16, content_type: &str, body: Bytes) -> hyper::Response<Full<Bytes>> {
-    let mut r = hyper::Response::new(Full::new(body));
-    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
-    if let Ok(v) = content_type.parse() {
-        r.headers_mut().insert(hyper::header::CONTENT_TYPE, v);
-    }
-    r
 }
 
 /// Peak resident set size of a process (`VmHWM`), in KiB; Linux only.

@@ -160,8 +160,7 @@ impl Store {
 }
 
 /// The HTTPS client of every DynamoDB (and credential-provider) call: rustls with ring crypto and
-/// the platform's root certificates (`SSL_CERT_FILE` narrows them to one bundle; see
-/// template.yaml). Built once per store, outside the Lambda handler.
+/// the platform's root certificates. Built once per store, outside the Lambda handler.
 fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     aws_smithy_http_client::Builder::new()

@@ -1,6 +1,6 @@
-//! Table definitions for local endpoints (the embedded dynoxide, DynamoDB Local, LocalStack): exactly the keys and
-//! indexes template.yaml declares — a test compares the two — so local runs exercise the same
-//! key design as production.
+//! Table definitions for local endpoints (the embedded dynoxide, DynamoDB Local, LocalStack):
+//! exactly the keys and indexes template.yaml declares — a test compares the two — so local runs
+//! exercise the same key design as production.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,

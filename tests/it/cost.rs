@@ -28,6 +28,19 @@ fn within(name: &str, usage: &Usage, (trips, read, written): Budget) {
     );
 }
 
+/// PATCH adding these members to a group.
+fn add_members(ids: &[&str]) -> Value {
+    let value: Vec<Value> = ids.iter().map(|u| json!({"value": u})).collect();
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": value}]})
+}
+
+/// PATCH removing one member by a value filter, as Okta and Entra send it.
+fn remove_member(id: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]})
+}
+
 fn user_body(name: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
@@ -110,14 +123,12 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     within("create group", &u, (2, 0, 4));
     let g = r.body["id"].as_str().unwrap().to_string();
 
-    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "add", "path": "members", "value": [{"value": users[0]}]}]});
+    let add = add_members(&[&users[0]]);
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(add)).await;
     assert!(r.status < 300, "{}", r.body);
     within("add one member", &u, (2, 2, 3));
 
-    let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", users[0])}]});
+    let remove = remove_member(&users[0]);
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
     assert!(r.status < 300, "{}", r.body);
     within("remove one member", &u, (2, 1, 3));
@@ -144,19 +155,17 @@ async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
     let small = scim.group("small", &[]).await;
     let big = scim.group("big", &[]).await;
     for chunk in users[..200].chunks(100) {
-        let value: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
-        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "add", "path": "members", "value": value}]});
-        let r = scim.patch(&format!("/Groups/{big}"), add).await;
+        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let r = scim
+            .patch(&format!("/Groups/{big}"), add_members(&ids))
+            .await;
         assert!(r.status < 300, "{}", r.body);
     }
     let mut costs = Vec::new();
     for g in [&small, &big] {
-        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": users[201]}]}]});
+        let add = add_members(&[&users[201]]);
         let (_, added) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(add)).await;
-        let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", users[201])}]});
+        let remove = remove_member(&users[201]);
         let (_, removed) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
         costs.push([added, removed].map(|u| (u.round_trips(), u.items_read(), u.items_written())));
     }

@@ -123,12 +123,8 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         seed(&store).await;
         let app = App::new(store.clone(), None);
         let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let family = match function {
-            "users" => Family::Users,
-            "groups" => Family::Groups,
-            "discovery" => Family::Discovery,
-            other => panic!("unknown function {other}"),
-        };
+        let family =
+            Family::from_name(function).unwrap_or_else(|| panic!("unknown function {function}"));
         let resp = api::handle(&app, family, req).await;
         let body = match resp.body() {
             lambda_http::Body::Text(t) => t.clone(),
