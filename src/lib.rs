@@ -12,5 +12,6 @@ pub mod clock;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod scim;
+pub mod service;
 pub mod store;
 pub mod telemetry;

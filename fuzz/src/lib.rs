@@ -12,6 +12,7 @@
 
 use std::sync::OnceLock;
 
+use scim_lambda::scim::change;
 use scim_lambda::scim::filter::{self, Filter};
 use scim_lambda::scim::patch::{self, PatchRequest};
 use scim_lambda::scim::path;
@@ -176,22 +177,23 @@ pub fn check_patch(data: &[u8]) {
     }
 }
 
-/// What `api::resources::patch` does with a parsed request: apply it to the stored body (with
-/// `id` added), then normalise the result as a PUT body.
+/// What the service's write pipeline does with a parsed PATCH (`scim::change::patch`): apply it
+/// to the stored body and normalise the result. Also checks the core's own promises on the way.
 fn apply_to_stored(kind: ResourceKind, req: &PatchRequest) {
     let before = stored_resource(kind);
     let mut doc = before.clone();
     match patch::apply(&mut doc, req, kind) {
-        Ok(_changes) => {
+        Ok(_) => {
             let obj = doc.as_object().expect("apply keeps an object an object");
             assert!(
                 !obj.keys().any(|k| k.eq_ignore_ascii_case("password")),
                 "a patched body kept password: {doc}"
             );
-            let _ = resource::incoming(kind, &doc);
         }
         Err(_) => assert!(doc == before, "a failed PATCH changed the resource: {doc}"),
     }
+    let stored = stored_body(kind);
+    let _ = change::patch(kind, ID, &stored, req);
 }
 
 /// The stored body a PATCH starts from, as the API builds it: client attributes normalised by

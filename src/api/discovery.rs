@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
-use super::{listing, App};
+use super::{resources, App};
 use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::error::ScimError;
 use crate::scim::list::{list_response, ListQuery, DEFAULT_COUNT, MAX_COUNT};
@@ -35,7 +35,7 @@ pub async fn serve(app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimErr
         }
         (".search", &Method::POST) if req.version == Version::V2 && id.is_none() => {
             let q = ListQuery::from_search(&req.json()?)?;
-            return listing::search_all(app, req, q).await;
+            return resources::search_all(app, req, q).await;
         }
         (_, &Method::GET) => {}
         (_, m) => {

@@ -4,7 +4,6 @@
 
 pub mod discovery;
 pub mod lambda;
-mod listing;
 mod request;
 pub mod resources;
 mod response;
@@ -17,7 +16,8 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::auth::{self, Authenticator};
 use crate::clock;
 use crate::scim::error::ScimError;
-use crate::store::{Store, StoreError};
+use crate::service::Service;
+use crate::store::{deadline, Store};
 
 pub use request::{ScimRequest, Version};
 pub use response::ScimResponse;
@@ -32,66 +32,29 @@ pub const ENV_PUBLIC_URL: &str = "SCIM_PUBLIC_URL";
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 pub struct App {
-    pub store: Store,
+    pub service: Service,
     pub auth: Authenticator,
     pub public_url: Option<String>,
-    /// Cursor-signing secrets by directory, cached for the life of the process.
-    cursor_keys: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl App {
     pub fn new(store: Store, public_url: Option<String>) -> Self {
         App {
             auth: Authenticator::new(store.clone()),
-            store,
+            service: Service::new(store),
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
-            cursor_keys: Default::default(),
         }
     }
 
-    /// The directory's cursor-signing secret (see `store::paging`).
-    pub async fn cursor_key(&self, dir: &str) -> Result<Vec<u8>, ScimError> {
-        if let Some(k) = self
-            .cursor_keys
-            .lock()
-            .ok()
-            .and_then(|m| m.get(dir).cloned())
-        {
-            return Ok(k);
-        }
-        let k = self.store.cursor_key(dir).await?;
-        if let Ok(mut m) = self.cursor_keys.lock() {
-            m.insert(dir.to_string(), k.clone());
-        }
-        Ok(k)
+    pub fn store(&self) -> &Store {
+        &self.service.store
     }
 
     /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).
     pub async fn from_env() -> Self {
         App::new(Store::from_env().await, std::env::var(ENV_PUBLIC_URL).ok())
-    }
-}
-
-/// Maps store failures to what the client sees; internal ones are logged and answered generically.
-impl From<StoreError> for ScimError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => ScimError::uniqueness(format!("{what} is already taken")),
-            StoreError::NotFound => ScimError::not_found("resource not found"),
-            StoreError::VersionMismatch => {
-                ScimError::precondition_failed("the resource was modified by another request")
-            }
-            StoreError::MissingMembers(ids) => ScimError::invalid_value(format!(
-                "members not found in this directory: {}",
-                ids.join(", ")
-            )),
-            StoreError::Dynamo(detail) => {
-                tracing::error!(error = %detail, "store failure");
-                ScimError::internal()
-            }
-        }
     }
 }
 
@@ -113,7 +76,7 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
         .map(|r| (r.version, r.directory.clone()))
         .unwrap_or((Version::V2, String::new()));
     let outcome = match parsed {
-        Ok(r) => serve(app, family, r).await,
+        Ok(r) => deadline::within(deadline::REQUEST_BUDGET, serve(app, family, r)).await,
         Err(e) => Err(e),
     };
     let response = match outcome {

@@ -1,32 +1,22 @@
-//! /Users and /Groups: create, read, list/search, replace, patch, delete — the same flow for both
-//! kinds, with the kind deciding what the references are (a user's `groups`, a group's `members`).
-//!
-//! Every write is read → compute → conditional write on the version read. Without `If-Match` a
-//! lost race is retried on the fresh version (so concurrent PATCHes both land); with `If-Match` it
-//! is the client's 412 (RFC 7644 §3.14).
-
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+//! /Users and /Groups over HTTP: parse the request, call the service, render the answer (2.0 or
+//! 1.1, with the projection the client asked for). No orchestration lives here.
 
 use lambda_http::http::Method;
-use serde_json::{json, Map, Value};
-use uuid::Uuid;
+use serde_json::{json, Value};
 
 use super::request::{ScimRequest, Version};
 use super::response::ScimResponse;
-use super::{listing, App};
-use crate::clock;
+use super::App;
+use crate::scim::change::{self, Outcome};
 use crate::scim::error::{ScimError, ScimType};
-use crate::scim::list::{ListQuery, Projection};
-use crate::scim::patch::{self, MemberChange, PatchRequest};
-use crate::scim::resource::{self, Meta};
+use crate::scim::list::{list_response, ListQuery, Projection};
+use crate::scim::patch::PatchRequest;
+use crate::scim::resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::v1;
-use crate::store::{Record, StoreError};
-
-/// Most group members / user groups one response lists (Lambda's 6 MB response limit).
-pub const MAX_INLINE_REFERENCES: usize = 25_000;
-/// How often a write is re-read and retried after losing a race (no If-Match given).
-const WRITE_ATTEMPTS: usize = 5;
+use crate::service::write::{etag_matches, Change, Written};
+use crate::service::{listing, Reference};
+use crate::store::Record;
 
 pub async fn serve(
     app: &App,
@@ -39,18 +29,32 @@ pub async fn serve(
     }
     match (&req.method, id) {
         (&Method::GET, None) => {
-            let q = ListQuery::from_query(req.query_pairs())?;
-            listing::list(app, kind, req, q).await
+            list(app, kind, req, ListQuery::from_query(req.query_pairs())?).await
         }
         (&Method::POST, Some(".search")) => {
-            let q = ListQuery::from_search(&req.json()?)?;
-            listing::list(app, kind, req, q).await
+            list(app, kind, req, ListQuery::from_search(&req.json()?)?).await
         }
         (&Method::POST, None) => create(app, kind, req).await,
         (&Method::GET, Some(id)) => get(app, kind, req, id).await,
-        (&Method::PUT, Some(id)) => replace(app, kind, req, id).await,
-        (&Method::PATCH, Some(id)) => patch(app, kind, req, id).await,
-        (&Method::DELETE, Some(id)) => delete(app, kind, req, id).await,
+        (&Method::PUT, Some(id)) => {
+            let outcome = outcome(kind, req)?;
+            update(app, kind, req, id, Change::Replace(&outcome)).await
+        }
+        (&Method::PATCH, Some(id)) => {
+            let raw = req.json()?;
+            let ops = match req.version {
+                Version::V2 => PatchRequest::parse(&raw, kind)?,
+                Version::V1 => v1::patch_from_v1(kind, &raw)?,
+            };
+            update(app, kind, req, id, Change::Patch(&ops)).await
+        }
+        (&Method::DELETE, Some(id)) => {
+            let dir = &req.directory;
+            app.service
+                .delete(dir, kind, id, req.header("if-match"))
+                .await?;
+            Ok(ScimResponse::empty(204))
+        }
         (m, _) => Err(ScimError::method_not_allowed(format!(
             "{m} is not supported on this path"
         ))),
@@ -64,13 +68,14 @@ fn projection(req: &ScimRequest) -> Projection {
     )
 }
 
-/// The request body as a 2.0 resource (1.1 bodies are translated first).
-fn body(kind: ResourceKind, req: &ScimRequest) -> Result<Value, ScimError> {
+/// The request body (1.1 bodies translated first) as the resource it asks for.
+fn outcome(kind: ResourceKind, req: &ScimRequest) -> Result<Outcome, ScimError> {
     let v = req.json()?;
-    Ok(match req.version {
+    let v = match req.version {
         Version::V2 => v,
         Version::V1 => v1::resource_from_v1(kind, v),
-    })
+    };
+    change::replace(kind, &v)
 }
 
 pub(super) fn location(req: &ScimRequest, kind: ResourceKind, id: &str) -> String {
@@ -82,41 +87,18 @@ async fn create(
     kind: ResourceKind,
     req: &ScimRequest,
 ) -> Result<ScimResponse, ScimError> {
-    let incoming = resource::incoming(kind, &body(kind, req)?)?;
-    let now = clock::now_rfc3339();
-    let record = Record {
-        id: Uuid::now_v7().to_string(),
-        body: incoming.body,
-        meta: Meta {
-            created: now.clone(),
-            last_modified: now,
-            version: 1,
-        },
-    };
-    let members = incoming.members.unwrap_or_default();
-    app.store
-        .create(&req.directory, kind, &record, &members)
+    let (record, members) = app
+        .service
+        .create(&req.directory, kind, outcome(kind, req)?)
         .await?;
-    let refs = match kind {
-        ResourceKind::Group => Some(member_refs(req, &members)),
-        ResourceKind::User => Some(Vec::new()),
-    };
-    let out = render(req, kind, &record, refs, &projection(req));
+    let refs: Vec<Reference> = members
+        .into_iter()
+        .map(|id| Reference { id, display: None })
+        .collect();
+    let out = render(req, kind, &record, Some(&refs), &projection(req));
     Ok(ScimResponse::json(201, out)
         .with_etag(record.meta.etag())
         .with_location(location(req, kind, &record.id)))
-}
-
-async fn load(
-    app: &App,
-    kind: ResourceKind,
-    req: &ScimRequest,
-    id: &str,
-) -> Result<Record, ScimError> {
-    app.store
-        .get(&req.directory, kind, id)
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", kind.name())))
 }
 
 async fn get(
@@ -125,222 +107,46 @@ async fn get(
     req: &ScimRequest,
     id: &str,
 ) -> Result<ScimResponse, ScimError> {
-    let record = load(app, kind, req, id).await?;
+    let record = app.service.get(&req.directory, kind, id).await?;
     if let Some(tags) = req.header("if-none-match") {
         if etag_matches(tags, &record.meta) {
-            let mut r = ScimResponse::empty(304);
-            r.etag = Some(record.meta.etag());
-            return Ok(r);
+            return Ok(ScimResponse::empty(304).with_etag(record.meta.etag()));
         }
     }
     respond(app, kind, req, &record, false).await
 }
 
-/// RFC 7232 list of entity tags; `*` matches any. Weak comparison (the version is what counts).
-fn etag_matches(header: &str, meta: &Meta) -> bool {
-    let ours = meta.version.to_string();
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
-}
-
-fn check_if_match(req: &ScimRequest, record: &Record) -> Result<(), ScimError> {
-    match req.header("if-match") {
-        Some(tags) if !etag_matches(tags, &record.meta) => {
-            Err(ScimError::precondition_failed(format!(
-                "If-Match does not match the current version {}",
-                record.meta.etag()
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-async fn replace(
+async fn update(
     app: &App,
     kind: ResourceKind,
     req: &ScimRequest,
     id: &str,
+    change: Change<'_>,
 ) -> Result<ScimResponse, ScimError> {
-    let incoming = resource::incoming(kind, &body(kind, req)?)?;
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let old = load(app, kind, req, id).await?;
-        check_if_match(req, &old)?;
-        let new = next_version(&old, incoming.body.clone());
-        let (add, remove) = match kind {
-            ResourceKind::Group => {
-                let current = app.store.members_of_group(&req.directory, id).await?;
-                let wanted = incoming.members.clone().unwrap_or_default();
-                diff(&current, &wanted)
-            }
-            ResourceKind::User => (Vec::new(), Vec::new()),
-        };
-        match app
-            .store
-            .replace(&req.directory, kind, &old, &new, &add, &remove)
-            .await
-        {
-            Ok(()) => return respond(app, kind, req, &new, true).await,
-            Err(StoreError::VersionMismatch) if retryable(req, attempt) => continue,
-            Err(e) => return Err(e.into()),
-        }
+    let is_patch = matches!(change, Change::Patch(_));
+    let written = app
+        .service
+        .update(&req.directory, kind, id, change, req.header("if-match"))
+        .await?;
+    let proj = projection(req);
+    // Group PATCHes answer 204 (RFC 7644 §3.5.2 allows it) so a PATCH to a 50,000-member group
+    // never serializes the group; a client asking for attributes gets 200 with them.
+    if is_patch
+        && kind == ResourceKind::Group
+        && proj.attributes.is_empty()
+        && proj.excluded.is_empty()
+    {
+        let r = ScimResponse::empty(204);
+        return Ok(match written {
+            Written::Record(rec) => r.with_etag(rec.meta.etag()),
+            Written::MembersOnly => r,
+        });
     }
-    Err(StoreError::VersionMismatch.into())
-}
-
-fn retryable(req: &ScimRequest, attempt: usize) -> bool {
-    req.header("if-match").is_none() && attempt < WRITE_ATTEMPTS
-}
-
-fn next_version(old: &Record, body: Map<String, Value>) -> Record {
-    Record {
-        id: old.id.clone(),
-        body,
-        meta: Meta {
-            created: old.meta.created.clone(),
-            last_modified: clock::now_rfc3339(),
-            version: old.meta.version + 1,
-        },
-    }
-}
-
-/// (to add, to remove) turning `current` into `wanted`.
-fn diff(current: &[String], wanted: &[String]) -> (Vec<String>, Vec<String>) {
-    let cur: BTreeSet<&String> = current.iter().collect();
-    let want: BTreeSet<&String> = wanted.iter().collect();
-    (
-        want.difference(&cur).map(|s| s.to_string()).collect(),
-        cur.difference(&want).map(|s| s.to_string()).collect(),
-    )
-}
-
-async fn patch(
-    app: &App,
-    kind: ResourceKind,
-    req: &ScimRequest,
-    id: &str,
-) -> Result<ScimResponse, ScimError> {
-    let raw = req.json()?;
-    let ops = match req.version {
-        Version::V2 => PatchRequest::parse(&raw, kind)?,
-        Version::V1 => v1::patch_from_v1(kind, &raw)?,
+    let record = match written {
+        Written::Record(r) => r,
+        Written::MembersOnly => app.service.get(&req.directory, kind, id).await?,
     };
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let old = load(app, kind, req, id).await?;
-        check_if_match(req, &old)?;
-        let mut value = Value::Object(old.body.clone());
-        value["id"] = json!(old.id);
-        let changes = patch::apply(&mut value, &ops, kind)?;
-        let incoming = resource::incoming(kind, &value)?;
-        let (add, remove) = member_delta(app, req, id, &changes).await?;
-        let unchanged = incoming.body == old.body && add.is_empty() && remove.is_empty();
-        let new = if unchanged {
-            old.clone()
-        } else {
-            next_version(&old, incoming.body)
-        };
-        if !unchanged {
-            match app
-                .store
-                .replace(&req.directory, kind, &old, &new, &add, &remove)
-                .await
-            {
-                Ok(()) => {}
-                Err(StoreError::VersionMismatch) if retryable(req, attempt) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let proj = projection(req);
-        // Groups answer 204 (RFC 7644 §3.5.2 allows it) so a PATCH to a 50,000-member group never
-        // serializes the group; a client asking for attributes gets 200 with them.
-        if kind == ResourceKind::Group && proj.attributes.is_empty() && proj.excluded.is_empty() {
-            return Ok(ScimResponse::empty(204).with_etag(new.meta.etag()));
-        }
-        return respond(app, kind, req, &new, true).await;
-    }
-    Err(StoreError::VersionMismatch.into())
-}
-
-/// Folds PATCH member changes (in order) into the edges to add and remove. The current member list
-/// is read only when a change is relative to it (replace, remove-all).
-async fn member_delta(
-    app: &App,
-    req: &ScimRequest,
-    group: &str,
-    changes: &[MemberChange],
-) -> Result<(Vec<String>, Vec<String>), ScimError> {
-    if changes.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let needs_current = changes
-        .iter()
-        .any(|c| matches!(c, MemberChange::Replace(_) | MemberChange::RemoveAll));
-    let current: BTreeSet<String> = if needs_current {
-        app.store
-            .members_of_group(&req.directory, group)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        BTreeSet::new()
-    };
-    // id → wanted membership after all changes.
-    let mut wanted: BTreeMap<String, bool> = BTreeMap::new();
-    let set_all = |wanted: &mut BTreeMap<String, bool>, v: bool| {
-        for id in &current {
-            wanted.insert(id.clone(), v);
-        }
-        for w in wanted.values_mut() {
-            *w = v;
-        }
-    };
-    for change in changes {
-        match change {
-            MemberChange::Add(ids) => ids.iter().for_each(|i| {
-                wanted.insert(i.clone(), true);
-            }),
-            MemberChange::Remove(ids) => ids.iter().for_each(|i| {
-                wanted.insert(i.clone(), false);
-            }),
-            MemberChange::RemoveAll => set_all(&mut wanted, false),
-            MemberChange::Replace(ids) => {
-                set_all(&mut wanted, false);
-                ids.iter().for_each(|i| {
-                    wanted.insert(i.clone(), true);
-                });
-            }
-        }
-    }
-    let add = wanted
-        .iter()
-        .filter(|(id, w)| **w && !current.contains(*id))
-        .map(|(id, _)| id.clone())
-        .collect();
-    let remove = wanted
-        .iter()
-        .filter(|(id, w)| !**w && (!needs_current || current.contains(*id)))
-        .map(|(id, _)| id.clone())
-        .collect();
-    Ok((add, remove))
-}
-
-async fn delete(
-    app: &App,
-    kind: ResourceKind,
-    req: &ScimRequest,
-    id: &str,
-) -> Result<ScimResponse, ScimError> {
-    for attempt in 1..=WRITE_ATTEMPTS {
-        let old = load(app, kind, req, id).await?;
-        check_if_match(req, &old)?;
-        match app.store.delete(&req.directory, kind, &old).await {
-            Ok(()) => return Ok(ScimResponse::empty(204)),
-            Err(StoreError::VersionMismatch) if retryable(req, attempt) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::VersionMismatch.into())
+    respond(app, kind, req, &record, true).await
 }
 
 /// 200 with one resource as the request's projection asks, and its ETag. After a write
@@ -354,125 +160,98 @@ async fn respond(
     written: bool,
 ) -> Result<ScimResponse, ScimError> {
     let proj = projection(req);
-    let refs = match references(app, kind, req, &[record], &proj).await {
+    let refs = match app
+        .service
+        .references_shown(&req.directory, kind, &[record], &proj, true)
+        .await
+    {
         Err(e) if written && e.scim_type == Some(ScimType::TooMany) => vec![None],
         other => other?,
     };
-    let out = render(req, kind, record, refs.into_iter().next().flatten(), &proj);
+    let refs = refs.into_iter().next().flatten();
+    let out = render(req, kind, record, refs.as_deref(), &proj);
     Ok(ScimResponse::json(200, out).with_etag(record.meta.etag()))
 }
 
-/// The `groups` of each user or `members` of each group, unless the projection leaves them out.
-pub(super) async fn references(
+async fn list(
     app: &App,
     kind: ResourceKind,
     req: &ScimRequest,
-    records: &[&Record],
-    proj: &Projection,
-) -> Result<Vec<Option<Vec<Value>>>, ScimError> {
-    let attr = match kind {
-        ResourceKind::User => "groups",
-        ResourceKind::Group => "members",
-    };
-    if proj.skips(kind, attr) || records.is_empty() {
-        return Ok(vec![None; records.len()]);
-    }
-    let dir = req.directory.clone();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, r) in records.iter().enumerate() {
-        let store = app.store.clone();
-        let (dir, id) = (dir.clone(), r.id.clone());
-        tasks.spawn(async move {
-            let ids = match kind {
-                ResourceKind::User => store.groups_of_user(&dir, &id).await,
-                ResourceKind::Group => store.members_of_group(&dir, &id).await,
-            };
-            (i, ids)
-        });
-    }
-    let mut edges: Vec<Vec<String>> = vec![Vec::new(); records.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (i, ids) = joined.map_err(|e| StoreError::Dynamo(format!("task failed: {e}")))?;
-        edges[i] = ids?;
-    }
-    let total: usize = edges.iter().map(Vec::len).sum();
-    if total > MAX_INLINE_REFERENCES {
-        // Lambda responses are capped at 6 MB; ~150 bytes a reference.
-        return Err(ScimError::bad(
-            ScimType::TooMany,
-            format!(
-                "this response would list {total} memberships (more than {MAX_INLINE_REFERENCES}); \
-                 ask with excludedAttributes={attr} or a smaller count"
-            ),
-        ));
-    }
-    Ok(match kind {
-        ResourceKind::Group => edges
-            .iter()
-            .map(|ids| Some(member_refs(req, ids)))
-            .collect(),
-        ResourceKind::User => {
-            let all: Vec<String> = edges
-                .iter()
-                .flatten()
-                .cloned()
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let names: HashMap<String, String> = app
-                .store
-                .get_many(&req.directory, ResourceKind::Group, &all)
-                .await?
-                .into_iter()
-                .map(|g| {
-                    let name = g
-                        .body
-                        .get("displayName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string();
-                    (g.id, name)
-                })
-                .collect();
-            edges
-                .iter()
-                .map(|ids| {
-                    Some(
-                        ids.iter()
-                            .filter_map(|g| {
-                                let display = names.get(g)?;
-                                Some(json!({
-                                    "value": g,
-                                    "$ref": location(req, ResourceKind::Group, g),
-                                    "display": display,
-                                    "type": "direct",
-                                }))
-                            })
-                            .collect(),
-                    )
-                })
-                .collect()
+    q: ListQuery,
+) -> Result<ScimResponse, ScimError> {
+    let page = listing::list(&app.service, &req.directory, kind, &q).await?;
+    let resources: Vec<Value> = page
+        .records
+        .iter()
+        .zip(&page.refs)
+        .map(|(r, refs)| render(req, kind, r, refs.as_deref(), &q.projection))
+        .collect();
+    let mut body = list_response(
+        page.total.unwrap_or(0) as usize,
+        page.start_index.unwrap_or(1),
+        resources,
+    );
+    if let Some(o) = body.as_object_mut() {
+        if page.total.is_none() {
+            o.remove("totalResults");
         }
-    })
+        if page.start_index.is_none() {
+            o.remove("startIndex");
+        }
+    }
+    if let Some(c) = page.next_cursor {
+        body["nextCursor"] = json!(c);
+    }
+    Ok(ScimResponse::json(
+        200,
+        match req.version {
+            Version::V2 => body,
+            Version::V1 => v1::list_to_v1(body),
+        },
+    ))
 }
 
-fn member_refs(req: &ScimRequest, ids: &[String]) -> Vec<Value> {
-    ids.iter()
-        .map(|u| {
-            json!({
-                "value": u,
-                "$ref": location(req, ResourceKind::User, u),
+/// POST `/.search` at the root (RFC 7644 §3.4.3).
+pub async fn search_all(
+    app: &App,
+    req: &ScimRequest,
+    q: ListQuery,
+) -> Result<ScimResponse, ScimError> {
+    let (total, found) = listing::search_all(&app.service, &req.directory, &q).await?;
+    let resources = found
+        .iter()
+        .map(|(kind, r, refs)| render(req, *kind, r, refs.as_deref(), &q.projection))
+        .collect();
+    Ok(ScimResponse::json(
+        200,
+        list_response(total, q.start_index, resources),
+    ))
+}
+
+/// References as the SCIM attribute shows them: a group's `members`, a user's `groups`.
+fn reference_values(req: &ScimRequest, kind: ResourceKind, refs: &[Reference]) -> Vec<Value> {
+    refs.iter()
+        .map(|r| match kind {
+            ResourceKind::Group => json!({
+                "value": r.id,
+                "$ref": location(req, ResourceKind::User, &r.id),
                 "type": "User",
-            })
+            }),
+            ResourceKind::User => json!({
+                "value": r.id,
+                "$ref": location(req, ResourceKind::Group, &r.id),
+                "display": r.display,
+                "type": "direct",
+            }),
         })
         .collect()
 }
 
-pub(super) fn render(
+fn render(
     req: &ScimRequest,
     kind: ResourceKind,
     r: &Record,
-    refs: Option<Vec<Value>>,
+    refs: Option<&[Reference]>,
     proj: &Projection,
 ) -> Value {
     let full = resource::render(
@@ -481,7 +260,7 @@ pub(super) fn render(
         &r.body,
         &r.meta,
         &location(req, kind, &r.id),
-        refs,
+        refs.map(|refs| reference_values(req, kind, refs)),
     );
     let projected = proj.apply(kind, full);
     match req.version {

@@ -88,6 +88,10 @@ impl ScimResponse {
         if self.challenge {
             b = b.header(WWW_AUTHENTICATE, "Bearer realm=\"scim\"");
         }
+        if self.status == 503 {
+            // Okta and Entra retry 503s; say when (seconds, RFC 9110 §10.2.3).
+            b = b.header("retry-after", "2");
+        }
         let body = match self.body {
             Some(v) => Body::Text(v.to_string()),
             None => Body::Empty,

@@ -102,6 +102,11 @@ impl ScimError {
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
         Self::new(413, None, detail)
     }
+    /// 503: the store is throttled or unreachable; the client should retry (the response says
+    /// when, with `Retry-After`).
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(503, None, detail)
+    }
     pub fn internal() -> Self {
         Self::new(500, None, "internal server error")
     }

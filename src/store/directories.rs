@@ -27,7 +27,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 
@@ -80,7 +80,7 @@ impl Store {
             .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(deleted)
     }
 }

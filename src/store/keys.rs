@@ -7,7 +7,9 @@
 //! | item                     | pk                | sk                                   |
 //! |--------------------------|-------------------|--------------------------------------|
 //! | directory registry entry | `DIRECTORIES`     | `DIR#{dir}`                          |
-//! | directory counters       | `DIR#{dir}`       | `STATS`                              |
+//! | cursor key, old counters | `DIR#{dir}`       | `STATS`                              |
+//! | counter shard (16)       | `DIR#{dir}`       | `STATS#{00..15}`                     |
+//! | group clean-up marker    | `DIR#{dir}`       | `CLEANUP#GROUP#{id}`                 |
 //! | user                     | `DIR#{dir}`       | `USER#{id}`                          |
 //! | userName guard (unique)  | `DIR#{dir}`       | `UNAME#{lowercase userName}`         |
 //! | group name guard (unique)| `DIR#{dir}`       | `GNAME#{lowercase displayName}`      |
@@ -42,6 +44,25 @@ pub fn registry_sk(dir: &str) -> String {
 pub fn stats_sk() -> &'static str {
     "STATS"
 }
+
+/// How many items the per-directory resource counters are spread over. Each create and delete
+/// moves one shard inside its own transaction, so the counters never drift from the resources;
+/// 16 shards keep parallel imports from conflicting on one counter item.
+pub const COUNTER_SHARDS: u32 = 16;
+
+/// The counter shard a resource's create and delete move (FNV-1a of its id).
+pub fn counter_sk(id: &str) -> String {
+    let hash = id.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("STATS#{:02}", hash % COUNTER_SHARDS)
+}
+
+/// The marker of a deleted group whose membership edges are still being removed.
+pub fn cleanup_sk(group_id: &str) -> String {
+    format!("{CLEANUP_PREFIX}{}", esc(group_id))
+}
+pub const CLEANUP_PREFIX: &str = "CLEANUP#GROUP#";
 
 /// Sort-key prefix of a resource kind's items; `resource_sk` appends the id.
 pub fn resource_prefix(kind: ResourceKind) -> &'static str {

@@ -1,124 +1,217 @@
 //! Group membership: one pair of items per (group, user) edge — `MEMBER#{g}#{u}` to list a group's
 //! members and `MEMBEROF#{u}#{g}` to list a user's groups — never a list on the group item (the
-//! 400 KB item limit would cap group size). Adding one member touches three items whatever the
-//! group's size; both directions are strongly consistent Queries.
+//! 400 KB item limit would cap group size). Both directions are strongly consistent Queries.
 //!
-//! Small changes (the one-member PATCHes IdPs send) ride in the resource's own transaction with a
-//! ConditionCheck per added user, so a missing user cancels everything. Changes too big for one
-//! transaction (100 items) are checked first with BatchGetItem, then written in 25-item batches.
+//! A pair is always written or deleted in one transaction, so no reader sees a membership from
+//! one side only. Adding a member also moves the user's edge sequence, conditional on the user
+//! existing and not being deleted: a missing user cancels the add, and a user delete that listed
+//! the user's groups before the add is cancelled by it (see `mutate.rs`). Adding one member
+//! touches four items whatever the group's size.
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
 use super::keys;
-use super::write::{Role, Tx, MAX_TX_ITEMS};
-use super::{get_s, key, Item, Store, StoreError};
+use super::mutate::MemberDelta;
+use super::resources::{DELETING, EDGE_SEQ};
+use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
+use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::scim::schema::ResourceKind;
-
-/// What is left to do after the resource's transaction commits.
-pub(crate) enum MemberPlan {
-    Done,
-    Batched {
-        add: Vec<String>,
-        remove: Vec<String>,
-    },
-}
 
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 const MAX_BATCH_WRITE: usize = 25;
+/// Transactions or batches of one request in flight at once.
+const PARALLEL_WRITES: usize = 8;
+
+/// One membership edge pair to add or remove: (group id, user id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EdgeOp {
+    Add(String, String),
+    Remove(String, String),
+}
+
+impl EdgeOp {
+    fn items(&self) -> usize {
+        match self {
+            EdgeOp::Add(..) => 3,
+            EdgeOp::Remove(..) => 2,
+        }
+    }
+}
 
 impl Store {
-    /// Puts the edge changes into `tx` when they fit; otherwise verifies the added users exist
-    /// (so the request fails before anything is written) and leaves them for `finish_members`.
-    pub(crate) async fn plan_members(
+    /// Puts a group's member changes into `tx` (the caller checked they fit).
+    pub(crate) fn edge_changes(
         &self,
+        tx: &mut Tx,
         dir: &str,
         group_id: &str,
-        add: &[String],
-        remove: &[String],
-        tx: &mut Tx,
-    ) -> Result<MemberPlan, StoreError> {
-        if add.is_empty() && remove.is_empty() {
-            return Ok(MemberPlan::Done);
+        delta: &MemberDelta,
+    ) -> Result<(), StoreError> {
+        for op in ops(group_id, delta) {
+            self.edge_op(tx, dir, &op)?;
         }
-        if tx.len() + 3 * add.len() + 2 * remove.len() <= MAX_TX_ITEMS {
-            let pk = keys::directory_pk(dir);
-            for user in add {
-                tx.check_exists(
-                    self,
+        Ok(())
+    }
+
+    fn edge_op(&self, tx: &mut Tx, dir: &str, op: &EdgeOp) -> Result<(), StoreError> {
+        let pk = keys::directory_pk(dir);
+        match op {
+            EdgeOp::Add(group, user) => {
+                tx.update(
                     key(pk.clone(), keys::resource_sk(ResourceKind::User, user)),
+                    Expr::new("ADD #es :one")
+                        .name("#es", EDGE_SEQ)
+                        .value(":one", n(1)),
+                    Some(
+                        Expr::new("attribute_exists(pk) AND attribute_not_exists(#d)")
+                            .name("#d", DELETING),
+                    ),
                     Role::Member(user.clone()),
                 )?;
                 tx.put(
-                    self,
-                    key(pk.clone(), keys::member_sk(group_id, user)),
+                    key(pk.clone(), keys::member_sk(group, user)),
                     None,
                     Role::Other,
                 )?;
-                tx.put(
-                    self,
-                    key(pk.clone(), keys::member_of_sk(user, group_id)),
-                    None,
-                    Role::Other,
-                )?;
+                tx.put(key(pk, keys::member_of_sk(user, group)), None, Role::Other)
             }
-            for user in remove {
-                tx.delete(
-                    self,
-                    key(pk.clone(), keys::member_sk(group_id, user)),
-                    None,
-                    Role::Other,
-                )?;
-                tx.delete(
-                    self,
-                    key(pk.clone(), keys::member_of_sk(user, group_id)),
-                    None,
-                    Role::Other,
-                )?;
-            }
-            return Ok(MemberPlan::Done);
+            EdgeOp::Remove(group, user) => self.edge_pair_delete(tx, dir, group, user),
         }
-        let missing = self.missing_users(dir, add).await?;
-        if !missing.is_empty() {
-            return Err(StoreError::MissingMembers(missing));
-        }
-        Ok(MemberPlan::Batched {
-            add: add.to_vec(),
-            remove: remove.to_vec(),
-        })
     }
 
-    pub(crate) async fn finish_members(
+    pub(crate) fn edge_pair_delete(
+        &self,
+        tx: &mut Tx,
+        dir: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        let pk = keys::directory_pk(dir);
+        tx.delete(
+            key(pk.clone(), keys::member_sk(group_id, user_id)),
+            None,
+            Role::Other,
+        )?;
+        tx.delete(
+            key(pk, keys::member_of_sk(user_id, group_id)),
+            None,
+            Role::Other,
+        )
+    }
+
+    /// Applies a group's member changes in as many transactions as they need (each pair whole).
+    pub(crate) async fn apply_edges(
         &self,
         dir: &str,
         group_id: &str,
-        plan: MemberPlan,
+        delta: &MemberDelta,
     ) -> Result<(), StoreError> {
-        let MemberPlan::Batched { add, remove } = plan else {
-            return Ok(());
-        };
-        let pk = keys::directory_pk(dir);
-        let mut writes = Vec::with_capacity(2 * (add.len() + remove.len()));
-        for user in &add {
-            for sk in [
-                keys::member_sk(group_id, user),
-                keys::member_of_sk(user, group_id),
-            ] {
-                let put = PutRequest::builder()
-                    .set_item(Some(key(pk.clone(), sk)))
-                    .build()
-                    .map_err(StoreError::dynamo)?;
-                writes.push(WriteRequest::builder().put_request(put).build());
-            }
-        }
-        for user in &remove {
-            writes.extend(edge_deletes(&pk, group_id, user)?);
-        }
-        self.batch_write(writes).await
+        self.apply_edge_ops(dir, ops(group_id, delta)).await
     }
 
-    /// Ids among `ids` that are not users of the directory.
+    /// Packs edge operations into transactions of at most 100 items and runs them, a few at a
+    /// time. An add whose user vanished meanwhile (deleted, or being deleted) is dropped: the
+    /// user's delete would have removed the edge anyway.
+    pub(crate) async fn apply_edge_ops(
+        &self,
+        dir: &str,
+        ops: Vec<EdgeOp>,
+    ) -> Result<(), StoreError> {
+        let mut chunks: Vec<Vec<EdgeOp>> = Vec::new();
+        let mut size = MAX_TX_ITEMS;
+        for op in ops {
+            if size + op.items() > MAX_TX_ITEMS {
+                chunks.push(Vec::new());
+                size = 0;
+            }
+            size += op.items();
+            chunks.last_mut().expect("pushed above").push(op);
+        }
+        let until = deadline::current();
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in chunks {
+            while tasks.len() >= PARALLEL_WRITES {
+                join_one(&mut tasks).await?;
+            }
+            let (store, dir) = (self.clone(), dir.to_string());
+            tasks.spawn(deadline::at(until, async move {
+                store.commit_edges(&dir, chunk).await
+            }));
+        }
+        while !tasks.is_empty() {
+            join_one(&mut tasks).await?;
+        }
+        Ok(())
+    }
+
+    async fn commit_edges(&self, dir: &str, mut chunk: Vec<EdgeOp>) -> Result<(), StoreError> {
+        loop {
+            let mut tx = Tx::new(self);
+            for op in &chunk {
+                self.edge_op(&mut tx, dir, op)?;
+            }
+            match tx.commit(self).await {
+                Err(StoreError::MissingMembers(gone)) => {
+                    chunk.retain(|op| !matches!(op, EdgeOp::Add(_, u) if gone.contains(u)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Deletes every edge of a deleted group (unreachable to reads, so plain batches will do),
+    /// page by page until none is left or the deadline passes.
+    pub(crate) async fn delete_group_edges(
+        &self,
+        dir: &str,
+        group_id: &str,
+    ) -> Result<(), StoreError> {
+        let pk = keys::directory_pk(dir);
+        loop {
+            let users = self
+                .edge_page(dir, &keys::member_prefix(group_id), 2_000)
+                .await?;
+            if users.is_empty() {
+                return Ok(());
+            }
+            if deadline::passed() {
+                return Err(StoreError::Unavailable(
+                    "the group's memberships are still being removed".into(),
+                ));
+            }
+            let mut writes = Vec::with_capacity(2 * users.len());
+            for u in &users {
+                for sk in [
+                    keys::member_of_sk(u, group_id),
+                    keys::member_sk(group_id, u),
+                ] {
+                    let del = DeleteRequest::builder()
+                        .set_key(Some(key(pk.clone(), sk)))
+                        .build()
+                        .map_err(StoreError::dynamo)?;
+                    writes.push(WriteRequest::builder().delete_request(del).build());
+                }
+            }
+            let until = deadline::current();
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in writes.chunks(MAX_BATCH_WRITE) {
+                while tasks.len() >= PARALLEL_WRITES {
+                    join_one(&mut tasks).await?;
+                }
+                let (store, chunk) = (self.clone(), chunk.to_vec());
+                tasks.spawn(deadline::at(until, async move {
+                    store.batch_write(chunk).await
+                }));
+            }
+            while !tasks.is_empty() {
+                join_one(&mut tasks).await?;
+            }
+        }
+    }
+
+    /// Ids among `ids` that are not users of the directory (or are being deleted).
     pub async fn missing_users(
         &self,
         dir: &str,
@@ -137,7 +230,10 @@ impl Store {
                     )
                 })
                 .collect();
-            for item in self.batch_get(keys, Some("pk, sk")).await? {
+            for item in self.batch_get(keys, Some("pk, sk, deleting")).await? {
+                if item.contains_key(DELETING) {
+                    continue;
+                }
                 if let Some(id) = get_s(&item, keys::SK)
                     .and_then(|sk| keys::id_from_resource_sk(ResourceKind::User, sk))
                 {
@@ -158,55 +254,37 @@ impl Store {
         dir: &str,
         group_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        self.edge_ids(dir, &keys::member_prefix(group_id)).await
+        self.edge_page(dir, &keys::member_prefix(group_id), usize::MAX)
+            .await
     }
 
-    /// The group ids a user belongs to.
+    /// The group ids a user belongs to (edges of groups deleted a moment ago included: readers
+    /// keep only groups that exist).
     pub async fn groups_of_user(
         &self,
         dir: &str,
         user_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        self.edge_ids(dir, &keys::member_of_prefix(user_id)).await
+        self.edge_page(dir, &keys::member_of_prefix(user_id), usize::MAX)
+            .await
     }
 
-    async fn edge_ids(&self, dir: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let (items, _) = self
-            .query_prefix(dir, prefix, None, usize::MAX, true)
-            .await?;
+    /// The first `limit` ids under an edge prefix.
+    pub(crate) async fn edge_page(
+        &self,
+        dir: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let (items, _) = self.query_prefix(dir, prefix, None, limit, true).await?;
         Ok(items
             .iter()
             .filter_map(|i| get_s(i, keys::SK).map(keys::last_component))
             .collect())
     }
 
-    pub(crate) async fn remove_user_edges(
-        &self,
-        dir: &str,
-        user_id: &str,
-    ) -> Result<(), StoreError> {
-        let pk = keys::directory_pk(dir);
-        let mut writes = Vec::new();
-        for group in self.groups_of_user(dir, user_id).await? {
-            writes.extend(edge_deletes(&pk, &group, user_id)?);
-        }
-        self.batch_write(writes).await
-    }
-
-    pub(crate) async fn remove_group_edges(
-        &self,
-        dir: &str,
-        group_id: &str,
-    ) -> Result<(), StoreError> {
-        let pk = keys::directory_pk(dir);
-        let mut writes = Vec::new();
-        for user in self.members_of_group(dir, group_id).await? {
-            writes.extend(edge_deletes(&pk, group_id, &user)?);
-        }
-        self.batch_write(writes).await
-    }
-
-    /// BatchWriteItem in chunks of 25, re-sending unprocessed items with backoff.
+    /// BatchWriteItem in chunks of 25, re-sending unprocessed items with backoff until the
+    /// deadline.
     pub(crate) async fn batch_write(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
         for chunk in writes.chunks(MAX_BATCH_WRITE) {
             let mut pending = chunk.to_vec();
@@ -218,14 +296,18 @@ impl Store {
                     .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(StoreError::dynamo)?;
+                    .map_err(StoreError::sdk)?;
                 pending = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
                 if !pending.is_empty() {
                     attempt += 1;
-                    tokio::time::sleep(super::write::backoff(attempt)).await;
+                    if !deadline::backoff(attempt).await {
+                        return Err(StoreError::Unavailable(
+                            "batch writes kept being throttled".into(),
+                        ));
+                    }
                 }
             }
         }
@@ -233,18 +315,22 @@ impl Store {
     }
 }
 
-fn edge_deletes(pk: &str, group_id: &str, user_id: &str) -> Result<Vec<WriteRequest>, StoreError> {
-    [
-        keys::member_sk(group_id, user_id),
-        keys::member_of_sk(user_id, group_id),
-    ]
-    .into_iter()
-    .map(|sk| {
-        let del = DeleteRequest::builder()
-            .set_key(Some(key(pk.to_string(), sk)))
-            .build()
-            .map_err(StoreError::dynamo)?;
-        Ok(WriteRequest::builder().delete_request(del).build())
-    })
-    .collect()
+fn ops(group_id: &str, delta: &MemberDelta) -> Vec<EdgeOp> {
+    let g = || group_id.to_string();
+    delta
+        .add
+        .iter()
+        .map(|u| EdgeOp::Add(g(), u.clone()))
+        .chain(delta.remove.iter().map(|u| EdgeOp::Remove(g(), u.clone())))
+        .collect()
+}
+
+async fn join_one(
+    tasks: &mut tokio::task::JoinSet<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    match tasks.join_next().await {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => Err(StoreError::Dynamo(format!("write task failed: {e}"))),
+        None => Ok(()),
+    }
 }

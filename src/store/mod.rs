@@ -3,24 +3,29 @@
 //! enforces uniqueness and optimistic concurrency with conditional writes, so DynamoDB itself is the
 //! arbiter when two requests race.
 
+pub mod deadline;
 pub mod directories;
 pub mod keys;
 pub mod members;
+mod mutate;
 pub mod paging;
 pub mod resources;
 pub mod tables;
 pub mod tokens;
-mod write;
+mod tx;
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
 
 use crate::scim::resource::Meta;
 
-pub use write::Tx;
+pub use mutate::MemberDelta;
+pub use tx::Tx;
 
 /// Environment variables every binary reads (see README "Configuration").
 pub const ENV_TABLE: &str = "SCIM_TABLE";
@@ -41,14 +46,51 @@ pub enum StoreError {
     /// Member ids that are not users of this directory.
     #[error("unknown members: {0:?}")]
     MissingMembers(Vec<String>),
+    /// Throttled, a DynamoDB server error, a lost connection, or retries that ran out of time:
+    /// nothing half-written is visible, and the same request may be sent again.
+    #[error("dynamodb unavailable: {0}")]
+    Unavailable(String),
     #[error("dynamodb: {0}")]
     Dynamo(String),
 }
 
 impl StoreError {
+    /// A failure that is not an SDK call's (a builder, a corrupt item).
     pub fn dynamo(e: impl std::fmt::Display) -> Self {
-        // The Display of an SdkError is terse; the Debug form carries the service message.
         StoreError::Dynamo(e.to_string())
+    }
+
+    /// An SDK call's failure, after the SDK's own retries: throttling, DynamoDB 5xx, timeouts and
+    /// lost connections are `Unavailable`; anything else is a bug or a misconfiguration.
+    pub fn sdk<E>(e: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let transient = match &e {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(s) => {
+                s.raw().status().is_server_error()
+                    || matches!(
+                        s.err().code(),
+                        Some(
+                            "ThrottlingException"
+                                | "ProvisionedThroughputExceededException"
+                                | "RequestLimitExceeded"
+                                | "TransactionInProgressException"
+                                | "TransactionConflictException"
+                        )
+                    )
+            }
+            _ => false,
+        };
+        let detail = DisplayErrorContext(&e).to_string();
+        if transient {
+            StoreError::Unavailable(detail)
+        } else {
+            StoreError::Dynamo(detail)
+        }
     }
 }
 
@@ -58,6 +100,35 @@ pub struct Record {
     pub id: String,
     pub body: Map<String, Value>,
     pub meta: Meta,
+    /// Where the resource is in a multi-step write (see `mutate.rs`).
+    pub state: State,
+    /// Moves whenever a membership edge of this user is added: a user delete is conditional on
+    /// it, so an edge added after the delete listed the user's groups cancels the delete.
+    pub(crate) edge_seq: u64,
+}
+
+impl Record {
+    pub fn new(id: impl Into<String>, body: Map<String, Value>, meta: Meta) -> Self {
+        Record {
+            id: id.into(),
+            body,
+            meta,
+            state: State::Live,
+            edge_seq: 0,
+        }
+    }
+}
+
+/// The lifecycle of a resource item across writes that need more than one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum State {
+    #[default]
+    Live,
+    /// A group whose create is still adding members (more than one transaction holds). Invisible
+    /// to reads; a retry of the same create (same `intent`) finishes it.
+    Pending { intent: String, since_ms: u64 },
+    /// A user whose delete is removing its memberships: still readable, takes no new ones.
+    Deleting,
 }
 
 /// Handle to both tables. Cheap to clone (the SDK client is an `Arc` inside).
@@ -91,7 +162,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(out.item)
     }
 
@@ -108,7 +179,7 @@ impl Store {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(StoreError::dynamo)?;
+                .map_err(StoreError::sdk)?;
             out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {

@@ -25,12 +25,17 @@ pub struct Anchor {
 }
 
 impl Store {
-    /// How many resources of a kind the directory holds.
+    /// How many resources of a kind the directory holds: the sum of its counter shards (and of
+    /// the single counter item older versions kept under `STATS`). One Query of ≤ 17 small items.
     pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
-        let item = self
-            .get_item(keys::directory_pk(dir), keys::stats_sk().into())
+        let (items, _) = self
+            .query_prefix(dir, keys::stats_sk(), None, usize::MAX, false)
             .await?;
-        Ok(item.and_then(|i| get_n(&i, kind.endpoint())).unwrap_or(0))
+        let total: i64 = items
+            .iter()
+            .filter_map(|i| i.get(kind.endpoint())?.as_n().ok()?.parse::<i64>().ok())
+            .sum();
+        Ok(total.max(0) as u64)
     }
 
     /// The directory's cursor-signing secret, created on first use. Lambdas cache it per process.
@@ -50,7 +55,7 @@ impl Store {
             .return_values(ReturnValue::AllNew)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         out.attributes
             .and_then(|a| {
                 a.get("cursor_key")
@@ -102,7 +107,7 @@ impl Store {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 

@@ -1,8 +1,5 @@
-//! Users and Groups as items: the resource item plus its index items, written together in one
-//! transaction so a lookup never finds a half-written resource.
-//!
-//! Round trips: get = 1 GetItem; create = 1 TransactWriteItems (+1 counter update); replace =
-//! 1 TransactWriteItems; delete = 1 TransactWriteItems (+ membership clean-up, see members.rs).
+//! Users and Groups as items, and every read of them: by id, many by id, by unique name, by index,
+//! and in id order. Writes are in `mutate.rs`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,17 +7,20 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde_json::{Map, Value};
 
 use super::keys::{self, Index};
-use super::write::{Role, Tx};
-use super::{get_n, get_s, key, n, s, Item, Record, Store, StoreError};
+use super::{get_n, get_s, key, n, s, Item, Record, State, Store, StoreError};
 use crate::scim::resource::{index_values, IndexValues, Meta};
 use crate::scim::schema::ResourceKind;
 
 /// Attribute names of a resource item.
 const BODY: &str = "body";
-const VERSION: &str = "version";
+pub(crate) const VERSION: &str = "version";
 const CREATED: &str = "created";
-const MODIFIED: &str = "modified";
-const ID: &str = "id";
+pub(crate) const MODIFIED: &str = "modified";
+pub(crate) const ID: &str = "id";
+pub(crate) const EDGE_SEQ: &str = "es";
+pub(crate) const PENDING: &str = "pending";
+pub(crate) const PENDING_SINCE: &str = "pending_since";
+pub(crate) const DELETING: &str = "deleting";
 
 impl Store {
     pub async fn get(
@@ -80,7 +80,7 @@ impl Store {
                 .request_items(&self.table, ka.build().map_err(StoreError::dynamo)?)
                 .send()
                 .await
-                .map_err(StoreError::dynamo)?;
+                .map_err(StoreError::sdk)?;
             if let Some(mut r) = out.responses {
                 items.extend(r.remove(&self.table).unwrap_or_default());
             }
@@ -88,7 +88,9 @@ impl Store {
                 if let Some(rest) = u.remove(&self.table) {
                     keys = rest.keys;
                     attempt += 1;
-                    tokio::time::sleep(super::write::backoff(attempt)).await;
+                    if !keys.is_empty() && !super::deadline::backoff(attempt).await {
+                        return Err(StoreError::Unavailable("reads kept being throttled".into()));
+                    }
                 }
             }
         }
@@ -181,7 +183,7 @@ impl Store {
             if keys_only {
                 q = q.projection_expression("pk, sk");
             }
-            let out = q.send().await.map_err(StoreError::dynamo)?;
+            let out = q.send().await.map_err(StoreError::sdk)?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if items.len() < limit => start = Some(k),
@@ -190,177 +192,9 @@ impl Store {
             }
         }
     }
-
-    /// Creates a resource with its guards and index items; `members` are group member edges to add
-    /// in the same write (each checked to be an existing user).
-    pub async fn create(
-        &self,
-        dir: &str,
-        kind: ResourceKind,
-        record: &Record,
-        members: &[String],
-    ) -> Result<(), StoreError> {
-        let mut tx = Tx::default();
-        tx.put(
-            self,
-            resource_item(dir, kind, record)?,
-            Some(("attribute_not_exists(pk)", Item::new())),
-            Role::Resource,
-        )?;
-        let idx = index_values(kind, &record.body);
-        self.index_changes(
-            &mut tx,
-            dir,
-            kind,
-            &record.id,
-            &IndexValues::default(),
-            &idx,
-        )?;
-        let plan = self
-            .plan_members(dir, &record.id, members, &[], &mut tx)
-            .await?;
-        tx.commit(self).await?;
-        self.finish_members(dir, &record.id, plan).await?;
-        self.bump_count(dir, kind, 1).await
-    }
-
-    /// Replaces a resource whose stored version is `old.meta.version` (else `VersionMismatch`).
-    /// `member_changes` (groups) are applied in the same transaction when they fit.
-    pub async fn replace(
-        &self,
-        dir: &str,
-        kind: ResourceKind,
-        old: &Record,
-        new: &Record,
-        add_members: &[String],
-        remove_members: &[String],
-    ) -> Result<(), StoreError> {
-        let mut tx = Tx::default();
-        tx.put(
-            self,
-            resource_item(dir, kind, new)?,
-            Some(version_condition(old.meta.version)),
-            Role::Resource,
-        )?;
-        let before = index_values(kind, &old.body);
-        let after = index_values(kind, &new.body);
-        self.index_changes(&mut tx, dir, kind, &new.id, &before, &after)?;
-        let plan = self
-            .plan_members(dir, &new.id, add_members, remove_members, &mut tx)
-            .await?;
-        tx.commit(self).await?;
-        self.finish_members(dir, &new.id, plan).await
-    }
-
-    /// Deletes a resource at version `old.meta.version` with its guards, index items and every
-    /// membership edge it is part of.
-    pub async fn delete(
-        &self,
-        dir: &str,
-        kind: ResourceKind,
-        old: &Record,
-    ) -> Result<(), StoreError> {
-        let mut tx = Tx::default();
-        tx.delete(
-            self,
-            key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
-            Some(version_condition(old.meta.version)),
-            Role::Resource,
-        )?;
-        let before = index_values(kind, &old.body);
-        self.index_changes(
-            &mut tx,
-            dir,
-            kind,
-            &old.id,
-            &before,
-            &IndexValues::default(),
-        )?;
-        tx.commit(self).await?;
-        // Edges go after the resource: a concurrent member add checks the user exists inside its
-        // transaction, so once the delete committed no new edge can appear for this resource.
-        match kind {
-            ResourceKind::User => self.remove_user_edges(dir, &old.id).await?,
-            ResourceKind::Group => self.remove_group_edges(dir, &old.id).await?,
-        }
-        self.bump_count(dir, kind, -1).await
-    }
-
-    /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.
-    /// The old userName guard is deleted only if it still names this id.
-    fn index_changes(
-        &self,
-        tx: &mut Tx,
-        dir: &str,
-        kind: ResourceKind,
-        id: &str,
-        before: &IndexValues,
-        after: &IndexValues,
-    ) -> Result<(), StoreError> {
-        let pk = keys::directory_pk(dir);
-        let folded = |v: &IndexValues| v.unique_name().map(|n| n.to_lowercase());
-        if folded(before) != folded(after) {
-            if let Some(old) = before.unique_name() {
-                let mut cond = Item::new();
-                cond.insert(":id".into(), s(id));
-                let old_key = key(pk.clone(), keys::unique_name_sk(kind, old));
-                tx.delete(self, old_key, Some(("id = :id", cond)), Role::Resource)?;
-            }
-            if let Some(name) = after.unique_name() {
-                let mut item = key(pk.clone(), keys::unique_name_sk(kind, name));
-                item.insert(ID.into(), s(id));
-                let unique = Some(("attribute_not_exists(pk)", Item::new()));
-                let attr = match kind {
-                    ResourceKind::User => "userName",
-                    ResourceKind::Group => "displayName",
-                };
-                tx.put(
-                    self,
-                    item,
-                    unique,
-                    Role::Guard(format!("{attr} \"{name}\"")),
-                )?;
-            }
-        }
-        let (old, new) = (index_entries(kind, before), index_entries(kind, after));
-        for (index, value) in old.iter().filter(|e| !new.contains(e)) {
-            tx.delete(
-                self,
-                key(pk.clone(), index.sk(value, id)),
-                None,
-                Role::Other,
-            )?;
-        }
-        for (index, value) in new.iter().filter(|e| !old.contains(e)) {
-            tx.put(
-                self,
-                key(pk.clone(), index.sk(value, id)),
-                None,
-                Role::Other,
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Keeps the per-directory resource counts (`totalResults` of unfiltered lists) without a
-    /// Query over every item. Done after the transaction commits: a counter on the transaction's
-    /// critical path would make every create in a directory conflict with every other.
-    async fn bump_count(&self, dir: &str, kind: ResourceKind, by: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), keys::stats_sk().into())))
-            .update_expression("ADD #c :by")
-            .expression_attribute_names("#c", kind.endpoint())
-            .expression_attribute_values(":by", n(by))
-            .send()
-            .await
-            .map_err(StoreError::dynamo)?;
-        Ok(())
-    }
 }
 
-fn index_entries(kind: ResourceKind, v: &IndexValues) -> Vec<(Index, String)> {
+pub(crate) fn index_entries(kind: ResourceKind, v: &IndexValues) -> Vec<(Index, String)> {
     let mut out = Vec::new();
     match kind {
         ResourceKind::User => {
@@ -378,23 +212,28 @@ fn index_entries(kind: ResourceKind, v: &IndexValues) -> Vec<(Index, String)> {
     out
 }
 
-fn version_condition(version: u64) -> (&'static str, Item) {
-    let mut values = Item::new();
-    values.insert(":v".into(), n(version));
-    ("version = :v", values)
-}
-
-fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result<Item, StoreError> {
+pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result<Item, StoreError> {
     let body = serde_json::to_string(&r.body).map_err(StoreError::dynamo)?;
     let mut item = key(keys::directory_pk(dir), keys::resource_sk(kind, &r.id));
     item.insert(BODY.into(), s(body));
     item.insert(VERSION.into(), n(r.meta.version));
     item.insert(CREATED.into(), s(&r.meta.created));
     item.insert(MODIFIED.into(), s(&r.meta.last_modified));
+    item.insert(EDGE_SEQ.into(), n(r.edge_seq));
+    match &r.state {
+        State::Live => {}
+        State::Pending { intent, since_ms } => {
+            item.insert(PENDING.into(), s(intent));
+            item.insert(PENDING_SINCE.into(), n(since_ms));
+        }
+        State::Deleting => {
+            item.insert(DELETING.into(), n(1));
+        }
+    }
     Ok(item)
 }
 
-fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreError> {
+pub(crate) fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreError> {
     let corrupt =
         |what: &str| StoreError::Dynamo(format!("stored {} item lacks {what}", kind.name()));
     let id = get_s(item, keys::SK)
@@ -405,6 +244,14 @@ fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreErro
         .transpose()
         .map_err(StoreError::dynamo)?
         .ok_or_else(|| corrupt("body"))?;
+    let state = match (get_s(item, PENDING), item.contains_key(DELETING)) {
+        (Some(intent), _) => State::Pending {
+            intent: intent.to_string(),
+            since_ms: get_n(item, PENDING_SINCE).unwrap_or(0),
+        },
+        (None, true) => State::Deleting,
+        (None, false) => State::Live,
+    };
     Ok(Record {
         id,
         body,
@@ -413,6 +260,8 @@ fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreErro
             last_modified: get_s(item, MODIFIED).unwrap_or_default().to_string(),
             version: get_n(item, VERSION).ok_or_else(|| corrupt("version"))?,
         },
+        state,
+        edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
     })
 }
 
@@ -449,7 +298,18 @@ impl Store {
                 put(key(pk.clone(), index.sk(&value, &r.id)))?;
             }
         }
-        self.batch_write(writes).await?;
-        self.bump_count(dir, kind, records.len() as i64).await
+        // The counter moves on one shard (the sum is what counts).
+        let id = records.first().map_or("", |r| r.id.as_str());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::counter_sk(id))))
+            .update_expression("ADD #c :by")
+            .expression_attribute_names("#c", kind.endpoint())
+            .expression_attribute_values(":by", n(records.len()))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        self.batch_write(writes).await
     }
 }

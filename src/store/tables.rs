@@ -65,7 +65,7 @@ impl Store {
             .time_to_live_specification(spec)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 
@@ -76,7 +76,7 @@ impl Store {
             .list_tables()
             .send()
             .await
-            .map_err(StoreError::dynamo)?
+            .map_err(StoreError::sdk)?
             .table_names
             .unwrap_or_default();
         let mut created = Vec::new();

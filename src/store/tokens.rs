@@ -44,7 +44,7 @@ impl Store {
             .condition_expression("attribute_not_exists(token_hash)")
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 
@@ -57,7 +57,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(out.item.as_ref().and_then(token_from_item))
     }
 
@@ -81,7 +81,7 @@ impl Store {
             .key(TOKEN_HASH, AttributeValue::S(hash.into()))
             .send()
             .await
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::sdk)?;
         Ok(())
     }
 }

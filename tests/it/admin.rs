@@ -77,7 +77,7 @@ async fn deleting_a_directory_removes_its_data_and_tokens() {
     assert!(s.admin.show_directory(&s.directory).await.is_err());
     assert!(s
         .app
-        .store
+        .store()
         .list_tokens(&s.directory)
         .await
         .unwrap()

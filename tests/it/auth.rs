@@ -64,7 +64,7 @@ async fn an_expired_token_is_401() {
     let token = auth::new_token();
     let hash = auth::hash_token(&token);
     s.app
-        .store
+        .store()
         .put_token(&TokenRecord {
             token_id: auth::token_id(&hash),
             hash,
@@ -82,14 +82,14 @@ async fn only_the_hash_of_a_token_is_stored() {
     let s = Scim::start().await;
     let stored = s
         .app
-        .store
+        .store()
         .get_token(&auth::hash_token(&s.token))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(stored.directory_id, s.directory);
     let listed =
-        serde_json::to_string(&s.app.store.list_tokens(&s.directory).await.unwrap()).unwrap();
+        serde_json::to_string(&s.app.store().list_tokens(&s.directory).await.unwrap()).unwrap();
     assert!(!listed.contains(&s.token));
     assert!(!listed.contains(&s.token[8..]));
 }

@@ -27,15 +27,15 @@ const GROUP_H: &str = "01890000-0000-7000-8000-00000000000d";
 
 fn record(kind: ResourceKind, id: &str, body: serde_json::Value) -> Record {
     let now = clock::now_rfc3339();
-    Record {
-        id: id.into(),
-        body: resource::incoming(kind, &body).unwrap().body,
-        meta: Meta {
+    Record::new(
+        id,
+        resource::incoming(kind, &body).unwrap().body,
+        Meta {
             created: now.clone(),
             last_modified: now,
             version: 1,
         },
-    }
+    )
 }
 
 /// A fresh copy of the fixtures' directory: token, users A and B, groups G and H.

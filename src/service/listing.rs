@@ -12,22 +12,18 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::request::{ScimRequest, Version};
-use super::resources::{references, render};
-use super::response::ScimResponse;
-use super::App;
+use super::{visible, Reference, Service};
 use crate::clock;
 use crate::scim::cursor::{query_hash, Cursor, CURSOR_TIMEOUT_SECS};
 use crate::scim::error::ScimError;
 use crate::scim::filter::{self, Filter};
-use crate::scim::list::{list_response, ListQuery};
+use crate::scim::list::{ListQuery, Projection};
 use crate::scim::plan::{self, Lookup, Plan};
 use crate::scim::resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::sort::SortKey;
-use crate::scim::v1;
 use crate::store::keys::Index;
 use crate::store::paging::Anchor;
 use crate::store::Record;
@@ -37,7 +33,7 @@ const PARTITION_PAGE: usize = 500;
 
 /// What a list request resolved to, before paging.
 struct Query<'a> {
-    app: &'a App,
+    svc: &'a Service,
     kind: ResourceKind,
     dir: &'a str,
     filter: Option<Filter>,
@@ -48,19 +44,22 @@ struct Query<'a> {
 }
 
 /// One page and what the response says about the rest.
-struct Page {
-    records: Vec<Record>,
-    total: Option<u64>,
-    start_index: Option<usize>,
-    next_cursor: Option<String>,
+pub struct Page {
+    pub records: Vec<Record>,
+    /// Each record's references, where the projection shows them.
+    pub refs: Vec<Option<Vec<Reference>>>,
+    pub total: Option<u64>,
+    pub start_index: Option<usize>,
+    pub next_cursor: Option<String>,
 }
 
+/// GET /Users|/Groups and their `.search`: one page of matches.
 pub async fn list(
-    app: &App,
+    svc: &Service,
+    dir: &str,
     kind: ResourceKind,
-    req: &ScimRequest,
-    q: ListQuery,
-) -> Result<ScimResponse, ScimError> {
+    q: &ListQuery,
+) -> Result<Page, ScimError> {
     let filter = q
         .filter
         .as_deref()
@@ -72,58 +71,64 @@ pub async fn list(
         .map(|s| SortKey::parse(s, q.descending, kind))
         .transpose()?;
     let hash = query_hash(
-        &req.directory,
+        dir,
         kind.endpoint(),
         q.filter.as_deref(),
         sort.as_ref().map(SortKey::fingerprint).as_deref(),
     );
-    let query = Query::new(app, kind, &req.directory, filter, hash);
-    let page = match (&sort, &q.cursor) {
-        (Some(sort), _) => query.sorted(sort, &q).await?,
+    let query = Query::new(svc, kind, dir, filter, hash);
+    let mut page = match (&sort, &q.cursor) {
+        (Some(sort), _) => query.sorted(sort, q).await?,
         (None, Some(cursor)) => query.by_cursor(cursor, q.count).await?,
         (None, None) => query.by_index(q.start_index, q.count).await?,
     };
-    let proj = q.projection.clone();
     // A user's `groups` costs one Query per user; lists carry it only when `attributes` asks
     // (GET /Users/{id} always does). IdPs read memberships from /Groups.
-    let refs = if kind == ResourceKind::User && !proj.requests(kind, "groups") {
-        vec![None; page.records.len()]
-    } else {
-        let records: Vec<&Record> = page.records.iter().collect();
-        references(app, kind, req, &records, &proj).await?
+    let wanted = match kind {
+        ResourceKind::User => q.projection.requests(kind, "groups"),
+        ResourceKind::Group => true,
     };
-    let resources: Vec<Value> = page
-        .records
-        .iter()
-        .zip(refs)
-        .map(|(r, refs)| render(req, kind, r, refs, &proj))
-        .collect();
-    let mut body = list_response(
-        page.total.unwrap_or(0) as usize,
-        page.start_index.unwrap_or(1),
-        resources,
-    );
-    if page.total.is_none() {
-        body.as_object_mut().map(|o| o.remove("totalResults"));
+    page.refs = svc
+        .references_shown(
+            dir,
+            kind,
+            &page.records.iter().collect::<Vec<_>>(),
+            &q.projection,
+            wanted,
+        )
+        .await?;
+    Ok(page)
+}
+
+impl Service {
+    /// References of `records` unless the projection leaves them out (`wanted` false: not asked).
+    pub async fn references_shown(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        records: &[&Record],
+        proj: &Projection,
+        wanted: bool,
+    ) -> Result<Vec<Option<Vec<Reference>>>, ScimError> {
+        let attr = match kind {
+            ResourceKind::User => "groups",
+            ResourceKind::Group => "members",
+        };
+        if !wanted || proj.skips(kind, attr) || records.is_empty() {
+            return Ok(vec![None; records.len()]);
+        }
+        Ok(self
+            .references(dir, kind, records)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect())
     }
-    if page.start_index.is_none() {
-        body.as_object_mut().map(|o| o.remove("startIndex"));
-    }
-    if let Some(c) = page.next_cursor {
-        body["nextCursor"] = json!(c);
-    }
-    Ok(ScimResponse::json(
-        200,
-        match req.version {
-            Version::V2 => body,
-            Version::V1 => v1::list_to_v1(body),
-        },
-    ))
 }
 
 impl<'a> Query<'a> {
     fn new(
-        app: &'a App,
+        svc: &'a Service,
         kind: ResourceKind,
         dir: &'a str,
         filter: Option<Filter>,
@@ -131,7 +136,7 @@ impl<'a> Query<'a> {
     ) -> Self {
         let plan = filter.as_ref().map(|f| plan::plan(f, kind));
         Query {
-            app,
+            svc,
             kind,
             dir,
             filter,
@@ -141,10 +146,11 @@ impl<'a> Query<'a> {
     }
 
     fn matches(&self, r: &Record) -> bool {
-        self.filter.as_ref().is_none_or(|f| {
-            let v = resource::render(self.kind, &r.id, &r.body, &r.meta, "", None);
-            filter::matches(f, &v, self.kind)
-        })
+        visible(r)
+            && self.filter.as_ref().is_none_or(|f| {
+                let v = resource::render(self.kind, &r.id, &r.body, &r.meta, "", None);
+                filter::matches(f, &v, self.kind)
+            })
     }
 
     /// Matching records in id order after `after`, at most `want` (and whether more follow).
@@ -153,10 +159,14 @@ impl<'a> Query<'a> {
         after: Option<&str>,
         want: Option<usize>,
     ) -> Result<(Vec<Record>, bool), ScimError> {
-        let store = &self.app.store;
+        let store = &self.svc.store;
         let limit = want.map(|w| w + 1).unwrap_or(usize::MAX);
         let mut found: Vec<Record> = match &self.plan {
-            None => store.list_page(self.dir, self.kind, after, limit).await?.0,
+            None => {
+                let mut rs = store.list_page(self.dir, self.kind, after, limit).await?.0;
+                rs.retain(visible);
+                rs
+            }
             Some(Plan::Lookups(lookups)) => {
                 let ids = self.lookup_ids(lookups).await?;
                 let ids: Vec<String> = ids
@@ -190,7 +200,7 @@ impl<'a> Query<'a> {
     }
 
     async fn lookup_ids(&self, lookups: &[Lookup]) -> Result<BTreeSet<String>, ScimError> {
-        let (store, dir) = (&self.app.store, self.dir);
+        let (store, dir) = (&self.svc.store, self.dir);
         let mut ids = BTreeSet::new();
         for l in lookups {
             match l {
@@ -221,10 +231,11 @@ impl<'a> Query<'a> {
     /// startIndex/count. Unfiltered totals come from the directory's counters; filtered totals are
     /// counted on the first page and carried by the anchors.
     async fn by_index(&self, start: usize, count: usize) -> Result<Page, ScimError> {
-        let store = &self.app.store;
+        let store = &self.svc.store;
         let skip = start - 1;
         let page = |records, total| Page {
             records,
+            refs: Vec::new(),
             total: Some(total),
             start_index: Some(start),
             next_cursor: None,
@@ -300,7 +311,7 @@ impl<'a> Query<'a> {
     }
 
     async fn cursor_key(&self) -> Result<Vec<u8>, ScimError> {
-        self.app.cursor_key(self.dir).await
+        self.svc.cursor_key(self.dir).await
     }
 
     /// RFC 9865 cursor paging: the cursor names the last id served.
@@ -315,7 +326,7 @@ impl<'a> Query<'a> {
         let (records, more) = self.matching(after.as_deref(), Some(count.max(1))).await?;
         // Totals are exact where cheap; a filter over the whole partition omits it (RFC 9865 §2).
         let total = match &self.plan {
-            None => Some(self.app.store.count(self.dir, self.kind).await?),
+            None => Some(self.svc.store.count(self.dir, self.kind).await?),
             Some(Plan::Lookups(_)) if after.is_none() && !more => Some(records.len() as u64),
             _ => None,
         };
@@ -329,6 +340,7 @@ impl<'a> Query<'a> {
         });
         Ok(Page {
             records,
+            refs: Vec::new(),
             total,
             start_index: None,
             next_cursor,
@@ -388,6 +400,7 @@ impl<'a> Query<'a> {
         };
         Ok(Page {
             records,
+            refs: Vec::new(),
             total: Some(total as u64),
             start_index: (!cursor_mode).then_some(q.start_index),
             next_cursor,
@@ -398,10 +411,10 @@ impl<'a> Query<'a> {
 /// POST `/.search` at the root (RFC 7644 §3.4.3): Users then Groups matching the filter, paged by
 /// index over the combined list. A filter naming an attribute only one type has searches that type.
 pub async fn search_all(
-    app: &App,
-    req: &ScimRequest,
-    q: ListQuery,
-) -> Result<ScimResponse, ScimError> {
+    svc: &Service,
+    dir: &str,
+    q: &ListQuery,
+) -> Result<(usize, Vec<(ResourceKind, Record, Option<Vec<Reference>>)>), ScimError> {
     if q.sort_by.is_some() || q.cursor.is_some() {
         return Err(ScimError::invalid_value(
             "sortBy and cursor are supported on /Users/.search and /Groups/.search, not on the root",
@@ -424,7 +437,7 @@ pub async fn search_all(
             }
         };
         searched += 1;
-        let query = Query::new(app, kind, &req.directory, filter, String::new());
+        let query = Query::new(svc, kind, dir, filter, String::new());
         let (records, _) = query.matching(None, None).await?;
         found.extend(records.into_iter().map(|r| (kind, r)));
     }
@@ -433,19 +446,12 @@ pub async fn search_all(
             .unwrap_or_else(|| ScimError::invalid_filter("the filter matches no resource type")));
     }
     let total = found.len();
-    let mut resources = Vec::new();
+    let mut out = Vec::new();
     for (kind, r) in found.into_iter().skip(q.start_index - 1).take(q.count) {
-        let refs = references(app, kind, req, &[&r], &q.projection).await?;
-        resources.push(render(
-            req,
-            kind,
-            &r,
-            refs.into_iter().next().flatten(),
-            &q.projection,
-        ));
+        let refs = svc
+            .references_shown(dir, kind, &[&r], &q.projection, true)
+            .await?;
+        out.push((kind, r, refs.into_iter().next().flatten()));
     }
-    Ok(ScimResponse::json(
-        200,
-        list_response(total, q.start_index, resources),
-    ))
+    Ok((total, out))
 }

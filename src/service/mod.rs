@@ -1,0 +1,97 @@
+//! The service layer: everything a request does between parsing and rendering. One write
+//! pipeline (`write.rs`), the references a resource shows (`references.rs`) and the listing policy
+//! (`listing.rs`). It takes and returns plain values — records, references, pages — and SCIM
+//! errors; it never sees HTTP. The API handlers, scimctl, the benchmark and the fuzz harness call
+//! the same entry points.
+
+pub mod listing;
+pub mod references;
+pub mod write;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::scim::error::ScimError;
+use crate::scim::schema::ResourceKind;
+use crate::store::{Record, State, Store, StoreError};
+
+pub use references::Reference;
+
+/// The service's handles, built once per process (outside the Lambda handler).
+pub struct Service {
+    pub store: Store,
+    /// Cursor-signing secrets by directory, cached for the life of the process.
+    cursor_keys: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl Service {
+    pub fn new(store: Store) -> Self {
+        Service {
+            store,
+            cursor_keys: Mutex::default(),
+        }
+    }
+
+    /// The directory's cursor-signing secret (see `store::paging`).
+    pub async fn cursor_key(&self, dir: &str) -> Result<Vec<u8>, ScimError> {
+        if let Some(k) = self
+            .cursor_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(dir).cloned())
+        {
+            return Ok(k);
+        }
+        let k = self.store.cursor_key(dir).await?;
+        if let Ok(mut m) = self.cursor_keys.lock() {
+            m.insert(dir.to_string(), k.clone());
+        }
+        Ok(k)
+    }
+
+    /// A resource as readers see it: a group still being created is not there yet.
+    pub async fn get(&self, dir: &str, kind: ResourceKind, id: &str) -> Result<Record, ScimError> {
+        self.store
+            .get(dir, kind, id)
+            .await?
+            .filter(visible)
+            .ok_or_else(|| not_found(kind, id))
+    }
+}
+
+/// Whether readers see a stored record (a pending create is invisible; a user being deleted is
+/// still there until its memberships are gone).
+pub fn visible(r: &Record) -> bool {
+    !matches!(r.state, State::Pending { .. })
+}
+
+fn not_found(kind: ResourceKind, id: &str) -> ScimError {
+    ScimError::not_found(format!("{} {id} not found", kind.name()))
+}
+
+/// Maps store failures to what the client sees; internal ones are logged and answered generically.
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ScimError::uniqueness(format!("{what} is already taken")),
+            StoreError::NotFound => ScimError::not_found("resource not found"),
+            StoreError::VersionMismatch => {
+                ScimError::precondition_failed("the resource was modified by another request")
+            }
+            StoreError::MissingMembers(ids) => ScimError::invalid_value(format!(
+                "members not found in this directory: {}",
+                ids.join(", ")
+            )),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "store unavailable");
+                ScimError::unavailable(
+                    "the directory store is busy; nothing was left half-written, retry the request",
+                )
+            }
+            StoreError::Dynamo(detail) => {
+                tracing::error!(error = %detail, "store failure");
+                ScimError::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The references a resource shows: a group's `members` (user ids) and a user's `groups` (group
+//! ids with their display names). Edges are read in parallel, a bounded number at a time; a
+//! user's edges to groups that no longer exist (or are not created yet) are left out, which is
+//! what makes a large group delete invisible while its edges are being removed.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::{visible, Service};
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::schema::ResourceKind;
+use crate::store::{deadline, Record, StoreError};
+
+/// Most group members / user groups one response lists (Lambda's 6 MB response limit).
+pub const MAX_INLINE_REFERENCES: usize = 25_000;
+/// Edge Queries of one request in flight at once.
+const PARALLEL_READS: usize = 16;
+
+/// One reference: the other side's id and, for a user's groups, the group's displayName.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+impl Service {
+    /// The references of each record, in order. `TooMany` when they would not fit a response.
+    pub async fn references(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        records: &[&Record],
+    ) -> Result<Vec<Vec<Reference>>, ScimError> {
+        let mut edges: Vec<Vec<String>> = vec![Vec::new(); records.len()];
+        let until = deadline::current();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, r) in records.iter().enumerate() {
+            while tasks.len() >= PARALLEL_READS {
+                let (i, ids) = joined(tasks.join_next().await)?;
+                edges[i] = ids;
+            }
+            let store = self.store.clone();
+            let (dir, id) = (dir.to_string(), r.id.clone());
+            tasks.spawn(deadline::at(until, async move {
+                let ids = match kind {
+                    ResourceKind::User => store.groups_of_user(&dir, &id).await,
+                    ResourceKind::Group => store.members_of_group(&dir, &id).await,
+                };
+                (i, ids)
+            }));
+        }
+        while !tasks.is_empty() {
+            let (i, ids) = joined(tasks.join_next().await)?;
+            edges[i] = ids;
+        }
+        let total: usize = edges.iter().map(Vec::len).sum();
+        if total > MAX_INLINE_REFERENCES {
+            let attr = match kind {
+                ResourceKind::User => "groups",
+                ResourceKind::Group => "members",
+            };
+            return Err(ScimError::bad(
+                ScimType::TooMany,
+                format!(
+                    "this response would list {total} memberships (more than \
+                     {MAX_INLINE_REFERENCES}); ask with excludedAttributes={attr} or a smaller count"
+                ),
+            ));
+        }
+        if kind == ResourceKind::Group {
+            return Ok(edges
+                .into_iter()
+                .map(|ids| {
+                    ids.into_iter()
+                        .map(|id| Reference { id, display: None })
+                        .collect()
+                })
+                .collect());
+        }
+        let all: Vec<String> = edges
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names: HashMap<String, String> = self
+            .store
+            .get_many(dir, ResourceKind::Group, &all)
+            .await?
+            .into_iter()
+            .filter(visible)
+            .map(|g| {
+                let name = g
+                    .body
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                (g.id, name)
+            })
+            .collect();
+        Ok(edges
+            .into_iter()
+            .map(|ids| {
+                ids.into_iter()
+                    .filter_map(|id| {
+                        let display = names.get(&id)?.clone();
+                        Some(Reference {
+                            id,
+                            display: Some(display),
+                        })
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+type Edges = (usize, Result<Vec<String>, StoreError>);
+
+fn joined(
+    j: Option<Result<Edges, tokio::task::JoinError>>,
+) -> Result<(usize, Vec<String>), ScimError> {
+    match j {
+        Some(Ok((i, ids))) => Ok((i, ids?)),
+        Some(Err(e)) => Err(StoreError::Dynamo(format!("read task failed: {e}")).into()),
+        None => Err(StoreError::Dynamo("no read task to join".into()).into()),
+    }
+}

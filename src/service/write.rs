@@ -1,0 +1,197 @@
+//! The write pipeline, once for every write: load → apply a pure change from the core
+//! (`scim::change`) → conditional write → retry.
+//!
+//! - Without `If-Match`, a lost race is retried on a fresh read with jittered backoff until the
+//!   request's deadline (`store::deadline`), so parallel PATCHes of one resource all land; when
+//!   the deadline passes the client gets 503 (retryable), never 412.
+//! - With `If-Match`, the version is compared on the read and the write is conditional on it:
+//!   412 exactly when the version differs (RFC 7644 §3.14).
+//! - A PATCH that changes only a group's members (no `If-Match`) does not need the group's
+//!   version at all: the edges are idempotent, the store bumps the version atomically.
+
+use uuid::Uuid;
+
+use super::{not_found, Service};
+use crate::clock;
+use crate::scim::change::{self, Members, Outcome};
+use crate::scim::error::ScimError;
+use crate::scim::patch::PatchRequest;
+use crate::scim::resource::Meta;
+use crate::scim::schema::ResourceKind;
+use crate::store::{deadline, MemberDelta, Record, State, StoreError};
+
+/// A replacement (PUT) or a PATCH of a stored resource.
+pub enum Change<'a> {
+    Replace(&'a Outcome),
+    Patch(&'a PatchRequest),
+}
+
+/// What a write left: the record when its version is known (else re-read it if needed).
+pub enum Written {
+    Record(Record),
+    /// Only members changed; the group's version moved without being read.
+    MembersOnly,
+}
+
+impl Service {
+    /// Creates a resource from a POST body already turned into an `Outcome`.
+    pub async fn create(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        outcome: Outcome,
+    ) -> Result<(Record, Vec<String>), ScimError> {
+        let now = clock::now_rfc3339();
+        let record = Record::new(
+            Uuid::now_v7().to_string(),
+            outcome.body,
+            Meta {
+                created: now.clone(),
+                last_modified: now,
+                version: 1,
+            },
+        );
+        let members = match outcome.members {
+            Members::Set(ids) => dedup(ids),
+            _ => Vec::new(),
+        };
+        let stored = self.store.create(dir, kind, &record, &members).await?;
+        Ok((stored, members))
+    }
+
+    /// PUT or PATCH `id`, with the client's `If-Match` if it sent one.
+    pub async fn update(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        change: Change<'_>,
+        if_match: Option<&str>,
+    ) -> Result<Written, ScimError> {
+        let mut attempt = 0;
+        loop {
+            let old = self.writable(dir, kind, id).await?;
+            check_if_match(if_match, &old)?;
+            let outcome = match change {
+                Change::Replace(o) => o.clone(),
+                Change::Patch(ops) => change::patch(kind, id, &old.body, ops)?,
+            };
+            let current = if outcome.members.needs_current() {
+                self.store.members_of_group(dir, id).await?
+            } else {
+                Vec::new()
+            };
+            let (add, remove) = outcome.members.delta(&current);
+            let delta = MemberDelta { add, remove };
+            let body_changed = outcome.body != old.body;
+            let result = if !body_changed && delta.is_empty() {
+                return Ok(Written::Record(old));
+            } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
+                self.store
+                    .change_members(dir, id, &delta)
+                    .await
+                    .map(|()| None)
+            } else {
+                let new = next_version(&old, outcome.body);
+                self.store
+                    .replace(dir, kind, &old, &new, &delta)
+                    .await
+                    .map(|()| Some(new))
+            };
+            match result {
+                Ok(Some(new)) => return Ok(Written::Record(new)),
+                Ok(None) => return Ok(Written::MembersOnly),
+                Err(StoreError::VersionMismatch) if if_match.is_none() => {
+                    attempt += 1;
+                    if !deadline::backoff(attempt).await {
+                        return Err(StoreError::Unavailable(format!(
+                            "{attempt} attempts lost a race with other writes"
+                        ))
+                        .into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// DELETE `id`. A delete that an earlier attempt left unfinished is finished (204 again).
+    pub async fn delete(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let mut attempt = 0;
+        loop {
+            let old = match self.store.get(dir, kind, id).await? {
+                Some(r) if !matches!(r.state, State::Pending { .. }) => r,
+                _ if kind == ResourceKind::Group && self.store.clean_up_group(dir, id).await? => {
+                    return Ok(())
+                }
+                _ => return Err(not_found(kind, id)),
+            };
+            if old.state == State::Live {
+                check_if_match(if_match, &old)?;
+            }
+            match self.store.delete(dir, kind, &old).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::VersionMismatch) if if_match.is_none() => {
+                    attempt += 1;
+                    if !deadline::backoff(attempt).await {
+                        return Err(StoreError::Unavailable("the delete kept racing".into()).into());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The record a PUT or PATCH may change: visible, and not on its way out.
+    async fn writable(&self, dir: &str, kind: ResourceKind, id: &str) -> Result<Record, ScimError> {
+        let r = self.get(dir, kind, id).await?;
+        if r.state == State::Deleting {
+            return Err(ScimError::not_found(format!(
+                "{} {id} is being deleted",
+                kind.name()
+            )));
+        }
+        Ok(r)
+    }
+}
+
+/// RFC 7232 list of entity tags; `*` matches any. Weak comparison (the version is what counts).
+pub fn etag_matches(header: &str, meta: &Meta) -> bool {
+    let ours = meta.version.to_string();
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == ours)
+}
+
+fn check_if_match(if_match: Option<&str>, record: &Record) -> Result<(), ScimError> {
+    match if_match {
+        Some(tags) if !etag_matches(tags, &record.meta) => {
+            Err(ScimError::precondition_failed(format!(
+                "If-Match does not match the current version {}",
+                record.meta.etag()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn next_version(old: &Record, body: serde_json::Map<String, serde_json::Value>) -> Record {
+    let mut new = old.clone();
+    new.body = body;
+    new.meta.last_modified = clock::now_rfc3339();
+    new.meta.version = old.meta.version + 1;
+    new
+}
+
+/// Member ids once each, first occurrence first (O(n log n)).
+fn dedup(ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    ids.into_iter().filter(|i| seen.insert(i.clone())).collect()
+}

@@ -1,0 +1,80 @@
+//! How long a request's store work may take, and the backoff between retries inside it.
+//!
+//! The API layer runs each request inside [`within`]; every retry in the store (transaction
+//! conflicts, throttled transactions, unprocessed batch items) sleeps with full-jitter exponential
+//! backoff only while the deadline leaves room, and then gives up with `StoreError::Unavailable`,
+//! which the client sees as `503` with `Retry-After` (Okta and Entra retry those). The budget
+//! leaves room under the Lambda timeout (29 s) and API Gateway's 30 s for the answer itself.
+//! Work outside a request (scimctl, the cleanup function) gets a fresh budget per call.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// A request's store budget.
+pub const REQUEST_BUDGET: Duration = Duration::from_secs(20);
+/// First backoff step; each retry doubles the cap, up to `MAX_STEP`.
+const BASE_STEP: Duration = Duration::from_millis(10);
+const MAX_STEP: Duration = Duration::from_millis(1_000);
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// Runs `f` with a deadline `budget` from now.
+pub async fn within<F: Future>(budget: Duration, f: F) -> F::Output {
+    at(Instant::now() + budget, f).await
+}
+
+/// Runs `f` with an explicit deadline (for tasks spawned by a request: task-locals do not follow).
+pub async fn at<F: Future>(deadline: Instant, f: F) -> F::Output {
+    DEADLINE.scope(deadline, f).await
+}
+
+/// The current deadline (a fresh budget when none was set).
+pub fn current() -> Instant {
+    DEADLINE
+        .try_with(|d| *d)
+        .unwrap_or_else(|_| Instant::now() + REQUEST_BUDGET)
+}
+
+/// Whether the deadline has passed.
+pub fn passed() -> bool {
+    Instant::now() >= current()
+}
+
+/// Sleeps before retry number `attempt` (1-based): a random wait up to `BASE_STEP · 2^attempt`
+/// (capped), so parallel writers spread out. Returns false, without sleeping, when that wait
+/// would pass the deadline: the caller gives up.
+pub async fn backoff(attempt: u32) -> bool {
+    let cap = BASE_STEP.saturating_mul(1 << attempt.min(10)).min(MAX_STEP);
+    let wait = cap.mul_f64(random_fraction());
+    if Instant::now() + wait >= current() {
+        return false;
+    }
+    tokio::time::sleep(wait).await;
+    true
+}
+
+fn random_fraction() -> f64 {
+    let mut b = [0u8; 8];
+    if getrandom::getrandom(&mut b).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn backoff_refuses_to_sleep_past_the_deadline() {
+        let gave_up = within(Duration::from_millis(1), async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            !backoff(8).await
+        })
+        .await;
+        assert!(gave_up);
+        assert!(within(Duration::from_secs(5), backoff(1)).await);
+    }
+}

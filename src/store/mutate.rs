@@ -1,0 +1,540 @@
+//! Creating, updating and deleting users and groups so that every prefix of a write is safe: a
+//! Lambda that dies, times out or is throttled between two DynamoDB calls never leaves a state a
+//! reader sees as wrong, and the IdP's retry of the same request finishes the job.
+//!
+//! The rule: **a write that fits one transaction (100 items) is one transaction** — the resource,
+//! its uniqueness guards and index items, a counter shard, and its membership edges. Only member
+//! changes larger than that take several steps, and those are ordered so each step is safe alone:
+//! - every membership edge pair (`MEMBER#g#u` + `MEMBEROF#u#g`) is written or deleted in one
+//!   transaction, never split, so no membership is ever visible from one side only;
+//! - a **large group create** first writes the group as `pending` (invisible to every read, its
+//!   name reserved), then its edges, then one transaction makes it live and counts it; a retry of
+//!   the same create (same body and members: the `intent`) takes the pending group over;
+//! - a **large group delete** deletes the group, its guards and counter in one transaction with a
+//!   clean-up marker; the edges left behind point at a group no read can reach (a user's `groups`
+//!   only lists groups that exist), and are removed by the request, its retry, the clean-up
+//!   function on the table's stream, or `scimctl directory check --repair`;
+//! - a **user delete** lists the user's groups and deletes user and edges in one transaction,
+//!   conditional on the user's edge sequence (moved by every member add), so a membership added
+//!   meanwhile cancels it; a user in too many groups for one transaction is first marked
+//!   `deleting` (no new memberships), its edges are removed pair by pair, then the user goes;
+//! - a **large member change** on an existing group writes its edge pairs first and the group item
+//!   (version, body) last.
+//!
+//! Member adds and removes never condition on the group's version (edges are idempotent); they
+//! bump it atomically, so ETags still move.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+use super::keys;
+use super::members::EdgeOp;
+use super::resources::{
+    index_entries, resource_item, DELETING, EDGE_SEQ, ID, MODIFIED, PENDING, VERSION,
+};
+use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
+use super::{key, n, s, Record, State, Store, StoreError};
+use crate::clock;
+use crate::scim::resource::{index_values, IndexValues};
+use crate::scim::schema::ResourceKind;
+
+/// Membership edges to add to and remove from a group.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberDelta {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+impl MemberDelta {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+    /// The change turning `current` into `wanted` (O(n log n)).
+    pub fn between(current: &[String], wanted: &[String]) -> Self {
+        let cur: BTreeSet<&String> = current.iter().collect();
+        let want: BTreeSet<&String> = wanted.iter().collect();
+        MemberDelta {
+            add: want.difference(&cur).map(|s| s.to_string()).collect(),
+            remove: cur.difference(&want).map(|s| s.to_string()).collect(),
+        }
+    }
+    fn items(&self) -> usize {
+        ITEMS_PER_ADD * self.add.len() + ITEMS_PER_REMOVE * self.remove.len()
+    }
+}
+
+/// Transaction items one member add takes (the user's edge sequence + two edges), and a remove.
+const ITEMS_PER_ADD: usize = 3;
+const ITEMS_PER_REMOVE: usize = 2;
+/// A pending create older than this was abandoned (longer than any request may run).
+const PENDING_STALE_MS: u64 = 120_000;
+
+/// How a group item moves when only its members change.
+pub enum GroupWrite<'a> {
+    /// Write this body at `old.version + 1`, conditional on `old`'s version (body changed or the
+    /// client sent If-Match).
+    Replace { old: &'a Record, new: &'a Record },
+    /// Bump version and lastModified without reading them (member-only change, no If-Match).
+    Touch,
+}
+
+impl Store {
+    /// Creates a resource (a group with its `members`). Returns the record as stored: a retried
+    /// large group create returns the group its first attempt left pending.
+    pub async fn create(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        record: &Record,
+        members: &[String],
+    ) -> Result<Record, StoreError> {
+        let delta = MemberDelta {
+            add: members.to_vec(),
+            remove: Vec::new(),
+        };
+        let idx = index_values(kind, &record.body);
+        let mut tx = Tx::new(self);
+        tx.put(
+            resource_item(dir, kind, record)?,
+            Some(Expr::new("attribute_not_exists(pk)")),
+            Role::Resource,
+        )?;
+        self.index_changes(
+            &mut tx,
+            dir,
+            kind,
+            &record.id,
+            &IndexValues::default(),
+            &idx,
+        )?;
+        if tx.len() + 1 + delta.items() <= MAX_TX_ITEMS {
+            self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
+            self.edge_changes(&mut tx, dir, &record.id, &delta)?;
+            tx.commit(self).await?;
+            return Ok(record.clone());
+        }
+        // Too many members for one transaction: pending first, then edges, then live.
+        let missing = self.missing_users(dir, members).await?;
+        if !missing.is_empty() {
+            return Err(StoreError::MissingMembers(missing));
+        }
+        let intent = intent(record, members);
+        let mut pending = record.clone();
+        pending.state = State::Pending {
+            intent: intent.clone(),
+            since_ms: clock::now_millis() as u64,
+        };
+        let mut tx = Tx::new(self);
+        tx.put(
+            resource_item(dir, kind, &pending)?,
+            Some(Expr::new("attribute_not_exists(pk)")),
+            Role::Resource,
+        )?;
+        self.index_changes(
+            &mut tx,
+            dir,
+            kind,
+            &record.id,
+            &IndexValues::default(),
+            &idx,
+        )?;
+        let pending = match tx.commit(self).await {
+            Ok(()) => pending,
+            Err(StoreError::Conflict(what)) => {
+                match self.abandoned(dir, kind, &idx, &intent).await? {
+                    Some(earlier) => earlier,
+                    None => return Err(StoreError::Conflict(what)),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        self.finish_create(dir, kind, &pending, record, members)
+            .await
+    }
+
+    /// The pending group owning the name in `idx`, if it is this create's earlier attempt (same
+    /// intent) or was abandoned.
+    async fn abandoned(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        idx: &IndexValues,
+        intent: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let Some(name) = idx.unique_name() else {
+            return Ok(None);
+        };
+        let Some(id) = self.id_by_unique_name(dir, kind, name).await? else {
+            return Ok(None);
+        };
+        let now = clock::now_millis() as u64;
+        Ok(self.get(dir, kind, &id).await?.filter(|r| match &r.state {
+            State::Pending {
+                intent: i,
+                since_ms,
+            } => i == intent || now.saturating_sub(*since_ms) > PENDING_STALE_MS,
+            _ => false,
+        }))
+    }
+
+    /// Brings a pending group's edges to `members`, then makes it live as `wanted` (keeping the
+    /// pending group's id) and counts it, in one transaction conditional on it still pending.
+    async fn finish_create(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        pending: &Record,
+        wanted: &Record,
+        members: &[String],
+    ) -> Result<Record, StoreError> {
+        let State::Pending { intent, .. } = &pending.state else {
+            return Err(StoreError::dynamo("finish_create of a live resource"));
+        };
+        let current = self.members_of_group(dir, &pending.id).await?;
+        self.apply_edges(dir, &pending.id, &MemberDelta::between(&current, members))
+            .await?;
+        let mut live = wanted.clone();
+        live.id = pending.id.clone();
+        live.state = State::Live;
+        let mut tx = Tx::new(self);
+        tx.put(
+            resource_item(dir, kind, &live)?,
+            Some(
+                Expr::new("#p = :i")
+                    .name("#p", PENDING)
+                    .value(":i", s(intent)),
+            ),
+            Role::Resource,
+        )?;
+        let (before, after) = (
+            index_values(kind, &pending.body),
+            index_values(kind, &live.body),
+        );
+        self.index_changes(&mut tx, dir, kind, &live.id, &before, &after)?;
+        self.move_counter(&mut tx, dir, kind, &live.id, 1)?;
+        tx.commit(self).await?;
+        Ok(live)
+    }
+
+    /// Writes a changed user or group. `old` is the version read; `new` carries
+    /// `old.meta.version + 1`. The write is conditional on `old`'s version.
+    pub async fn replace(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        old: &Record,
+        new: &Record,
+        members: &MemberDelta,
+    ) -> Result<(), StoreError> {
+        self.write_group_or_user(
+            dir,
+            kind,
+            GroupWrite::Replace { old, new },
+            &new.id,
+            members,
+        )
+        .await
+    }
+
+    /// Adds and removes members of a group without reading or conditioning on its version: the
+    /// group item's version and lastModified move in the same transaction as the last edges.
+    pub async fn change_members(
+        &self,
+        dir: &str,
+        group_id: &str,
+        members: &MemberDelta,
+    ) -> Result<(), StoreError> {
+        self.write_group_or_user(
+            dir,
+            ResourceKind::Group,
+            GroupWrite::Touch,
+            group_id,
+            members,
+        )
+        .await
+    }
+
+    async fn write_group_or_user(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        write: GroupWrite<'_>,
+        id: &str,
+        members: &MemberDelta,
+    ) -> Result<(), StoreError> {
+        let mut tx = Tx::new(self);
+        match write {
+            GroupWrite::Replace { old, new } => {
+                tx.put(
+                    resource_item(dir, kind, new)?,
+                    Some(version_is(old.meta.version)),
+                    Role::Resource,
+                )?;
+                let (before, after) =
+                    (index_values(kind, &old.body), index_values(kind, &new.body));
+                self.index_changes(&mut tx, dir, kind, id, &before, &after)?;
+            }
+            GroupWrite::Touch => {
+                tx.update(
+                    key(keys::directory_pk(dir), keys::resource_sk(kind, id)),
+                    Expr::new("SET #m = :now ADD #v :one")
+                        .name("#m", MODIFIED)
+                        .name("#v", VERSION)
+                        .value(":now", s(clock::now_rfc3339()))
+                        .value(":one", n(1)),
+                    Some(
+                        Expr::new("attribute_exists(pk) AND attribute_not_exists(#p)")
+                            .name("#p", PENDING),
+                    ),
+                    Role::Resource,
+                )?;
+            }
+        }
+        if tx.len() + members.items() <= MAX_TX_ITEMS {
+            self.edge_changes(&mut tx, dir, id, members)?;
+        } else {
+            let missing = self.missing_users(dir, &members.add).await?;
+            if !missing.is_empty() {
+                return Err(StoreError::MissingMembers(missing));
+            }
+            self.apply_edges(dir, id, members).await?;
+        }
+        tx.commit(self).await
+    }
+
+    /// Deletes a resource read at `old` with its guards, index items, counter and every
+    /// membership edge it is part of (see the module header for the steps of large ones).
+    pub async fn delete(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        old: &Record,
+    ) -> Result<(), StoreError> {
+        match kind {
+            ResourceKind::User => self.delete_user(dir, old).await,
+            ResourceKind::Group => self.delete_group(dir, old).await,
+        }
+    }
+
+    /// The resource item's delete with its guards, index items and counter shard.
+    fn delete_resource(
+        &self,
+        tx: &mut Tx,
+        dir: &str,
+        kind: ResourceKind,
+        old: &Record,
+        cond: Expr,
+    ) -> Result<(), StoreError> {
+        tx.delete(
+            key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
+            Some(cond),
+            Role::Resource,
+        )?;
+        let before = index_values(kind, &old.body);
+        self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
+        // A pending group was never counted.
+        if !matches!(old.state, State::Pending { .. }) {
+            self.move_counter(tx, dir, kind, &old.id, -1)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
+        let kind = ResourceKind::User;
+        let room = MAX_TX_ITEMS - 3 - index_items(kind, old);
+        if old.state == State::Live {
+            let groups = self
+                .edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
+                .await?;
+            if groups.len() <= room / 2 {
+                let mut tx = Tx::new(self);
+                let cond = version_is(old.meta.version).and_edge_seq(old.edge_seq);
+                self.delete_resource(&mut tx, dir, kind, old, cond)?;
+                for g in &groups {
+                    self.edge_pair_delete(&mut tx, dir, g, &old.id)?;
+                }
+                return tx.commit(self).await;
+            }
+            // Too many groups: stop new memberships, then remove edges pair by pair.
+            let mut tx = Tx::new(self);
+            tx.update(
+                key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
+                // The version moves too, so no write that read the user before can clear the mark.
+                Expr::new("SET #d = :one ADD #v :one")
+                    .name("#d", DELETING)
+                    .name("#v", VERSION)
+                    .value(":one", n(1)),
+                Some(version_is(old.meta.version)),
+                Role::Resource,
+            )?;
+            tx.commit(self).await?;
+        }
+        loop {
+            let groups = self
+                .edge_page(dir, &keys::member_of_prefix(&old.id), 1_000)
+                .await?;
+            if groups.is_empty() {
+                break;
+            }
+            let ops = groups
+                .into_iter()
+                .map(|g| EdgeOp::Remove(g, old.id.clone()))
+                .collect();
+            self.apply_edge_ops(dir, ops).await?;
+        }
+        let mut tx = Tx::new(self);
+        let cond = Expr::new("attribute_exists(#d)").name("#d", DELETING);
+        self.delete_resource(&mut tx, dir, kind, old, cond)?;
+        tx.commit(self).await
+    }
+
+    async fn delete_group(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
+        let kind = ResourceKind::Group;
+        let room = MAX_TX_ITEMS - 3 - index_items(kind, old);
+        let members = self
+            .edge_page(dir, &keys::member_prefix(&old.id), room / 2 + 1)
+            .await?;
+        let mut tx = Tx::new(self);
+        self.delete_resource(&mut tx, dir, kind, old, version_is(old.meta.version))?;
+        if members.len() <= room / 2 {
+            for u in &members {
+                self.edge_pair_delete(&mut tx, dir, &old.id, u)?;
+            }
+            return tx.commit(self).await;
+        }
+        let mut marker = key(keys::directory_pk(dir), keys::cleanup_sk(&old.id));
+        marker.insert(ID.into(), s(&old.id));
+        tx.put(marker, None, Role::Other)?;
+        tx.commit(self).await?;
+        self.clean_up_group(dir, &old.id).await.map(|_| ())
+    }
+
+    /// Removes the edges a deleted group left behind and then its clean-up marker. Returns
+    /// whether a marker was there. Stops with `Unavailable` when the deadline passes; the marker
+    /// stays, and whoever runs this next (the request's retry, the clean-up function,
+    /// `scimctl directory check --repair`) goes on.
+    pub async fn clean_up_group(&self, dir: &str, group_id: &str) -> Result<bool, StoreError> {
+        let marker = keys::cleanup_sk(group_id);
+        if self
+            .get_item(keys::directory_pk(dir), marker.clone())
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        self.delete_group_edges(dir, group_id).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::directory_pk(dir), marker)))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(true)
+    }
+
+    /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.
+    /// The old name guard is deleted only if it still names this id.
+    pub(crate) fn index_changes(
+        &self,
+        tx: &mut Tx,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        before: &IndexValues,
+        after: &IndexValues,
+    ) -> Result<(), StoreError> {
+        let pk = keys::directory_pk(dir);
+        let folded = |v: &IndexValues| v.unique_name().map(|n| n.to_lowercase());
+        if folded(before) != folded(after) {
+            if let Some(old) = before.unique_name() {
+                let old_key = key(pk.clone(), keys::unique_name_sk(kind, old));
+                let owner = Expr::new("#id = :id").name("#id", ID).value(":id", s(id));
+                tx.delete(old_key, Some(owner), Role::Resource)?;
+            }
+            if let Some(name) = after.unique_name() {
+                let mut item = key(pk.clone(), keys::unique_name_sk(kind, name));
+                item.insert(ID.into(), s(id));
+                let attr = match kind {
+                    ResourceKind::User => "userName",
+                    ResourceKind::Group => "displayName",
+                };
+                tx.put(
+                    item,
+                    Some(Expr::new("attribute_not_exists(pk)")),
+                    Role::Guard(format!("{attr} \"{name}\"")),
+                )?;
+            }
+        }
+        let (old, new) = (index_entries(kind, before), index_entries(kind, after));
+        for (index, value) in old.iter().filter(|e| !new.contains(e)) {
+            tx.delete(key(pk.clone(), index.sk(value, id)), None, Role::Other)?;
+        }
+        for (index, value) in new.iter().filter(|e| !old.contains(e)) {
+            tx.put(key(pk.clone(), index.sk(value, id)), None, Role::Other)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the resource's counter shard by `by` inside `tx`.
+    fn move_counter(
+        &self,
+        tx: &mut Tx,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        tx.update(
+            key(keys::directory_pk(dir), keys::counter_sk(id)),
+            Expr::new("ADD #c :by")
+                .name("#c", kind.endpoint())
+                .value(":by", n(by)),
+            None,
+            Role::Other,
+        )
+    }
+}
+
+/// The version condition of an optimistic write.
+fn version_is(version: u64) -> Expr {
+    Expr::new("#v = :v")
+        .name("#v", VERSION)
+        .value(":v", n(version))
+}
+
+impl Expr {
+    /// `AND` the user's edge sequence is still `seq` (absent on items written before it existed).
+    fn and_edge_seq(self, seq: u64) -> Expr {
+        let text = if seq == 0 {
+            format!(
+                "{} AND (attribute_not_exists(#es) OR #es = :es)",
+                self.text()
+            )
+        } else {
+            format!("{} AND #es = :es", self.text())
+        };
+        self.with_text(text)
+            .name("#es", EDGE_SEQ)
+            .value(":es", n(seq))
+    }
+}
+
+/// Guard and index items of a resource (what its delete touches besides itself).
+fn index_items(kind: ResourceKind, r: &Record) -> usize {
+    let idx = index_values(kind, &r.body);
+    usize::from(idx.unique_name().is_some()) + index_entries(kind, &idx).len()
+}
+
+/// What a create is meant to produce: a retry with the same intent may take over its pending
+/// group.
+fn intent(record: &Record, members: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(&record.body).unwrap_or_default());
+    for m in members {
+        h.update([0]);
+        h.update(m.as_bytes());
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,239 @@
+//! Transactions with their failure reasons mapped back to meaning, and the retry policy of writes.
+//!
+//! Each item added to a `Tx` carries a `Role`; when DynamoDB cancels the transaction, the
+//! cancellation reason at that item's index says which condition failed (userName taken → 409,
+//! version moved → retry or 412, member missing → 400). Cancellations for `TransactionConflict`
+//! (another transaction touching an item) and for throttling are retried with jittered backoff
+//! until the request's deadline (`deadline.rs`); past it the write fails as `Unavailable` (503).
+//! A cancelled transaction wrote nothing, so a retry or a give-up never leaves half a write.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+
+use super::{deadline, Item, Store, StoreError};
+
+/// DynamoDB's limit on items in one TransactWriteItems call.
+pub const MAX_TX_ITEMS: usize = 100;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Role {
+    /// The resource item: its condition is existence/version.
+    Resource,
+    /// A uniqueness guard: its condition failing means the value is taken.
+    Guard(String),
+    /// A user that must exist (and not be being deleted) to become a member.
+    Member(String),
+    /// Anything else (index items, edges, counters): conditions never expected to fail.
+    Other,
+}
+
+/// A condition or update expression with its placeholders.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Expr {
+    text: String,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Expr {
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        Expr {
+            text: text.into(),
+            ..Expr::default()
+        }
+    }
+    pub(crate) fn value(
+        mut self,
+        placeholder: &str,
+        v: aws_sdk_dynamodb::types::AttributeValue,
+    ) -> Self {
+        self.values.insert(placeholder.into(), v);
+        self
+    }
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+    pub(crate) fn with_text(mut self, text: String) -> Self {
+        self.text = text;
+        self
+    }
+    pub(crate) fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names.insert(placeholder.into(), attribute.into());
+        self
+    }
+    /// Both expressions' placeholders, for an item with an update and a condition.
+    fn merged(a: &Expr, b: Option<&Expr>) -> (Option<HashMap<String, String>>, Option<Item>) {
+        let mut names = a.names.clone();
+        let mut values = a.values.clone();
+        if let Some(b) = b {
+            names.extend(b.names.clone());
+            values.extend(b.values.clone());
+        }
+        (
+            (!names.is_empty()).then_some(names),
+            (!values.is_empty()).then_some(values),
+        )
+    }
+}
+
+pub struct Tx {
+    table: String,
+    items: Vec<TransactWriteItem>,
+    roles: Vec<Role>,
+}
+
+impl Tx {
+    pub(crate) fn new(store: &Store) -> Self {
+        Tx {
+            table: store.table.clone(),
+            items: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn push(&mut self, item: TransactWriteItem, role: Role) {
+        self.items.push(item);
+        self.roles.push(role);
+    }
+
+    pub(crate) fn put(
+        &mut self,
+        item: Item,
+        cond: Option<Expr>,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        let (names, values) = match &cond {
+            Some(c) => Expr::merged(c, None),
+            None => (None, None),
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(cond.map(|c| c.text))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(StoreError::dynamo)?;
+        self.push(TransactWriteItem::builder().put(put).build(), role);
+        Ok(())
+    }
+
+    pub(crate) fn delete(
+        &mut self,
+        key: Item,
+        cond: Option<Expr>,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        let (names, values) = match &cond {
+            Some(c) => Expr::merged(c, None),
+            None => (None, None),
+        };
+        let del = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(cond.map(|c| c.text))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(StoreError::dynamo)?;
+        self.push(TransactWriteItem::builder().delete(del).build(), role);
+        Ok(())
+    }
+
+    pub(crate) fn update(
+        &mut self,
+        key: Item,
+        update: Expr,
+        cond: Option<Expr>,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        let (names, values) = Expr::merged(&update, cond.as_ref());
+        let upd = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.text)
+            .set_condition_expression(cond.map(|c| c.text))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(StoreError::dynamo)?;
+        self.push(TransactWriteItem::builder().update(upd).build(), role);
+        Ok(())
+    }
+
+    /// Runs the transaction, retrying conflicts and throttling until the deadline; a failed
+    /// condition becomes the error its item's role stands for.
+    pub(crate) async fn commit(self, store: &Store) -> Result<(), StoreError> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let mut attempt = 0u32;
+        loop {
+            let result = store
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(self.items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                err.as_service_error()
+            else {
+                return Err(StoreError::sdk(err));
+            };
+            let mut transient = false;
+            let mut missing = Vec::new();
+            for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
+                match (reason.code(), self.roles.get(i)) {
+                    (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
+                        return Err(StoreError::Conflict(what.clone()))
+                    }
+                    (Some("ConditionalCheckFailed"), Some(Role::Member(id))) => {
+                        missing.push(id.clone())
+                    }
+                    (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
+                        return Err(StoreError::VersionMismatch)
+                    }
+                    (Some("ConditionalCheckFailed"), _) => {
+                        return Err(StoreError::Dynamo(format!(
+                            "unexpected condition failure at item {i}: {cancel:?}"
+                        )))
+                    }
+                    (
+                        Some(
+                            "TransactionConflict"
+                            | "ThrottlingError"
+                            | "ProvisionedThroughputExceeded"
+                            | "RequestLimitExceeded",
+                        ),
+                        _,
+                    ) => transient = true,
+                    _ => {}
+                }
+            }
+            if !missing.is_empty() {
+                return Err(StoreError::MissingMembers(missing));
+            }
+            if !transient {
+                return Err(StoreError::Dynamo(format!(
+                    "transaction cancelled: {cancel:?}"
+                )));
+            }
+            attempt += 1;
+            if !deadline::backoff(attempt).await {
+                return Err(StoreError::Unavailable(format!(
+                    "a transaction kept conflicting or being throttled ({attempt} attempts)"
+                )));
+            }
+        }
+    }
+}
