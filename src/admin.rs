@@ -121,6 +121,13 @@ impl Admin {
         Ok(json!({"deleted": id, "items_deleted": items}))
     }
 
+    /// Verifies the directory's invariants (`store::check`); with `repair`, fixes what it finds.
+    pub async fn check_directory(&self, id: &str, repair: bool) -> Result<Value, AdminError> {
+        self.directory(id).await?;
+        let report = self.store.check_directory(id, repair).await?;
+        Ok(serde_json::to_value(report).unwrap_or_default())
+    }
+
     async fn new_token(
         &self,
         dir: &str,

@@ -35,6 +35,8 @@ pub struct App {
     pub service: Service,
     pub auth: Authenticator,
     pub public_url: Option<String>,
+    /// How long one request's store work may take before it answers 503 (`store::deadline`).
+    pub budget: std::time::Duration,
 }
 
 impl App {
@@ -45,6 +47,7 @@ impl App {
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            budget: deadline::REQUEST_BUDGET,
         }
     }
 
@@ -76,7 +79,7 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
         .map(|r| (r.version, r.directory.clone()))
         .unwrap_or((Version::V2, String::new()));
     let outcome = match parsed {
-        Ok(r) => deadline::within(deadline::REQUEST_BUDGET, serve(app, family, r)).await,
+        Ok(r) => deadline::within(app.budget, serve(app, family, r)).await,
         Err(e) => Err(e),
     };
     let response = match outcome {

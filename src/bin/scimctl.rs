@@ -58,6 +58,14 @@ enum DirectoryCommand {
     Delete {
         id: String,
     },
+    /// Verify every invariant of a directory (memberships on both sides, guards, index items,
+    /// counters, unfinished writes); with --repair, fix what is found. Exit status 3 when
+    /// problems were found and not repaired.
+    Check {
+        id: String,
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,6 +102,7 @@ async fn main() {
             DirectoryCommand::List => admin.list_directories().await,
             DirectoryCommand::Show { id } => admin.show_directory(&id).await,
             DirectoryCommand::Delete { id } => admin.delete_directory(&id).await,
+            DirectoryCommand::Check { id, repair } => admin.check_directory(&id, repair).await,
         },
         Command::Token { command } => match command {
             TokenCommand::Issue {
@@ -108,7 +117,14 @@ async fn main() {
         },
     };
     match result {
-        Ok(out) => println!("{}", admin::print(&out, cli.json)),
+        Ok(out) => {
+            println!("{}", admin::print(&out, cli.json));
+            let unrepaired = out["problems"].as_array().is_some_and(|p| !p.is_empty())
+                && out["repaired"] != serde_json::Value::Bool(true);
+            if unrepaired {
+                std::process::exit(3);
+            }
+        }
         Err(e) => {
             eprintln!("scimctl: {e}");
             std::process::exit(1);

@@ -7,6 +7,11 @@
 //!
 //! It sits outside the SDK on purpose: it sees exactly the requests that leave the process
 //! (retries included), and the store needs no instrumentation of its own.
+//!
+//! It is also the fault layer of the tests ([`Fault`]): it can cut a request off at its Nth
+//! DynamoDB call as if the Lambda died there (with or without that call's write landing), throttle
+//! calls, and cancel transactions with `TransactionConflict` — the failures the emulator itself
+//! never produces.
 
 use std::sync::{Arc, Mutex};
 
@@ -88,11 +93,44 @@ pub enum IdempotencyTokens {
     Drop,
 }
 
+/// A failure the meter injects, counted from [`Meter::inject`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// From call number `at` (1-based) on, every call fails as if the process had died there.
+    /// `delivered`: call `at` reaches DynamoDB first (its write lands, its answer is lost).
+    Crash { at: usize, delivered: bool },
+    /// Calls `at .. at + count` answer `ThrottlingException` (the SDK retries those).
+    Throttle { at: usize, count: usize },
+    /// Every call is throttled (transactions are cancelled for throttling) until cleared.
+    ThrottleAll,
+    /// Every `every`-th TransactWriteItems is cancelled with `TransactionConflict`, as DynamoDB
+    /// does when another transaction holds one of its items.
+    Conflicts { every: usize },
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    fault: Option<Fault>,
+    calls: usize,
+    transactions: usize,
+}
+
+/// What the meter does with one call.
+enum Action {
+    Forward,
+    /// Forward, then answer as a crash would (the write landed, the caller never hears).
+    ForwardThenCrash,
+    Answer(u16, Value),
+}
+
+const ERROR_PREFIX: &str = "com.amazonaws.dynamodb.v20120810#";
+
 /// The proxy: point a `Store` at [`Meter::endpoint`] instead of the real endpoint.
 pub struct Meter {
     endpoint: String,
     calls: Mutex<Vec<Call>>,
     tokens: IdempotencyTokens,
+    faults: Mutex<Faults>,
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -106,6 +144,7 @@ impl Meter {
             endpoint: format!("http://{}", listener.local_addr()?),
             calls: Mutex::new(Vec::new()),
             tokens,
+            faults: Mutex::default(),
         });
         let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let upstream: Arc<str> = upstream.trim_end_matches('/').into();
@@ -122,6 +161,76 @@ impl Meter {
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Injects `fault` (replacing any other), counting calls from now.
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut f) = self.faults.lock() {
+            *f = Faults {
+                fault: Some(fault),
+                ..Faults::default()
+            };
+        }
+    }
+
+    /// Stops injecting faults.
+    pub fn clear(&self) {
+        if let Ok(mut f) = self.faults.lock() {
+            *f = Faults::default();
+        }
+    }
+
+    fn action(&self, operation: &str, request: &Value) -> Action {
+        let Ok(mut f) = self.faults.lock() else {
+            return Action::Forward;
+        };
+        f.calls += 1;
+        let is_tx = operation == "TransactWriteItems";
+        if is_tx {
+            f.transactions += 1;
+        }
+        let crash = || {
+            Action::Answer(
+                400,
+                error_body("InjectedCrash", "the process died here (injected)"),
+            )
+        };
+        let throttle = || {
+            Action::Answer(
+                400,
+                error_body(
+                    "ThrottlingException",
+                    "Rate of requests exceeds the allowed throughput.",
+                ),
+            )
+        };
+        let cancel = |code: &str| {
+            let n = request["TransactItems"].as_array().map_or(1, Vec::len);
+            let mut body = error_body(
+                "TransactionCanceledException",
+                &format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]"),
+            );
+            body["CancellationReasons"] = Value::Array(vec![serde_json::json!({"Code": code}); n]);
+            Action::Answer(400, body)
+        };
+        match f.fault {
+            None => Action::Forward,
+            Some(Fault::Crash { at, delivered }) => match f.calls.cmp(&at) {
+                std::cmp::Ordering::Less => Action::Forward,
+                std::cmp::Ordering::Equal if delivered => Action::ForwardThenCrash,
+                _ => crash(),
+            },
+            Some(Fault::Throttle { at, count }) if (at..at + count).contains(&f.calls) => {
+                throttle()
+            }
+            Some(Fault::Throttle { .. }) => Action::Forward,
+            Some(Fault::ThrottleAll) if is_tx => cancel("ThrottlingError"),
+            Some(Fault::ThrottleAll) => throttle(),
+            Some(Fault::Conflicts { every }) if is_tx && f.transactions % every.max(1) == 0 => {
+                cancel("TransactionConflict")
+            }
+            Some(Fault::Conflicts { .. }) => Action::Forward,
+        }
     }
 
     /// The calls recorded since the last `take`.
@@ -163,6 +272,12 @@ impl Meter {
             }
             _ => body,
         };
+        let action = self.action(&operation, &request);
+        if let Action::Answer(status, body) = &action {
+            self.record(account(&operation, *status, &request, body));
+            let bytes = Bytes::from(body.to_string());
+            return reply(*status, Some("application/x-amz-json-1.0"), bytes);
+        }
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let Ok(uri) = format!("{upstream}{path}").parse() else {
             return reply(502, None, Bytes::from_static(b"bad upstream"));
@@ -184,13 +299,39 @@ impl Meter {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         let response: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let call = account(&operation, parts.status.as_u16(), &request, &response);
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(call);
+        self.record(account(
+            &operation,
+            parts.status.as_u16(),
+            &request,
+            &response,
+        ));
+        if let Action::ForwardThenCrash = action {
+            let crash = error_body(
+                "InjectedCrash",
+                "the process died after this call (injected)",
+            );
+            return reply(
+                400,
+                Some("application/x-amz-json-1.0"),
+                Bytes::from(crash.to_string()),
+            );
         }
         parts.headers.remove(hyper::header::CONTENT_LENGTH);
         hyper::Response::from_parts(parts, Full::new(body))
     }
+}
+
+impl Meter {
+    fn record(&self, call: Call) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+}
+
+/// A DynamoDB error answer as the service sends it.
+fn error_body(kind: &str, message: &str) -> Value {
+    serde_json::json!({"__type": format!("{ERROR_PREFIX}{kind}"), "message": message})
 }
 
 /// Operations that accept `ReturnConsumedCapacity`.

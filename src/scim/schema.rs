@@ -78,7 +78,7 @@ pub struct SchemaDef {
 }
 
 /// The two resource types this server serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ResourceKind {
     User,
     Group,

@@ -142,7 +142,7 @@ pub fn last_component(sk: &str) -> String {
     unescape(sk.rsplit('#').next().unwrap_or_default())
 }
 
-fn unescape(value: &str) -> String {
+pub fn unescape(value: &str) -> String {
     value.replace("%23", "#").replace("%25", "%")
 }
 

@@ -3,6 +3,7 @@
 //! enforces uniqueness and optimistic concurrency with conditional writes, so DynamoDB itself is the
 //! arbiter when two requests race.
 
+pub mod check;
 pub mod deadline;
 pub mod directories;
 pub mod keys;
@@ -218,6 +219,11 @@ impl Store {
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .endpoint_url(endpoint)
             .http_client(http_client())
+            // A local emulator answers in microseconds: retry throttles quickly.
+            .retry_config(
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                    .with_initial_backoff(std::time::Duration::from_millis(5)),
+            )
             .build();
         Store::new(Client::from_conf(config), table, tokens_table)
     }

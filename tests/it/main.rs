@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod bad_input;
+mod contention;
 mod cost;
 mod discovery;
 mod events;

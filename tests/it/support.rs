@@ -74,11 +74,18 @@ impl Reply {
 
 impl Scim {
     pub async fn start() -> Scim {
+        Scim::start_with_budget(scim_lambda::store::deadline::REQUEST_BUDGET).await
+    }
+
+    /// A server whose requests give up (503) after `budget` of store work.
+    pub async fn start_with_budget(budget: std::time::Duration) -> Scim {
         let Local { store, meter, .. } = local().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let public = format!("http://{addr}");
-        let app = Arc::new(App::new(store.clone(), Some(public.clone())));
+        let mut app = App::new(store.clone(), Some(public.clone()));
+        app.budget = budget;
+        let app = Arc::new(app);
         tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
         let admin = Admin::with_public_url(store, &public);
         let created = admin.create_directory("test", None).await.unwrap();
@@ -138,6 +145,15 @@ impl Scim {
         headers: &[(&str, &str)],
     ) -> Reply {
         http(self.addr, method, path, body, headers).await
+    }
+
+    /// What `scimctl directory check` finds in this test's directory (no repair).
+    pub async fn check(&self) -> scim_lambda::store::check::Report {
+        self.app
+            .store()
+            .check_directory(&self.directory, false)
+            .await
+            .expect("check")
     }
 
     /// Creates a user and returns its id.
