@@ -31,6 +31,8 @@ pub enum AdminError {
 pub struct Admin {
     store: Store,
     public_url: String,
+    /// How long a directory delete waits between revoking its tokens and deleting its data.
+    token_grace: std::time::Duration,
 }
 
 impl Admin {
@@ -46,7 +48,14 @@ impl Admin {
         Admin {
             store,
             public_url: public_url.trim_end_matches('/').to_string(),
+            token_grace: auth::CACHE_TTL,
         }
+    }
+
+    /// The wait of a directory delete between tokens and data (tests, and stores no Lambda uses).
+    pub fn with_token_grace(mut self, grace: std::time::Duration) -> Self {
+        self.token_grace = grace;
+        self
     }
 
     pub async fn create_tables(&self) -> Result<Value, AdminError> {
@@ -117,7 +126,7 @@ impl Admin {
 
     pub async fn delete_directory(&self, id: &str) -> Result<Value, AdminError> {
         self.directory(id).await?;
-        let items = self.store.delete_directory(id).await?;
+        let items = self.store.delete_directory(id, self.token_grace).await?;
         Ok(json!({"deleted": id, "items_deleted": items}))
     }
 

@@ -54,7 +54,8 @@ enum DirectoryCommand {
     Show {
         id: String,
     },
-    /// Delete a directory, its tokens and every user, group and membership in it.
+    /// Delete a directory, its tokens and every user, group and membership in it (waits 30 s
+    /// between revoking the tokens and deleting the data, so no cached token can write behind it).
     Delete {
         id: String,
     },

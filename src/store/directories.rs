@@ -49,12 +49,19 @@ impl Store {
         Ok(items.iter().filter_map(directory_from_item).collect())
     }
 
-    /// Deletes a directory: its tokens first (so access stops at once), then every item of its
-    /// partition, then the registry entry. Returns the number of directory items deleted.
-    pub async fn delete_directory(&self, id: &str) -> Result<usize, StoreError> {
+    /// Deletes a directory: its tokens first, then — after `token_grace`, the time a warm Lambda
+    /// may still accept a cached token (`auth::CACHE_TTL`), so no write can land behind the
+    /// delete — every item of its partition, then the registry entry. Each step is idempotent: a
+    /// delete cut off anywhere is finished by running it again. Returns the items deleted.
+    pub async fn delete_directory(
+        &self,
+        id: &str,
+        token_grace: std::time::Duration,
+    ) -> Result<usize, StoreError> {
         for t in self.list_tokens(id).await? {
             self.delete_token(&t.hash).await?;
         }
+        tokio::time::sleep(token_grace).await;
         let mut deleted = 0;
         loop {
             let (items, _) = self.query_prefix(id, "", None, 1000, true).await?;

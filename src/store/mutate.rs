@@ -139,17 +139,20 @@ impl Store {
             &IndexValues::default(),
             &idx,
         )?;
-        let pending = match tx.commit(self).await {
-            Ok(()) => pending,
+        let (pending, current) = match tx.commit(self).await {
+            Ok(()) => (pending, Vec::new()),
             Err(StoreError::Conflict(what)) => {
                 match self.abandoned(dir, kind, &idx, &intent).await? {
-                    Some(earlier) => earlier,
+                    Some(earlier) => {
+                        let current = self.members_of_group(dir, &earlier.id).await?;
+                        (earlier, current)
+                    }
                     None => return Err(StoreError::Conflict(what)),
                 }
             }
             Err(e) => return Err(e),
         };
-        self.finish_create(dir, kind, &pending, record, members)
+        self.finish_create(dir, kind, &pending, record, &current, members)
             .await
     }
 
@@ -178,21 +181,22 @@ impl Store {
         }))
     }
 
-    /// Brings a pending group's edges to `members`, then makes it live as `wanted` (keeping the
-    /// pending group's id) and counts it, in one transaction conditional on it still pending.
+    /// Brings a pending group's edges from `current` to `members`, then makes it live as
+    /// `wanted` (keeping the pending group's id) and counts it, in one transaction conditional on
+    /// it still pending.
     async fn finish_create(
         &self,
         dir: &str,
         kind: ResourceKind,
         pending: &Record,
         wanted: &Record,
+        current: &[String],
         members: &[String],
     ) -> Result<Record, StoreError> {
         let State::Pending { intent, .. } = &pending.state else {
             return Err(StoreError::dynamo("finish_create of a live resource"));
         };
-        let current = self.members_of_group(dir, &pending.id).await?;
-        self.apply_edges(dir, &pending.id, &MemberDelta::between(&current, members))
+        self.apply_edges(dir, &pending.id, &MemberDelta::between(current, members))
             .await?;
         let mut live = wanted.clone();
         live.id = pending.id.clone();
@@ -407,7 +411,7 @@ impl Store {
         marker.insert(ID.into(), s(&old.id));
         tx.put(marker, None, Role::Other)?;
         tx.commit(self).await?;
-        self.clean_up_group(dir, &old.id).await.map(|_| ())
+        self.finish_clean_up(dir, &old.id).await
     }
 
     /// Removes the edges a deleted group left behind and then its clean-up marker. Returns
@@ -417,21 +421,29 @@ impl Store {
     pub async fn clean_up_group(&self, dir: &str, group_id: &str) -> Result<bool, StoreError> {
         let marker = keys::cleanup_sk(group_id);
         if self
-            .get_item(keys::directory_pk(dir), marker.clone())
+            .get_item(keys::directory_pk(dir), marker)
             .await?
             .is_none()
         {
             return Ok(false);
         }
+        self.finish_clean_up(dir, group_id).await?;
+        Ok(true)
+    }
+
+    async fn finish_clean_up(&self, dir: &str, group_id: &str) -> Result<(), StoreError> {
         self.delete_group_edges(dir, group_id).await?;
         self.client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), marker)))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::cleanup_sk(group_id),
+            )))
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        Ok(true)
+        Ok(())
     }
 
     /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.

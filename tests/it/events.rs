@@ -41,7 +41,10 @@ fn record(kind: ResourceKind, id: &str, body: serde_json::Value) -> Record {
 /// A fresh copy of the fixtures' directory: token, users A and B, groups G and H.
 async fn seed(store: &Store) {
     if store.get_directory(DIRECTORY).await.unwrap().is_some() {
-        store.delete_directory(DIRECTORY).await.unwrap();
+        store
+            .delete_directory(DIRECTORY, std::time::Duration::ZERO)
+            .await
+            .unwrap();
     }
     store
         .create_directory(&Directory {

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod contention;
 mod cost;
+mod crashes;
 mod discovery;
 mod events;
 mod events_table;

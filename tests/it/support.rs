@@ -87,7 +87,8 @@ impl Scim {
         app.budget = budget;
         let app = Arc::new(app);
         tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
-        let admin = Admin::with_public_url(store, &public);
+        let admin =
+            Admin::with_public_url(store, &public).with_token_grace(std::time::Duration::ZERO);
         let created = admin.create_directory("test", None).await.unwrap();
         Scim {
             app,
