@@ -4,6 +4,7 @@
 //! errors; it never sees HTTP. The API handlers, scimctl, the benchmark and the fuzz harness call
 //! the same entry points.
 
+pub mod cleanup;
 pub mod listing;
 pub mod references;
 pub mod write;

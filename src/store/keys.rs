@@ -38,6 +38,10 @@ fn esc(value: &str) -> String {
 pub fn directory_pk(dir: &str) -> String {
     format!("DIR#{}", esc(dir))
 }
+/// The directory id back out of its partition key.
+pub fn directory_from_pk(pk: &str) -> Option<String> {
+    pk.strip_prefix("DIR#").map(unescape)
+}
 pub fn registry_sk(dir: &str) -> String {
     format!("DIR#{}", esc(dir))
 }

@@ -409,9 +409,18 @@ impl Store {
         }
         let mut marker = key(keys::directory_pk(dir), keys::cleanup_sk(&old.id));
         marker.insert(ID.into(), s(&old.id));
+        marker.insert("marked_ms".into(), n(clock::now_millis()));
         tx.put(marker, None, Role::Other)?;
         tx.commit(self).await?;
-        self.finish_clean_up(dir, &old.id).await
+        // The group is gone for every reader now; what the deadline leaves undone, the clean-up
+        // function (stream) or the next attempt finishes.
+        match self.finish_clean_up(dir, &old.id).await {
+            Err(StoreError::Unavailable(why)) => {
+                tracing::warn!(group = %old.id, %why, "group clean-up continues after the request");
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Removes the edges a deleted group left behind and then its clean-up marker. Returns

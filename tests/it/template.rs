@@ -78,3 +78,27 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
         );
     }
 }
+
+#[test]
+fn the_clean_up_function_is_fed_only_clean_up_markers_from_the_table_stream() {
+    let t = load();
+    let f = &t["Resources"]["CleanupFunction"];
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "lambda");
+    assert_eq!(
+        f["Properties"]["Environment"]["Variables"]["SCIM_FAMILY"],
+        scim_lambda::api::lambda::CLEANUP
+    );
+    let event = &f["Properties"]["Events"]["CleanupMarkers"]["Properties"];
+    let pattern = event["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .unwrap();
+    let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"],
+        scim_lambda::store::keys::CLEANUP_PREFIX
+    );
+    assert_eq!(pattern["eventName"][0], "INSERT");
+    assert!(!event["DestinationConfig"]["OnFailure"]["Destination"].is_null());
+    let table = &t["Resources"]["DirectoryTable"]["Properties"];
+    assert!(table["StreamSpecification"]["StreamViewType"].is_string());
+}
