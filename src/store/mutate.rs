@@ -94,53 +94,36 @@ impl Store {
             remove: Vec::new(),
         };
         let idx = index_values(kind, &record.body);
+        let fits = 2 + index_items(kind, record) + delta.items() <= MAX_TX_ITEMS;
+        // Too many members for one transaction: pending first, then edges, then live.
+        let intent = intent(record, members);
+        let mut first = record.clone();
+        if !fits {
+            let missing = self.missing_users(dir, members).await?;
+            if !missing.is_empty() {
+                return Err(StoreError::MissingMembers(missing));
+            }
+            first.state = State::Pending {
+                intent: intent.clone(),
+                since_ms: clock::now_millis() as u64,
+            };
+        }
         let mut tx = Tx::new(self);
         tx.put(
-            resource_item(dir, kind, record)?,
+            resource_item(dir, kind, &first)?,
             Some(Expr::new("attribute_not_exists(pk)")),
             Role::Resource,
         )?;
-        self.index_changes(
-            &mut tx,
-            dir,
-            kind,
-            &record.id,
-            &IndexValues::default(),
-            &idx,
-        )?;
-        if tx.len() + 1 + delta.items() <= MAX_TX_ITEMS {
+        let none = IndexValues::default();
+        self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
+        if fits {
             self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
             self.edge_changes(&mut tx, dir, &record.id, &delta)?;
             tx.commit(self).await?;
-            return Ok(record.clone());
+            return Ok(first);
         }
-        // Too many members for one transaction: pending first, then edges, then live.
-        let missing = self.missing_users(dir, members).await?;
-        if !missing.is_empty() {
-            return Err(StoreError::MissingMembers(missing));
-        }
-        let intent = intent(record, members);
-        let mut pending = record.clone();
-        pending.state = State::Pending {
-            intent: intent.clone(),
-            since_ms: clock::now_millis() as u64,
-        };
-        let mut tx = Tx::new(self);
-        tx.put(
-            resource_item(dir, kind, &pending)?,
-            Some(Expr::new("attribute_not_exists(pk)")),
-            Role::Resource,
-        )?;
-        self.index_changes(
-            &mut tx,
-            dir,
-            kind,
-            &record.id,
-            &IndexValues::default(),
-            &idx,
-        )?;
         let (pending, current) = match tx.commit(self).await {
-            Ok(()) => (pending, Vec::new()),
+            Ok(()) => (first, Vec::new()),
             Err(StoreError::Conflict(what)) => {
                 match self.abandoned(dir, kind, &idx, &intent).await? {
                     Some(earlier) => {

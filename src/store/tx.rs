@@ -63,6 +63,23 @@ impl Expr {
         self.names.insert(placeholder.into(), attribute.into());
         self
     }
+    /// A lone condition's text and placeholders, each `None` when absent.
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        cond: Option<Expr>,
+    ) -> (
+        Option<String>,
+        Option<HashMap<String, String>>,
+        Option<Item>,
+    ) {
+        match cond {
+            Some(c) => {
+                let (names, values) = Expr::merged(&c, None);
+                (Some(c.text), names, values)
+            }
+            None => (None, None, None),
+        }
+    }
     /// Both expressions' placeholders, for an item with an update and a condition.
     fn merged(a: &Expr, b: Option<&Expr>) -> (Option<HashMap<String, String>>, Option<Item>) {
         let mut names = a.names.clone();
@@ -108,14 +125,11 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let (names, values) = match &cond {
-            Some(c) => Expr::merged(c, None),
-            None => (None, None),
-        };
+        let (text, names, values) = Expr::parts(cond);
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .set_condition_expression(cond.map(|c| c.text))
+            .set_condition_expression(text)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
@@ -130,14 +144,11 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let (names, values) = match &cond {
-            Some(c) => Expr::merged(c, None),
-            None => (None, None),
-        };
+        let (text, names, values) = Expr::parts(cond);
         let del = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key))
-            .set_condition_expression(cond.map(|c| c.text))
+            .set_condition_expression(text)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
