@@ -113,7 +113,7 @@ pub fn replace(kind: ResourceKind, body: &Value) -> Result<Outcome, ScimError> {
 }
 
 /// A PATCH applied to a stored body: the operations run on the body (with `id`, which paths may
-/// name), and the result is normalised like a PUT body.
+/// name), each value coerced as it is set; the result is checked like a PUT body.
 pub fn patch(
     kind: ResourceKind,
     id: &str,
@@ -123,9 +123,8 @@ pub fn patch(
     let mut doc = Value::Object(stored.clone());
     doc["id"] = json!(id);
     let changes = patch::apply(&mut doc, ops, kind)?;
-    let incoming = resource::incoming(kind, &doc)?;
     Ok(Outcome {
-        body: incoming.body,
+        body: resource::patched(kind, doc)?,
         members: if changes.is_empty() {
             Members::Keep
         } else {
@@ -137,6 +136,72 @@ pub fn patch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    /// The same attribute values sent in a PUT body and in a PATCH replace store the same thing:
+    /// one rule set (`coerce.rs`), applied once.
+    #[test]
+    fn put_and_patch_store_the_same_values() {
+        let cases = [
+            // read-only sub-attribute (RFC 7643 §4.3 manager.displayName) dropped either way
+            (
+                ENT,
+                json!({"manager": {"value": "m1", "displayName": "Boss"}}),
+            ),
+            // a reference as a bare id, and `Value` in another case
+            (ENT, json!({"manager": "m2"})),
+            (ENT, json!({"manager": {"Value": "m3"}})),
+            // an empty reference means no manager
+            (ENT, json!({"manager": {"value": ""}, "department": "R&D"})),
+            // a number where a string belongs keeps its text
+            (ENT, json!({"employeeNumber": 42})),
+            (
+                "",
+                json!({"title": 7, "emails": [{"value": "a@x.com", "primary": "True"}]}),
+            ),
+        ];
+        let base = json!({"userName": "u@x.com"});
+        for (urn, attrs) in cases {
+            let mut put = base.clone();
+            let mut ops = Vec::new();
+            for (k, v) in attrs.as_object().unwrap() {
+                if urn.is_empty() {
+                    put[k] = v.clone();
+                    ops.push(json!({"op": "replace", "path": k, "value": v}));
+                } else {
+                    put[urn][k] = v.clone();
+                    ops.push(json!({"op": "replace", "path": format!("{urn}:{k}"), "value": v}));
+                }
+            }
+            let put = replace(ResourceKind::User, &put).unwrap().body;
+            let stored = replace(ResourceKind::User, &base).unwrap().body;
+            let req = PatchRequest::parse(&json!({"Operations": ops}), ResourceKind::User).unwrap();
+            let patched = patch(ResourceKind::User, "id1", &stored, &req)
+                .unwrap()
+                .body;
+            assert_eq!(put, patched, "{attrs}");
+        }
+    }
+
+    #[test]
+    fn the_value_cap_holds_for_put_and_for_what_patches_add_up_to() {
+        let emails: Vec<Value> = (0..21)
+            .map(|i| json!({"value": format!("{i}@x.com")}))
+            .collect();
+        let put = json!({"userName": "u@x.com", "emails": emails});
+        assert!(replace(ResourceKind::User, &put).is_err());
+        let mut stored = json!({"userName": "u@x.com", "emails": emails[..20]});
+        stored = Value::Object(replace(ResourceKind::User, &stored).unwrap().body);
+        let req = PatchRequest::parse(
+            &json!({"Operations": [{"op": "add", "path": "emails", "value": [emails[20]]}]}),
+            ResourceKind::User,
+        )
+        .unwrap();
+        let err = patch(ResourceKind::User, "id1", stored.as_object().unwrap(), &req).unwrap_err();
+        assert_eq!(err.status, 400);
+    }
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -2,6 +2,7 @@
 //! Pure code — no AWS, no HTTP, no I/O — so every rule is unit-tested in isolation.
 
 pub mod change;
+pub mod coerce;
 pub mod cursor;
 pub mod error;
 pub mod filter;

@@ -12,7 +12,6 @@
 //! (DESIGN), so every op on `members` becomes a [`MemberChange`] and the store applies them in
 //! order. `apply` is all-or-nothing: on error the resource is left exactly as it was.
 
-mod coerce;
 mod edit;
 mod members;
 

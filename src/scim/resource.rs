@@ -1,22 +1,22 @@
 //! Resource bodies: turning what a client sends into what we store, and what we store into what a
 //! client sees.
 //!
-//! Stored body = the client's attributes with canonical names (schema table), booleans coerced
-//! (Entra sends `"False"`), and nothing the server owns: `id`, `meta`, `groups` (User) and `members`
-//! (Group; memberships are separate items) are dropped, and `password` is never kept (we are not a
-//! credential store). Unknown attributes and unknown extension URNs are kept as sent.
+//! Stored body = the client's attributes with canonical names, each value brought into shape by
+//! the one rule set in `coerce.rs`, and nothing the server owns: `id`, `meta`, `groups` (User) and
+//! `members` (Group; memberships are separate items) are dropped, and `password` is never kept (we
+//! are not a credential store). Unknown attributes and unknown extension URNs are kept as sent.
 
 use serde_json::{json, Map, Value};
 
+use super::coerce::{check_count, coerce_attr};
 use super::error::ScimError;
-use super::filter::eval::lenient_bool;
-use super::schema::{self, AttrDef, AttrType, Mutability, ResourceKind};
+use super::schema::{self, Mutability, ResourceKind};
 
 /// Longest value we accept for an attribute that becomes part of a DynamoDB key (sort keys are
 /// limited to 1 KiB); far above anything an IdP sends.
 pub const MAX_KEYED_VALUE: usize = 512;
 /// Most elements a multi-valued attribute may have (each indexed email is an item in the write).
-pub const MAX_MULTI_VALUES: usize = 20;
+pub use super::coerce::MAX_MULTI_VALUES;
 
 /// A client's create/replace body, ready for the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,12 +76,11 @@ pub fn incoming(kind: ResourceKind, body: &Value) -> Result<Incoming, ScimError>
             })?;
             let mut ext_out = Map::new();
             for (k, v) in sub {
-                if let Some(def) = schema::find(ext.attributes, k) {
-                    if let Some(v) = coerce(def, v)? {
-                        ext_out.insert(def.name.into(), v);
-                    }
-                } else {
-                    ext_out.insert(k.clone(), v.clone());
+                let def = schema::find(ext.attributes, k);
+                let name = def.map_or(k.as_str(), |d| d.name);
+                let v = coerce_attr(def, v.clone(), name)?;
+                if !v.is_null() {
+                    ext_out.insert(name.into(), v);
                 }
             }
             if !ext_out.is_empty() {
@@ -93,14 +92,10 @@ pub fn incoming(kind: ResourceKind, body: &Value) -> Result<Incoming, ScimError>
             Some((_, def)) if kind == ResourceKind::Group && def.name == "members" => {
                 members = Some(member_ids(value)?);
             }
-            // Server-owned (id, meta, groups) and write-only (password) attributes: IdPs echo them
-            // back on PUT (Okta) or send them on create; RFC 7644 §3.5.1 says read-only values
-            // "SHALL be ignored".
-            Some((_, def))
-                if def.mutability == Mutability::ReadOnly
-                    || def.mutability == Mutability::WriteOnly => {}
+            Some((_, def)) if server_owned(def.mutability) => {}
             Some((_, def)) => {
-                if let Some(v) = coerce(def, value)? {
+                let v = coerce_attr(Some(def), value.clone(), def.name)?;
+                if !v.is_null() {
                     out.insert(def.name.into(), v);
                 }
             }
@@ -109,14 +104,47 @@ pub fn incoming(kind: ResourceKind, body: &Value) -> Result<Incoming, ScimError>
             }
         }
     }
-    // A user is active unless the client says otherwise (PUT without `active` re-activates, as
-    // Okta's and Ping's full-replace updates expect).
+    Ok(Incoming {
+        body: finish(kind, out)?,
+        members,
+    })
+}
+
+/// The body a PATCH left of a stored body. Its values were coerced as each operation set them
+/// (`coerce.rs`), so this only drops what the server owns (`id`, which paths may name),
+/// applies the defaults and checks what every write checks.
+pub fn patched(kind: ResourceKind, doc: Value) -> Result<Map<String, Value>, ScimError> {
+    let Value::Object(mut obj) = doc else {
+        return Err(ScimError::internal());
+    };
+    obj.retain(|key, _| match kind.resolve(None, key, None) {
+        Some((_, def)) => {
+            !(server_owned(def.mutability) || kind == ResourceKind::Group && def.name == "members")
+        }
+        None => true,
+    });
+    finish(kind, obj)
+}
+
+/// Server-owned (id, meta, groups) and write-only (password) attributes: IdPs echo them back on
+/// PUT (Okta) or send them on create; RFC 7644 §3.5.1 says read-only values "SHALL be ignored".
+fn server_owned(m: Mutability) -> bool {
+    m == Mutability::ReadOnly || m == Mutability::WriteOnly
+}
+
+/// What every stored body gets: a user is active unless the client says otherwise (PUT without
+/// `active` re-activates, as Okta's and Ping's full-replace updates expect), `schemas` names what
+/// the body holds, and the checks of `validate`.
+fn finish(
+    kind: ResourceKind,
+    mut out: Map<String, Value>,
+) -> Result<Map<String, Value>, ScimError> {
     if kind == ResourceKind::User && !out.contains_key("active") {
         out.insert("active".into(), Value::Bool(true));
     }
     ensure_schemas(kind, &mut out);
     validate(kind, &out)?;
-    Ok(Incoming { body: out, members })
+    Ok(out)
 }
 
 /// `schemas` must list the core schema; we add it if a lenient client forgot, and keep every other
@@ -186,6 +214,13 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
             )))
         }
     }
+    for (key, value) in body {
+        if let (Some((_, def)), Value::Array(items)) = (kind.resolve(None, key, None), value) {
+            if def.multi {
+                check_count(items.len(), def.name)?;
+            }
+        }
+    }
     let idx = index_values(kind, body);
     let keyed = idx
         .user_name
@@ -200,86 +235,6 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
         )));
     }
     Ok(())
-}
-
-/// Coerces one attribute value to its schema type. `Ok(None)` drops it (null means "unassigned",
-/// RFC 7643 §2.5; write-only attributes are never stored).
-pub fn coerce(def: &AttrDef, value: &Value) -> Result<Option<Value>, ScimError> {
-    if value.is_null() || def.mutability == Mutability::WriteOnly {
-        return Ok(None);
-    }
-    if def.multi {
-        let items: Vec<Value> = match value {
-            Value::Array(a) => a.clone(),
-            // A lone object where an array belongs: accept it as a one-element list.
-            other => vec![other.clone()],
-        };
-        if items.len() > MAX_MULTI_VALUES {
-            return Err(ScimError::invalid_value(format!(
-                "\"{}\" has more than {MAX_MULTI_VALUES} values",
-                def.name
-            )));
-        }
-        let mut out = Vec::with_capacity(items.len());
-        for item in &items {
-            if let Some(v) = coerce_single(def, item)? {
-                out.push(v);
-            }
-        }
-        return Ok(if out.is_empty() {
-            None
-        } else {
-            Some(Value::Array(out))
-        });
-    }
-    coerce_single(def, value)
-}
-
-fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, ScimError> {
-    let bad = |want: &str| {
-        Err(ScimError::invalid_value(format!(
-            "\"{}\" must be {want}, got {value}",
-            def.name
-        )))
-    };
-    match (def.ty, value) {
-        (_, Value::Null) => Ok(None),
-        (AttrType::Complex, Value::Object(obj)) => {
-            let mut out = Map::new();
-            for (k, v) in obj {
-                match schema::find(def.sub, k) {
-                    Some(sub) => {
-                        if let Some(v) = coerce(sub, v)? {
-                            out.insert(sub.name.into(), v);
-                        }
-                    }
-                    None => {
-                        out.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            Ok((!out.is_empty()).then_some(Value::Object(out)))
-        }
-        // Entra sends the manager as a bare id string; it means {"value": id}.
-        (AttrType::Complex, Value::String(s)) if def.name == "manager" => {
-            Ok((!s.is_empty()).then(|| json!({ "value": s })))
-        }
-        (AttrType::Complex, _) => bad("an object"),
-        (AttrType::Boolean, Value::Bool(_)) => Ok(Some(value.clone())),
-        // Microsoft Entra sends booleans as "True"/"False" strings (Entra SCIM compliance notes).
-        (AttrType::Boolean, Value::String(s)) => match lenient_bool(s) {
-            Some(b) => Ok(Some(Value::Bool(b))),
-            None => bad("a boolean"),
-        },
-        (AttrType::Boolean, _) => bad("a boolean"),
-        (AttrType::Integer | AttrType::Decimal, Value::Number(_)) => Ok(Some(value.clone())),
-        (AttrType::Integer | AttrType::Decimal, _) => bad("a number"),
-        (_, Value::String(_)) => Ok(Some(value.clone())),
-        // Lenient: a number or boolean where a string belongs (employeeNumber: 42) keeps its text.
-        (_, Value::Number(n)) => Ok(Some(Value::String(n.to_string()))),
-        (_, Value::Bool(b)) => Ok(Some(Value::String(b.to_string()))),
-        _ => bad("a string"),
-    }
 }
 
 /// The member ids of a Group body's `members` attribute.

@@ -8,8 +8,8 @@
 
 use serde_json::{Map, Value};
 
-use super::coerce::{coerce_attr, coerce_element, coerce_sub, is_blank, is_reference};
 use super::{OpKind, Target};
+use crate::scim::coerce::{coerce_attr, coerce_element, coerce_sub, is_blank, is_reference};
 use crate::scim::error::ScimError;
 use crate::scim::filter::eval::{get_ci, key_ci};
 use crate::scim::filter::{matches_element, AttrPath, CompareOp, Filter};

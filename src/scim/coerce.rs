@@ -1,6 +1,15 @@
-//! Brings a client's value into the schema's shape before it is stored: Entra's `"True"` and
-//! `"False"` strings become booleans, a bare id becomes a reference object, sub-attribute names
-//! become canonical, and values of the wrong shape are refused with 400 invalidValue.
+//! The one rule set that brings a client's value into the schema's shape before it is stored, for
+//! POST, PUT and every PATCH operation alike (each value is coerced once, where it enters):
+//! - Entra's `"True"`/`"False"` strings become booleans (Entra SCIM compatibility page);
+//! - a bare id, or `{"value": id}`, for a reference (enterprise `manager`) becomes the reference
+//!   object; an empty one means "no manager";
+//! - a number or boolean where a string belongs keeps its text (`employeeNumber: 42`);
+//! - a lone object where a multi-valued attribute belongs is a one-element list, and a list holds
+//!   at most `MAX_MULTI_VALUES` values;
+//! - sub-attribute names become canonical, read-only sub-attributes are dropped (RFC 7643 §2.2:
+//!   ignored), write-only attributes (`password`) are never kept;
+//! - null, `[]` and `{}` mean "unassigned" (RFC 7643 §2.5) and come back as null;
+//! - anything else of the wrong shape is refused with 400 invalidValue.
 
 use serde_json::{Map, Value};
 
@@ -8,20 +17,24 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::eval::{get_ci, lenient_bool};
 use crate::scim::schema::{find, AttrDef, AttrType, Mutability};
 
+/// Most values one multi-valued attribute may hold (bounds the work of every later comparison).
+pub const MAX_MULTI_VALUES: usize = 20;
+
 /// A single-valued complex attribute with a `value` sub-attribute refers to another resource
 /// (enterprise `manager`): it is set whole, and may be given as the bare id.
-pub(super) fn is_reference(d: &AttrDef) -> bool {
+pub fn is_reference(d: &AttrDef) -> bool {
     d.ty == AttrType::Complex && !d.multi && find(d.sub, "value").is_some()
 }
 
-/// Brings an incoming value into the schema's shape: booleans from Entra's `"True"`/`"False"`,
-/// a bare id for a reference, one object for a multi-valued attribute, canonical sub-attribute
-/// names, read-only sub-attributes dropped (RFC 7643 §2.2: ignored). `def` None (unknown
-/// extension): kept as sent.
-pub(super) fn coerce_attr(def: Option<&AttrDef>, v: Value, name: &str) -> Result<Value, ScimError> {
+/// A whole attribute's value. `def` None (an attribute no schema names): kept as sent. Null
+/// means "unassigned": store nothing.
+pub fn coerce_attr(def: Option<&AttrDef>, v: Value, name: &str) -> Result<Value, ScimError> {
     let Some(d) = def else {
         return Ok(v);
     };
+    if d.mutability == Mutability::WriteOnly {
+        return Ok(Value::Null);
+    }
     if !d.multi {
         return coerce_value(d, v, name);
     }
@@ -30,6 +43,7 @@ pub(super) fn coerce_attr(def: Option<&AttrDef>, v: Value, name: &str) -> Result
         Value::Array(items) => items,
         other => vec![other],
     };
+    check_count(items.len(), name)?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let item = coerce_value(d, item, name)?;
@@ -37,15 +51,25 @@ pub(super) fn coerce_attr(def: Option<&AttrDef>, v: Value, name: &str) -> Result
             out.push(item);
         }
     }
-    Ok(Value::Array(out))
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(out)
+    })
+}
+
+/// The multi-valued cap, for a list as sent or as a PATCH leaves it.
+pub fn check_count(n: usize, name: &str) -> Result<(), ScimError> {
+    if n > MAX_MULTI_VALUES {
+        return Err(ScimError::invalid_value(format!(
+            "\"{name}\" has more than {MAX_MULTI_VALUES} values"
+        )));
+    }
+    Ok(())
 }
 
 /// One element of a multi-valued complex attribute (`emails[...]` values, filter-built elements).
-pub(super) fn coerce_element(
-    def: Option<&AttrDef>,
-    v: Value,
-    name: &str,
-) -> Result<Value, ScimError> {
+pub fn coerce_element(def: Option<&AttrDef>, v: Value, name: &str) -> Result<Value, ScimError> {
     match (def, v) {
         (_, Value::Null) => Ok(Value::Null),
         (Some(d), v) => coerce_value(d, v, name),
@@ -56,7 +80,7 @@ pub(super) fn coerce_element(
     }
 }
 
-pub(super) fn coerce_sub(
+pub fn coerce_sub(
     sub_def: Option<&AttrDef>,
     v: Value,
     name: &str,
@@ -107,8 +131,8 @@ fn coerce_value(d: &AttrDef, v: Value, name: &str) -> Result<Value, ScimError> {
                     }
                 }
             }
-            // An empty reference (`{"value": ""}`) means "no manager".
-            if is_reference(d) && get_ci(&out, "value").is_none_or(is_blank) {
+            // An empty reference (`{"value": ""}`) means "no manager"; `{}` means nothing.
+            if out.is_empty() || is_reference(d) && get_ci(&out, "value").is_none_or(is_blank) {
                 return Ok(Value::Null);
             }
             Ok(Value::Object(out))
@@ -126,11 +150,22 @@ fn coerce_value(d: &AttrDef, v: Value, name: &str) -> Result<Value, ScimError> {
                 "\"{name}\" is a boolean; {v} is not true or false"
             ))),
         },
+        AttrType::Integer | AttrType::Decimal => match v {
+            Value::Number(_) => Ok(v),
+            _ => Err(ScimError::invalid_value(format!(
+                "\"{name}\" is a number, not {}",
+                json_kind(&v)
+            ))),
+        },
+        // String, reference, dateTime, binary.
         _ => match v {
             Value::Array(_) | Value::Object(_) => Err(ScimError::invalid_value(format!(
                 "\"{name}\" takes a single value, not {}",
                 json_kind(&v)
             ))),
+            // Lenient: a number or boolean where a string belongs keeps its text.
+            Value::Number(n) => Ok(Value::String(n.to_string())),
+            Value::Bool(b) => Ok(Value::String(b.to_string())),
             v => Ok(v),
         },
     }
@@ -148,7 +183,7 @@ fn json_kind(v: &Value) -> &'static str {
 }
 
 /// Null or the empty string: "no value" for a reference like `manager`.
-pub(super) fn is_blank(v: &Value) -> bool {
+pub fn is_blank(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
