@@ -231,6 +231,10 @@ impl Store {
     pub fn table(&self) -> &str {
         &self.table
     }
+    /// The SDK client (for tools and tests that inspect or damage items directly).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
     pub fn tokens_table(&self) -> &str {
         &self.tokens_table
     }
