@@ -13,12 +13,39 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
 use super::keys;
-use super::mutate::MemberDelta;
 use super::resources::{DELETING, EDGE_SEQ};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::scim::schema::ResourceKind;
 
+/// Membership edges to add to and remove from a group.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberDelta {
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+impl MemberDelta {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+    /// The change turning `current` into `wanted` (O(n log n)).
+    pub fn between(current: &[String], wanted: &[String]) -> Self {
+        let cur: BTreeSet<&String> = current.iter().collect();
+        let want: BTreeSet<&String> = wanted.iter().collect();
+        MemberDelta {
+            add: want.difference(&cur).map(|s| s.to_string()).collect(),
+            remove: cur.difference(&want).map(|s| s.to_string()).collect(),
+        }
+    }
+    pub(crate) fn items(&self) -> usize {
+        ITEMS_PER_ADD * self.add.len() + ITEMS_PER_REMOVE * self.remove.len()
+    }
+}
+
+/// Transaction items one member add takes (the user's edge sequence + two edges), and a remove.
+const ITEMS_PER_ADD: usize = 3;
+const ITEMS_PER_REMOVE: usize = 2;
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 const MAX_BATCH_WRITE: usize = 25;
 /// Transactions or batches of one request in flight at once.
@@ -34,8 +61,8 @@ pub(crate) enum EdgeOp {
 impl EdgeOp {
     fn items(&self) -> usize {
         match self {
-            EdgeOp::Add(..) => 3,
-            EdgeOp::Remove(..) => 2,
+            EdgeOp::Add(..) => ITEMS_PER_ADD,
+            EdgeOp::Remove(..) => ITEMS_PER_REMOVE,
         }
     }
 }

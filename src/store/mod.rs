@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::scim::resource::Meta;
 
-pub use mutate::MemberDelta;
+pub use members::MemberDelta;
 pub use tx::Tx;
 
 /// Environment variables every binary reads (see README "Configuration").

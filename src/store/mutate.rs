@@ -24,12 +24,10 @@
 //! Member adds and removes never condition on the group's version (edges are idempotent); they
 //! bump it atomically, so ETags still move.
 
-use std::collections::BTreeSet;
-
 use sha2::{Digest, Sha256};
 
 use super::keys;
-use super::members::EdgeOp;
+use super::members::{EdgeOp, MemberDelta};
 use super::resources::{
     index_entries, resource_item, DELETING, EDGE_SEQ, ID, MODIFIED, PENDING, VERSION,
 };
@@ -39,34 +37,6 @@ use crate::clock;
 use crate::scim::resource::{index_values, IndexValues};
 use crate::scim::schema::ResourceKind;
 
-/// Membership edges to add to and remove from a group.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct MemberDelta {
-    pub add: Vec<String>,
-    pub remove: Vec<String>,
-}
-
-impl MemberDelta {
-    pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty()
-    }
-    /// The change turning `current` into `wanted` (O(n log n)).
-    pub fn between(current: &[String], wanted: &[String]) -> Self {
-        let cur: BTreeSet<&String> = current.iter().collect();
-        let want: BTreeSet<&String> = wanted.iter().collect();
-        MemberDelta {
-            add: want.difference(&cur).map(|s| s.to_string()).collect(),
-            remove: cur.difference(&want).map(|s| s.to_string()).collect(),
-        }
-    }
-    fn items(&self) -> usize {
-        ITEMS_PER_ADD * self.add.len() + ITEMS_PER_REMOVE * self.remove.len()
-    }
-}
-
-/// Transaction items one member add takes (the user's edge sequence + two edges), and a remove.
-const ITEMS_PER_ADD: usize = 3;
-const ITEMS_PER_REMOVE: usize = 2;
 /// A pending create older than this was abandoned (longer than any request may run).
 const PENDING_STALE_MS: u64 = 120_000;
 
