@@ -11,6 +11,9 @@ use crate::store::{Store, StoreError};
 
 /// Environment variable naming the public base URL printed URLs start with.
 pub const ENV_PUBLIC_URL: &str = crate::api::ENV_PUBLIC_URL;
+/// Seconds `directory delete` waits between revoking tokens and deleting data (default: the
+/// Lambdas' token-cache TTL). 0 is safe only when no Lambda serves the table (a local emulator).
+pub const ENV_TOKEN_GRACE_SECS: &str = "SCIM_TOKEN_GRACE_SECS";
 /// Where `scim-local` listens by default; printed when `SCIM_PUBLIC_URL` is unset.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 /// Live tokens a directory may hold at once: the current one and its replacement during rotation.
@@ -41,7 +44,11 @@ impl Admin {
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into());
-        Admin::with_public_url(store, &public_url)
+        let grace = std::env::var(ENV_TOKEN_GRACE_SECS)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(auth::CACHE_TTL, std::time::Duration::from_secs);
+        Admin::with_public_url(store, &public_url).with_token_grace(grace)
     }
 
     pub fn with_public_url(store: Store, public_url: &str) -> Self {

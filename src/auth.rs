@@ -42,6 +42,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether `token` can be one of ours (`scim_sk_` + 64 lowercase hex). Anything else is refused
+/// before any read, so random strings cost no DynamoDB call.
+pub fn well_formed(token: &str) -> bool {
+    token.strip_prefix(TOKEN_PREFIX).is_some_and(|rest| {
+        rest.len() == 64
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The token from an `Authorization` header value (`Bearer <token>`, scheme case-insensitive).
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let h = header?.trim();
@@ -50,17 +61,59 @@ pub fn bearer(header: Option<&str>) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Verifies tokens against the tokens table, with a short per-process cache.
+/// Entries each of the two caches holds at most.
+const CACHE_ENTRIES: usize = 1_000;
+
+/// Verifies tokens against the tokens table, with a short per-process cache. Tokens found and
+/// tokens not found are cached apart: a flood of made-up tokens fills (and flushes) only the
+/// second, never evicting the tokens that work.
 pub struct Authenticator {
     store: Store,
-    cache: Mutex<HashMap<String, (Instant, Option<TokenRecord>)>>,
+    cache: Mutex<Caches>,
+}
+
+#[derive(Default)]
+struct Caches {
+    found: HashMap<String, (Instant, TokenRecord)>,
+    missing: HashMap<String, Instant>,
+}
+
+impl Caches {
+    /// `Some(record)` / `Some(None)` when a fresh answer is cached, `None` when not.
+    fn get(&self, hash: &str) -> Option<Option<TokenRecord>> {
+        let fresh = |at: &Instant| at.elapsed() < CACHE_TTL;
+        if let Some((_, r)) = self.found.get(hash).filter(|(at, _)| fresh(at)) {
+            return Some(Some(r.clone()));
+        }
+        self.missing.get(hash).filter(|at| fresh(at)).map(|_| None)
+    }
+
+    fn put(&mut self, hash: String, record: Option<TokenRecord>) {
+        let now = Instant::now();
+        match record {
+            Some(r) => {
+                if self.found.len() >= CACHE_ENTRIES {
+                    self.found.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                }
+                if self.found.len() < CACHE_ENTRIES {
+                    self.found.insert(hash, (now, r));
+                }
+            }
+            None => {
+                if self.missing.len() >= CACHE_ENTRIES {
+                    self.missing.clear();
+                }
+                self.missing.insert(hash, now);
+            }
+        }
+    }
 }
 
 impl Authenticator {
     pub fn new(store: Store) -> Self {
         Authenticator {
             store,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::default(),
         }
     }
 
@@ -71,21 +124,17 @@ impl Authenticator {
         directory: &str,
         now_millis: i64,
     ) -> Result<bool, StoreError> {
+        if !well_formed(token) {
+            return Ok(false);
+        }
         let hash = hash_token(token);
-        let cached = self.cache.lock().ok().and_then(|c| {
-            c.get(&hash)
-                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-                .map(|(_, r)| r.clone())
-        });
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&hash));
         let record = match cached {
             Some(r) => r,
             None => {
                 let r = self.store.get_token(&hash).await?;
                 if let Ok(mut c) = self.cache.lock() {
-                    if c.len() > 1000 {
-                        c.clear();
-                    }
-                    c.insert(hash, (Instant::now(), r.clone()));
+                    c.put(hash, r.clone());
                 }
                 r
             }
@@ -104,6 +153,15 @@ mod tests {
         assert!(t.starts_with(TOKEN_PREFIX));
         assert_eq!(t.len(), TOKEN_PREFIX.len() + 64);
         assert_ne!(t, new_token());
+    }
+
+    #[test]
+    fn only_our_token_format_is_looked_up() {
+        assert!(well_formed(&new_token()));
+        assert!(!well_formed("scim_sk_abc"));
+        assert!(!well_formed(&new_token().to_uppercase()));
+        assert!(!well_formed(&format!("{}x", new_token())));
+        assert!(!well_formed("eyJhbGciOiJIUzI1NiJ9.e30.x"));
     }
 
     #[test]

@@ -143,6 +143,7 @@ async fn scimctl_binary_prints_json_for_scripts() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimctl"))
             .args(args)
             .env("SCIM_PUBLIC_URL", "https://scim.example.com")
+            .env("SCIM_TOKEN_GRACE_SECS", "0")
             .env("AWS_ENDPOINT_URL_DYNAMODB", &local.endpoint)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "local")

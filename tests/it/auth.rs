@@ -93,3 +93,35 @@ async fn only_the_hash_of_a_token_is_stored() {
     assert!(!listed.contains(&s.token));
     assert!(!listed.contains(&s.token[8..]));
 }
+
+/// Strings that cannot be our tokens are refused without a read, and a flood of made-up tokens
+/// (which do cost a read each) cannot push the real token out of the cache.
+#[tokio::test]
+async fn made_up_tokens_cost_no_read_and_cannot_evict_the_real_one() {
+    let s = Scim::start().await;
+    assert_eq!(s.get("/Users").await.status, 200);
+    s.meter.take();
+    for bad in [
+        "Bearer x",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+        "Bearer scim_sk_ABC",
+    ] {
+        assert_401(status_with(&s, Some(bad)).await);
+    }
+    assert_eq!(
+        s.meter.take().round_trips(),
+        0,
+        "malformed tokens were looked up"
+    );
+    for _ in 0..1_100 {
+        assert_401(status_with(&s, Some(&format!("Bearer {}", auth::new_token()))).await);
+    }
+    s.meter.take();
+    let path = s.v2("/ServiceProviderConfig");
+    assert_eq!(s.send("GET", &path, None).await.status, 200);
+    assert_eq!(
+        s.meter.take().round_trips(),
+        0,
+        "the real token was evicted"
+    );
+}
