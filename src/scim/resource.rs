@@ -158,6 +158,19 @@ fn schemas_value(kind: ResourceKind, value: &Value) -> Result<Value, ScimError> 
         let urn = v
             .as_str()
             .ok_or_else(|| ScimError::invalid_value("\"schemas\" must be an array of URNs"))?;
+        let other = match kind {
+            ResourceKind::User => ResourceKind::Group,
+            ResourceKind::Group => ResourceKind::User,
+        };
+        // RFC 7643 §3: `schemas` names the resource's own schemas; a User body declaring the
+        // Group schema (or the reverse) is not a User. Unknown URNs stay accepted (IdPs send them).
+        if urn.eq_ignore_ascii_case(other.core().id) {
+            return Err(ScimError::invalid_value(format!(
+                "\"schemas\" lists {urn}, the schema of a {}, not of a {}",
+                other.name(),
+                kind.name()
+            )));
+        }
         let canonical = if urn.eq_ignore_ascii_case(kind.core().id) {
             kind.core().id
         } else {
@@ -275,7 +288,7 @@ pub fn index_values(kind: ResourceKind, body: &Map<String, Value>) -> IndexValue
             .flatten()
         {
             if let Some(v) = e.get("value").and_then(Value::as_str) {
-                let v = v.to_lowercase();
+                let v = super::filter::eval::fold_case(v);
                 if !v.is_empty() && !emails.contains(&v) {
                     emails.push(v);
                 }

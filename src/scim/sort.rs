@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::error::ScimError;
-use super::filter::eval::get_ci;
+use super::filter::eval::{fold_case, get_ci};
 use super::path::parse_path;
 use super::schema::{ResourceKind, ENTERPRISE_USER};
 
@@ -99,7 +99,7 @@ impl SortKey {
     fn compare_values(&self, x: &Value, y: &Value) -> Ordering {
         match (x, y) {
             (Value::String(a), Value::String(b)) if self.case_exact => a.cmp(b),
-            (Value::String(a), Value::String(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+            (Value::String(a), Value::String(b)) => fold_case(a).cmp(&fold_case(b)),
             (Value::Number(a), Value::Number(b)) => a
                 .as_f64()
                 .partial_cmp(&b.as_f64())

@@ -11,10 +11,10 @@
 //! | counter shard (16)       | `DIR#{dir}`       | `STATS#{00..15}`                     |
 //! | group clean-up marker    | `DIR#{dir}`       | `CLEANUP#GROUP#{id}`                 |
 //! | user                     | `DIR#{dir}`       | `USER#{id}`                          |
-//! | userName guard (unique)  | `DIR#{dir}`       | `UNAME#{lowercase userName}`         |
-//! | group name guard (unique)| `DIR#{dir}`       | `GNAME#{lowercase displayName}`      |
+//! | userName guard (unique)  | `DIR#{dir}`       | `UNAME#{folded userName}`            |
+//! | group name guard (unique)| `DIR#{dir}`       | `GNAME#{folded displayName}`         |
 //! | user externalId index    | `DIR#{dir}`       | `UEXT#{externalId}#{id}`             |
-//! | user email index         | `DIR#{dir}`       | `UEMAIL#{lowercase email}#{id}`      |
+//! | user email index         | `DIR#{dir}`       | `UEMAIL#{folded email}#{id}`         |
 //! | group                    | `DIR#{dir}`       | `GROUP#{id}`                         |
 //! | group externalId index   | `DIR#{dir}`       | `GEXT#{externalId}#{id}`             |
 //! | membership (group→user)  | `DIR#{dir}`       | `MEMBER#{groupId}#{userId}`          |
@@ -24,6 +24,7 @@
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order.
 
+use crate::scim::filter::eval::fold_case;
 use crate::scim::schema::ResourceKind;
 
 pub const PK: &str = "pk";
@@ -95,7 +96,7 @@ pub fn unique_name_sk(kind: ResourceKind, name: &str) -> String {
         ResourceKind::User => "UNAME#",
         ResourceKind::Group => "GNAME#",
     };
-    format!("{tag}{}", esc(&name.to_lowercase()))
+    format!("{tag}{}", esc(&fold_case(name)))
 }
 
 /// The secondary lookups a filter can be answered from. Each is a Query on `{prefix}{value}#`.
@@ -118,7 +119,7 @@ impl Index {
     fn fold(self, value: &str) -> String {
         match self {
             Index::UserExternalId | Index::GroupExternalId => esc(value),
-            Index::UserEmail => esc(&value.to_lowercase()),
+            Index::UserEmail => esc(&fold_case(value)),
         }
     }
     pub fn sk(self, value: &str, id: &str) -> String {

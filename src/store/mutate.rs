@@ -34,6 +34,7 @@ use super::resources::{
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
+use crate::scim::filter::eval::fold_case;
 use crate::scim::resource::{index_values, IndexValues};
 use crate::scim::schema::ResourceKind;
 
@@ -420,11 +421,15 @@ impl Store {
         after: &IndexValues,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
-        let folded = |v: &IndexValues| v.unique_name().map(|n| n.to_lowercase());
+        let folded = |v: &IndexValues| v.unique_name().map(|n| fold_case(n));
         if folded(before) != folded(after) {
             if let Some(old) = before.unique_name() {
                 let old_key = key(pk.clone(), keys::unique_name_sk(kind, old));
-                let owner = Expr::new("#id = :id").name("#id", ID).value(":id", s(id));
+                // A guard written under an older folding rule is not at this key: nothing to
+                // delete here (`directory check --repair` removes the old one).
+                let owner = Expr::new("attribute_not_exists(pk) OR #id = :id")
+                    .name("#id", ID)
+                    .value(":id", s(id));
                 tx.delete(old_key, Some(owner), Role::Resource)?;
             }
             if let Some(name) = after.unique_name() {

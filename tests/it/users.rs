@@ -537,3 +537,55 @@ async fn pingone_filter_templates_work() {
         assert_eq!(r.body["Resources"][0]["id"], id.as_str());
     }
 }
+
+/// Uniqueness compares Unicode case-folded, NFC-normalised userNames: the Greek capital and
+/// small final sigma, and the composed and decomposed é, are one name each (409), and the
+/// filter finds the user under either spelling.
+#[tokio::test]
+async fn user_names_are_unique_under_unicode_case_folding_and_normalisation() {
+    let s = Scim::start().await;
+    for (first, second) in [
+        ("ΟΔΥΣΣΕΥΣ", "οδυσσευσ"),
+        ("caf\u{e9}@x.com", "cafe\u{301}@x.com"),
+        ("STRASSE", "straße"),
+    ] {
+        let a = s.post("/Users", json!({"userName": first})).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        let b = s.post("/Users", json!({"userName": second})).await;
+        assert_eq!(b.status, 409, "{second} after {first}: {}", b.body);
+        let filter = format!("/Users?filter=userName%20eq%20%22{}%22", urlencode(second));
+        assert_eq!(s.get(&filter).await.body["totalResults"], 1, "{second}");
+    }
+}
+
+/// RFC 7643 §3: a User body that declares the Group schema is not a User.
+#[tokio::test]
+async fn a_user_body_declaring_the_group_schema_is_400() {
+    let s = Scim::start().await;
+    let r = s
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group"], "userName": "both@x.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    // Unknown extension URNs and a missing core schema stay accepted.
+    let r = s
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:example:custom"], "userName": "ok@x.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'@' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -38,10 +38,19 @@ pub fn matches_element(
     eval(filter, element, kind, Some(parent))
 }
 
-/// The case folding used for non-caseExact strings. The store must fold userName the same way so
-/// that `userName eq` and the uniqueness guard agree (DESIGN: one rule everywhere).
+/// The case folding used for non-caseExact strings: Unicode canonical caseless matching (NFD,
+/// full case folding of CaseFolding.txt, recomposed to NFC), so `"ΟΔΥΣΣΕΥΣ"` and `"οδυσσευσ"`
+/// (final sigma), or NFC `é` and NFD `é`, are one name. The store folds userName, displayName
+/// and emails the same way, so `userName eq` and the uniqueness guard agree (DESIGN: one rule
+/// everywhere). The tables come from the `caseless` and `unicode-normalization` crates pinned by
+/// Cargo.lock, not from the toolchain; README "Data model" says how a change is migrated.
 pub fn fold_case(s: &str) -> String {
-    s.to_lowercase()
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    s.nfd().default_case_fold().nfc().collect()
 }
 
 /// The value under `key`, matching the key case-insensitively; an exact match wins.
