@@ -241,13 +241,26 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
         .chain(&idx.display_name)
         .chain(&idx.external_id)
         .chain(&idx.emails);
-    if let Some(long) = keyed.into_iter().find(|v| v.len() > MAX_KEYED_VALUE) {
+    if let Some(long) = keyed.into_iter().find(|v| key_len(v) > MAX_KEYED_VALUE) {
         return Err(ScimError::invalid_value(format!(
-            "value \"{}...\" is longer than {MAX_KEYED_VALUE} bytes",
+            "value \"{}...\" is longer than {MAX_KEYED_VALUE} bytes (as stored in a key)",
             long.chars().take(20).collect::<String>()
         )));
     }
     Ok(())
+}
+
+/// The bytes `value` takes inside a DynamoDB key: the store escapes `%` and `#` as three bytes
+/// each (`store::keys`), and folds names (`fold_case`), which can change their length.
+pub fn key_len(value: &str) -> usize {
+    let escaped = |v: &str| v.len() + 2 * v.bytes().filter(|b| *b == b'%' || *b == b'#').count();
+    escaped(value).max(escaped(&super::filter::eval::fold_case(value)))
+}
+
+/// Whether `id` can be one of ours (a UUID: we mint every id). Anything else names nothing and is
+/// answered without a read — and never reaches a key.
+pub fn is_id(id: &str) -> bool {
+    id.len() <= 45 && uuid::Uuid::try_parse(id).is_ok()
 }
 
 /// The member ids of a Group body's `members` attribute.
@@ -258,6 +271,7 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
         other => std::slice::from_ref(other),
     };
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let id = item
             .get("value")
@@ -269,7 +283,7 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
                     "each member needs a non-empty \"value\" (a user id), got {item}"
                 ))
             })?;
-        if !ids.iter().any(|i| i == id) {
+        if seen.insert(id) {
             ids.push(id.to_string());
         }
     }

@@ -21,7 +21,7 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::{self, Filter};
 use crate::scim::list::{ListQuery, Projection};
 use crate::scim::plan::{self, Lookup, Plan};
-use crate::scim::resource;
+use crate::scim::resource::{self, is_id, key_len, MAX_KEYED_VALUE};
 use crate::scim::schema::ResourceKind;
 use crate::scim::sort::SortKey;
 use crate::store::keys::Index;
@@ -203,6 +203,17 @@ impl<'a> Query<'a> {
         let (store, dir) = (&self.svc.store, self.dir);
         let mut ids = BTreeSet::new();
         for l in lookups {
+            // A value that cannot be in a key (too long, or not an id we mint) matches nothing.
+            let keyable = match l {
+                Lookup::Id(id) => is_id(id),
+                Lookup::UserName(v)
+                | Lookup::ExternalId(v)
+                | Lookup::Email(v)
+                | Lookup::DisplayName(v) => key_len(v) <= MAX_KEYED_VALUE,
+            };
+            if !keyable {
+                continue;
+            }
             match l {
                 Lookup::Id(id) => {
                     ids.insert(id.clone());

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::scim::error::ScimError;
+use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
 use crate::store::{Record, State, Store, StoreError};
 
@@ -52,6 +53,9 @@ impl Service {
 
     /// A resource as readers see it: a group still being created is not there yet.
     pub async fn get(&self, dir: &str, kind: ResourceKind, id: &str) -> Result<Record, ScimError> {
+        if !is_id(id) {
+            return Err(not_found(kind, id));
+        }
         self.store
             .get(dir, kind, id)
             .await?
@@ -67,7 +71,25 @@ pub fn visible(r: &Record) -> bool {
 }
 
 fn not_found(kind: ResourceKind, id: &str) -> ScimError {
-    ScimError::not_found(format!("{} {id} not found", kind.name()))
+    ScimError::not_found(format!("{} {} not found", kind.name(), clip(id)))
+}
+
+/// A client-supplied value as an error detail may quote it (bounded).
+fn clip(v: &str) -> String {
+    match v.char_indices().nth(64) {
+        Some((i, _)) => format!("{}...", &v[..i]),
+        None => v.to_string(),
+    }
+}
+
+/// Member ids that cannot be users of any directory (not ids we mint): a 400 before any read.
+fn check_member_ids(ids: &[String]) -> Result<(), StoreError> {
+    let bad: Vec<String> = ids.iter().filter(|i| !is_id(i)).cloned().collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::MissingMembers(bad))
+    }
 }
 
 /// Maps store failures to what the client sees; internal ones are logged and answered generically.
@@ -79,10 +101,19 @@ impl From<StoreError> for ScimError {
             StoreError::VersionMismatch => {
                 ScimError::precondition_failed("the resource was modified by another request")
             }
-            StoreError::MissingMembers(ids) => ScimError::invalid_value(format!(
-                "members not found in this directory: {}",
-                ids.join(", ")
-            )),
+            StoreError::MissingMembers(ids) => {
+                let shown: Vec<String> = ids.iter().take(10).map(|i| clip(i)).collect();
+                let more = ids.len().saturating_sub(shown.len());
+                ScimError::invalid_value(format!(
+                    "members not found in this directory: {}{}",
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ))
+            }
             StoreError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "store unavailable");
                 ScimError::unavailable(

@@ -11,12 +11,12 @@
 
 use uuid::Uuid;
 
-use super::{not_found, Service};
+use super::{check_member_ids, not_found, Service};
 use crate::clock;
 use crate::scim::change::{self, Members, Outcome};
 use crate::scim::error::ScimError;
 use crate::scim::patch::PatchRequest;
-use crate::scim::resource::Meta;
+use crate::scim::resource::{is_id, Meta};
 use crate::scim::schema::ResourceKind;
 use crate::store::{deadline, MemberDelta, Record, State, StoreError};
 
@@ -55,6 +55,7 @@ impl Service {
             Members::Set(ids) => dedup(ids),
             _ => Vec::new(),
         };
+        check_member_ids(&members)?;
         let stored = self.store.create(dir, kind, &record, &members).await?;
         Ok((stored, members))
     }
@@ -82,6 +83,7 @@ impl Service {
                 Vec::new()
             };
             let (add, remove) = outcome.members.delta(&current);
+            check_member_ids(&add)?;
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {
@@ -123,6 +125,9 @@ impl Service {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
+        if !is_id(id) {
+            return Err(not_found(kind, id));
+        }
         let mut attempt = 0;
         loop {
             let old = match self.store.get(dir, kind, id).await? {

@@ -191,6 +191,21 @@ mod tests {
     }
 
     #[test]
+    fn the_core_measures_key_bytes_as_the_store_escapes_them() {
+        for v in [
+            "plain",
+            "100%#x",
+            "%%%%",
+            "ΟΔΥΣΣΕΥΣ",
+            "İstanbul",
+            "straße#%",
+        ] {
+            let stored = esc(&fold_case(v)).len().max(esc(v).len());
+            assert_eq!(crate::scim::resource::key_len(v), stored, "{v}");
+        }
+    }
+
+    #[test]
     fn member_prefixes_do_not_overlap() {
         assert!(!member_of_sk("u", "g").starts_with("MEMBER#"));
     }

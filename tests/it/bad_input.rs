@@ -180,3 +180,58 @@ async fn malformed_requests_are_4xx_scim_errors_and_change_nothing() {
     assert_eq!(s.get("/Users").await.body["totalResults"], 1);
     assert_eq!(s.get("/Groups").await.body["totalResults"], 1);
 }
+
+/// Values that would reach a DynamoDB key over its limits, or ids we never mint, are answered
+/// 404/400 (or match nothing) before any key is built — never 500 (issue 9 item 4).
+#[tokio::test]
+async fn hostile_ids_and_key_values_are_4xx_not_500() {
+    let s = Scim::start().await;
+    let user = s.user("keyed@example.com").await;
+    let g = s.group("keyed", &[&user]).await;
+    let long_id = "a".repeat(2_000);
+    for method in ["GET", "PUT", "PATCH", "DELETE"] {
+        let body = match method {
+            "PUT" => Some(json!({"userName": "x@example.com"})),
+            "PATCH" => {
+                Some(json!({"Operations": [{"op": "replace", "path": "title", "value": "t"}]}))
+            }
+            _ => None,
+        };
+        let r = s
+            .send(method, &s.v2(&format!("/Users/{long_id}")), body)
+            .await;
+        assert_eq!(r.status, 404, "{method}: {}", r.body);
+    }
+    let add = json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "m".repeat(1_500)}]}]});
+    let r = s.patch(&format!("/Groups/{g}"), add).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().len() < 300, "{}", r.body);
+    let r = s
+        .post(
+            "/Groups",
+            json!({"displayName": "long members", "members": [{"value": "m".repeat(1_500)}]}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let long_name = "n".repeat(1_100);
+    for filter in [
+        format!("userName eq \"{long_name}\""),
+        format!("externalId eq \"{long_name}\""),
+        format!("emails.value eq \"{long_name}\""),
+        format!("id eq \"{long_id}\""),
+    ] {
+        let r = s
+            .get(&format!(
+                "/Users?filter={}",
+                filter.replace(' ', "%20").replace('"', "%22")
+            ))
+            .await;
+        assert_eq!(r.status, 200, "{filter}: {}", r.body);
+        assert_eq!(r.body["totalResults"], 0);
+    }
+    // 350 '%' is 350 bytes as sent but 1,050 in the key.
+    let r = s.post("/Users", json!({"userName": "%".repeat(350)})).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(s.check().await.problems.is_empty());
+}
