@@ -24,8 +24,9 @@ pub use response::ScimResponse;
 pub use routes::Family;
 
 /// Requests bigger than this are refused with 413 before parsing (RFC 7644 §3.12 `tooLarge` is a
-/// Bulk concept; a plain 413 is what a client expects for one resource).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bulk concept; a plain 413 is what a client expects for one resource). Lambda takes events up
+/// to 6 MB, so this is whatever can arrive: a 30,000-member replace (about 2 MB) fits.
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 /// Environment variable naming the public base URL (custom domain); see README.
 pub const ENV_PUBLIC_URL: &str = "SCIM_PUBLIC_URL";
@@ -83,7 +84,7 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
         Err(e) => Err(e),
     };
     let response = match outcome {
-        Ok(r) => r,
+        Ok(r) => r.bounded(version),
         Err(e) => ScimResponse::error(version, &e),
     };
     let status = response.status;

@@ -7,7 +7,7 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 
 use super::request::Version;
-use crate::scim::error::ScimError;
+use crate::scim::error::{ScimError, ScimType};
 use crate::scim::schema;
 
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -75,6 +75,27 @@ impl ScimResponse {
         r
     }
 
+    /// This response, or a SCIM 400 `tooMany` when its body would not fit Lambda's 6 MB response
+    /// limit (API Gateway would answer a bare 5xx). The body is measured as it will be written.
+    pub fn bounded(self, version: Version) -> Self {
+        let size = self
+            .body
+            .as_ref()
+            .map_or(0, crate::scim::resource::json_len);
+        if size <= MAX_RESPONSE_BYTES {
+            return self;
+        }
+        let e = ScimError::bad(
+            ScimType::TooMany,
+            format!(
+                "the response would be {size} bytes, more than the {MAX_RESPONSE_BYTES} a response may \
+                 be; ask for fewer resources (count), fewer attributes (attributes, or \
+                 excludedAttributes=members), or page with cursor"
+            ),
+        );
+        ScimResponse::error(version, &e)
+    }
+
     pub fn into_http(self) -> Response<Body> {
         let mut b = Response::builder()
             .status(self.status)
@@ -103,3 +124,7 @@ impl ScimResponse {
         })
     }
 }
+
+/// Lambda's response limit is 6 MB for the whole event, in which the body is a JSON string (its
+/// quotes escaped): bodies stay under 5 MiB.
+pub const MAX_RESPONSE_BYTES: usize = 5 * 1024 * 1024;

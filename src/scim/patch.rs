@@ -62,6 +62,9 @@ impl OpKind {
     }
 }
 
+/// Most operations one PATCH may carry, checked before any is parsed.
+pub const MAX_OPERATIONS: usize = 1_000;
+
 /// A change to a Group's membership, for the store to apply in order. Existence of the ids is
 /// the store's business.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +90,12 @@ impl PatchRequest {
                 "\"Operations\" must be an array of operations (RFC 7644 §3.5.2)",
             ));
         };
+        if ops.len() > MAX_OPERATIONS {
+            return Err(ScimError::invalid_value(format!(
+                "{} operations in one PATCH; at most {MAX_OPERATIONS}",
+                ops.len()
+            )));
+        }
         let mut parsed = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {
             for op in expand_extension_path(op, kind) {

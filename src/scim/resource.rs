@@ -15,6 +15,20 @@ use super::schema::{self, Mutability, ResourceKind};
 /// Longest value we accept for an attribute that becomes part of a DynamoDB key (sort keys are
 /// limited to 1 KiB); far above anything an IdP sends.
 pub const MAX_KEYED_VALUE: usize = 512;
+/// Most members one request may name (a body or one PATCH operation). A 6 MB body holds about
+/// 120,000 bare ids; 50,000 is the largest group we measure (README "Benchmark").
+pub const MAX_MEMBERS_PER_REQUEST: usize = 50_000;
+
+pub fn too_many_members(n: usize) -> ScimError {
+    ScimError::invalid_value(format!(
+        "{n} members in one request; at most {MAX_MEMBERS_PER_REQUEST} (send the rest in further PATCH adds)"
+    ))
+}
+
+/// Largest stored body: a DynamoDB item holds at most 400 KB, and the item carries keys and meta
+/// besides the body.
+pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
+
 /// Most elements a multi-valued attribute may have (each indexed email is an item in the write).
 pub use super::coerce::MAX_MULTI_VALUES;
 
@@ -227,6 +241,13 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
             )))
         }
     }
+    let size: usize = body.iter().map(|(k, v)| k.len() + json_len(v)).sum();
+    if size > MAX_RESOURCE_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "the {} is {size} bytes; a resource may be at most {MAX_RESOURCE_BYTES}",
+            kind.name()
+        )));
+    }
     for (key, value) in body {
         if let (Some((_, def)), Value::Array(items)) = (kind.resolve(None, key, None), value) {
             if def.multi {
@@ -250,6 +271,23 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
     Ok(())
 }
 
+/// The serialised length of `v`, without building the string.
+pub fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 /// The bytes `value` takes inside a DynamoDB key: the store escapes `%` and `#` as three bytes
 /// each (`store::keys`), and folds names (`fold_case`), which can change their length.
 pub fn key_len(value: &str) -> usize {
@@ -270,6 +308,9 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
         Value::Array(a) => a.as_slice(),
         other => std::slice::from_ref(other),
     };
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(too_many_members(items.len()));
+    }
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {

@@ -359,12 +359,62 @@ async fn malformed_json_is_400_invalid_syntax_and_writes_nothing() {
 }
 
 #[tokio::test]
-async fn body_over_one_mebibyte_is_413() {
+async fn bodies_are_taken_up_to_what_lambda_accepts_and_resources_up_to_an_item() {
     let s = Scim::start().await;
-    let big = json!({"userName": "big@example.com", "title": "x".repeat(1024 * 1024 + 10)});
+    // Over Lambda's 6 MB: 413 with the limit.
+    let big = json!({"userName": "big@example.com", "title": "x".repeat(6 * 1024 * 1024 + 10)});
     let r = s.post("/Users", big).await;
     assert_eq!(r.status, 413);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("6291456"),
+        "{}",
+        r.body
+    );
+    // Taken, but more than a DynamoDB item holds: 400, not a store error.
+    let big = json!({"userName": "big@example.com", "title": "x".repeat(1024 * 1024)});
+    let r = s.post("/Users", big).await;
+    assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(s.get("/Users").await.body["totalResults"], 0);
+    // A 30,000-member replace (about 2 MB) reaches the member check (these ids exist nowhere).
+    let g = s.group("big", &[]).await;
+    let members: Vec<serde_json::Value> = (0..30_000)
+        .map(|_| json!({"value": uuid::Uuid::now_v7().to_string(), "display": "Some Person"}))
+        .collect();
+    let r = s
+        .put(
+            &format!("/Groups/{g}"),
+            json!({"displayName": "big", "members": members}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("and 29990 more"),
+        "{}",
+        r.body
+    );
+}
+
+/// A response that would not fit Lambda's response limit is a SCIM 400 `tooMany`, never a 5xx.
+#[tokio::test]
+async fn a_response_too_large_for_lambda_is_400_too_many() {
+    let s = Scim::start().await;
+    for i in 0..100 {
+        let r = s
+            .post(
+                "/Users",
+                json!({"userName": format!("wide{i}@x.com"), "title": "t".repeat(60_000)}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let r = s.get("/Users?count=100").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["scimType"], "tooMany");
+    let r = s.get("/Users?count=50").await;
+    assert_eq!(r.status, 200);
 }
 
 #[tokio::test]

@@ -9,7 +9,9 @@
 use serde_json::{Map, Value};
 
 use super::{OpKind, Target};
-use crate::scim::coerce::{coerce_attr, coerce_element, coerce_sub, is_blank, is_reference};
+use crate::scim::coerce::{
+    check_count, coerce_attr, coerce_element, coerce_sub, is_blank, is_reference,
+};
 use crate::scim::error::ScimError;
 use crate::scim::filter::eval::{get_ci, key_ci};
 use crate::scim::filter::{matches_element, AttrPath, CompareOp, Filter};
@@ -110,6 +112,8 @@ impl Edit<'_> {
                     }
                 }
             }
+            // Checked at each add, so a list never grows past the cap within one PATCH.
+            check_count(items.len(), self.name())?;
             enforce_single_primary(self.def(), &mut items, &touched);
             return Ok(non_empty_array(items));
         }

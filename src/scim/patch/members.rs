@@ -10,6 +10,7 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::eval::get_ci;
 use crate::scim::filter::{CompareOp, Filter};
 use crate::scim::path::PatchPath;
+use crate::scim::resource::{too_many_members, MAX_MEMBERS_PER_REQUEST};
 
 /// What an op on Group `members` asks of the store. RFC 7644 §3.5.2 plus the IdPs' shapes:
 /// Okta replaces the full list and removes with `members[value eq "id"]`; Entra removes with
@@ -64,7 +65,11 @@ fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],
     };
-    let mut ids: Vec<String> = Vec::new();
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(too_many_members(items.len()));
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::with_capacity(items.len());
     for item in items {
         let id = match item {
             Value::String(s) => Some(s.as_str()),
@@ -73,7 +78,7 @@ fn member_ids(v: &Value) -> Result<Vec<String>, ScimError> {
         };
         match id {
             Some(id) if !id.is_empty() => {
-                if !ids.iter().any(|x| x == id) {
+                if seen.insert(id) {
                     ids.push(id.to_owned());
                 }
             }
@@ -103,11 +108,9 @@ fn member_filter_ids(f: &Filter) -> Result<Vec<String>, ScimError> {
         }
         Filter::Or(a, b) => {
             let mut ids = member_filter_ids(a)?;
-            for id in member_filter_ids(b)? {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
+            ids.extend(member_filter_ids(b)?);
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.clone()));
             Ok(ids)
         }
         _ => Err(ScimError::invalid_filter(format!(
