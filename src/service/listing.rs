@@ -30,6 +30,14 @@ use crate::store::Record;
 
 /// Page size when evaluating a filter no index answers.
 const PARTITION_PAGE: usize = 500;
+/// Most resources one list or search request reads, matching or not, whatever the directory's
+/// size: a filter no index answers, a sort, a count of a filtered set, the root `.search`.
+/// About 400 read units and a few MB of memory at the worst. Cursor paging returns a short page
+/// with `nextCursor` when it runs out; everything else answers 400 `tooMany`.
+pub const READ_BUDGET: usize = 2_000;
+/// Most keys a `startIndex` without a page anchor skips over (keys only, ~70 bytes each).
+/// Sequential paging leaves anchors, so imports never get near it.
+pub const SKIP_BUDGET: usize = 10_000;
 
 /// What a list request resolved to, before paging.
 struct Query<'a> {
@@ -51,6 +59,26 @@ pub struct Page {
     pub total: Option<u64>,
     pub start_index: Option<usize>,
     pub next_cursor: Option<String>,
+}
+
+/// What a budgeted read found.
+struct Matches {
+    records: Vec<Record>,
+    /// More matches follow the last record.
+    more: bool,
+    /// The read budget ran out before the matches did: the last id read (resume after it).
+    cut: Option<String>,
+}
+
+fn over_budget(kind: ResourceKind, what: &str) -> ScimError {
+    ScimError::bad(
+        crate::scim::error::ScimType::TooMany,
+        format!(
+            "{what} would read more than {READ_BUDGET} {}: filter on an indexed attribute \
+             (id, userName, externalId, emails.value, displayName) or page with cursor (RFC 9865)",
+            kind.endpoint()
+        ),
+    )
 }
 
 /// GET /Users|/Groups and their `.search`: one page of matches.
@@ -153,17 +181,22 @@ impl<'a> Query<'a> {
             })
     }
 
-    /// Matching records in id order after `after`, at most `want` (and whether more follow).
+    /// Matching records in id order after `after`, at most `want` (all when `None`), reading at
+    /// most `READ_BUDGET` resources.
     async fn matching(
         &self,
         after: Option<&str>,
         want: Option<usize>,
-    ) -> Result<(Vec<Record>, bool), ScimError> {
+    ) -> Result<Matches, ScimError> {
         let store = &self.svc.store;
-        let limit = want.map(|w| w + 1).unwrap_or(usize::MAX);
+        let limit = want.map_or(READ_BUDGET + 1, |w| w + 1);
+        let mut cut = None;
         let mut found: Vec<Record> = match &self.plan {
             None => {
                 let mut rs = store.list_page(self.dir, self.kind, after, limit).await?.0;
+                if want.is_none() && rs.len() > READ_BUDGET {
+                    cut = rs.get(READ_BUDGET - 1).map(|r| r.id.clone());
+                }
                 rs.retain(visible);
                 rs
             }
@@ -172,7 +205,11 @@ impl<'a> Query<'a> {
                 let ids: Vec<String> = ids
                     .into_iter()
                     .filter(|id| after.is_none_or(|a| id.as_str() > a))
+                    .take(READ_BUDGET + 1)
                     .collect();
+                if ids.len() > READ_BUDGET {
+                    cut = ids.get(READ_BUDGET - 1).cloned();
+                }
                 let mut rs = store.get_many(self.dir, self.kind, &ids).await?;
                 rs.retain(|r| self.matches(r));
                 rs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -181,22 +218,50 @@ impl<'a> Query<'a> {
             Some(Plan::Partition) => {
                 let mut out = Vec::new();
                 let mut cursor = after.map(str::to_string);
+                let mut read = 0;
                 loop {
+                    let page_size = PARTITION_PAGE.min(READ_BUDGET - read);
                     let (page, more) = store
-                        .list_page(self.dir, self.kind, cursor.as_deref(), PARTITION_PAGE)
+                        .list_page(self.dir, self.kind, cursor.as_deref(), page_size)
                         .await?;
+                    read += page.len();
                     cursor = page.last().map(|r| r.id.clone());
                     out.extend(page.into_iter().filter(|r| self.matches(r)));
                     if !more || cursor.is_none() || out.len() >= limit {
+                        break;
+                    }
+                    if read >= READ_BUDGET {
+                        cut = cursor;
                         break;
                     }
                 }
                 out
             }
         };
-        let more = found.len() > want.unwrap_or(usize::MAX);
-        found.truncate(want.unwrap_or(usize::MAX));
-        Ok((found, more))
+        let want = want.unwrap_or(usize::MAX);
+        let more = found.len() > want;
+        found.truncate(want);
+        if more {
+            cut = None;
+        }
+        Ok(Matches {
+            records: found,
+            more,
+            cut,
+        })
+    }
+
+    /// Every match when the budget allows, else 400 `tooMany` saying what to ask instead.
+    async fn all_matching(&self, what: &str) -> Result<Vec<Record>, ScimError> {
+        let m = self.matching(None, None).await?;
+        match m.cut {
+            None => Ok(m.records),
+            Some(_) => Err(self.over_budget(what)),
+        }
+    }
+
+    fn over_budget(&self, what: &str) -> ScimError {
+        over_budget(self.kind, what)
     }
 
     async fn lookup_ids(&self, lookups: &[Lookup]) -> Result<BTreeSet<String>, ScimError> {
@@ -266,10 +331,24 @@ impl<'a> Query<'a> {
         };
         let (records, more, total) = match (anchor, self.filter.is_some()) {
             (Some(a), _) => {
-                let (rs, more) = self.matching(Some(&a.after), Some(count)).await?;
-                (rs, more, a.total)
+                let m = self.matching(Some(&a.after), Some(count)).await?;
+                if m.cut.is_some() {
+                    return Err(self.over_budget("this page"));
+                }
+                (m.records, m.more, a.total)
             }
             (None, false) => {
+                if skip > SKIP_BUDGET {
+                    return Err(ScimError::bad(
+                        crate::scim::error::ScimType::TooMany,
+                        format!(
+                            "startIndex={start} without the page before it would skip more than \
+                             {SKIP_BUDGET} {}: page from startIndex=1 in order (each page leaves \
+                             the next one's starting point), or page with cursor (RFC 9865)",
+                            self.kind.endpoint()
+                        ),
+                    ));
+                }
                 let total = store.count(self.dir, self.kind).await?;
                 let after = if skip == 0 {
                     None
@@ -279,8 +358,8 @@ impl<'a> Query<'a> {
                 if skip > 0 && after.is_none() {
                     (Vec::new(), false, total)
                 } else {
-                    let (rs, more) = self.matching(after.as_deref(), Some(count)).await?;
-                    (rs, more, total)
+                    let m = self.matching(after.as_deref(), Some(count)).await?;
+                    (m.records, m.more, total)
                 }
             }
             (None, true) => self.slice_of_all(skip, count).await?,
@@ -311,7 +390,9 @@ impl<'a> Query<'a> {
         skip: usize,
         count: usize,
     ) -> Result<(Vec<Record>, bool, u64), ScimError> {
-        let (all, _) = self.matching(None, None).await?;
+        let all = self
+            .all_matching("counting the matches of this filter")
+            .await?;
         let total = all.len() as u64;
         let more = all.len() > skip + count;
         Ok((
@@ -334,17 +415,25 @@ impl<'a> Query<'a> {
         } else {
             Some(Cursor::decode(cursor, &key, &self.hash, now)?.after)
         };
-        let (records, more) = self.matching(after.as_deref(), Some(count.max(1))).await?;
+        let m = self.matching(after.as_deref(), Some(count.max(1))).await?;
+        let (records, more) = (m.records, m.more);
         // Totals are exact where cheap; a filter over the whole partition omits it (RFC 9865 §2).
         let total = match &self.plan {
             None => Some(self.svc.store.count(self.dir, self.kind).await?),
-            Some(Plan::Lookups(_)) if after.is_none() && !more => Some(records.len() as u64),
+            Some(Plan::Lookups(_)) if after.is_none() && !more && m.cut.is_none() => {
+                Some(records.len() as u64)
+            }
             _ => None,
         };
-        let next_cursor = more.then(|| records.last()).flatten().map(|last| {
+        // A page cut short by the read budget continues after the last resource read.
+        let resume = match m.cut {
+            Some(cut) => Some(cut),
+            None => more.then(|| records.last().map(|r| r.id.clone())).flatten(),
+        };
+        let next_cursor = resume.map(|after| {
             Cursor {
                 query: self.hash.clone(),
-                after: last.id.clone(),
+                after,
                 expires: now + CURSOR_TIMEOUT_SECS * 1000,
             }
             .encode(&key)
@@ -360,7 +449,7 @@ impl<'a> Query<'a> {
 
     /// sortBy: the whole matching set, sorted; index or cursor paging slices it.
     async fn sorted(&self, sort: &SortKey, q: &ListQuery) -> Result<Page, ScimError> {
-        let (all, _) = self.matching(None, None).await?;
+        let all = self.all_matching("sorting").await?;
         let mut keyed: Vec<(Option<Value>, Record)> = all
             .into_iter()
             .map(|r| {
@@ -449,7 +538,7 @@ pub async fn search_all(
         };
         searched += 1;
         let query = Query::new(svc, kind, dir, filter, String::new());
-        let (records, _) = query.matching(None, None).await?;
+        let records = query.all_matching("this search").await?;
         found.extend(records.into_iter().map(|r| (kind, r)));
     }
     if searched == 0 {
@@ -457,12 +546,27 @@ pub async fn search_all(
             .unwrap_or_else(|| ScimError::invalid_filter("the filter matches no resource type")));
     }
     let total = found.len();
-    let mut out = Vec::new();
-    for (kind, r) in found.into_iter().skip(q.start_index - 1).take(q.count) {
-        let refs = svc
-            .references_shown(dir, kind, &[&r], &q.projection, true)
+    let page: Vec<(ResourceKind, Record)> = found
+        .into_iter()
+        .skip(q.start_index - 1)
+        .take(q.count)
+        .collect();
+    // References read per kind, in parallel (not one Query after another per result).
+    let mut refs: Vec<Option<Vec<Reference>>> = vec![None; page.len()];
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let at: Vec<usize> = (0..page.len()).filter(|i| page[*i].0 == kind).collect();
+        let records: Vec<&Record> = at.iter().map(|i| &page[*i].1).collect();
+        let got = svc
+            .references_shown(dir, kind, &records, &q.projection, true)
             .await?;
-        out.push((kind, r, refs.into_iter().next().flatten()));
+        for (i, r) in at.into_iter().zip(got) {
+            refs[i] = r;
+        }
     }
+    let out = page
+        .into_iter()
+        .zip(refs)
+        .map(|((kind, r), refs)| (kind, r, refs))
+        .collect();
     Ok((total, out))
 }

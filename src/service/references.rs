@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{visible, Service};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::schema::ResourceKind;
-use crate::store::{deadline, Record, StoreError};
+use crate::store::{deadline, keys, Record, StoreError};
 
 /// Most group members / user groups one response lists (Lambda's 6 MB response limit).
 pub const MAX_INLINE_REFERENCES: usize = 25_000;
@@ -35,26 +35,34 @@ impl Service {
         let mut edges: Vec<Vec<String>> = vec![Vec::new(); records.len()];
         let until = deadline::current();
         let mut tasks = tokio::task::JoinSet::new();
+        // Each read stops one past what the response could still take, so a page holding a
+        // 50,000-member group reads at most `MAX_INLINE_REFERENCES + 1` of its edges.
+        let mut total = 0;
         for (i, r) in records.iter().enumerate() {
             while tasks.len() >= PARALLEL_READS {
                 let (i, ids) = joined(tasks.join_next().await)?;
+                total += ids.len();
                 edges[i] = ids;
             }
+            if total > MAX_INLINE_REFERENCES {
+                break;
+            }
+            let limit = MAX_INLINE_REFERENCES + 1 - total;
             let store = self.store.clone();
-            let (dir, id) = (dir.to_string(), r.id.clone());
+            let dir = dir.to_string();
+            let prefix = match kind {
+                ResourceKind::User => keys::member_of_prefix(&r.id),
+                ResourceKind::Group => keys::member_prefix(&r.id),
+            };
             tasks.spawn(deadline::at(until, async move {
-                let ids = match kind {
-                    ResourceKind::User => store.groups_of_user(&dir, &id).await,
-                    ResourceKind::Group => store.members_of_group(&dir, &id).await,
-                };
-                (i, ids)
+                (i, store.edge_page(&dir, &prefix, limit).await)
             }));
         }
         while !tasks.is_empty() {
             let (i, ids) = joined(tasks.join_next().await)?;
+            total += ids.len();
             edges[i] = ids;
         }
-        let total: usize = edges.iter().map(Vec::len).sum();
         if total > MAX_INLINE_REFERENCES {
             let attr = match kind {
                 ResourceKind::User => "groups",
@@ -63,7 +71,7 @@ impl Service {
             return Err(ScimError::bad(
                 ScimType::TooMany,
                 format!(
-                    "this response would list {total} memberships (more than \
+                    "this response would list at least {total} memberships (more than \
                      {MAX_INLINE_REFERENCES}); ask with excludedAttributes={attr} or a smaller count"
                 ),
             ));

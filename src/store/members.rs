@@ -297,7 +297,7 @@ impl Store {
     }
 
     /// The first `limit` ids under an edge prefix.
-    pub(crate) async fn edge_page(
+    pub async fn edge_page(
         &self,
         dir: &str,
         prefix: &str,

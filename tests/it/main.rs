@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod bad_input;
+mod budgets;
 mod contention;
 mod cost;
 mod crashes;
