@@ -2,7 +2,7 @@
 # The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
 # tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
 # so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
-# (nextest), a smoke run of the benchmark and cold-start commands, the conformance checkers,
+# (nextest), a smoke run of the benchmark, input and cold-start commands, the conformance checkers,
 # template checks; `sam build` runs in the background from the start.
 #   infra/test.sh                    everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
@@ -44,10 +44,11 @@ else
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 
-step "the benchmark and cold-start commands run (debug builds, tiny sizes; figures not judged)"
+step "the benchmark, input and cold-start commands run (debug builds, tiny sizes; figures not judged)"
 cargo build --quiet --features local --examples --bins
 target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 "$target/examples/bench" --memory --users 400 --checkpoint 200 --group 300 --samples 5 >/dev/null
+"$target/examples/inputs" >/dev/null
 "$target/examples/coldstart" --runs 1 --warm 2 users="$target/lambda" groups="$target/lambda" \
   discovery="$target/lambda" hello="$target/examples/hello-lambda" >/dev/null
 

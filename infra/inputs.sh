@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Input-handling benchmark (README "Request bounds"): examples/inputs.rs, release build. Prints the
+# CPU time per MB of request body for hostile and extreme shapes up to the 6 MiB body limit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec cargo run --quiet --release --example inputs -- "$@"
