@@ -15,6 +15,7 @@ use crate::scim::schema::{self, ResourceKind};
 use crate::scim::v1;
 
 const DOCS: &str = "https://github.com/scim-lambda/scim-lambda#readme";
+const LIMITS_DOCS: &str = "https://github.com/scim-lambda/scim-lambda#request-bounds";
 
 pub async fn serve(app: &App, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
     let first = req.segments.first().map(String::as_str).unwrap_or_default();
@@ -135,7 +136,9 @@ fn features() -> serde_json::Map<String, Value> {
 fn service_provider_config(req: &ScimRequest) -> Value {
     let mut m = serde_json::Map::new();
     m.insert("schemas".into(), json!([schema::SERVICE_PROVIDER_CONFIG]));
-    m.insert("documentationUri".into(), json!(DOCS));
+    // The limits RFC 7643 §5 has no attribute for (read budgets, body and response sizes) are
+    // documented where this points.
+    m.insert("documentationUri".into(), json!(LIMITS_DOCS));
     m.extend(features());
     // RFC 9865 §4: both methods; index stays the default so RFC 7644 clients see no change.
     m.insert(
