@@ -241,7 +241,11 @@ pub fn validate(kind: ResourceKind, body: &Map<String, Value>) -> Result<(), Sci
             )))
         }
     }
-    let size: usize = body.iter().map(|(k, v)| k.len() + json_len(v)).sum();
+    // As stored: `{`, `}`, and per attribute its quoted (escaped) name, `:`, the value, `,`.
+    let size: usize = 2 + body
+        .iter()
+        .map(|(k, v)| json_len(&Value::String(k.clone())) + 2 + json_len(v))
+        .sum::<usize>();
     if size > MAX_RESOURCE_BYTES {
         return Err(ScimError::invalid_value(format!(
             "the {} is {size} bytes; a resource may be at most {MAX_RESOURCE_BYTES}",

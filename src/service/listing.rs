@@ -193,22 +193,36 @@ impl<'a> Query<'a> {
         let mut cut = None;
         let mut found: Vec<Record> = match &self.plan {
             None => {
-                let mut rs = store.list_page(self.dir, self.kind, after, limit).await?.0;
-                if want.is_none() && rs.len() > READ_BUDGET {
-                    cut = rs.get(READ_BUDGET - 1).map(|r| r.id.clone());
+                // Read on past any group still being created (invisible), so a page is full
+                // and `more` is right whenever more visible resources follow.
+                let mut out: Vec<Record> = Vec::new();
+                let mut cursor = after.map(str::to_string);
+                loop {
+                    let (page, more) = store
+                        .list_page(self.dir, self.kind, cursor.as_deref(), limit - out.len())
+                        .await?;
+                    cursor = page.last().map(|r| r.id.clone());
+                    out.extend(page.into_iter().filter(visible));
+                    if !more || cursor.is_none() || out.len() >= limit {
+                        break;
+                    }
                 }
-                rs.retain(visible);
-                rs
+                if want.is_none() && out.len() > READ_BUDGET {
+                    out.truncate(READ_BUDGET);
+                    cut = out.last().map(|r| r.id.clone());
+                }
+                out
             }
             Some(Plan::Lookups(lookups)) => {
                 let ids = self.lookup_ids(lookups).await?;
-                let ids: Vec<String> = ids
+                let mut ids: Vec<String> = ids
                     .into_iter()
                     .filter(|id| after.is_none_or(|a| id.as_str() > a))
                     .take(READ_BUDGET + 1)
                     .collect();
                 if ids.len() > READ_BUDGET {
-                    cut = ids.get(READ_BUDGET - 1).cloned();
+                    ids.truncate(READ_BUDGET);
+                    cut = ids.last().cloned();
                 }
                 let mut rs = store.get_many(self.dir, self.kind, &ids).await?;
                 rs.retain(|r| self.matches(r));
@@ -293,9 +307,13 @@ impl<'a> Query<'a> {
                         ResourceKind::User => Index::UserExternalId,
                         ResourceKind::Group => Index::GroupExternalId,
                     };
-                    ids.extend(store.ids_by_index(dir, index, v).await?)
+                    ids.extend(store.ids_by_index(dir, index, v, READ_BUDGET + 1).await?)
                 }
-                Lookup::Email(v) => ids.extend(store.ids_by_index(dir, Index::UserEmail, v).await?),
+                Lookup::Email(v) => ids.extend(
+                    store
+                        .ids_by_index(dir, Index::UserEmail, v, READ_BUDGET + 1)
+                        .await?,
+                ),
                 Lookup::DisplayName(v) => {
                     ids.extend(store.id_by_unique_name(dir, ResourceKind::Group, v).await?)
                 }

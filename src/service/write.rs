@@ -82,8 +82,10 @@ impl Service {
             } else {
                 Vec::new()
             };
-            let (add, remove) = outcome.members.delta(&current);
+            let (add, mut remove) = outcome.members.delta(&current);
             check_member_ids(&add)?;
+            // An id we never mint cannot be a member: nothing to remove (and no key to build).
+            remove.retain(|i| is_id(i));
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {

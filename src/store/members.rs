@@ -189,7 +189,9 @@ impl Store {
     }
 
     /// Deletes every edge of a deleted group (unreachable to reads, so plain batches will do),
-    /// page by page until none is left or the deadline passes.
+    /// page by page until none is left or the deadline passes. Each page deletes the `MEMBEROF`
+    /// side first and the `MEMBER` side (what the pages are read from) second, so an interrupted
+    /// pass leaves nothing the next pass cannot see.
     pub(crate) async fn delete_group_edges(
         &self,
         dir: &str,
@@ -208,34 +210,44 @@ impl Store {
                     "the group's memberships are still being removed".into(),
                 ));
             }
-            let mut writes = Vec::with_capacity(2 * users.len());
-            for u in &users {
-                for sk in [
-                    keys::member_of_sk(u, group_id),
-                    keys::member_sk(group_id, u),
-                ] {
-                    let del = DeleteRequest::builder()
-                        .set_key(Some(key(pk.clone(), sk)))
-                        .build()
-                        .map_err(StoreError::dynamo)?;
-                    writes.push(WriteRequest::builder().delete_request(del).build());
-                }
-            }
-            let until = deadline::current();
-            let mut tasks = tokio::task::JoinSet::new();
-            for chunk in writes.chunks(MAX_BATCH_WRITE) {
-                while tasks.len() >= PARALLEL_WRITES {
-                    join_one(&mut tasks).await?;
-                }
-                let (store, chunk) = (self.clone(), chunk.to_vec());
-                tasks.spawn(deadline::at(until, async move {
-                    store.batch_write(chunk).await
-                }));
-            }
-            while !tasks.is_empty() {
-                join_one(&mut tasks).await?;
+            let member_of: Vec<String> = users
+                .iter()
+                .map(|u| keys::member_of_sk(u, group_id))
+                .collect();
+            let member: Vec<String> = users.iter().map(|u| keys::member_sk(group_id, u)).collect();
+            for side in [member_of, member] {
+                let writes = side
+                    .into_iter()
+                    .map(|sk| {
+                        let del = DeleteRequest::builder()
+                            .set_key(Some(key(pk.clone(), sk)))
+                            .build()
+                            .map_err(StoreError::dynamo)?;
+                        Ok(WriteRequest::builder().delete_request(del).build())
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                self.batch_write_parallel(writes).await?;
             }
         }
+    }
+
+    /// BatchWriteItem calls for `writes`, a few at a time.
+    async fn batch_write_parallel(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let until = deadline::current();
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in writes.chunks(MAX_BATCH_WRITE) {
+            while tasks.len() >= PARALLEL_WRITES {
+                join_one(&mut tasks).await?;
+            }
+            let (store, chunk) = (self.clone(), chunk.to_vec());
+            tasks.spawn(deadline::at(until, async move {
+                store.batch_write(chunk).await
+            }));
+        }
+        while !tasks.is_empty() {
+            join_one(&mut tasks).await?;
+        }
+        Ok(())
     }
 
     /// Ids among `ids` that are not users of the directory (or are being deleted).

@@ -90,12 +90,13 @@ impl Store {
         if fits {
             self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
             self.edge_changes(&mut tx, dir, &record.id, &delta)?;
-            tx.commit(self).await?;
-            return Ok(first);
         }
         let (pending, current) = match tx.commit(self).await {
+            Ok(()) if fits => return Ok(first),
             Ok(()) => (first, Vec::new()),
-            Err(StoreError::Conflict(what)) => {
+            // The name may be held by a group create that never finished: this create (a retry
+            // of it, or any create once it is abandoned) takes it over.
+            Err(StoreError::Conflict(what)) if kind == ResourceKind::Group => {
                 match self.abandoned(dir, kind, &idx, &intent).await? {
                     Some(earlier) => {
                         let current = self.members_of_group(dir, &earlier.id).await?;
@@ -171,8 +172,19 @@ impl Store {
         );
         self.index_changes(&mut tx, dir, kind, &live.id, &before, &after)?;
         self.move_counter(&mut tx, dir, kind, &live.id, 1)?;
-        tx.commit(self).await?;
-        Ok(live)
+        match tx.commit(self).await {
+            Ok(()) => Ok(live),
+            // Another attempt finished (or took over) the pending group first: if it made what
+            // this create asks for, that is this create's answer too.
+            Err(StoreError::VersionMismatch) => match self.get(dir, kind, &live.id).await? {
+                Some(r) if r.state == State::Live && r.body == live.body => Ok(r),
+                _ => Err(StoreError::Conflict(format!(
+                    "a group being created under this name (id {})",
+                    live.id
+                ))),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes a changed user or group. `old` is the version read; `new` carries
@@ -252,6 +264,25 @@ impl Store {
         if tx.len() + members.items() <= MAX_TX_ITEMS {
             self.edge_changes(&mut tx, dir, id, members)?;
         } else {
+            // The edges go first and cannot be taken back: refuse a rename to a taken name
+            // before writing any.
+            if let GroupWrite::Replace { old, new } = &write {
+                let (before, after) =
+                    (index_values(kind, &old.body), index_values(kind, &new.body));
+                let (b, a) = (
+                    before.unique_name().map(|n| fold_case(n)),
+                    after.unique_name(),
+                );
+                if let Some(name) = a.filter(|n| Some(fold_case(n)) != b) {
+                    if self
+                        .id_by_unique_name(dir, kind, name)
+                        .await?
+                        .is_some_and(|o| o != id)
+                    {
+                        return Err(StoreError::Conflict(format!("displayName \"{name}\"")));
+                    }
+                }
+            }
             let missing = self.missing_users(dir, &members.add).await?;
             if !missing.is_empty() {
                 return Err(StoreError::MissingMembers(missing));
@@ -353,8 +384,16 @@ impl Store {
         let members = self
             .edge_page(dir, &keys::member_prefix(&old.id), room / 2 + 1)
             .await?;
+        // A pending group is removed only while still pending with the intent read: a create
+        // that takes it over meanwhile makes it live at the same version.
+        let cond = match &old.state {
+            State::Pending { intent, .. } => Expr::new("#p = :i")
+                .name("#p", PENDING)
+                .value(":i", s(intent)),
+            _ => version_is(old.meta.version),
+        };
         let mut tx = Tx::new(self);
-        self.delete_resource(&mut tx, dir, kind, old, version_is(old.meta.version))?;
+        self.delete_resource(&mut tx, dir, kind, old, cond)?;
         if members.len() <= room / 2 {
             for u in &members {
                 self.edge_pair_delete(&mut tx, dir, &old.id, u)?;

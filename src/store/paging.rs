@@ -111,19 +111,42 @@ impl Store {
         Ok(())
     }
 
-    /// The id at 1-based `position` in id order (reading keys only), to start a page after it.
+    /// The id at 1-based `position` among the resources readers see, in id order (reading keys
+    /// only; a group still being created does not count), to start a page after it.
     pub async fn id_at(
         &self,
         dir: &str,
         kind: ResourceKind,
         position: usize,
     ) -> Result<Option<String>, StoreError> {
-        let (items, _) = self
-            .query_prefix(dir, keys::resource_prefix(kind), None, position, true)
-            .await?;
-        Ok(items
-            .get(position.wrapping_sub(1))
-            .and_then(|i| get_s(i, keys::SK))
-            .and_then(|sk| keys::id_from_resource_sk(kind, sk)))
+        let mut seen = 0;
+        let mut start: Option<String> = None;
+        loop {
+            let (items, more) = self
+                .query_prefix(
+                    dir,
+                    keys::resource_prefix(kind),
+                    start.take(),
+                    position - seen,
+                    true,
+                )
+                .await?;
+            for item in &items {
+                let Some(sk) = get_s(item, keys::SK) else {
+                    continue;
+                };
+                start = Some(sk.to_string());
+                if item.contains_key("pending") {
+                    continue;
+                }
+                seen += 1;
+                if seen == position {
+                    return Ok(keys::id_from_resource_sk(kind, sk));
+                }
+            }
+            if !more || items.is_empty() {
+                return Ok(None);
+            }
+        }
     }
 }

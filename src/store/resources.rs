@@ -117,9 +117,10 @@ impl Store {
         dir: &str,
         index: Index,
         value: &str,
+        limit: usize,
     ) -> Result<Vec<String>, StoreError> {
         let items = self
-            .query_prefix(dir, &index.prefix(value), None, usize::MAX, true)
+            .query_prefix(dir, &index.prefix(value), None, limit, true)
             .await?
             .0;
         Ok(items
@@ -181,7 +182,9 @@ impl Store {
                 q = q.limit(limit);
             }
             if keys_only {
-                q = q.projection_expression("pk, sk");
+                // Keys, and the mark of a group still being created (absent on every other item),
+                // so key-only walks can skip what readers cannot see.
+                q = q.projection_expression("pk, sk, pending");
             }
             let out = q.send().await.map_err(StoreError::sdk)?;
             items.extend(out.items.unwrap_or_default());

@@ -229,6 +229,17 @@ async fn hostile_ids_and_key_values_are_4xx_not_500() {
         assert_eq!(r.status, 200, "{filter}: {}", r.body);
         assert_eq!(r.body["totalResults"], 0);
     }
+    // Removing a member by an id we never mint removes nothing (and builds no key).
+    let remove = json!({"Operations": [{"op": "remove", "path": "members", "value": [{"value": "r".repeat(1_100)}]}]});
+    assert_eq!(s.patch(&format!("/Groups/{g}"), remove).await.status, 204);
+    // Attribute names count as stored (quoted, escaped): 128 names of 2,000 control characters.
+    let mut wide = serde_json::Map::new();
+    wide.insert("userName".into(), json!("wide@example.com"));
+    for i in 0..128 {
+        wide.insert(format!("{i}{}", "\u{1}".repeat(2_000)), json!(1));
+    }
+    let r = s.post("/Users", serde_json::Value::Object(wide)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
     // 350 '%' is 350 bytes as sent but 1,050 in the key.
     let r = s.post("/Users", json!({"userName": "%".repeat(350)})).await;
     assert_eq!(r.status, 400, "{}", r.body);

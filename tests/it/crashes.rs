@@ -481,3 +481,112 @@ async fn deleting_a_directory_converges() {
         }
     }
 }
+
+/// A large group create cut off after its pending write: the pending group is invisible to every
+/// listing (cursor and index paging still see every other group), a different create of the same
+/// name is refused while the first may still be running, and once the pending group is
+/// abandoned (2 minutes) any create of that name takes it over — a small one included.
+#[tokio::test]
+async fn an_abandoned_pending_group_blocks_nothing_for_good() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = Scim::start().await;
+    let u = users(&s, 40).await;
+    for i in 0..3 {
+        s.group(&format!("before{i}"), &[]).await;
+    }
+    s.meter.inject(Fault::Crash {
+        at: 3,
+        delivered: false,
+    });
+    let cut = s.post("/Groups", group_body("half", &u)).await;
+    s.meter.clear();
+    assert!(cut.status >= 500);
+    for i in 0..3 {
+        s.group(&format!("after{i}"), &[]).await;
+    }
+    // Cursor paging one group at a time walks past the pending one.
+    let mut names = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = s.get(&format!("/Groups?count=1&cursor={cursor}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        names.extend(
+            r.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["displayName"].clone()),
+        );
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 6, "{names:?}");
+    // Deepest first, so each page is found by walking keys (no anchor from an earlier page).
+    for (start, name) in [(5, "after1"), (4, "after0"), (3, "before2")] {
+        let r = s.get(&format!("/Groups?count=1&startIndex={start}")).await;
+        assert_eq!(
+            r.body["Resources"][0]["displayName"], name,
+            "startIndex={start}"
+        );
+        assert_eq!(r.body["totalResults"], 6);
+    }
+    // Another create of the name is refused while the first may still be running...
+    let small = group_body("half", &u[..2]);
+    assert_eq!(s.post("/Groups", small.clone()).await.status, 409);
+    // ...and takes the group over once it is abandoned.
+    let store = s.app.store();
+    let pending = store
+        .id_by_unique_name(
+            &s.directory,
+            scim_lambda::scim::schema::ResourceKind::Group,
+            "half",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            AttributeValue::S(scim_lambda::store::keys::directory_pk(&s.directory)),
+        )
+        .key("sk", AttributeValue::S(format!("GROUP#{pending}")))
+        .update_expression("SET pending_since = :old")
+        .expression_attribute_values(":old", AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    let r = s.post("/Groups", small).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["id"], json!(pending));
+    assert_eq!(
+        members_after(&s, &pending).await,
+        u[..2].iter().cloned().collect()
+    );
+    assert_reads_consistent(&s, "after the takeover").await;
+    assert!(
+        s.check().await.problems.is_empty(),
+        "{:?}",
+        s.check().await.problems
+    );
+}
+
+/// A rename to a taken name together with more member changes than one transaction holds is
+/// refused before any membership is written.
+#[tokio::test]
+async fn a_large_member_change_with_a_taken_name_writes_nothing() {
+    let s = Scim::start().await;
+    let u = users(&s, 40).await;
+    s.group("taken", &[]).await;
+    let g = s.group("mine", &[]).await;
+    let r = s
+        .put(&format!("/Groups/{g}"), group_body("taken", &u))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(members_after(&s, &g).await.is_empty());
+    assert!(s.check().await.problems.is_empty());
+}
