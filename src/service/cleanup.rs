@@ -38,7 +38,7 @@ pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
             Some(CleanUp {
                 directory: keys::directory_from_pk(image["pk"]["S"].as_str()?)?,
                 group: image["id"]["S"].as_str()?.to_string(),
-                marked_ms: image["marked_ms"]["N"].as_str()?.parse().ok()?,
+                marked_ms: image[keys::MARKED_MS]["N"].as_str()?.parse().ok()?,
             })
         })
         .collect()

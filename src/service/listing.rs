@@ -70,17 +70,6 @@ struct Matches {
     cut: Option<String>,
 }
 
-fn over_budget(kind: ResourceKind, what: &str) -> ScimError {
-    ScimError::bad(
-        crate::scim::error::ScimType::TooMany,
-        format!(
-            "{what} would read more than {READ_BUDGET} {}: filter on an indexed attribute \
-             (id, userName, externalId, emails.value, displayName) or page with cursor (RFC 9865)",
-            kind.endpoint()
-        ),
-    )
-}
-
 /// GET /Users|/Groups and their `.search`: one page of matches.
 pub async fn list(
     svc: &Service,
@@ -275,7 +264,15 @@ impl<'a> Query<'a> {
     }
 
     fn over_budget(&self, what: &str) -> ScimError {
-        over_budget(self.kind, what)
+        ScimError::bad(
+            crate::scim::error::ScimType::TooMany,
+            format!(
+                "{what} would read more than {READ_BUDGET} {}: filter on an indexed attribute \
+                 (id, userName, externalId, emails.value, displayName) or page with cursor \
+                 (RFC 9865)",
+                self.kind.endpoint()
+            ),
+        )
     }
 
     async fn lookup_ids(&self, lookups: &[Lookup]) -> Result<BTreeSet<String>, ScimError> {

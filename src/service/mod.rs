@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::scim::error::ScimError;
+use crate::scim::filter::lexer::clip;
 use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
 use crate::store::{Record, State, Store, StoreError};
@@ -72,14 +73,6 @@ pub fn visible(r: &Record) -> bool {
 
 fn not_found(kind: ResourceKind, id: &str) -> ScimError {
     ScimError::not_found(format!("{} {} not found", kind.name(), clip(id)))
-}
-
-/// A client-supplied value as an error detail may quote it (bounded).
-fn clip(v: &str) -> String {
-    match v.char_indices().nth(64) {
-        Some((i, _)) => format!("{}...", &v[..i]),
-        None => v.to_string(),
-    }
 }
 
 /// Member ids that cannot be users of any directory (not ids we mint): a 400 before any read.

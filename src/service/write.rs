@@ -11,7 +11,7 @@
 
 use uuid::Uuid;
 
-use super::{check_member_ids, not_found, Service};
+use super::{check_member_ids, not_found, visible, Service};
 use crate::clock;
 use crate::scim::change::{self, Members, Outcome};
 use crate::scim::error::ScimError;
@@ -106,13 +106,7 @@ impl Service {
                 Ok(Some(new)) => return Ok(Written::Record(new)),
                 Ok(None) => return Ok(Written::MembersOnly),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => {
-                    attempt += 1;
-                    if !deadline::backoff(attempt).await {
-                        return Err(StoreError::Unavailable(format!(
-                            "{attempt} attempts lost a race with other writes"
-                        ))
-                        .into());
-                    }
+                    deadline::retry(&mut attempt, "the write kept losing races").await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -133,7 +127,7 @@ impl Service {
         let mut attempt = 0;
         loop {
             let old = match self.store.get(dir, kind, id).await? {
-                Some(r) if !matches!(r.state, State::Pending { .. }) => r,
+                Some(r) if visible(&r) => r,
                 _ if kind == ResourceKind::Group && self.store.clean_up_group(dir, id).await? => {
                     return Ok(())
                 }
@@ -145,10 +139,7 @@ impl Service {
             match self.store.delete(dir, kind, &old).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => {
-                    attempt += 1;
-                    if !deadline::backoff(attempt).await {
-                        return Err(StoreError::Unavailable("the delete kept racing".into()).into());
-                    }
+                    deadline::retry(&mut attempt, "the delete kept losing races").await?;
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -10,6 +10,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use super::StoreError;
+
 /// A request's store budget.
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(20);
 /// First backoff step; each retry doubles the cap, up to `MAX_STEP`.
@@ -53,6 +55,19 @@ pub async fn backoff(attempt: u32) -> bool {
     }
     tokio::time::sleep(wait).await;
     true
+}
+
+/// One more retry of `what`: counts the attempt and sleeps as [`backoff`] does, or gives up with
+/// `Unavailable` (503) when the deadline leaves no room. Every retry loop of a request ends here.
+pub async fn retry(attempt: &mut u32, what: &str) -> Result<(), StoreError> {
+    *attempt += 1;
+    if backoff(*attempt).await {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "{what} ({attempt} attempts)"
+        )))
+    }
 }
 
 fn random_fraction() -> f64 {

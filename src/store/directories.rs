@@ -2,9 +2,8 @@
 //! `DIRECTORIES`, admin path only) names it; everything else of the directory lives in its own
 //! partition, so deleting a directory is a Query of that partition plus batched deletes.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-
 use super::keys::{self, REGISTRY_PK};
+use super::members::delete_request;
 use super::{get_s, key, s, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -69,15 +68,12 @@ impl Store {
                 break;
             }
             deleted += items.len();
+            // Key-only reads may carry a projected attribute besides the key (a pending group's
+            // mark): the delete names the key alone.
             let writes = items
-                .into_iter()
-                .map(|k| {
-                    let del = DeleteRequest::builder()
-                        .set_key(Some(k))
-                        .build()
-                        .map_err(StoreError::dynamo)?;
-                    Ok(WriteRequest::builder().delete_request(del).build())
-                })
+                .iter()
+                .filter_map(|i| Some((get_s(i, keys::PK)?, get_s(i, keys::SK)?)))
+                .map(|(pk, sk)| delete_request(pk.to_string(), sk.to_string()))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             self.batch_write(writes).await?;
         }

@@ -68,6 +68,8 @@ pub fn cleanup_sk(group_id: &str) -> String {
     format!("{CLEANUP_PREFIX}{}", esc(group_id))
 }
 pub const CLEANUP_PREFIX: &str = "CLEANUP#GROUP#";
+/// The marker's attribute holding when it was written (ms since the epoch).
+pub const MARKED_MS: &str = "marked_ms";
 
 /// Sort-key prefix of a resource kind's items; `resource_sk` appends the id.
 pub fn resource_prefix(kind: ResourceKind) -> &'static str {

@@ -156,21 +156,11 @@ impl Store {
             size += op.items();
             chunks.last_mut().expect("pushed above").push(op);
         }
-        let until = deadline::current();
-        let mut tasks = tokio::task::JoinSet::new();
-        for chunk in chunks {
-            while tasks.len() >= PARALLEL_WRITES {
-                join_one(&mut tasks).await?;
-            }
+        run_bounded(chunks.into_iter().map(|chunk| {
             let (store, dir) = (self.clone(), dir.to_string());
-            tasks.spawn(deadline::at(until, async move {
-                store.commit_edges(&dir, chunk).await
-            }));
-        }
-        while !tasks.is_empty() {
-            join_one(&mut tasks).await?;
-        }
-        Ok(())
+            async move { store.commit_edges(&dir, chunk).await }
+        }))
+        .await
     }
 
     async fn commit_edges(&self, dir: &str, mut chunk: Vec<EdgeOp>) -> Result<(), StoreError> {
@@ -218,36 +208,27 @@ impl Store {
             for side in [member_of, member] {
                 let writes = side
                     .into_iter()
-                    .map(|sk| {
-                        let del = DeleteRequest::builder()
-                            .set_key(Some(key(pk.clone(), sk)))
-                            .build()
-                            .map_err(StoreError::dynamo)?;
-                        Ok(WriteRequest::builder().delete_request(del).build())
-                    })
+                    .map(|sk| delete_request(pk.clone(), sk))
                     .collect::<Result<Vec<_>, StoreError>>()?;
-                self.batch_write_parallel(writes).await?;
+                let batches: Vec<Vec<WriteRequest>> =
+                    writes.chunks(MAX_BATCH_WRITE).map(<[_]>::to_vec).collect();
+                run_bounded(batches.into_iter().map(|chunk| {
+                    let store = self.clone();
+                    async move { store.batch_write(chunk).await }
+                }))
+                .await?;
             }
         }
     }
 
-    /// BatchWriteItem calls for `writes`, a few at a time.
-    async fn batch_write_parallel(&self, writes: Vec<WriteRequest>) -> Result<(), StoreError> {
-        let until = deadline::current();
-        let mut tasks = tokio::task::JoinSet::new();
-        for chunk in writes.chunks(MAX_BATCH_WRITE) {
-            while tasks.len() >= PARALLEL_WRITES {
-                join_one(&mut tasks).await?;
-            }
-            let (store, chunk) = (self.clone(), chunk.to_vec());
-            tasks.spawn(deadline::at(until, async move {
-                store.batch_write(chunk).await
-            }));
+    /// `MissingMembers` unless every id in `ids` is a user of the directory (not being deleted).
+    pub(crate) async fn require_users(&self, dir: &str, ids: &[String]) -> Result<(), StoreError> {
+        let missing = self.missing_users(dir, ids).await?;
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(StoreError::MissingMembers(missing))
         }
-        while !tasks.is_empty() {
-            join_one(&mut tasks).await?;
-        }
-        Ok(())
     }
 
     /// Ids among `ids` that are not users of the directory (or are being deleted).
@@ -297,17 +278,6 @@ impl Store {
             .await
     }
 
-    /// The group ids a user belongs to (edges of groups deleted a moment ago included: readers
-    /// keep only groups that exist).
-    pub async fn groups_of_user(
-        &self,
-        dir: &str,
-        user_id: &str,
-    ) -> Result<Vec<String>, StoreError> {
-        self.edge_page(dir, &keys::member_of_prefix(user_id), usize::MAX)
-            .await
-    }
-
     /// The first `limit` ids under an edge prefix.
     pub async fn edge_page(
         &self,
@@ -341,12 +311,7 @@ impl Store {
                     .and_then(|mut u| u.remove(&self.table))
                     .unwrap_or_default();
                 if !pending.is_empty() {
-                    attempt += 1;
-                    if !deadline::backoff(attempt).await {
-                        return Err(StoreError::Unavailable(
-                            "batch writes kept being throttled".into(),
-                        ));
-                    }
+                    deadline::retry(&mut attempt, "batch writes kept being throttled").await?;
                 }
             }
         }
@@ -364,6 +329,26 @@ fn ops(group_id: &str, delta: &MemberDelta) -> Vec<EdgeOp> {
         .collect()
 }
 
+/// Runs `writes`, at most `PARALLEL_WRITES` at a time, each under the caller's deadline; the
+/// first failure stops the rest.
+async fn run_bounded<F>(writes: impl IntoIterator<Item = F>) -> Result<(), StoreError>
+where
+    F: std::future::Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let until = deadline::current();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in writes {
+        while tasks.len() >= PARALLEL_WRITES {
+            join_one(&mut tasks).await?;
+        }
+        tasks.spawn(deadline::at(until, w));
+    }
+    while !tasks.is_empty() {
+        join_one(&mut tasks).await?;
+    }
+    Ok(())
+}
+
 async fn join_one(
     tasks: &mut tokio::task::JoinSet<Result<(), StoreError>>,
 ) -> Result<(), StoreError> {
@@ -372,4 +357,14 @@ async fn join_one(
         Some(Err(e)) => Err(StoreError::Dynamo(format!("write task failed: {e}"))),
         None => Ok(()),
     }
+}
+
+/// A BatchWriteItem delete of the item at (`pk`, `sk`) — only the key, whatever else a
+/// projection read.
+pub(crate) fn delete_request(pk: String, sk: String) -> Result<WriteRequest, StoreError> {
+    let del = DeleteRequest::builder()
+        .set_key(Some(key(pk, sk)))
+        .build()
+        .map_err(StoreError::dynamo)?;
+    Ok(WriteRequest::builder().delete_request(del).build())
 }

@@ -41,7 +41,7 @@ use crate::scim::schema::ResourceKind;
 /// A pending create older than this was abandoned (longer than any request may run).
 const PENDING_STALE_MS: u64 = 120_000;
 
-/// How a group item moves when only its members change.
+/// How the resource item moves in an update.
 pub enum GroupWrite<'a> {
     /// Write this body at `old.version + 1`, conditional on `old`'s version (body changed or the
     /// client sent If-Match).
@@ -70,10 +70,7 @@ impl Store {
         let intent = intent(record, members);
         let mut first = record.clone();
         if !fits {
-            let missing = self.missing_users(dir, members).await?;
-            if !missing.is_empty() {
-                return Err(StoreError::MissingMembers(missing));
-            }
+            self.require_users(dir, members).await?;
             first.state = State::Pending {
                 intent: intent.clone(),
                 since_ms: clock::now_millis() as u64,
@@ -234,6 +231,8 @@ impl Store {
         members: &MemberDelta,
     ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self);
+        // The name this write takes, when it takes a new one.
+        let mut new_name = None;
         match write {
             GroupWrite::Replace { old, new } => {
                 tx.put(
@@ -244,6 +243,9 @@ impl Store {
                 let (before, after) =
                     (index_values(kind, &old.body), index_values(kind, &new.body));
                 self.index_changes(&mut tx, dir, kind, id, &before, &after)?;
+                if renamed(&before, &after) {
+                    new_name = after.unique_name().cloned();
+                }
             }
             GroupWrite::Touch => {
                 tx.update(
@@ -266,27 +268,16 @@ impl Store {
         } else {
             // The edges go first and cannot be taken back: refuse a rename to a taken name
             // before writing any.
-            if let GroupWrite::Replace { old, new } = &write {
-                let (before, after) =
-                    (index_values(kind, &old.body), index_values(kind, &new.body));
-                let (b, a) = (
-                    before.unique_name().map(|n| fold_case(n)),
-                    after.unique_name(),
-                );
-                if let Some(name) = a.filter(|n| Some(fold_case(n)) != b) {
-                    if self
-                        .id_by_unique_name(dir, kind, name)
-                        .await?
-                        .is_some_and(|o| o != id)
-                    {
-                        return Err(StoreError::Conflict(format!("displayName \"{name}\"")));
-                    }
+            if let Some(name) = &new_name {
+                if self
+                    .id_by_unique_name(dir, kind, name)
+                    .await?
+                    .is_some_and(|o| o != id)
+                {
+                    return Err(StoreError::Conflict(format!("displayName \"{name}\"")));
                 }
             }
-            let missing = self.missing_users(dir, &members.add).await?;
-            if !missing.is_empty() {
-                return Err(StoreError::MissingMembers(missing));
-            }
+            self.require_users(dir, &members.add).await?;
             self.apply_edges(dir, id, members).await?;
         }
         tx.commit(self).await
@@ -402,7 +393,7 @@ impl Store {
         }
         let mut marker = key(keys::directory_pk(dir), keys::cleanup_sk(&old.id));
         marker.insert(ID.into(), s(&old.id));
-        marker.insert("marked_ms".into(), n(clock::now_millis()));
+        marker.insert(keys::MARKED_MS.into(), n(clock::now_millis()));
         tx.put(marker, None, Role::Other)?;
         tx.commit(self).await?;
         // The group is gone for every reader now; what the deadline leaves undone, the clean-up
@@ -460,8 +451,7 @@ impl Store {
         after: &IndexValues,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
-        let folded = |v: &IndexValues| v.unique_name().map(|n| fold_case(n));
-        if folded(before) != folded(after) {
+        if renamed(before, after) {
             if let Some(old) = before.unique_name() {
                 let old_key = key(pk.clone(), keys::unique_name_sk(kind, old));
                 // A guard written under an older folding rule is not at this key: nothing to
@@ -513,6 +503,12 @@ impl Store {
             Role::Other,
         )
     }
+}
+
+/// Whether the unique name changes (as the guard keys compare names: folded).
+fn renamed(before: &IndexValues, after: &IndexValues) -> bool {
+    let folded = |v: &IndexValues| v.unique_name().map(|n| fold_case(n));
+    folded(before) != folded(after)
 }
 
 /// The version condition of an optimistic write.

@@ -87,9 +87,8 @@ impl Store {
             if let Some(mut u) = out.unprocessed_keys {
                 if let Some(rest) = u.remove(&self.table) {
                     keys = rest.keys;
-                    attempt += 1;
-                    if !keys.is_empty() && !super::deadline::backoff(attempt).await {
-                        return Err(StoreError::Unavailable("reads kept being throttled".into()));
+                    if !keys.is_empty() {
+                        super::deadline::retry(&mut attempt, "reads kept being throttled").await?;
                     }
                 }
             }

@@ -239,12 +239,11 @@ impl Tx {
                     "transaction cancelled: {cancel:?}"
                 )));
             }
-            attempt += 1;
-            if !deadline::backoff(attempt).await {
-                return Err(StoreError::Unavailable(format!(
-                    "a transaction kept conflicting or being throttled ({attempt} attempts)"
-                )));
-            }
+            deadline::retry(
+                &mut attempt,
+                "a transaction kept conflicting or being throttled",
+            )
+            .await?;
         }
     }
 }
