@@ -92,7 +92,7 @@ impl Service {
                 return Ok(Written::Record(old));
             } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
                 self.store
-                    .change_members(dir, id, &delta)
+                    .change_members(dir, &old, &delta)
                     .await
                     .map(|()| None)
             } else {

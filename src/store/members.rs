@@ -12,7 +12,10 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
+use serde_json::Value;
+
 use super::keys;
+use super::outbox::{self, Emit};
 use super::resources::{DELETING, EDGE_SEQ};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
@@ -38,8 +41,13 @@ impl MemberDelta {
             remove: cur.difference(&want).map(|s| s.to_string()).collect(),
         }
     }
+    /// Transaction items the change takes, its events included.
     pub(crate) fn items(&self) -> usize {
-        ITEMS_PER_ADD * self.add.len() + ITEMS_PER_REMOVE * self.remove.len()
+        (ITEMS_PER_ADD + 1) * self.add.len() + (ITEMS_PER_REMOVE + 1) * self.remove.len()
+    }
+    /// Membership events the change emits (one per edge pair).
+    pub(crate) fn len(&self) -> usize {
+        self.add.len() + self.remove.len()
     }
 }
 
@@ -68,16 +76,19 @@ impl EdgeOp {
 }
 
 impl Store {
-    /// Puts a group's member changes into `tx` (the caller checked they fit).
+    /// Puts a group's member changes and their events into `tx` (the caller checked they fit).
+    /// `group` is the group as membership events name it.
     pub(crate) fn edge_changes(
         &self,
         tx: &mut Tx,
         dir: &str,
         group_id: &str,
         delta: &MemberDelta,
+        group: &Value,
     ) -> Result<(), StoreError> {
         for op in ops(group_id, delta) {
             self.edge_op(tx, dir, &op)?;
+            tx.emit_membership(dir, &op, group);
         }
         Ok(())
     }
@@ -128,32 +139,45 @@ impl Store {
         )
     }
 
-    /// Applies a group's member changes in as many transactions as they need (each pair whole).
+    /// Applies a group's member changes in as many transactions as they need (each pair whole),
+    /// each with its membership events at the numbers from `first_seq` on (reserved by the
+    /// caller: `outbox.rs`).
     pub(crate) async fn apply_edges(
         &self,
         dir: &str,
         group_id: &str,
         delta: &MemberDelta,
+        group: &Value,
+        first_seq: u64,
     ) -> Result<(), StoreError> {
-        self.apply_edge_ops(dir, ops(group_id, delta)).await
+        let ops = ops(group_id, delta)
+            .into_iter()
+            .zip(first_seq..)
+            .map(|(op, seq)| {
+                let emit = membership_event(dir, &op, group);
+                (op, Some((seq, emit)))
+            })
+            .collect();
+        self.apply_edge_ops(dir, ops).await
     }
 
-    /// Packs edge operations into transactions of at most 100 items and runs them, a few at a
-    /// time. An add whose user vanished meanwhile (deleted, or being deleted) is dropped: the
-    /// user's delete would have removed the edge anyway.
+    /// Packs edge operations (each with its event, if any) into transactions of at most 100
+    /// items and runs them, a few at a time. An add whose user vanished meanwhile (deleted, or
+    /// being deleted) is dropped with its event: the user's delete removes the edge anyway.
     pub(crate) async fn apply_edge_ops(
         &self,
         dir: &str,
-        ops: Vec<EdgeOp>,
+        ops: Vec<(EdgeOp, Option<(u64, Emit)>)>,
     ) -> Result<(), StoreError> {
-        let mut chunks: Vec<Vec<EdgeOp>> = Vec::new();
+        let mut chunks: Vec<Vec<_>> = Vec::new();
         let mut size = MAX_TX_ITEMS;
         for op in ops {
-            if size + op.items() > MAX_TX_ITEMS {
+            let items = op.0.items() + usize::from(op.1.is_some());
+            if size + items > MAX_TX_ITEMS {
                 chunks.push(Vec::new());
                 size = 0;
             }
-            size += op.items();
+            size += items;
             chunks.last_mut().expect("pushed above").push(op);
         }
         run_bounded(chunks.into_iter().map(|chunk| {
@@ -163,15 +187,22 @@ impl Store {
         .await
     }
 
-    async fn commit_edges(&self, dir: &str, mut chunk: Vec<EdgeOp>) -> Result<(), StoreError> {
+    async fn commit_edges(
+        &self,
+        dir: &str,
+        mut chunk: Vec<(EdgeOp, Option<(u64, Emit)>)>,
+    ) -> Result<(), StoreError> {
         loop {
             let mut tx = Tx::new(self);
-            for op in &chunk {
+            for (op, event) in &chunk {
                 self.edge_op(&mut tx, dir, op)?;
+                if let Some((seq, emit)) = event {
+                    tx.emit_at(self, dir, *seq, emit)?;
+                }
             }
             match tx.commit(self).await {
                 Err(StoreError::MissingMembers(gone)) => {
-                    chunk.retain(|op| !matches!(op, EdgeOp::Add(_, u) if gone.contains(u)));
+                    chunk.retain(|(op, _)| !matches!(op, EdgeOp::Add(_, u) if gone.contains(u)));
                 }
                 other => return other,
             }
@@ -316,6 +347,19 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+fn membership_event(dir: &str, op: &EdgeOp, group: &Value) -> Emit {
+    match op {
+        EdgeOp::Add(_, user) => outbox::membership(dir, true, group, user),
+        EdgeOp::Remove(_, user) => outbox::membership(dir, false, group, user),
+    }
+}
+
+impl Tx {
+    fn emit_membership(&mut self, dir: &str, op: &EdgeOp, group: &Value) {
+        self.push_emit(dir, membership_event(dir, op, group));
     }
 }
 

@@ -9,6 +9,7 @@ pub mod directories;
 pub mod keys;
 pub mod members;
 mod mutate;
+pub mod outbox;
 pub mod paging;
 pub mod resources;
 pub mod tables;
@@ -138,6 +139,8 @@ pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
     pub(crate) tokens_table: String,
+    /// Days events are kept (`outbox::ENV_RETENTION_DAYS`).
+    pub(crate) event_retention_days: u64,
 }
 
 impl Store {
@@ -146,6 +149,11 @@ impl Store {
             client,
             table: table.into(),
             tokens_table: tokens_table.into(),
+            event_retention_days: std::env::var(outbox::ENV_RETENTION_DAYS)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .filter(|d| *d > 0)
+                .unwrap_or(outbox::DEFAULT_RETENTION_DAYS),
         }
     }
 

@@ -35,6 +35,7 @@ use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
 use crate::scim::filter::eval::fold_case;
+use crate::scim::normal;
 use crate::scim::resource::{index_values, IndexValues};
 use crate::scim::schema::ResourceKind;
 
@@ -46,8 +47,9 @@ pub enum GroupWrite<'a> {
     /// Write this body at `old.version + 1`, conditional on `old`'s version (body changed or the
     /// client sent If-Match).
     Replace { old: &'a Record, new: &'a Record },
-    /// Bump version and lastModified without reading them (member-only change, no If-Match).
-    Touch,
+    /// Bump version and lastModified without reading them (member-only change, no If-Match);
+    /// the group as last read names it in the membership events.
+    Touch { group: &'a Record },
 }
 
 impl Store {
@@ -65,7 +67,8 @@ impl Store {
             remove: Vec::new(),
         };
         let idx = index_values(kind, &record.body);
-        let fits = 2 + index_items(kind, record) + delta.items() <= MAX_TX_ITEMS;
+        // Resource, counter, sequence and created event, then guards, index items and edges.
+        let fits = 4 + index_items(kind, record) + delta.items() <= MAX_TX_ITEMS;
         // Too many members for one transaction: pending first, then edges, then live.
         let intent = intent(record, members);
         let mut first = record.clone();
@@ -84,27 +87,37 @@ impl Store {
         )?;
         let none = IndexValues::default();
         self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
+        tx.emit(
+            dir,
+            &event_name(kind, "created"),
+            resource_data(dir, kind, record),
+        );
         if fits {
             self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
-            self.edge_changes(&mut tx, dir, &record.id, &delta)?;
+            let group = normal::group_summary(&record.id, &record.body);
+            self.edge_changes(&mut tx, dir, &record.id, &delta, &group)?;
+        } else {
+            // The created event and the member events after it stay unread until the group is
+            // live (the block closes with it).
+            tx.reserve(dir, &record.id, members.len() as u64);
         }
-        let (pending, current) = match tx.commit(self).await {
-            Ok(()) if fits => return Ok(first),
-            Ok(()) => (first, Vec::new()),
+        let (pending, current, numbered) = match tx.commit_numbered(self).await {
+            Ok(_) if fits => return Ok(first),
+            Ok(seq) => (first, Vec::new(), seq.map(|s| s + 1)),
             // The name may be held by a group create that never finished: this create (a retry
             // of it, or any create once it is abandoned) takes it over.
             Err(StoreError::Conflict(what)) if kind == ResourceKind::Group => {
                 match self.abandoned(dir, kind, &idx, &intent).await? {
                     Some(earlier) => {
                         let current = self.members_of_group(dir, &earlier.id).await?;
-                        (earlier, current)
+                        (earlier, current, None)
                     }
                     None => return Err(StoreError::Conflict(what)),
                 }
             }
             Err(e) => return Err(e),
         };
-        self.finish_create(dir, kind, &pending, record, &current, members)
+        self.finish_create(dir, kind, &pending, record, &current, members, numbered)
             .await
     }
 
@@ -135,7 +148,9 @@ impl Store {
 
     /// Brings a pending group's edges from `current` to `members`, then makes it live as
     /// `wanted` (keeping the pending group's id) and counts it, in one transaction conditional on
-    /// it still pending.
+    /// it still pending that also closes its event block. `numbered`: the event numbers the
+    /// pending write reserved for the members (a takeover reserves its own).
+    #[allow(clippy::too_many_arguments)]
     async fn finish_create(
         &self,
         dir: &str,
@@ -144,16 +159,38 @@ impl Store {
         wanted: &Record,
         current: &[String],
         members: &[String],
+        numbered: Option<u64>,
     ) -> Result<Record, StoreError> {
         let State::Pending { intent, .. } = &pending.state else {
             return Err(StoreError::dynamo("finish_create of a live resource"));
         };
-        self.apply_edges(dir, &pending.id, &MemberDelta::between(current, members))
-            .await?;
         let mut live = wanted.clone();
         live.id = pending.id.clone();
         live.state = State::Live;
+        let delta = MemberDelta::between(current, members);
+        if !delta.is_empty() {
+            let first = match numbered {
+                Some(seq) => seq,
+                None => {
+                    self.reserve_events(dir, &live.id, delta.len() as u64)
+                        .await?
+                }
+            };
+            let group = normal::group_summary(&live.id, &live.body);
+            self.apply_edges(dir, &live.id, &delta, &group, first)
+                .await?;
+        }
         let mut tx = Tx::new(self);
+        tx.close_block(dir, &live.id)?;
+        // A takeover of an abandoned create with another body: the held created event showed
+        // the first body.
+        if pending.body != live.body {
+            tx.emit(
+                dir,
+                &event_name(kind, "updated"),
+                updated_data(dir, kind, pending, &live),
+            );
+        }
         tx.put(
             resource_item(dir, kind, &live)?,
             Some(
@@ -209,14 +246,14 @@ impl Store {
     pub async fn change_members(
         &self,
         dir: &str,
-        group_id: &str,
+        group: &Record,
         members: &MemberDelta,
     ) -> Result<(), StoreError> {
         self.write_group_or_user(
             dir,
             ResourceKind::Group,
-            GroupWrite::Touch,
-            group_id,
+            GroupWrite::Touch { group },
+            &group.id,
             members,
         )
         .await
@@ -240,6 +277,13 @@ impl Store {
                     Some(version_is(old.meta.version)),
                     Role::Resource,
                 )?;
+                if old.body != new.body {
+                    tx.emit(
+                        dir,
+                        &event_name(kind, "updated"),
+                        updated_data(dir, kind, old, new),
+                    );
+                }
                 let (before, after) =
                     (index_values(kind, &old.body), index_values(kind, &new.body));
                 self.index_changes(&mut tx, dir, kind, id, &before, &after)?;
@@ -247,7 +291,7 @@ impl Store {
                     new_name = after.unique_name().cloned();
                 }
             }
-            GroupWrite::Touch => {
+            GroupWrite::Touch { .. } => {
                 tx.update(
                     key(keys::directory_pk(dir), keys::resource_sk(kind, id)),
                     Expr::new("SET #m = :now ADD #v :one")
@@ -263,8 +307,13 @@ impl Store {
                 )?;
             }
         }
-        if tx.len() + members.items() <= MAX_TX_ITEMS {
-            self.edge_changes(&mut tx, dir, id, members)?;
+        let group = match write {
+            GroupWrite::Replace { new, .. } => normal::group_summary(id, &new.body),
+            GroupWrite::Touch { group } => normal::group_summary(id, &group.body),
+        };
+        // (The sequence item counts once even when only the member events use it.)
+        if tx.len() + members.items() + 1 <= MAX_TX_ITEMS {
+            self.edge_changes(&mut tx, dir, id, members, &group)?;
         } else {
             // The edges go first and cannot be taken back: refuse a rename to a taken name
             // before writing any.
@@ -278,7 +327,10 @@ impl Store {
                 }
             }
             self.require_users(dir, &members.add).await?;
-            self.apply_edges(dir, id, members).await?;
+            // Numbers for the member events first; the last transaction closes their block.
+            let first = self.reserve_events(dir, id, members.len() as u64).await?;
+            self.apply_edges(dir, id, members, &group, first).await?;
+            tx.close_block(dir, id)?;
         }
         tx.commit(self).await
     }
@@ -313,6 +365,11 @@ impl Store {
         )?;
         let before = index_values(kind, &old.body);
         self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
+        tx.emit(
+            dir,
+            &event_name(kind, "deleted"),
+            resource_data(dir, kind, old),
+        );
         // A pending group was never counted.
         if !matches!(old.state, State::Pending { .. }) {
             self.move_counter(tx, dir, kind, &old.id, -1)?;
@@ -322,7 +379,8 @@ impl Store {
 
     async fn delete_user(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
         let kind = ResourceKind::User;
-        let room = MAX_TX_ITEMS - 3 - index_items(kind, old);
+        // Resource, counter, sequence, deleted event and a spare.
+        let room = MAX_TX_ITEMS - 5 - index_items(kind, old);
         if old.state == State::Live {
             let groups = self
                 .edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
@@ -359,7 +417,7 @@ impl Store {
             }
             let ops = groups
                 .into_iter()
-                .map(|g| EdgeOp::Remove(g, old.id.clone()))
+                .map(|g| (EdgeOp::Remove(g, old.id.clone()), None))
                 .collect();
             self.apply_edge_ops(dir, ops).await?;
         }
@@ -371,7 +429,8 @@ impl Store {
 
     async fn delete_group(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
         let kind = ResourceKind::Group;
-        let room = MAX_TX_ITEMS - 3 - index_items(kind, old);
+        // Resource, counter, marker, sequence, deleted event and block.
+        let room = MAX_TX_ITEMS - 6 - index_items(kind, old);
         let members = self
             .edge_page(dir, &keys::member_prefix(&old.id), room / 2 + 1)
             .await?;
@@ -385,6 +444,10 @@ impl Store {
         };
         let mut tx = Tx::new(self);
         self.delete_resource(&mut tx, dir, kind, old, cond)?;
+        if matches!(old.state, State::Pending { .. }) {
+            // Its held created event becomes readable, followed by the deleted one.
+            tx.close_block(dir, &old.id)?;
+        }
         if members.len() <= room / 2 {
             for u in &members {
                 self.edge_pair_delete(&mut tx, dir, &old.id, u)?;
@@ -551,4 +614,27 @@ fn intent(record: &Record, members: &[String]) -> String {
         h.update(m.as_bytes());
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `dsync.{user|group}.{action}`.
+fn event_name(kind: ResourceKind, action: &str) -> String {
+    let what = match kind {
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
+    };
+    format!("dsync.{what}.{action}")
+}
+
+/// A created or deleted event's data: the normalised object.
+fn resource_data(dir: &str, kind: ResourceKind, r: &Record) -> serde_json::Value {
+    normal::object(kind, dir, &r.id, &r.body, &r.meta)
+}
+
+/// An updated event's data: the normalised object and what changed (`previous_attributes`).
+fn updated_data(dir: &str, kind: ResourceKind, old: &Record, new: &Record) -> serde_json::Value {
+    let before = resource_data(dir, kind, old);
+    let mut after = resource_data(dir, kind, new);
+    let previous = normal::previous_attributes(&before, &after);
+    after["previous_attributes"] = serde_json::Value::Object(previous);
+    after
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
+use super::outbox::Outbox;
 use super::{deadline, Item, Store, StoreError};
 
 /// DynamoDB's limit on items in one TransactWriteItems call.
@@ -25,6 +26,8 @@ pub(crate) enum Role {
     Guard(String),
     /// A user that must exist (and not be being deleted) to become a member.
     Member(String),
+    /// The directory's event sequence (`outbox.rs`): another writer took the numbers read.
+    Sequence,
     /// Anything else (index items, edges, counters): conditions never expected to fail.
     Other,
 }
@@ -99,6 +102,8 @@ pub struct Tx {
     table: String,
     items: Vec<TransactWriteItem>,
     roles: Vec<Role>,
+    /// Events numbered at commit (`outbox.rs`).
+    outbox: Option<Outbox>,
 }
 
 impl Tx {
@@ -107,11 +112,24 @@ impl Tx {
             table: store.table.clone(),
             items: Vec::new(),
             roles: Vec::new(),
+            outbox: None,
         }
     }
 
+    /// Items this transaction will write, counting its events and the sequence item.
     pub(crate) fn len(&self) -> usize {
         self.items.len()
+            + self
+                .outbox
+                .as_ref()
+                .map_or(0, |o| 1 + o.events.len() + usize::from(o.reserve.is_some()))
+    }
+
+    pub(crate) fn outbox_for(&mut self, dir: &str) -> &mut Outbox {
+        self.outbox.get_or_insert_with(|| Outbox {
+            dir: dir.into(),
+            ..Outbox::default()
+        })
     }
 
     fn push(&mut self, item: TransactWriteItem, role: Role) {
@@ -181,11 +199,32 @@ impl Tx {
     /// Runs the transaction, retrying conflicts and throttling until the deadline; a failed
     /// condition becomes the error its item's role stands for.
     pub(crate) async fn commit(self, store: &Store) -> Result<(), StoreError> {
-        if self.items.is_empty() {
-            return Ok(());
+        self.commit_numbered(store).await.map(|_| ())
+    }
+
+    /// As `commit`; returns the first sequence number this transaction took, if it emitted or
+    /// reserved events. Losing the numbers read to another writer re-reads them and retries.
+    pub(crate) async fn commit_numbered(
+        mut self,
+        store: &Store,
+    ) -> Result<Option<u64>, StoreError> {
+        if self.items.is_empty() && self.outbox.is_none() {
+            return Ok(None);
         }
+        let own = self.items.len();
+        let outbox = self.outbox.take();
         let mut attempt = 0u32;
         loop {
+            self.items.truncate(own);
+            self.roles.truncate(own);
+            let first = match &outbox {
+                Some(o) => {
+                    let current = store.sequence(&o.dir).await?;
+                    o.stamp(store, &mut self, current)?;
+                    Some(current + 1)
+                }
+                None => None,
+            };
             let result = store
                 .client
                 .transact_write_items()
@@ -193,7 +232,7 @@ impl Tx {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(first),
                 Err(e) => e,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
@@ -214,6 +253,7 @@ impl Tx {
                     (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
                         return Err(StoreError::VersionMismatch)
                     }
+                    (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
                     (Some("ConditionalCheckFailed"), _) => {
                         return Err(StoreError::Dynamo(format!(
                             "unexpected condition failure at item {i}: {cancel:?}"

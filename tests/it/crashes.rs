@@ -485,7 +485,8 @@ async fn an_abandoned_pending_group_blocks_nothing_for_good() {
         s.group(&format!("before{i}"), &[]).await;
     }
     s.meter.inject(Fault::Crash {
-        at: 3,
+        // token, users, event sequence, then the pending write (lost).
+        at: 4,
         delivered: false,
     });
     let cut = s.post("/Groups", group_body("half", &u)).await;

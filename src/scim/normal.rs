@@ -1,0 +1,262 @@
+//! The normalised user and group objects the application sees (event `data`, the management
+//! API), beside the raw SCIM resource they come from. One shape whatever the IdP: the field names
+//! follow WorkOS Directory Sync so existing consumers port easily.
+//!
+//! User: `id`, `directory_id`, `idp_id` (externalId), `username`, `email` (the primary e-mail, else
+//! the first), `first_name`, `last_name`, `state` (`active` | `inactive`), `custom_attributes`,
+//! `raw_attributes` (the SCIM resource as stored), `created_at`, `updated_at`; the management API
+//! adds `groups` (`[{id, name}]`). Group: `id`, `directory_id`, `idp_id`, `name`,
+//! `raw_attributes`, `created_at`, `updated_at`.
+//!
+//! `custom_attributes` flattens the enterprise extension to snake_case names (`employee_number`,
+//! `cost_center`, `organization`, `division`, `department`, `manager_id`, `manager_name`) and every
+//! other schema extension to `"{urn}:{attribute}"` (the attribute's full SCIM path, so names from
+//! two IdPs never collide).
+
+use serde_json::{json, Map, Value};
+
+use super::resource::Meta;
+use super::schema::{ResourceKind, ENTERPRISE_USER};
+
+/// The normalised object of a stored resource.
+pub fn object(
+    kind: ResourceKind,
+    dir: &str,
+    id: &str,
+    body: &Map<String, Value>,
+    meta: &Meta,
+) -> Value {
+    match kind {
+        ResourceKind::User => user(dir, id, body, meta),
+        ResourceKind::Group => group(dir, id, body, meta),
+    }
+}
+
+fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> Value {
+    let name = body.get("name");
+    let part = |k: &str| name.and_then(|n| n.get(k)).cloned().unwrap_or(Value::Null);
+    // `active` is coerced to a boolean where it enters (Entra sends "False"); absent means active.
+    let active = body.get("active").and_then(Value::as_bool).unwrap_or(true);
+    json!({
+        "id": id,
+        "directory_id": dir,
+        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
+        "username": body.get("userName").cloned().unwrap_or(Value::Null),
+        "email": primary_email(body),
+        "first_name": part("givenName"),
+        "last_name": part("familyName"),
+        "state": if active { "active" } else { "inactive" },
+        "custom_attributes": custom_attributes(body),
+        "raw_attributes": Value::Object(body.clone()),
+        "created_at": meta.created,
+        "updated_at": meta.last_modified,
+    })
+}
+
+fn group(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> Value {
+    json!({
+        "id": id,
+        "directory_id": dir,
+        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
+        "name": body.get("displayName").cloned().unwrap_or(Value::Null),
+        "raw_attributes": Value::Object(body.clone()),
+        "created_at": meta.created,
+        "updated_at": meta.last_modified,
+    })
+}
+
+/// A group as membership events name it: no raw attributes.
+pub fn group_summary(id: &str, body: &Map<String, Value>) -> Value {
+    json!({
+        "id": id,
+        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
+        "name": body.get("displayName").cloned().unwrap_or(Value::Null),
+    })
+}
+
+fn primary_email(body: &Map<String, Value>) -> Value {
+    let Some(emails) = body.get("emails").and_then(Value::as_array) else {
+        return Value::Null;
+    };
+    let primary = emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| emails.first());
+    primary
+        .and_then(|e| e.get("value"))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn custom_attributes(body: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (urn, ext) in body {
+        let Some(ext) = ext.as_object().filter(|_| urn.starts_with("urn:")) else {
+            continue;
+        };
+        for (attr, value) in ext {
+            if urn.eq_ignore_ascii_case(ENTERPRISE_USER) {
+                if attr == "manager" {
+                    for (sub, name) in [("value", "manager_id"), ("displayName", "manager_name")] {
+                        if let Some(v) = value.get(sub) {
+                            out.insert(name.into(), v.clone());
+                        }
+                    }
+                } else {
+                    out.insert(snake_case(attr), value.clone());
+                }
+            } else {
+                out.insert(format!("{urn}:{attr}"), value.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            if !out.is_empty() {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What an update changed, shallowly: for each top-level field of the normalised object whose
+/// value differs, its value before (absent fields as `null`). `updated_at` always moves and is
+/// left out; `raw_attributes` and `custom_attributes` list only their changed keys.
+pub fn previous_attributes(old: &Value, new: &Value) -> Map<String, Value> {
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return Map::new();
+    };
+    let mut out = Map::new();
+    for (k, before) in old {
+        let after = new.get(k).unwrap_or(&Value::Null);
+        if k == "updated_at" || before == after {
+            continue;
+        }
+        if k == "raw_attributes" || k == "custom_attributes" {
+            out.insert(k.clone(), Value::Object(changed_keys(before, after)));
+        } else {
+            out.insert(k.clone(), before.clone());
+        }
+    }
+    out
+}
+
+fn changed_keys(before: &Value, after: &Value) -> Map<String, Value> {
+    let empty = Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut out = Map::new();
+    for k in b.keys().chain(a.keys()) {
+        let was = b.get(k).unwrap_or(&Value::Null);
+        if a.get(k).unwrap_or(&Value::Null) != was && !out.contains_key(k) {
+            out.insert(k.clone(), was.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> Meta {
+        Meta {
+            created: "2026-01-01T00:00:00Z".into(),
+            last_modified: "2026-01-02T00:00:00Z".into(),
+            version: 2,
+        }
+    }
+
+    fn body(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn user_fields_come_from_the_scim_attributes() {
+        let b = body(json!({
+            "userName": "ada@example.com",
+            "externalId": "00u1",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "work@example.com"}, {"value": "ada@example.com", "primary": true}],
+            "active": false,
+            ENTERPRISE_USER: {"employeeNumber": "42", "costCenter": "R&D",
+                              "manager": {"value": "m1", "displayName": "Babbage"}},
+            "urn:okta:custom:1.0:User": {"shoeSize": 9}
+        }));
+        let u = object(ResourceKind::User, "d1", "u1", &b, &meta());
+        assert_eq!(u["username"], "ada@example.com");
+        assert_eq!(u["idp_id"], "00u1");
+        assert_eq!(u["email"], "ada@example.com");
+        assert_eq!(u["first_name"], "Ada");
+        assert_eq!(u["last_name"], "Lovelace");
+        assert_eq!(u["state"], "inactive");
+        assert_eq!(u["directory_id"], "d1");
+        let c = &u["custom_attributes"];
+        assert_eq!(c["employee_number"], "42");
+        assert_eq!(c["cost_center"], "R&D");
+        assert_eq!(c["manager_id"], "m1");
+        assert_eq!(c["manager_name"], "Babbage");
+        assert_eq!(c["urn:okta:custom:1.0:User:shoeSize"], 9);
+        assert_eq!(u["raw_attributes"]["userName"], "ada@example.com");
+    }
+
+    #[test]
+    fn missing_fields_are_null_and_absent_active_is_active() {
+        let u = object(
+            ResourceKind::User,
+            "d",
+            "u",
+            &body(json!({"userName": "x"})),
+            &meta(),
+        );
+        assert_eq!(u["state"], "active");
+        assert_eq!(u["email"], Value::Null);
+        assert_eq!(u["first_name"], Value::Null);
+        let g = object(
+            ResourceKind::Group,
+            "d",
+            "g",
+            &body(json!({"displayName": "Eng"})),
+            &meta(),
+        );
+        assert_eq!(g["name"], "Eng");
+        assert_eq!(g["idp_id"], Value::Null);
+    }
+
+    #[test]
+    fn previous_attributes_are_shallow_and_name_only_what_changed() {
+        let old = object(
+            ResourceKind::User,
+            "d",
+            "u",
+            &body(json!({"userName": "a", "active": true, "title": "Eng"})),
+            &meta(),
+        );
+        let mut m = meta();
+        m.last_modified = "later".into();
+        let new = object(
+            ResourceKind::User,
+            "d",
+            "u",
+            &body(json!({"userName": "a", "active": false, "nickName": "n"})),
+            &m,
+        );
+        let p = previous_attributes(&old, &new);
+        assert_eq!(p["state"], "active");
+        assert_eq!(
+            p["raw_attributes"],
+            json!({"active": true, "title": "Eng", "nickName": null})
+        );
+        assert!(!p.contains_key("username"));
+        assert!(!p.contains_key("updated_at"));
+    }
+}

@@ -1,0 +1,356 @@
+//! The events outbox: every change a write commits is committed with its events, in the same
+//! DynamoDB transaction, in the directory's own partition, each under a per-directory sequence
+//! number that only grows.
+//!
+//! - `EVX#SEQ` holds the directory's last sequence number. A transaction that emits `k` events
+//!   reads it (`n`), sets it to `n + k` on condition it is still `n`, and puts the events at
+//!   `EVENT#{n+1 … n+k}` (zero-padded, so they list in order). Two writers racing for the same
+//!   numbers: one commits, the other's condition fails and it re-reads and retries. So events are
+//!   totally ordered, and nothing commits without its events or events without their change.
+//! - A change larger than one transaction (a large group create, a large member change) first
+//!   **reserves** a range of numbers and opens a block (`EVX#BLOCK#{group id}`: first, last,
+//!   since); its edge transactions each carry their own events at numbers inside the range, in
+//!   parallel; its last transaction deletes the block. A reader never reads at or past the first
+//!   number of an open block, so it cannot see part of a change, nor skip a number that is still
+//!   to be written. A block whose writer died (not extended for `BLOCK_STALE_MS`) no longer holds
+//!   readers back; numbers it never used are gaps — sequence numbers increase, they are not
+//!   dense. The retry of the same change extends the same block and closes it.
+//! - Readers (`Store::events`) take the sequence first, the open blocks second, then Query the
+//!   events at or below both bounds with strongly consistent reads: everything at or below the
+//!   bound has committed, so an `after` cursor never skips an event.
+//! - Events expire by TTL after the retention (`SCIM_EVENT_RETENTION_DAYS`, default 30).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::tx::{Expr, Role, Tx};
+use super::{get_n, get_s, key, keys, n, s, Item, Store, StoreError};
+use crate::clock;
+
+pub const EVENT_PREFIX: &str = "EVENT#";
+const SEQ_SK: &str = "EVX#SEQ";
+const BLOCK_PREFIX: &str = "EVX#BLOCK#";
+const SEQ: &str = "seq";
+const FIRST: &str = "first";
+const LAST: &str = "last";
+const SINCE_MS: &str = "since_ms";
+/// A block not extended for this long was left by a writer that died (no request runs so long).
+pub const BLOCK_STALE_MS: u64 = 120_000;
+/// Environment variable: days events are kept (template parameter `EventRetentionDays`).
+pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
+pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+/// Event `data` larger than this drops its raw attributes (an item holds at most 400 KB).
+const MAX_DATA_BYTES: usize = 300_000;
+
+pub fn event_sk(seq: u64) -> String {
+    format!("{EVENT_PREFIX}{seq:020}")
+}
+pub fn block_sk(owner: &str) -> String {
+    format!("{BLOCK_PREFIX}{owner}")
+}
+
+/// One directory event, as the Events API, EventBridge and webhooks deliver it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub event: String,
+    pub directory_id: String,
+    pub sequence: u64,
+    pub created_at: String,
+    pub data: Value,
+}
+
+/// An event added to a transaction, numbered when the transaction commits.
+#[derive(Debug, Clone)]
+pub(crate) struct Emit {
+    id: String,
+    name: String,
+    created_at: String,
+    data: Value,
+}
+
+impl Emit {
+    pub(crate) fn new(name: &str, mut data: Value) -> Self {
+        if serde_json::to_vec(&data).map_or(0, |b| b.len()) > MAX_DATA_BYTES {
+            strip_raw(&mut data);
+        }
+        Emit {
+            id: format!("event_{}", uuid::Uuid::now_v7().simple()),
+            name: name.into(),
+            created_at: clock::now_rfc3339(),
+            data,
+        }
+    }
+
+    fn item(&self, store: &Store, dir: &str, seq: u64) -> Item {
+        let mut item = key(keys::directory_pk(dir), event_sk(seq));
+        item.insert("id".into(), s(&self.id));
+        item.insert("event".into(), s(&self.name));
+        item.insert("created_at".into(), s(&self.created_at));
+        item.insert("data".into(), s(self.data.to_string()));
+        let ttl = clock::now_millis() as u64 / 1000 + store.event_retention_days * 86_400;
+        item.insert("ttl".into(), n(ttl));
+        item
+    }
+}
+
+/// Drops raw attributes (the only unbounded part) from an oversized event, and says so.
+fn strip_raw(data: &mut Value) {
+    fn walk(v: &mut Value) {
+        if let Some(m) = v.as_object_mut() {
+            if m.remove("raw_attributes").is_some() {
+                m.insert("raw_attributes_omitted".into(), Value::Bool(true));
+            }
+            m.values_mut().for_each(walk);
+        }
+    }
+    walk(data)
+}
+
+/// What a transaction writes to the outbox besides its other items.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outbox {
+    pub(crate) dir: String,
+    pub(crate) events: Vec<Emit>,
+    /// Numbers to reserve after this transaction's own events, for the block of `owner`.
+    pub(crate) reserve: Option<(String, u64)>,
+}
+
+impl Outbox {
+    /// The items that number this transaction's events after `current` (the sequence read).
+    pub(crate) fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError> {
+        let pk = keys::directory_pk(&self.dir);
+        let reserved = self.reserve.as_ref().map_or(0, |(_, k)| *k);
+        let next = current + self.events.len() as u64 + reserved;
+        let cond = if current == 0 {
+            Expr::new("attribute_not_exists(#s)")
+        } else {
+            Expr::new("#s = :cur").value(":cur", n(current))
+        };
+        tx.update(
+            key(pk.clone(), SEQ_SK.into()),
+            Expr::new("SET #s = :next")
+                .name("#s", SEQ)
+                .value(":next", n(next)),
+            Some(cond.name("#s", SEQ)),
+            Role::Sequence,
+        )?;
+        for (i, e) in self.events.iter().enumerate() {
+            tx.put(
+                e.item(store, &self.dir, current + 1 + i as u64),
+                None,
+                Role::Other,
+            )?;
+        }
+        if let Some((owner, _)) = &self.reserve {
+            // The block covers this transaction's events too: they belong to the same change.
+            tx.update(
+                key(pk, block_sk(owner)),
+                Expr::new("SET #f = if_not_exists(#f, :f), #l = :l, #t = :t")
+                    .name("#f", FIRST)
+                    .name("#l", LAST)
+                    .name("#t", SINCE_MS)
+                    .value(":f", n(current + 1))
+                    .value(":l", n(next))
+                    .value(":t", n(clock::now_millis())),
+                None,
+                Role::Other,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    /// Adds an event to this transaction, numbered at commit.
+    pub(crate) fn emit(&mut self, dir: &str, name: &str, data: Value) {
+        self.push_emit(dir, Emit::new(name, data));
+    }
+
+    pub(crate) fn push_emit(&mut self, dir: &str, emit: Emit) {
+        self.outbox_for(dir).events.push(emit);
+    }
+
+    /// Reserves `count` numbers after this transaction's events and opens (or extends) the block
+    /// of `owner`; `commit_numbered` returns the first number of this transaction.
+    pub(crate) fn reserve(&mut self, dir: &str, owner: &str, count: u64) {
+        self.outbox_for(dir).reserve = Some((owner.into(), count));
+    }
+
+    /// Puts an event at a number reserved earlier (inside an open block).
+    pub(crate) fn emit_at(
+        &mut self,
+        store: &Store,
+        dir: &str,
+        seq: u64,
+        emit: &Emit,
+    ) -> Result<(), StoreError> {
+        self.put(emit.item(store, dir, seq), None, Role::Other)
+    }
+
+    /// Closes the block of `owner` (its change is complete); nothing if none is open.
+    pub(crate) fn close_block(&mut self, dir: &str, owner: &str) -> Result<(), StoreError> {
+        self.delete(
+            key(keys::directory_pk(dir), block_sk(owner)),
+            None,
+            Role::Other,
+        )
+    }
+}
+
+/// The events of a membership edge change.
+pub(crate) fn membership(dir: &str, added: bool, group: &Value, user_id: &str) -> Emit {
+    let name = if added {
+        "dsync.group.user_added"
+    } else {
+        "dsync.group.user_removed"
+    };
+    Emit::new(
+        name,
+        json!({"directory_id": dir, "group": group, "user": {"id": user_id}}),
+    )
+}
+
+/// A page of events and where the next read starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventPage {
+    pub data: Vec<Event>,
+    /// Pass as `after` to read on: the last number this read covered (returned or filtered out).
+    pub after: u64,
+    /// Whether events past `after` are readable now.
+    pub has_more: bool,
+}
+
+impl Store {
+    /// The directory's last sequence number (0 before its first event).
+    pub(crate) async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
+        let item = self
+            .get_item(keys::directory_pk(dir), SEQ_SK.into())
+            .await?;
+        Ok(item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0))
+    }
+
+    /// Reserves `count` numbers for the block of `owner` (no events of its own); returns the
+    /// first.
+    pub(crate) async fn reserve_events(
+        &self,
+        dir: &str,
+        owner: &str,
+        count: u64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = Tx::new(self);
+        tx.reserve(dir, owner, count);
+        Ok(tx.commit_numbered(self).await?.unwrap_or(0))
+    }
+
+    /// The highest number a reader may read up to now: the sequence, and below any open block.
+    async fn readable_bound(&self, dir: &str) -> Result<u64, StoreError> {
+        let mut bound = self.sequence(dir).await?;
+        let (blocks, _) = self
+            .query_prefix(dir, BLOCK_PREFIX, None, 1_000, false)
+            .await?;
+        let now = clock::now_millis() as u64;
+        for b in &blocks {
+            let (Some(first), Some(since)) = (get_n(b, FIRST), get_n(b, SINCE_MS)) else {
+                continue;
+            };
+            if now.saturating_sub(since) < BLOCK_STALE_MS {
+                bound = bound.min(first.saturating_sub(1));
+            }
+        }
+        Ok(bound)
+    }
+
+    /// Events numbered after `after`, oldest first, at most `limit`, of the named types only when
+    /// `types` is not empty. Strongly consistent with the writes that made them.
+    pub async fn events(
+        &self,
+        dir: &str,
+        after: u64,
+        limit: usize,
+        types: &[String],
+    ) -> Result<EventPage, StoreError> {
+        let bound = self.readable_bound(dir).await?;
+        let mut page = EventPage {
+            data: Vec::new(),
+            after,
+            has_more: false,
+        };
+        if bound <= after {
+            return Ok(page);
+        }
+        // Reads at most this many items per call, so a rare type cannot make one call read the
+        // whole retention.
+        let mut budget = 2_000usize.max(limit);
+        let mut start = None;
+        loop {
+            let want = limit - page.data.len();
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+                .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
+                .expression_attribute_values(":a", s(event_sk(after + 1)))
+                .expression_attribute_values(":b", s(event_sk(bound)))
+                .consistent_read(true)
+                .limit(want.min(budget) as i32)
+                .set_exclusive_start_key(start.take());
+            if !types.is_empty() {
+                let names: Vec<String> = (0..types.len()).map(|i| format!(":t{i}")).collect();
+                q = q.filter_expression(format!("#e IN ({})", names.join(", ")));
+                q = q.expression_attribute_names("#e", "event");
+                for (p, t) in names.iter().zip(types) {
+                    q = q.expression_attribute_values(p, s(t));
+                }
+            }
+            let out = q.send().await.map_err(StoreError::sdk)?;
+            budget = budget.saturating_sub(out.scanned_count as usize);
+            for item in out.items.unwrap_or_default() {
+                if let Some(e) = event_from_item(dir, &item) {
+                    page.data.push(e);
+                }
+            }
+            let last_key = out.last_evaluated_key;
+            if let Some(seq) = last_key.as_ref().and_then(seq_of_key) {
+                page.after = seq;
+            }
+            if let Some(e) = page.data.last() {
+                page.after = page.after.max(e.sequence);
+            }
+            match last_key {
+                Some(k) if page.data.len() < limit && budget > 0 => start = Some(k),
+                Some(_) => {
+                    page.has_more = true;
+                    return Ok(page);
+                }
+                None => {
+                    // Everything up to the bound was covered (filtered-out numbers included).
+                    page.after = bound;
+                    return Ok(page);
+                }
+            }
+        }
+    }
+}
+
+fn seq_of_key(k: &Item) -> Option<u64> {
+    get_s(k, keys::SK)?.strip_prefix(EVENT_PREFIX)?.parse().ok()
+}
+
+fn event_from_item(dir: &str, item: &Item) -> Option<Event> {
+    Some(Event {
+        id: get_s(item, "id")?.into(),
+        event: get_s(item, "event")?.into(),
+        directory_id: dir.into(),
+        sequence: seq_of_key(item)?,
+        created_at: get_s(item, "created_at").unwrap_or_default().into(),
+        data: serde_json::from_str(get_s(item, "data")?).ok()?,
+    })
+}
+
+/// An event from its item as the table's stream carries it (the publisher's input).
+pub fn event_from_stream_image(item: &Item) -> Option<Event> {
+    let dir = keys::directory_from_pk(get_s(item, keys::PK)?)?;
+    event_from_item(&dir, item)
+}
