@@ -312,7 +312,7 @@ impl Store {
             GroupWrite::Touch { group } => normal::group_summary(id, &group.body),
         };
         // (The sequence item counts once even when only the member events use it.)
-        if tx.len() + members.items() + 1 <= MAX_TX_ITEMS {
+        if tx.len() + members.items() < MAX_TX_ITEMS {
             self.edge_changes(&mut tx, dir, id, members, &group)?;
         } else {
             // The edges go first and cannot be taken back: refuse a rename to a taken name
