@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::auth;
 use crate::clock;
-use crate::store::directories::Directory;
+use crate::store::directories::{self, Directory};
 use crate::store::tokens::TokenRecord;
 use crate::store::{Store, StoreError};
 
@@ -74,14 +74,32 @@ impl Admin {
         }))
     }
 
-    fn describe(&self, d: &Directory) -> Value {
-        json!({
+    /// A directory as the CLI and the management API show it. `status` is the stored one, or
+    /// `invalid_credentials` for a pending or linked directory without a live token.
+    async fn describe(&self, d: &Directory) -> Result<Value, AdminError> {
+        let now = clock::now_millis();
+        let live = self
+            .store
+            .list_tokens(&d.id)
+            .await?
+            .iter()
+            .any(|t| t.is_live(now));
+        let status = if !live && d.status != directories::DELETING {
+            "invalid_credentials"
+        } else {
+            d.status.as_str()
+        };
+        Ok(json!({
             "id": d.id,
             "name": d.name,
+            "status": status,
             "created_at": d.created_at,
+            "linked_at": d.linked_at,
+            "last_request_at": d.last_request_at,
+            "last_error": d.last_error,
             "scim_v2_url": format!("{}/scim/v2/{}", self.public_url, d.id),
             "scim_v1_url": format!("{}/scim/v1/{}", self.public_url, d.id),
-        })
+        }))
     }
 
     pub async fn create_directory(
@@ -89,14 +107,10 @@ impl Admin {
         name: &str,
         expires_in_days: Option<u32>,
     ) -> Result<Value, AdminError> {
-        let d = Directory {
-            id: uuid::Uuid::now_v7().to_string(),
-            name: name.to_string(),
-            created_at: clock::now_rfc3339(),
-        };
+        let d = Directory::new(uuid::Uuid::now_v7().to_string(), name.to_string());
         self.store.create_directory(&d).await?;
         let (token, record) = self.new_token(&d.id, expires_in_days).await?;
-        let mut out = self.describe(&d);
+        let mut out = self.describe(&d).await?;
         out["token"] = json!(token);
         out["token_id"] = json!(record.token_id);
         Ok(out)
@@ -110,13 +124,16 @@ impl Admin {
     }
 
     pub async fn list_directories(&self) -> Result<Value, AdminError> {
-        let all = self.store.list_directories().await?;
-        Ok(Value::Array(all.iter().map(|d| self.describe(d)).collect()))
+        let mut out = Vec::new();
+        for d in self.store.list_directories().await? {
+            out.push(self.describe(&d).await?);
+        }
+        Ok(Value::Array(out))
     }
 
     pub async fn show_directory(&self, id: &str) -> Result<Value, AdminError> {
         let d = self.directory(id).await?;
-        let mut out = self.describe(&d);
+        let mut out = self.describe(&d).await?;
         out["users"] = json!(
             self.store
                 .count(id, crate::scim::schema::ResourceKind::User)
@@ -131,10 +148,35 @@ impl Admin {
         Ok(out)
     }
 
+    /// Deletes a directory here and now (the CLI: waits the token grace, then deletes).
     pub async fn delete_directory(&self, id: &str) -> Result<Value, AdminError> {
-        self.directory(id).await?;
+        self.begin_delete(id).await?;
         let items = self.store.delete_directory(id, self.token_grace).await?;
         Ok(json!({"deleted": id, "items_deleted": items}))
+    }
+
+    /// Marks a directory `deleting` (`dsync.deleted`) and revokes its tokens; the data goes
+    /// after the token grace (`delete_directory`, or the clean-up function for the management
+    /// API, whose requests cannot wait that long).
+    pub async fn begin_delete(&self, id: &str) -> Result<Value, AdminError> {
+        let d = self.directory(id).await?;
+        self.store.begin_delete(&d).await?;
+        for t in self.store.list_tokens(id).await? {
+            self.store.delete_token(&t.hash).await?;
+        }
+        Ok(json!({"deleting": id}))
+    }
+
+    /// Events of a directory after `after` (the Events API).
+    pub async fn events(
+        &self,
+        id: &str,
+        after: u64,
+        limit: usize,
+        types: &[String],
+    ) -> Result<Value, AdminError> {
+        let page = self.store.events(id, after, limit, types).await?;
+        Ok(serde_json::to_value(page).unwrap_or_default())
     }
 
     /// Verifies the directory's invariants (`store::check`); with `repair`, fixes what it finds.

@@ -136,6 +136,16 @@ impl Authenticator {
                 if let Ok(mut c) = self.cache.lock() {
                     c.put(hash, r.clone());
                 }
+                if r.as_ref()
+                    .is_some_and(|r| r.directory_id == directory && r.is_live(now_millis))
+                {
+                    // The directory's last request time, and its first request links it
+                    // (`dsync.activated`): once per lookup, not per request. A failure here
+                    // must not fail the request; the next lookup tries again.
+                    if let Err(e) = self.store.record_request(directory).await {
+                        tracing::warn!(%directory, error = %e, "could not record the request");
+                    }
+                }
                 r
             }
         };

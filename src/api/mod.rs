@@ -38,6 +38,8 @@ pub struct App {
     pub public_url: Option<String>,
     /// How long one request's store work may take before it answers 503 (`store::deadline`).
     pub budget: std::time::Duration,
+    /// When this process last noted a directory's failed request (at most once a minute).
+    errors_noted: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl App {
@@ -49,6 +51,33 @@ impl App {
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
             budget: deadline::REQUEST_BUDGET,
+            errors_noted: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Notes an authenticated request's failure as the directory's `last_error`, at most once
+    /// a minute per directory and process (no write per failing request).
+    async fn note_error(&self, directory: &str, e: &ScimError) {
+        let due = self.errors_noted.lock().is_ok_and(|mut m| {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            let due = m
+                .get(directory)
+                .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
+            if due {
+                m.insert(directory.to_string(), Instant::now());
+            }
+            due
+        });
+        if due {
+            if let Err(err) = self
+                .store()
+                .record_error(directory, e.status, &e.detail)
+                .await
+            {
+                tracing::warn!(%directory, error = %err, "could not record the error");
+            }
         }
     }
 
@@ -85,7 +114,13 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     };
     let response = match outcome {
         Ok(r) => r.bounded(version),
-        Err(e) => ScimResponse::error(version, &e),
+        Err(e) => {
+            // 401 is the one failure of a request not known to be the directory's own.
+            if e.status != 401 && !directory.is_empty() {
+                app.note_error(&directory, &e).await;
+            }
+            ScimResponse::error(version, &e)
+        }
     };
     let status = response.status;
     tracing::info!(

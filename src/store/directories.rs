@@ -1,16 +1,60 @@
 //! Directories: one per customer organisation. A registry item per directory (partition
-//! `DIRECTORIES`, admin path only) names it; everything else of the directory lives in its own
-//! partition, so deleting a directory is a Query of that partition plus batched deletes.
+//! `DIRECTORIES`, admin path only) names it and holds its status; everything else of the
+//! directory lives in its own partition, so deleting a directory is a Query of that partition
+//! plus batched deletes.
+//!
+//! Status: `pending` (created, no SCIM request yet) → `linked` (first authenticated SCIM request:
+//! `dsync.activated`) → `deleting` (`dsync.deleted`). `invalid_credentials` is not stored: it is
+//! what a pending or linked directory shows when it has no live token (`admin.rs`).
+//! `last_request_at` moves when a Lambda looks a token up (at most every `auth::CACHE_TTL` per
+//! process), `last_error` when an authenticated request fails (at most once a minute per
+//! process), so neither costs a write per request.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde_json::{json, Value};
 
 use super::keys::{self, REGISTRY_PK};
 use super::members::delete_request;
-use super::{get_s, key, s, Store, StoreError};
+use super::outbox::EVENT_PREFIX;
+use super::tx::{Expr, Role, Tx};
+use super::{get_s, key, s, Item, Store, StoreError};
+use crate::clock;
+
+pub const PENDING: &str = "pending";
+pub const LINKED: &str = "linked";
+pub const DELETING: &str = "deleting";
+const STATUS: &str = "status";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Directory {
     pub id: String,
     pub name: String,
     pub created_at: String,
+    /// `pending`, `linked` or `deleting` (directories from before statuses: `linked`).
+    pub status: String,
+    pub linked_at: Option<String>,
+    pub last_request_at: Option<String>,
+    /// `{at, status, detail}` of the last failed authenticated SCIM request.
+    pub last_error: Option<Value>,
+}
+
+impl Directory {
+    pub fn new(id: String, name: String) -> Self {
+        Directory {
+            id,
+            name,
+            created_at: clock::now_rfc3339(),
+            status: PENDING.into(),
+            linked_at: None,
+            last_request_at: None,
+            last_error: None,
+        }
+    }
+
+    /// What events say of the directory.
+    pub fn summary(&self) -> Value {
+        json!({"id": self.id, "name": self.name, "created_at": self.created_at})
+    }
 }
 
 impl Store {
@@ -19,6 +63,7 @@ impl Store {
         item.insert("id".into(), s(&d.id));
         item.insert("name".into(), s(&d.name));
         item.insert("created_at".into(), s(&d.created_at));
+        item.insert(STATUS.into(), s(&d.status));
         self.client
             .put_item()
             .table_name(&self.table)
@@ -37,6 +82,112 @@ impl Store {
         Ok(item.as_ref().and_then(directory_from_item))
     }
 
+    /// Notes an authenticated SCIM request; the first one links the directory and emits
+    /// `dsync.activated` with the status change, in one transaction.
+    pub async fn record_request(&self, id: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .update_expression("SET last_request_at = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", s(clock::now_rfc3339()))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        let old = match out {
+            Ok(o) => o.attributes.unwrap_or_default(),
+            // No registry entry (a directory being deleted): nothing to note.
+            Err(e) if is_condition_failure(&e) => return Ok(()),
+            Err(e) => return Err(StoreError::sdk(e)),
+        };
+        if get_s(&old, STATUS) != Some(PENDING) {
+            return Ok(());
+        }
+        let Some(d) = directory_from_item(&old) else {
+            return Ok(());
+        };
+        let mut tx = Tx::new(self);
+        tx.update(
+            key(REGISTRY_PK.into(), keys::registry_sk(id)),
+            Expr::new("SET #st = :linked, linked_at = :now")
+                .name("#st", STATUS)
+                .value(":linked", s(LINKED))
+                .value(":now", s(clock::now_rfc3339())),
+            Some(
+                Expr::new("#st = :pending")
+                    .name("#st", STATUS)
+                    .value(":pending", s(PENDING)),
+            ),
+            Role::Resource,
+        )?;
+        let mut data = d.summary();
+        data["status"] = json!(LINKED);
+        tx.emit(id, "dsync.activated", json!({"directory": data}));
+        match tx.commit(self).await {
+            // Another request linked it first.
+            Err(StoreError::VersionMismatch) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Notes the last failed authenticated request of a directory.
+    pub async fn record_error(
+        &self,
+        id: &str,
+        status: u16,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let mut err = Item::new();
+        err.insert("at".into(), s(clock::now_rfc3339()));
+        err.insert("status".into(), AttributeValue::N(status.to_string()));
+        err.insert(
+            "detail".into(),
+            s(detail.chars().take(500).collect::<String>()),
+        );
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .update_expression("SET last_error = :e")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":e", AttributeValue::M(err))
+            .send()
+            .await;
+        match out {
+            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks a directory `deleting` and emits `dsync.deleted`, in one transaction (its tokens
+    /// and data go next: `delete_directory`). Idempotent.
+    pub async fn begin_delete(&self, d: &Directory) -> Result<(), StoreError> {
+        if d.status == DELETING {
+            return Ok(());
+        }
+        let mut tx = Tx::new(self);
+        tx.update(
+            key(REGISTRY_PK.into(), keys::registry_sk(&d.id)),
+            Expr::new("SET #st = :deleting")
+                .name("#st", STATUS)
+                .value(":deleting", s(DELETING)),
+            Some(
+                Expr::new("attribute_exists(pk) AND #st <> :deleting")
+                    .name("#st", STATUS)
+                    .value(":deleting", s(DELETING)),
+            ),
+            Role::Resource,
+        )?;
+        tx.emit(&d.id, "dsync.deleted", json!({"directory": d.summary()}));
+        match tx.commit(self).await {
+            Err(StoreError::VersionMismatch) => Ok(()),
+            other => other,
+        }
+    }
+
     pub async fn list_directories(&self) -> Result<Vec<Directory>, StoreError> {
         let query = self
             .client
@@ -50,8 +201,10 @@ impl Store {
 
     /// Deletes a directory: its tokens first, then — after `token_grace`, the time a warm Lambda
     /// may still accept a cached token (`auth::CACHE_TTL`), so no write can land behind the
-    /// delete — every item of its partition, then the registry entry. Each step is idempotent: a
-    /// delete cut off anywhere is finished by running it again. Returns the items deleted.
+    /// delete — every item of its partition but its events (kept, so `dsync.deleted` can still
+    /// be read and delivered; TTL removes them), then the registry entry. Each step is
+    /// idempotent: a delete cut off anywhere is finished by running it again. Returns the items
+    /// deleted.
     pub async fn delete_directory(
         &self,
         id: &str,
@@ -62,20 +215,26 @@ impl Store {
         }
         tokio::time::sleep(token_grace).await;
         let mut deleted = 0;
+        let mut after = None;
         loop {
-            let (items, _) = self.query_prefix(id, "", None, 1000, true).await?;
-            if items.is_empty() {
-                break;
-            }
-            deleted += items.len();
+            let (items, more) = self.query_prefix(id, "", after.take(), 1000, true).await?;
+            let keys: Vec<(String, String)> = items
+                .iter()
+                .filter_map(|i| Some((get_s(i, keys::PK)?.into(), get_s(i, keys::SK)?.into())))
+                .collect();
+            after = keys.last().map(|(_, sk)| sk.clone());
             // Key-only reads may carry a projected attribute besides the key (a pending group's
             // mark): the delete names the key alone.
-            let writes = items
-                .iter()
-                .filter_map(|i| Some((get_s(i, keys::PK)?, get_s(i, keys::SK)?)))
-                .map(|(pk, sk)| delete_request(pk.to_string(), sk.to_string()))
+            let writes = keys
+                .into_iter()
+                .filter(|(_, sk)| !sk.starts_with(EVENT_PREFIX) && !sk.starts_with("EVX#"))
+                .map(|(pk, sk)| delete_request(pk, sk))
                 .collect::<Result<Vec<_>, StoreError>>()?;
+            deleted += writes.len();
             self.batch_write(writes).await?;
+            if !more {
+                break;
+            }
         }
         self.client
             .delete_item()
@@ -88,10 +247,30 @@ impl Store {
     }
 }
 
-fn directory_from_item(item: &super::Item) -> Option<Directory> {
+fn directory_from_item(item: &Item) -> Option<Directory> {
+    let text = |k: &str| get_s(item, k).map(str::to_string);
+    let last_error = item.get("last_error").and_then(|v| v.as_m().ok()).map(|m| {
+        json!({
+            "at": get_s(m, "at"),
+            "status": m.get("status").and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u16>().ok()),
+            "detail": get_s(m, "detail"),
+        })
+    });
     Some(Directory {
         id: get_s(item, "id")?.to_string(),
-        name: get_s(item, "name").unwrap_or_default().to_string(),
-        created_at: get_s(item, "created_at").unwrap_or_default().to_string(),
+        name: text("name").unwrap_or_default(),
+        created_at: text("created_at").unwrap_or_default(),
+        status: text(STATUS).unwrap_or_else(|| LINKED.into()),
+        linked_at: text("linked_at"),
+        last_request_at: text("last_request_at"),
+        last_error,
     })
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }

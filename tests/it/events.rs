@@ -47,11 +47,7 @@ async fn seed(store: &Store) {
             .unwrap();
     }
     store
-        .create_directory(&Directory {
-            id: DIRECTORY.into(),
-            name: "events".into(),
-            created_at: clock::now_rfc3339(),
-        })
+        .create_directory(&Directory::new(DIRECTORY.into(), "events".into()))
         .await
         .unwrap();
     let hash = auth::hash_token(TOKEN);
