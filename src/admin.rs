@@ -5,9 +5,14 @@ use serde_json::{json, Value};
 
 use crate::auth;
 use crate::clock;
+use crate::scim::error::ScimError;
+use crate::scim::normal;
+use crate::scim::schema::ResourceKind;
+use crate::service::{self, webhooks, Service};
 use crate::store::directories::{self, Directory};
 use crate::store::tokens::TokenRecord;
-use crate::store::{Store, StoreError};
+use crate::store::webhooks::Webhook;
+use crate::store::{Record, Store, StoreError};
 
 /// Environment variable naming the public base URL printed URLs start with.
 pub const ENV_PUBLIC_URL: &str = crate::api::ENV_PUBLIC_URL;
@@ -23,6 +28,10 @@ pub const MAX_LIVE_TOKENS: usize = 2;
 pub enum AdminError {
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{}", .0.detail)]
+    Scim(ScimError),
+    #[error("{0}")]
+    BadRequest(String),
     #[error("no directory {0}")]
     NoDirectory(String),
     #[error("no token {0} in directory {1}")]
@@ -165,6 +174,125 @@ impl Admin {
             self.store.delete_token(&t.hash).await?;
         }
         Ok(json!({"deleting": id}))
+    }
+
+    /// A page of a directory's users or groups, normalised (`scim::normal`), in creation order
+    /// after the id `after`. Users carry their `groups` ({id, name}).
+    pub async fn resources(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let mut data = Vec::new();
+        let mut next = after.map(str::to_string);
+        let mut more = true;
+        // Pending groups are invisible: read on until the page is full or the kind ends.
+        while more && data.len() < limit {
+            let (records, m) = self
+                .store
+                .list_page(dir, kind, next.as_deref(), limit - data.len())
+                .await?;
+            more = m;
+            next = records.last().map(|r| r.id.clone()).or(next);
+            let visible: Vec<&Record> = records.iter().filter(|r| service::visible(r)).collect();
+            data.extend(self.normalised(dir, kind, &visible).await?);
+        }
+        Ok(json!({
+            "data": data,
+            "list_metadata": {"after": if more { next } else { None }},
+        }))
+    }
+
+    /// One user or group, normalised; `None` when there is no such (visible) resource.
+    pub async fn resource(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Option<Value>, AdminError> {
+        self.directory(dir).await?;
+        let service = Service::new(self.store.clone());
+        match service.get(dir, kind, id).await {
+            Ok(r) => Ok(self.normalised(dir, kind, &[&r]).await?.pop()),
+            Err(e) if e.status == 404 => Ok(None),
+            Err(e) => Err(AdminError::Scim(e)),
+        }
+    }
+
+    async fn normalised(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        records: &[&Record],
+    ) -> Result<Vec<Value>, AdminError> {
+        let mut out: Vec<Value> = records
+            .iter()
+            .map(|r| normal::object(kind, dir, &r.id, &r.body, &r.meta))
+            .collect();
+        if kind == ResourceKind::User {
+            let service = Service::new(self.store.clone());
+            let refs = service
+                .references(dir, kind, records)
+                .await
+                .map_err(AdminError::Scim)?;
+            for (o, groups) in out.iter_mut().zip(refs) {
+                o["groups"] = groups
+                    .into_iter()
+                    .map(|g| json!({"id": g.id, "name": g.display}))
+                    .collect();
+            }
+        }
+        Ok(out)
+    }
+
+    /// The directory's webhook (URL, creation time, delivery state), or `null`.
+    pub async fn webhook(&self, dir: &str) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let Some(hook) = self.store.get_webhook(dir).await? else {
+            return Ok(Value::Null);
+        };
+        let mut out = json!(hook);
+        out["delivery"] = json!(self.store.delivery_state(dir).await?);
+        Ok(out)
+    }
+
+    /// Registers (or replaces) the directory's webhook; returns its signing secret, shown once
+    /// (a replacement gets a new secret). A new webhook gets the events committed from now on
+    /// (the Events API has the history).
+    pub async fn set_webhook(&self, dir: &str, url: &str) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let ok = url.starts_with("https://")
+            || url.starts_with("http://127.0.0.1")
+            || url.starts_with("http://localhost");
+        if !ok || url.len() > 2_048 || url.chars().any(char::is_whitespace) {
+            return Err(AdminError::BadRequest(
+                "the webhook URL must be https:// (http:// only on localhost)".into(),
+            ));
+        }
+        let hook = Webhook {
+            directory_id: dir.into(),
+            url: url.into(),
+            secret: webhooks::new_secret(),
+            created_at: clock::now_rfc3339(),
+        };
+        // A replaced URL keeps the cursor (what was not delivered goes to the new one).
+        if self.store.get_webhook(dir).await?.is_none() {
+            let now = self.store.sequence(dir).await?;
+            self.store.start_deliveries_at(dir, now).await?;
+        }
+        self.store.put_webhook(&hook).await?;
+        let mut out = json!(hook);
+        out["secret"] = json!(hook.secret);
+        Ok(out)
+    }
+
+    pub async fn delete_webhook(&self, dir: &str) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        self.store.delete_webhook(dir).await?;
+        Ok(json!({"deleted": "webhook", "directory_id": dir}))
     }
 
     /// Events of a directory after `after` (the Events API).

@@ -4,6 +4,7 @@
 
 pub mod discovery;
 pub mod lambda;
+pub mod manage;
 mod request;
 pub mod resources;
 mod response;
@@ -93,6 +94,9 @@ impl App {
 
 /// The Lambda (and local server) entry point for one resource family.
 pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
+    if family == Family::Management {
+        return manage::handle(app, req).await;
+    }
     let started = Instant::now();
     let request_id = req
         .lambda_context_ref()
@@ -160,6 +164,7 @@ async fn serve(app: &App, family: Family, req: ScimRequest) -> Result<ScimRespon
             resources::serve(app, crate::scim::schema::ResourceKind::Group, &req).await
         }
         Family::Discovery => discovery::serve(app, &req).await,
+        Family::Management => Err(ScimError::not_found("no SCIM endpoint here")),
     }
 }
 

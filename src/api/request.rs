@@ -76,14 +76,7 @@ impl ScimRequest {
             .filter(|s| !s.is_empty())
             .map(|s| percent_decode(s))
             .collect();
-        let mut query: Vec<(String, String)> =
-            req.uri().query().map(parse_query).unwrap_or_default();
-        if query.is_empty() {
-            let params = req.query_string_parameters();
-            for (k, v) in params.iter() {
-                query.push((k.to_string(), v.to_string()));
-            }
-        }
+        let query = query_pairs(req);
         let base_url = base_url(req, full, public_url, version, &directory);
         Ok(ScimRequest {
             method: req.method().clone(),
@@ -143,6 +136,18 @@ fn base_url(
         .map(|i| &full_path[..i])
         .unwrap_or("");
     format!("{scheme}://{host}{prefix}{tail}")
+}
+
+/// The decoded query pairs of a request (from the URI, else from the Lambda event's parameters).
+pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
+    let mut query: Vec<(String, String)> = req.uri().query().map(parse_query).unwrap_or_default();
+    if query.is_empty() {
+        let params = req.query_string_parameters();
+        for (k, v) in params.iter() {
+            query.push((k.to_string(), v.to_string()));
+        }
+    }
+    query
 }
 
 fn parse_query(q: &str) -> Vec<(String, String)> {

@@ -7,13 +7,15 @@ pub enum Family {
     Users,
     Groups,
     Discovery,
+    /// The application's management API (`manage.rs`), behind IAM.
+    Management,
 }
 
 /// Environment variable naming the family a function serves (template.yaml sets it per function).
 pub const ENV_FAMILY: &str = "SCIM_FAMILY";
 
 #[derive(Debug, thiserror::Error)]
-#[error("{ENV_FAMILY} must be users, groups or discovery (got {0:?})")]
+#[error("{ENV_FAMILY} must be users, groups, discovery or management (got {0:?})")]
 pub struct UnknownFamily(String);
 
 impl Family {
@@ -28,6 +30,7 @@ impl Family {
             "users" => Some(Family::Users),
             "groups" => Some(Family::Groups),
             "discovery" => Some(Family::Discovery),
+            "management" => Some(Family::Management),
             _ => None,
         }
     }
@@ -38,6 +41,7 @@ impl Family {
             Family::Users => "UsersFunction",
             Family::Groups => "GroupsFunction",
             Family::Discovery => "DiscoveryFunction",
+            Family::Management => "ManagementFunction",
         }
     }
 }
@@ -71,6 +75,40 @@ pub const ROUTES: &[(Family, &str)] = &[
     ),
     (Family::Discovery, "/scim/v1/{directoryId}/Schemas"),
     (Family::Discovery, "/scim/v1/{directoryId}/Schemas/{id}"),
+    (Family::Management, "/manage/directories"),
+    (Family::Management, "/manage/directories/{directoryId}"),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/tokens",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/tokens/{id}",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/users",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/users/{id}",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/groups",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/groups/{id}",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/events",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/webhook",
+    ),
 ];
 
 /// The family whose route template matches `path` (segment by segment; `{x}` matches one

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser;
 use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
-use scim_lambda::local::{demo, embedded};
+use scim_lambda::local::{demo, embedded, webhooks};
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -90,6 +90,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "try: curl -H 'Authorization: Bearer {token}' {}/Users",
         d["scim_v2_url"].as_str().unwrap_or_default()
     );
+    if addr.ip().is_loopback() {
+        println!("management API:    {public}/manage/directories (loopback only, no IAM locally)");
+    } else {
+        println!("management API:    off (not on a loopback address; in AWS it is IAM-authorised)");
+    }
+    // Webhooks registered with `scimctl webhook set` or the management API get their events.
+    tokio::spawn(webhooks::run(
+        store.clone(),
+        std::time::Duration::from_millis(200),
+    ));
     let app = App::new(store, Some(public.clone()));
     eprintln!("scim-local listening on {public}");
     scim_lambda::local::serve(listener, Arc::new(app)).await?;

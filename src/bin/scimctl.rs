@@ -32,6 +32,48 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// A directory's events (the Events API).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// A directory's webhook: where its events are POSTed, signed.
+    Webhook {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print events after a sequence number, one JSON line each; with --follow, keep waiting for
+    /// new ones (Ctrl-C to stop).
+    Tail {
+        directory: String,
+        /// Start after this sequence number (0: from the oldest kept).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Only these event types (comma-separated, e.g. dsync.user.created,dsync.user.deleted).
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Register (or replace) the webhook URL; prints the signing secret once.
+    Set {
+        directory: String,
+        url: String,
+    },
+    Show {
+        directory: String,
+    },
+    Delete {
+        directory: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +158,29 @@ async fn main() {
                 token_id,
             } => admin.revoke_token(&directory, &token_id).await,
         },
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    directory,
+                    after,
+                    event,
+                    follow,
+                },
+        } => {
+            let types: Vec<String> = event
+                .map(|e| e.split(',').map(str::to_string).collect())
+                .unwrap_or_default();
+            if let Err(e) = tail(&admin, &directory, after, &types, follow).await {
+                eprintln!("scimctl: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        Command::Webhook { command } => match command {
+            WebhookCommand::Set { directory, url } => admin.set_webhook(&directory, &url).await,
+            WebhookCommand::Show { directory } => admin.webhook(&directory).await,
+            WebhookCommand::Delete { directory } => admin.delete_webhook(&directory).await,
+        },
     };
     match result {
         Ok(out) => {
@@ -130,5 +195,29 @@ async fn main() {
             eprintln!("scimctl: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// Prints events as JSON lines from `after` on; with `follow`, polls for new ones every second.
+async fn tail(
+    admin: &Admin,
+    dir: &str,
+    mut after: u64,
+    types: &[String],
+    follow: bool,
+) -> Result<(), admin::AdminError> {
+    loop {
+        let page = admin.events(dir, after, 100, types).await?;
+        for e in page["data"].as_array().into_iter().flatten() {
+            println!("{e}");
+        }
+        after = page["after"].as_u64().unwrap_or(after);
+        if page["has_more"] == true {
+            continue;
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
 }

@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod meter;
 pub mod runtime_api;
 pub mod server;
+pub mod webhooks;
 
 pub use server::serve;
 

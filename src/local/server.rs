@@ -11,26 +11,35 @@ use tokio::net::TcpListener;
 use crate::api::{self, routes, App, ScimResponse, Version, MAX_BODY_BYTES};
 use crate::scim::error::ScimError;
 
-/// Serves until the process ends (each connection on its own task).
+/// Serves until the process ends (each connection on its own task). The management routes
+/// (`/manage/`, IAM-authorised in AWS) are served only when `listener` is on a loopback address:
+/// locally nothing authenticates them.
 pub async fn serve(listener: TcpListener, app: Arc<App>) -> std::io::Result<()> {
+    let management = listener.local_addr()?.ip().is_loopback();
     super::serve_http(
         listener,
         Arc::new(move |req| {
             let app = Arc::clone(&app);
-            async move { dispatch(&app, req).await }
+            async move { dispatch(&app, req, management).await }
         }),
     )
     .await
 }
 
-async fn dispatch(app: &App, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn dispatch(
+    app: &App,
+    req: hyper::Request<Incoming>,
+    management: bool,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let version = if parts.uri.path().contains("/scim/v1/") {
         Version::V1
     } else {
         Version::V2
     };
-    let Some(family) = routes::route(parts.uri.path()) else {
+    let family =
+        routes::route(parts.uri.path()).filter(|f| management || *f != routes::Family::Management);
+    let Some(family) = family else {
         let e = ScimError::not_found(format!("no route for {}", parts.uri.path()));
         return to_hyper(ScimResponse::error(version, &e).into_http());
     };

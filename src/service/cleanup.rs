@@ -5,13 +5,16 @@
 //! first waits that long and then finishes whatever is left (usually nothing: the marker is gone).
 //! Everything it does is idempotent; a failed batch is retried by the event source mapping, and
 //! `scimctl directory check --repair` finishes any clean-up as well.
+//!
+//! It also finishes directory deletes the management API started (the registry entry turning
+//! `deleting`): an API request cannot wait out the token grace, this function can.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::clock;
-use crate::store::{deadline, keys, Store, StoreError};
+use crate::store::{deadline, directories, keys, Store, StoreError};
 
 /// How long one clean-up may run (the function's timeout is 900 s).
 const CLEAN_UP_BUDGET: Duration = Duration::from_secs(600);
@@ -44,6 +47,33 @@ pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
         .collect()
 }
 
+/// Directories the stream shows turning (or still) `deleting`.
+pub fn directory_deletes(event: &Value) -> Vec<String> {
+    event["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["eventName"] != "REMOVE")
+        .filter_map(|r| {
+            let image = &r["dynamodb"]["NewImage"];
+            (image["pk"]["S"] == keys::REGISTRY_PK && image["status"]["S"] == directories::DELETING)
+                .then(|| image["id"]["S"].as_str().map(str::to_string))
+                .flatten()
+        })
+        .collect()
+}
+
+/// Deletes a directory's data once no cached token can write any more (`auth::CACHE_TTL`).
+pub async fn finish_directory_delete(store: &Store, id: &str) -> Result<(), StoreError> {
+    let items = deadline::within(
+        CLEAN_UP_BUDGET,
+        store.delete_directory(id, crate::auth::CACHE_TTL),
+    )
+    .await?;
+    tracing::info!(directory = %id, items, "directory deleted");
+    Ok(())
+}
+
 /// Waits out the request that wrote the marker, then finishes the clean-up.
 pub async fn finish(store: &Store, c: &CleanUp) -> Result<(), StoreError> {
     let request_ends = c.marked_ms + deadline::REQUEST_BUDGET.as_millis() as u64 + 2_000;
@@ -66,6 +96,16 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn registry_entries_turning_deleting_are_directory_deletes() {
+        let record = |status: &str| {
+            json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {
+            "pk": {"S": "DIRECTORIES"}, "sk": {"S": "DIR#d1"}, "id": {"S": "d1"}, "status": {"S": status}}}})
+        };
+        let event = json!({"Records": [record("deleting"), record("linked")]});
+        assert_eq!(directory_deletes(&event), vec!["d1".to_string()]);
+    }
+
+    #[test]
     fn only_marker_inserts_are_clean_ups() {
         let record = |name: &str, sk: &str| {
             json!({"eventName": name, "dynamodb": {"NewImage": {
@@ -76,6 +116,7 @@ mod tests {
             record("REMOVE", "CLEANUP#GROUP#g1"),
             record("INSERT", "USER#u1"),
         ]});
+        assert!(directory_deletes(&event).is_empty());
         assert_eq!(
             clean_ups(&event),
             vec![CleanUp {

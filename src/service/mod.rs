@@ -6,7 +6,9 @@
 
 pub mod cleanup;
 pub mod listing;
+pub mod publisher;
 pub mod references;
+pub mod webhooks;
 pub mod write;
 
 use std::collections::HashMap;

@@ -17,7 +17,7 @@ use super::keys::{self, REGISTRY_PK};
 use super::members::delete_request;
 use super::outbox::EVENT_PREFIX;
 use super::tx::{Expr, Role, Tx};
-use super::{get_s, key, s, Item, Store, StoreError};
+use super::{get_s, is_condition_failure, key, s, Item, Store, StoreError};
 use crate::clock;
 
 pub const PENDING: &str = "pending";
@@ -236,6 +236,7 @@ impl Store {
                 break;
             }
         }
+        self.delete_webhook(id).await?;
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -265,12 +266,4 @@ fn directory_from_item(item: &Item) -> Option<Directory> {
         last_request_at: text("last_request_at"),
         last_error,
     })
-}
-
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }

@@ -15,6 +15,7 @@ pub mod resources;
 pub mod tables;
 pub mod tokens;
 mod tx;
+pub mod webhooks;
 
 use std::collections::HashMap;
 
@@ -250,7 +251,7 @@ impl Store {
 
 /// The HTTPS client of every DynamoDB (and credential-provider) call: rustls with ring crypto and
 /// the platform's root certificates. Built once per store, outside the Lambda handler.
-fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -285,4 +286,13 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// Whether a single-item write failed its condition (not an error of the store).
+pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }

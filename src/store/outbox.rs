@@ -39,8 +39,9 @@ pub const BLOCK_STALE_MS: u64 = 120_000;
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
-/// Event `data` larger than this drops its raw attributes (an item holds at most 400 KB).
-const MAX_DATA_BYTES: usize = 300_000;
+/// Event `data` larger than this drops its raw attributes: an EventBridge entry holds at most
+/// 256 KB (an item 400 KB).
+const MAX_DATA_BYTES: usize = 200_000;
 
 pub fn event_sk(seq: u64) -> String {
     format!("{EVENT_PREFIX}{seq:020}")
@@ -223,7 +224,7 @@ pub struct EventPage {
 
 impl Store {
     /// The directory's last sequence number (0 before its first event).
-    pub(crate) async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
+    pub async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
         let item = self
             .get_item(keys::directory_pk(dir), SEQ_SK.into())
             .await?;

@@ -1,0 +1,151 @@
+//! The publisher function: puts every committed event on the stack's EventBridge bus.
+//!
+//! It is a Lambda on the directory table's stream (template.yaml: filtered to inserts of
+//! `EVENT#` items, bisect on error, bounded retries, SQS dead-letter queue) rather than an
+//! EventBridge Pipe: a Pipe's input template can only pass the DynamoDB image (typed attributes,
+//! `data` as a string), and the event's `detail` here is exactly the envelope the Events API and
+//! webhooks carry. `detail-type` is the event name, `source` is [`SOURCE`]. EventBridge does not
+//! keep order: consumers order by `detail.sequence` (or read the Events API).
+//!
+//! The same bus feeds the webhook queue (an EventBridge rule), which triggers deliveries.
+
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use serde_json::Value;
+
+use crate::store::keys;
+use crate::store::outbox::{Event, EVENT_PREFIX};
+
+/// The `source` of every event this stack puts on its bus.
+pub const SOURCE: &str = "scim-lambda.directory";
+/// Environment variable naming the bus (template.yaml sets it).
+pub const ENV_BUS: &str = "SCIM_EVENT_BUS";
+/// PutEvents takes at most 10 entries and 256 KB per call.
+const MAX_ENTRIES: usize = 10;
+const MAX_CALL_BYTES: usize = 250_000;
+const ATTEMPTS: u32 = 4;
+
+/// The events in a DynamoDB stream event: inserts of `EVENT#` items, in stream order.
+pub fn events_in(stream_event: &Value) -> Vec<Event> {
+    stream_event["Records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["eventName"] == "INSERT")
+        .filter_map(|r| {
+            let image = &r["dynamodb"]["NewImage"];
+            let text = |k: &str| image[k]["S"].as_str();
+            let sk = text(keys::SK)?;
+            Some(Event {
+                id: text("id")?.into(),
+                event: text("event")?.into(),
+                directory_id: keys::directory_from_pk(text(keys::PK)?)?,
+                sequence: sk.strip_prefix(EVENT_PREFIX)?.parse().ok()?,
+                created_at: text("created_at").unwrap_or_default().into(),
+                data: serde_json::from_str(text("data")?).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The PutEvents entry of one event.
+pub fn entry(bus: &str, e: &Event) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .event_bus_name(bus)
+        .source(SOURCE)
+        .detail_type(&e.event)
+        .detail(serde_json::to_string(e).unwrap_or_default())
+        .build()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PublishError(String);
+
+/// Puts `events` on `bus`, in calls of at most 10 entries and 250 KB; entries EventBridge did
+/// not take are put again with backoff. An error fails the stream batch (it is retried, bisected).
+pub async fn publish(
+    client: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    events: &[Event],
+) -> Result<(), PublishError> {
+    let mut calls: Vec<Vec<PutEventsRequestEntry>> = vec![Vec::new()];
+    let mut bytes = 0;
+    for e in events {
+        let size = serde_json::to_vec(e).map_or(0, |b| b.len()) + e.event.len() + SOURCE.len();
+        let full = calls.last().is_some_and(|c| c.len() >= MAX_ENTRIES);
+        if full || bytes + size > MAX_CALL_BYTES {
+            calls.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        calls.last_mut().expect("pushed").push(entry(bus, e));
+    }
+    for mut entries in calls.into_iter().filter(|c| !c.is_empty()) {
+        let mut attempt = 0;
+        loop {
+            let out = client
+                .put_events()
+                .set_entries(Some(entries.clone()))
+                .send()
+                .await
+                .map_err(|e| {
+                    PublishError(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
+                })?;
+            if out.failed_entry_count() == 0 {
+                break;
+            }
+            // Results are positional: keep the entries whose result carries an error.
+            let failed: Vec<PutEventsRequestEntry> = out
+                .entries()
+                .iter()
+                .zip(&entries)
+                .filter(|(r, _)| r.error_code().is_some())
+                .map(|(_, e)| e.clone())
+                .collect();
+            attempt += 1;
+            if attempt >= ATTEMPTS {
+                return Err(PublishError(format!(
+                    "EventBridge refused {} entries after {ATTEMPTS} attempts",
+                    failed.len()
+                )));
+            }
+            entries = failed;
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_event_inserts_are_published() {
+        let record = |name: &str, sk: &str| {
+            json!({"eventName": name, "dynamodb": {"NewImage": {
+                "pk": {"S": "DIR#d1"}, "sk": {"S": sk}, "id": {"S": "event_1"},
+                "event": {"S": "dsync.user.created"}, "created_at": {"S": "t"},
+                "data": {"S": "{\"id\":\"u1\"}"}}}})
+        };
+        let event = json!({"Records": [
+            record("INSERT", "EVENT#00000000000000000007"),
+            record("MODIFY", "EVENT#00000000000000000008"),
+            record("INSERT", "USER#u1"),
+        ]});
+        let events = events_in(&event);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].sequence, 7);
+        assert_eq!(events[0].directory_id, "d1");
+        assert_eq!(events[0].data, json!({"id": "u1"}));
+        let e = entry("bus", &events[0]);
+        assert_eq!(e.detail_type(), Some("dsync.user.created"));
+        assert_eq!(e.source(), Some(SOURCE));
+        let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
+        assert_eq!(detail["sequence"], 7);
+        assert_eq!(detail["directory_id"], "d1");
+    }
+}
