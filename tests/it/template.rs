@@ -102,3 +102,81 @@ fn the_clean_up_function_is_fed_only_clean_up_markers_from_the_table_stream() {
     let table = &t["Resources"]["DirectoryTable"]["Properties"];
     assert!(table["StreamSpecification"]["StreamViewType"].is_string());
 }
+
+#[test]
+fn every_management_route_is_iam_authorised_and_no_scim_route_is() {
+    let t = load();
+    assert_eq!(
+        t["Resources"]["ScimApi"]["Properties"]["Auth"]["EnableIamAuthorizer"],
+        true
+    );
+    for (name, res) in t["Resources"].as_mapping().unwrap() {
+        for (_, ev) in res["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if ev["Type"] != "HttpApi" {
+                continue;
+            }
+            let path = ev["Properties"]["Path"].as_str().unwrap();
+            let iam = ev["Properties"]["Auth"]["Authorizer"] == "AWS_IAM";
+            assert_eq!(path.starts_with("/manage/"), iam, "{name:?} {path}");
+            assert_eq!(iam, name == "ManagementFunction", "{path}");
+        }
+    }
+}
+
+#[test]
+fn events_reach_the_bus_from_the_stream_and_webhooks_retry_for_a_day() {
+    let t = load();
+    let r = &t["Resources"];
+    // Publisher: event inserts only, bounded retries, bisect, dead-letter queue, the bus named.
+    let f = &r["PublisherFunction"]["Properties"];
+    assert_eq!(
+        f["Environment"]["Variables"]["SCIM_FAMILY"],
+        scim_lambda::api::lambda::PUBLISHER
+    );
+    assert!(!f["Environment"]["Variables"][scim_lambda::service::publisher::ENV_BUS].is_null());
+    let ev = &f["Events"]["DirectoryEvents"]["Properties"];
+    let pattern: serde_json::Value = serde_json::from_str(
+        ev["FilterCriteria"]["Filters"][0]["Pattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"],
+        scim_lambda::store::outbox::EVENT_PREFIX
+    );
+    assert_eq!(pattern["eventName"][0], "INSERT");
+    assert_eq!(ev["BisectBatchOnFunctionError"], true);
+    assert!(ev["MaximumRetryAttempts"].as_u64().unwrap() > 0);
+    assert!(!ev["DestinationConfig"]["OnFailure"]["Destination"].is_null());
+    // The rule forwards our source to the webhook queue.
+    let rule = &r["WebhookRule"]["Properties"];
+    assert_eq!(
+        rule["EventPattern"]["source"][0],
+        scim_lambda::service::publisher::SOURCE
+    );
+    // Retries for at least 24 hours, then a dead-letter queue.
+    let q = &r["WebhookQueue"]["Properties"];
+    let visibility = q["VisibilityTimeout"].as_u64().unwrap();
+    let receives = q["RedrivePolicy"]["maxReceiveCount"].as_u64().unwrap();
+    assert!(
+        visibility * receives >= 24 * 3600,
+        "{visibility} s x {receives}"
+    );
+    assert!(q["MessageRetentionPeriod"].as_u64().unwrap() > visibility * receives);
+    let w = &r["WebhookFunction"]["Properties"];
+    assert!(w["Timeout"].as_u64().unwrap() < visibility);
+    assert_eq!(
+        w["Events"]["Triggers"]["Properties"]["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    // Retention is a parameter the functions see.
+    assert_eq!(t["Parameters"]["EventRetentionDays"]["Default"], 30);
+    assert!(!t["Globals"]["Function"]["Environment"]["Variables"]
+        [scim_lambda::store::outbox::ENV_RETENTION_DAYS]
+        .is_null());
+}
