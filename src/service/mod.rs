@@ -93,6 +93,10 @@ impl From<StoreError> for ScimError {
         match e {
             StoreError::Conflict(what) => ScimError::uniqueness(format!("{what} is already taken")),
             StoreError::NotFound => ScimError::not_found("resource not found"),
+            // The write pipeline retries these; one reaching here ran out of retries.
+            StoreError::EdgesMoved(_) => {
+                ScimError::unavailable("the group's members kept changing; retry")
+            }
             StoreError::VersionMismatch => {
                 ScimError::precondition_failed("the resource was modified by another request")
             }

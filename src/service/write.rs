@@ -82,10 +82,18 @@ impl Service {
             } else {
                 Vec::new()
             };
-            let (add, mut remove) = outcome.members.delta(&current);
+            let (mut add, mut remove) = outcome.members.delta(&current);
             check_member_ids(&add)?;
             // An id we never mint cannot be a member: nothing to remove (and no key to build).
             remove.retain(|i| is_id(i));
+            if !outcome.members.needs_current() && !(add.is_empty() && remove.is_empty()) {
+                // PATCH add/remove names members without the current list: keep only real
+                // changes, so each emits one event (the write re-checks each edge).
+                let named: Vec<String> = add.iter().chain(&remove).cloned().collect();
+                let present = self.store.edges_present(dir, id, &named).await?;
+                add.retain(|u| !present.contains(u));
+                remove.retain(|u| present.contains(u));
+            }
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {
@@ -107,6 +115,10 @@ impl Service {
                 Ok(None) => return Ok(Written::MembersOnly),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => {
                     deadline::retry(&mut attempt, "the write kept losing races").await?;
+                }
+                // Not a version race: the members to change moved under this write.
+                Err(StoreError::EdgesMoved(_)) => {
+                    deadline::retry(&mut attempt, "the group's members kept changing").await?;
                 }
                 Err(e) => return Err(e.into()),
             }

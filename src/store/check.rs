@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::keys;
+use super::outbox;
 use super::resources::{index_entries, record_from_item, ID};
 use super::tx::{Expr, Role, Tx};
 use super::{get_s, key, n, s, Item, Record, State, Store, StoreError};
@@ -37,7 +38,7 @@ pub struct Report {
 pub struct Problem {
     /// A stable name: `one_sided_edge`, `orphan_edge`, `missing_guard`, `stale_guard`,
     /// `missing_index_item`, `stale_index_item`, `counter_drift`, `pending_create`,
-    /// `user_being_deleted`, `group_clean_up`, `name_conflict`.
+    /// `user_being_deleted`, `group_clean_up`, `name_conflict`, `stale_event_block`.
     pub kind: &'static str,
     pub detail: String,
     /// Whether `--repair` can fix it (a `name_conflict` needs a person).
@@ -74,6 +75,7 @@ impl Store {
         let mut member_of: BTreeSet<(String, String)> = BTreeSet::new();
         let mut counted: BTreeMap<ResourceKind, i64> = BTreeMap::new();
         let mut clean_ups: BTreeSet<String> = BTreeSet::new();
+        let mut stale_blocks: Vec<Item> = Vec::new();
         for item in &items {
             let sk = get_s(item, keys::SK).unwrap_or_default().to_string();
             let parts: Vec<String> = sk.split('#').map(keys::unescape).collect();
@@ -111,6 +113,11 @@ impl Store {
                 }
                 "CLEANUP" if parts.len() == 3 => {
                     clean_ups.insert(parts[2].clone());
+                }
+                "EVX" if parts.len() == 3 && parts[1] == "BLOCK" => {
+                    if outbox::block_is_stale(item) {
+                        stale_blocks.push(key(pk.clone(), sk.clone()));
+                    }
                 }
                 _ => {}
             }
@@ -168,6 +175,15 @@ impl Store {
                     }
                 }
             }
+        }
+        // Readers already pass a stale block; removing it is tidying.
+        for b in stale_blocks {
+            let sk = get_s(&b, keys::SK).unwrap_or_default().to_string();
+            found(
+                "stale_event_block",
+                format!("{sk}: the events of a member change whose writer died"),
+                Some(Fix::Delete(vec![b])),
+            );
         }
         for (sk, id) in &expected_guards {
             match guards.get(sk) {

@@ -108,15 +108,47 @@ impl Store {
                     ),
                     Role::Member(user.clone()),
                 )?;
+                // Conditional on the edge being new, so its event is emitted once.
                 tx.put(
                     key(pk.clone(), keys::member_sk(group, user)),
-                    None,
-                    Role::Other,
+                    Some(Expr::new("attribute_not_exists(pk)")),
+                    Role::Edge(user.clone()),
                 )?;
                 tx.put(key(pk, keys::member_of_sk(user, group)), None, Role::Other)
             }
-            EdgeOp::Remove(group, user) => self.edge_pair_delete(tx, dir, group, user),
+            EdgeOp::Remove(group, user) => {
+                tx.delete(
+                    key(pk.clone(), keys::member_sk(group, user)),
+                    Some(Expr::new("attribute_exists(pk)")),
+                    Role::Edge(user.clone()),
+                )?;
+                tx.delete(key(pk, keys::member_of_sk(user, group)), None, Role::Other)
+            }
         }
+    }
+
+    /// Which of `users` are members of `group` now (strongly consistent).
+    pub async fn edges_present(
+        &self,
+        dir: &str,
+        group: &str,
+        users: &[String],
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut present = BTreeSet::new();
+        for chunk in users.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|u| key(keys::directory_pk(dir), keys::member_sk(group, u)))
+                .collect();
+            for item in self.batch_get(keys, Some("sk")).await? {
+                if let Some(sk) = get_s(&item, keys::SK) {
+                    present.insert(keys::last_component(sk));
+                }
+            }
+        }
+        Ok(present)
     }
 
     pub(crate) fn edge_pair_delete(
@@ -203,6 +235,13 @@ impl Store {
             match tx.commit(self).await {
                 Err(StoreError::MissingMembers(gone)) => {
                     chunk.retain(|(op, _)| !matches!(op, EdgeOp::Add(_, u) if gone.contains(u)));
+                }
+                // Another request made these edges what this change wants (with its own
+                // events): drop them, and their events.
+                Err(StoreError::EdgesMoved(moved)) => {
+                    chunk.retain(|(op, _)| match op {
+                        EdgeOp::Add(_, u) | EdgeOp::Remove(_, u) => !moved.contains(u),
+                    });
                 }
                 other => return other,
             }

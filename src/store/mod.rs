@@ -49,6 +49,10 @@ pub enum StoreError {
     /// Member ids that are not users of this directory.
     #[error("unknown members: {0:?}")]
     MissingMembers(Vec<String>),
+    /// Membership edges of these users changed since the change was computed (another request
+    /// added or removed them): recompute, so each change has exactly one event.
+    #[error("memberships changed concurrently: {0:?}")]
+    EdgesMoved(Vec<String>),
     /// Throttled, a DynamoDB server error, a lost connection, or retries that ran out of time:
     /// nothing half-written is visible, and the same request may be sent again.
     #[error("dynamodb unavailable: {0}")]

@@ -250,12 +250,8 @@ impl Store {
         let (blocks, _) = self
             .query_prefix(dir, BLOCK_PREFIX, None, 1_000, false)
             .await?;
-        let now = clock::now_millis() as u64;
-        for b in &blocks {
-            let (Some(first), Some(since)) = (get_n(b, FIRST), get_n(b, SINCE_MS)) else {
-                continue;
-            };
-            if now.saturating_sub(since) < BLOCK_STALE_MS {
+        for b in blocks.iter().filter(|b| !block_is_stale(b)) {
+            if let Some(first) = get_n(b, FIRST) {
                 bound = bound.min(first.saturating_sub(1));
             }
         }
@@ -333,6 +329,12 @@ impl Store {
             }
         }
     }
+}
+
+/// Whether a block's writer has not extended it for `BLOCK_STALE_MS` (it died): readers pass it.
+pub(crate) fn block_is_stale(block: &Item) -> bool {
+    let since = get_n(block, SINCE_MS).unwrap_or(0);
+    (clock::now_millis() as u64).saturating_sub(since) >= BLOCK_STALE_MS
 }
 
 fn seq_of_key(k: &Item) -> Option<u64> {

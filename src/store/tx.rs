@@ -26,6 +26,8 @@ pub(crate) enum Role {
     Guard(String),
     /// A user that must exist (and not be being deleted) to become a member.
     Member(String),
+    /// A membership edge that must be absent (add) or present (remove): the user's id.
+    Edge(String),
     /// The directory's event sequence (`outbox.rs`): another writer took the numbers read.
     Sequence,
     /// Anything else (index items, edges, counters): conditions never expected to fail.
@@ -242,6 +244,7 @@ impl Tx {
             };
             let mut transient = false;
             let mut missing = Vec::new();
+            let mut moved = Vec::new();
             for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
                 match (reason.code(), self.roles.get(i)) {
                     (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
@@ -249,6 +252,9 @@ impl Tx {
                     }
                     (Some("ConditionalCheckFailed"), Some(Role::Member(id))) => {
                         missing.push(id.clone())
+                    }
+                    (Some("ConditionalCheckFailed"), Some(Role::Edge(id))) => {
+                        moved.push(id.clone())
                     }
                     (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
                         return Err(StoreError::VersionMismatch)
@@ -273,6 +279,9 @@ impl Tx {
             }
             if !missing.is_empty() {
                 return Err(StoreError::MissingMembers(missing));
+            }
+            if !moved.is_empty() {
+                return Err(StoreError::EdgesMoved(moved));
             }
             if !transient {
                 return Err(StoreError::Dynamo(format!(

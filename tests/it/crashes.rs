@@ -108,6 +108,136 @@ async fn assert_reads_consistent(scim: &Scim, context: &str) {
     );
 }
 
+/// What the events say the directory holds: users, groups and (group, user) memberships, by
+/// folding them in sequence order. A deleted user or group takes its memberships with it (one
+/// event, not one per membership).
+type Folded = (
+    BTreeSet<String>,
+    BTreeSet<String>,
+    BTreeSet<(String, String)>,
+);
+
+async fn folded_events(scim: &Scim) -> Folded {
+    let page = scim
+        .app
+        .store()
+        .events(&scim.directory, 0, 100_000, &[])
+        .await
+        .unwrap();
+    let (mut users, mut groups, mut members) = Folded::default();
+    let mut last = 0;
+    for e in &page.data {
+        assert!(
+            e.sequence > last,
+            "events out of order: {} after {last}",
+            e.sequence
+        );
+        last = e.sequence;
+        let id = |v: &Value| v["id"].as_str().unwrap_or_default().to_string();
+        match e.event.as_str() {
+            "dsync.user.created" => assert!(users.insert(id(&e.data)), "user created twice"),
+            "dsync.user.deleted" => {
+                let u = id(&e.data);
+                assert!(users.remove(&u), "deleted user {u} never created");
+                members.retain(|(_, m)| *m != u);
+            }
+            "dsync.group.created" => assert!(groups.insert(id(&e.data)), "group created twice"),
+            "dsync.group.deleted" => {
+                let g = id(&e.data);
+                assert!(groups.remove(&g), "deleted group {g} never created");
+                members.retain(|(h, _)| *h != g);
+            }
+            "dsync.group.user_added" => {
+                let pair = (id(&e.data["group"]), id(&e.data["user"]));
+                assert!(members.insert(pair.clone()), "added twice: {pair:?}");
+            }
+            "dsync.group.user_removed" => {
+                let pair = (id(&e.data["group"]), id(&e.data["user"]));
+                assert!(members.remove(&pair), "removed but never added: {pair:?}");
+            }
+            _ => {}
+        }
+    }
+    (users, groups, members)
+}
+
+/// The events agree with what a client reads: the same users and groups, and — when `members`
+/// (no multi-step member change in flight) — the same memberships.
+async fn assert_events_match_reads(scim: &Scim, context: &str, members: bool) {
+    let (users, groups, memberships) = folded_events(scim).await;
+    let read_users = scim.get("/Users?count=1000&attributes=userName").await.body;
+    let read_groups = scim.get("/Groups?count=1000").await.body;
+    let ids = |v: &Value| -> BTreeSet<String> {
+        v["Resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        users,
+        ids(&read_users),
+        "{context}: users by events vs reads"
+    );
+    assert_eq!(
+        groups,
+        ids(&read_groups),
+        "{context}: groups by events vs reads"
+    );
+    if members {
+        let read: BTreeSet<(String, String)> = read_groups["Resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| {
+                let gid = g["id"].as_str().unwrap_or_default().to_string();
+                ids_of(g, "members")
+                    .into_iter()
+                    .map(move |u| (gid.clone(), u))
+            })
+            .collect();
+        assert_eq!(
+            memberships, read,
+            "{context}: memberships by events vs reads"
+        );
+    }
+}
+
+/// Makes every open event block look two minutes old, as if its writer died that long ago
+/// (readers then pass it). Returns how many there were.
+async fn age_event_blocks(scim: &Scim) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = scim.app.store();
+    let pk = format!("DIR#{}", scim.directory);
+    let blocks = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+        .expression_attribute_values(":b", AttributeValue::S("EVX#BLOCK#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    for b in &blocks {
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", b["sk"].clone())
+            .update_expression("SET since_ms = :old")
+            .expression_attribute_values(":old", AttributeValue::N("0".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    blocks.len()
+}
+
 /// Runs `request` once cleanly to count its calls, then once per cut point and mode on a fresh
 /// directory. Returns the printed outcome lines.
 async fn every_cut_point<S, R, V>(name: &str, setup: S, request: R, verify: V) -> Vec<String>
@@ -129,6 +259,7 @@ where
     );
     let calls = scim.meter.take();
     verify(&scim, &fx).await;
+    assert_events_match_reads(&scim, name, true).await;
     let mut lines = vec![format!(
         "{name}: {} calls {:?}",
         calls.round_trips(),
@@ -159,6 +290,19 @@ where
             let first = scim.send(req.method, &req.path, req.body.clone()).await;
             scim.meter.clear();
             assert_reads_consistent(&scim, &context).await;
+            // A change that fits one transaction is there with its events or not at all; a
+            // larger member change shows its events when it completes.
+            assert_events_match_reads(
+                &scim,
+                &context,
+                calls
+                    .operations()
+                    .iter()
+                    .filter(|o| **o == "TransactWriteItems")
+                    .count()
+                    <= 1,
+            )
+            .await;
             let between = scim.check().await;
             let in_flight: Vec<&str> = between.problems.iter().map(|p| p.kind).collect();
             assert!(
@@ -177,7 +321,17 @@ where
             );
             verify(&scim, &fx).await;
             assert_reads_consistent(&scim, &context).await;
-            let after = scim.check().await;
+            // The cut attempt's event block (if any) holds readers back until it is stale.
+            let held = age_event_blocks(&scim).await;
+            assert_events_match_reads(&scim, &format!("{context}, after the retry"), true).await;
+            let mut after = scim.check().await;
+            let stale = after
+                .problems
+                .iter()
+                .filter(|p| p.kind == "stale_event_block")
+                .count();
+            assert_eq!(stale, held, "{context}: stale blocks");
+            after.problems.retain(|p| p.kind != "stale_event_block");
             assert!(
                 after.problems.is_empty(),
                 "{context}: after the retry: {:?}",
