@@ -86,7 +86,8 @@ impl Service {
             check_member_ids(&add)?;
             // An id we never mint cannot be a member: nothing to remove (and no key to build).
             remove.retain(|i| is_id(i));
-            if !outcome.members.needs_current() && !(add.is_empty() && remove.is_empty()) {
+            let named_only = !outcome.members.needs_current();
+            if named_only && (!add.is_empty() || !remove.is_empty()) {
                 // PATCH add/remove names members without the current list: keep only real
                 // changes, so each emits one event (the write re-checks each edge).
                 let named: Vec<String> = add.iter().chain(&remove).cloned().collect();

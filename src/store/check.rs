@@ -114,10 +114,10 @@ impl Store {
                 "CLEANUP" if parts.len() == 3 => {
                     clean_ups.insert(parts[2].clone());
                 }
-                "EVX" if parts.len() == 3 && parts[1] == "BLOCK" => {
-                    if outbox::block_is_stale(item) {
-                        stale_blocks.push(key(pk.clone(), sk.clone()));
-                    }
+                "EVX"
+                    if parts.len() == 3 && parts[1] == "BLOCK" && outbox::block_is_stale(item) =>
+                {
+                    stale_blocks.push(key(pk.clone(), sk.clone()));
                 }
                 _ => {}
             }
