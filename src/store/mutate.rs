@@ -99,11 +99,11 @@ impl Store {
         } else {
             // The created event and the member events after it stay unread until the group is
             // live (the block closes with it).
-            tx.reserve(dir, &record.id, members.len() as u64);
+            tx.reserve(dir, members.len() as u64);
         }
-        let (pending, current, numbered) = match tx.commit_numbered(self).await {
+        let (pending, current, block) = match tx.commit_numbered(self).await {
             Ok(_) if fits => return Ok(first),
-            Ok(seq) => (first, Vec::new(), seq.map(|s| s + 1)),
+            Ok(seq) => (first, Vec::new(), seq),
             // The name may be held by a group create that never finished: this create (a retry
             // of it, or any create once it is abandoned) takes it over.
             Err(StoreError::Conflict(what)) if kind == ResourceKind::Group => {
@@ -117,7 +117,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        self.finish_create(dir, kind, &pending, record, &current, members, numbered)
+        self.finish_create(dir, kind, &pending, record, &current, members, block)
             .await
     }
 
@@ -148,8 +148,10 @@ impl Store {
 
     /// Brings a pending group's edges from `current` to `members`, then makes it live as
     /// `wanted` (keeping the pending group's id) and counts it, in one transaction conditional on
-    /// it still pending that also closes its event block. `numbered`: the event numbers the
-    /// pending write reserved for the members (a takeover reserves its own).
+    /// it still pending that also closes its event block. `block`: the first number of the
+    /// block the pending write opened (its created event; the members' events follow); a
+    /// takeover opens its own for the members still to add, and the first attempt's block
+    /// passes when it is stale.
     #[allow(clippy::too_many_arguments)]
     async fn finish_create(
         &self,
@@ -159,7 +161,7 @@ impl Store {
         wanted: &Record,
         current: &[String],
         members: &[String],
-        numbered: Option<u64>,
+        block: Option<u64>,
     ) -> Result<Record, StoreError> {
         let State::Pending { intent, .. } = &pending.state else {
             return Err(StoreError::dynamo("finish_create of a live resource"));
@@ -168,20 +170,24 @@ impl Store {
         live.id = pending.id.clone();
         live.state = State::Live;
         let delta = MemberDelta::between(current, members);
+        // (the block's first number, the first number of the member events)
+        let (block, edges_from) = match block {
+            Some(first) => (Some(first), first + 1),
+            None if !delta.is_empty() => {
+                let first = self.reserve_events(dir, delta.len() as u64).await?;
+                (Some(first), first)
+            }
+            None => (None, 0),
+        };
         if !delta.is_empty() {
-            let first = match numbered {
-                Some(seq) => seq,
-                None => {
-                    self.reserve_events(dir, &live.id, delta.len() as u64)
-                        .await?
-                }
-            };
             let group = normal::group_summary(&live.id, &live.body);
-            self.apply_edges(dir, &live.id, &delta, &group, first)
+            self.apply_edges(dir, &live.id, &delta, &group, edges_from)
                 .await?;
         }
         let mut tx = Tx::new(self);
-        tx.close_block(dir, &live.id)?;
+        if let Some(first) = block {
+            tx.close_block(dir, first)?;
+        }
         // A takeover of an abandoned create with another body: the held created event showed
         // the first body.
         if pending.body != live.body {
@@ -328,9 +334,9 @@ impl Store {
             }
             self.require_users(dir, &members.add).await?;
             // Numbers for the member events first; the last transaction closes their block.
-            let first = self.reserve_events(dir, id, members.len() as u64).await?;
+            let first = self.reserve_events(dir, members.len() as u64).await?;
             self.apply_edges(dir, id, members, &group, first).await?;
-            tx.close_block(dir, id)?;
+            tx.close_block(dir, first)?;
         }
         tx.commit(self).await
     }
@@ -444,10 +450,8 @@ impl Store {
         };
         let mut tx = Tx::new(self);
         self.delete_resource(&mut tx, dir, kind, old, cond)?;
-        if matches!(old.state, State::Pending { .. }) {
-            // Its held created event becomes readable, followed by the deleted one.
-            tx.close_block(dir, &old.id)?;
-        }
+        // A pending group's created event stays held by its creator's block until that block
+        // is stale; this deleted event follows it.
         if members.len() <= room / 2 {
             for u in &members {
                 self.edge_pair_delete(&mut tx, dir, &old.id, u)?;

@@ -8,13 +8,14 @@
 //!   numbers: one commits, the other's condition fails and it re-reads and retries. So events are
 //!   totally ordered, and nothing commits without its events or events without their change.
 //! - A change larger than one transaction (a large group create, a large member change) first
-//!   **reserves** a range of numbers and opens a block (`EVX#BLOCK#{group id}`: first, last,
+//!   **reserves** a range of numbers and opens a block (`EVX#BLOCK#{first}`: first, last,
 //!   since); its edge transactions each carry their own events at numbers inside the range, in
 //!   parallel; its last transaction deletes the block. A reader never reads at or past the first
 //!   number of an open block, so it cannot see part of a change, nor skip a number that is still
-//!   to be written. A block whose writer died (not extended for `BLOCK_STALE_MS`) no longer holds
-//!   readers back; numbers it never used are gaps — sequence numbers increase, they are not
-//!   dense. The retry of the same change extends the same block and closes it.
+//!   to be written. Only the request that opened a block closes it: a block whose writer died
+//!   holds readers back until it is `BLOCK_STALE_MS` old (2 minutes: longer than any request
+//!   runs), then readers pass it; numbers it never used are gaps — sequence numbers increase,
+//!   they are not dense. The IdP's retry of the change has its own block and its own events.
 //! - Readers (`Store::events`) take the sequence first, the open blocks second, then Query the
 //!   events at or below both bounds with strongly consistent reads: everything at or below the
 //!   bound has committed, so an `after` cursor never skips an event.
@@ -46,8 +47,8 @@ const MAX_DATA_BYTES: usize = 200_000;
 pub fn event_sk(seq: u64) -> String {
     format!("{EVENT_PREFIX}{seq:020}")
 }
-pub fn block_sk(owner: &str) -> String {
-    format!("{BLOCK_PREFIX}{owner}")
+pub fn block_sk(first: u64) -> String {
+    format!("{BLOCK_PREFIX}{first:020}")
 }
 
 /// One directory event, as the Events API, EventBridge and webhooks deliver it.
@@ -113,15 +114,16 @@ fn strip_raw(data: &mut Value) {
 pub(crate) struct Outbox {
     pub(crate) dir: String,
     pub(crate) events: Vec<Emit>,
-    /// Numbers to reserve after this transaction's own events, for the block of `owner`.
-    pub(crate) reserve: Option<(String, u64)>,
+    /// Numbers to reserve after this transaction's own events; they and this transaction's
+    /// events form a block.
+    pub(crate) reserve: Option<u64>,
 }
 
 impl Outbox {
     /// The items that number this transaction's events after `current` (the sequence read).
     pub(crate) fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError> {
         let pk = keys::directory_pk(&self.dir);
-        let reserved = self.reserve.as_ref().map_or(0, |(_, k)| *k);
+        let reserved = self.reserve.unwrap_or(0);
         let next = current + self.events.len() as u64 + reserved;
         let cond = if current == 0 {
             Expr::new("attribute_not_exists(#s)")
@@ -143,20 +145,13 @@ impl Outbox {
                 Role::Other,
             )?;
         }
-        if let Some((owner, _)) = &self.reserve {
+        if self.reserve.is_some() {
             // The block covers this transaction's events too: they belong to the same change.
-            tx.update(
-                key(pk, block_sk(owner)),
-                Expr::new("SET #f = if_not_exists(#f, :f), #l = :l, #t = :t")
-                    .name("#f", FIRST)
-                    .name("#l", LAST)
-                    .name("#t", SINCE_MS)
-                    .value(":f", n(current + 1))
-                    .value(":l", n(next))
-                    .value(":t", n(clock::now_millis())),
-                None,
-                Role::Other,
-            )?;
+            let mut block = key(pk, block_sk(current + 1));
+            block.insert(FIRST.into(), n(current + 1));
+            block.insert(LAST.into(), n(next));
+            block.insert(SINCE_MS.into(), n(clock::now_millis()));
+            tx.put(block, None, Role::Other)?;
         }
         Ok(())
     }
@@ -172,10 +167,10 @@ impl Tx {
         self.outbox_for(dir).events.push(emit);
     }
 
-    /// Reserves `count` numbers after this transaction's events and opens (or extends) the block
-    /// of `owner`; `commit_numbered` returns the first number of this transaction.
-    pub(crate) fn reserve(&mut self, dir: &str, owner: &str, count: u64) {
-        self.outbox_for(dir).reserve = Some((owner.into(), count));
+    /// Reserves `count` numbers after this transaction's events and opens a block of them;
+    /// `commit_numbered` returns its first number, which `close_block` takes.
+    pub(crate) fn reserve(&mut self, dir: &str, count: u64) {
+        self.outbox_for(dir).reserve = Some(count);
     }
 
     /// Puts an event at a number reserved earlier (inside an open block).
@@ -189,10 +184,10 @@ impl Tx {
         self.put(emit.item(store, dir, seq), None, Role::Other)
     }
 
-    /// Closes the block of `owner` (its change is complete); nothing if none is open.
-    pub(crate) fn close_block(&mut self, dir: &str, owner: &str) -> Result<(), StoreError> {
+    /// Closes the block this request opened at `first` (its change is complete).
+    pub(crate) fn close_block(&mut self, dir: &str, first: u64) -> Result<(), StoreError> {
         self.delete(
-            key(keys::directory_pk(dir), block_sk(owner)),
+            key(keys::directory_pk(dir), block_sk(first)),
             None,
             Role::Other,
         )
@@ -231,16 +226,10 @@ impl Store {
         Ok(item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0))
     }
 
-    /// Reserves `count` numbers for the block of `owner` (no events of its own); returns the
-    /// first.
-    pub(crate) async fn reserve_events(
-        &self,
-        dir: &str,
-        owner: &str,
-        count: u64,
-    ) -> Result<u64, StoreError> {
+    /// Reserves `count` numbers in a block of their own; returns the first.
+    pub(crate) async fn reserve_events(&self, dir: &str, count: u64) -> Result<u64, StoreError> {
         let mut tx = Tx::new(self);
-        tx.reserve(dir, owner, count);
+        tx.reserve(dir, count);
         Ok(tx.commit_numbered(self).await?.unwrap_or(0))
     }
 

@@ -204,40 +204,6 @@ async fn assert_events_match_reads(scim: &Scim, context: &str, members: bool) {
     }
 }
 
-/// Makes every open event block look two minutes old, as if its writer died that long ago
-/// (readers then pass it). Returns how many there were.
-async fn age_event_blocks(scim: &Scim) -> usize {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let store = scim.app.store();
-    let pk = format!("DIR#{}", scim.directory);
-    let blocks = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
-        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-        .expression_attribute_values(":b", AttributeValue::S("EVX#BLOCK#".into()))
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    for b in &blocks {
-        store
-            .client()
-            .update_item()
-            .table_name(store.table())
-            .key("pk", AttributeValue::S(pk.clone()))
-            .key("sk", b["sk"].clone())
-            .update_expression("SET since_ms = :old")
-            .expression_attribute_values(":old", AttributeValue::N("0".into()))
-            .send()
-            .await
-            .unwrap();
-    }
-    blocks.len()
-}
-
 /// Runs `request` once cleanly to count its calls, then once per cut point and mode on a fresh
 /// directory. Returns the printed outcome lines.
 async fn every_cut_point<S, R, V>(name: &str, setup: S, request: R, verify: V) -> Vec<String>
@@ -322,7 +288,7 @@ where
             verify(&scim, &fx).await;
             assert_reads_consistent(&scim, &context).await;
             // The cut attempt's event block (if any) holds readers back until it is stale.
-            let held = age_event_blocks(&scim).await;
+            let held = scim.age_event_blocks().await;
             assert_events_match_reads(&scim, &format!("{context}, after the retry"), true).await;
             let mut after = scim.check().await;
             let stale = after

@@ -157,6 +157,40 @@ impl Scim {
             .expect("check")
     }
 
+    /// Makes every open event block look two minutes old, as if its writer died that long ago
+    /// (readers then pass it). Returns how many there were.
+    pub async fn age_event_blocks(&self) -> usize {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let store = self.app.store();
+        let pk = format!("DIR#{}", self.directory);
+        let blocks = store
+            .client()
+            .query()
+            .table_name(store.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .expression_attribute_values(":b", AttributeValue::S("EVX#BLOCK#".into()))
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        for b in &blocks {
+            store
+                .client()
+                .update_item()
+                .table_name(store.table())
+                .key("pk", AttributeValue::S(pk.clone()))
+                .key("sk", b["sk"].clone())
+                .update_expression("SET since_ms = :old")
+                .expression_attribute_values(":old", AttributeValue::N("0".into()))
+                .send()
+                .await
+                .unwrap();
+        }
+        blocks.len()
+    }
+
     /// Creates a user and returns its id.
     pub async fn user(&self, user_name: &str) -> String {
         let r = self

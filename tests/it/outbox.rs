@@ -1,0 +1,316 @@
+//! Directory events as the application reads them (Events API over the store): every change
+//! has its event, in one total order per directory, under parallel requests and across changes
+//! larger than one transaction.
+
+use std::collections::BTreeSet;
+
+use scim_lambda::store::outbox::Event;
+use serde_json::{json, Value};
+
+use crate::support::Scim;
+
+async fn all_events(s: &Scim) -> Vec<Event> {
+    s.app
+        .store()
+        .events(&s.directory, 0, 100_000, &[])
+        .await
+        .unwrap()
+        .data
+}
+
+fn names(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+fn add_members(ids: &[String]) -> Value {
+    let members: Vec<Value> = ids.iter().map(|i| json!({"value": i})).collect();
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": members}]})
+}
+
+#[tokio::test]
+async fn the_first_request_activates_and_every_change_has_one_event_in_order() {
+    let s = Scim::start().await;
+    let u = s.user("ada@example.com").await;
+    let g = s.group("Engineering", &[u.as_str()]).await;
+    let r = s
+        .patch(
+            &format!("/Users/{u}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": false}}]}),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    // A no-op and a failed request emit nothing.
+    s.patch(
+        &format!("/Users/{u}"),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}]}),
+    )
+    .await;
+    assert_eq!(
+        s.post("/Users", json!({"userName": "ada@example.com"}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(s.delete(&format!("/Groups/{g}")).await.status, 204);
+    assert_eq!(s.delete(&format!("/Users/{u}")).await.status, 204);
+
+    let events = all_events(&s).await;
+    assert_eq!(
+        names(&events),
+        [
+            "dsync.activated",
+            "dsync.user.created",
+            "dsync.group.created",
+            "dsync.group.user_added",
+            "dsync.user.updated",
+            "dsync.group.deleted",
+            "dsync.user.deleted",
+        ]
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    assert!(events
+        .iter()
+        .all(|e| e.directory_id == s.directory && e.id.starts_with("event_")));
+    let created = &events[1].data;
+    assert_eq!(created["id"], u.as_str());
+    assert_eq!(created["username"], "ada@example.com");
+    assert_eq!(created["state"], "active");
+    assert_eq!(created["raw_attributes"]["userName"], "ada@example.com");
+    let added = &events[3].data;
+    assert_eq!(added["group"]["id"], g.as_str());
+    assert_eq!(added["group"]["name"], "Engineering");
+    assert_eq!(added["user"]["id"], u.as_str());
+    // Deactivation is an update with what changed.
+    let updated = &events[4].data;
+    assert_eq!(updated["state"], "inactive");
+    assert_eq!(updated["previous_attributes"]["state"], "active");
+    assert_eq!(
+        updated["previous_attributes"]["raw_attributes"]["active"],
+        true
+    );
+    // Deleting a group with a member is one event, not one per member.
+    assert_eq!(events[5].data["id"], g.as_str());
+}
+
+#[tokio::test]
+async fn parallel_requests_get_one_gapless_order() {
+    let s = std::sync::Arc::new(Scim::start().await);
+    let g = s.group("All", &[]).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let s = s.clone();
+        let g = g.clone();
+        tasks.spawn(async move {
+            let u = s.user(&format!("p{i}@example.com")).await;
+            let r = s
+                .patch(&format!("/Groups/{g}"), add_members(&[u.clone()]))
+                .await;
+            assert!(r.status < 300, "{}", r.body);
+            u
+        });
+    }
+    let mut users = BTreeSet::new();
+    while let Some(u) = tasks.join_next().await {
+        users.insert(u.unwrap());
+    }
+    let events = all_events(&s).await;
+    // activated + group + 30 × (created, user_added), numbered 1..=62 without a gap.
+    assert_eq!(events.len(), 62);
+    let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
+    assert_eq!(seqs, (1..=62).collect::<Vec<_>>());
+    let added: BTreeSet<String> = events
+        .iter()
+        .filter(|e| e.event == "dsync.group.user_added")
+        .map(|e| e.data["user"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(added, users);
+    // Each user's created event comes before the event adding it.
+    for u in &users {
+        let at = |name: &str| {
+            events
+                .iter()
+                .position(|e| {
+                    e.event == name
+                        && (e.data["id"] == u.as_str() || e.data["user"]["id"] == u.as_str())
+                })
+                .unwrap()
+        };
+        assert!(at("dsync.user.created") < at("dsync.group.user_added"));
+    }
+}
+
+#[tokio::test]
+async fn a_change_larger_than_a_transaction_is_read_whole_and_in_order() {
+    let s = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..120 {
+        users.push(s.user(&format!("l{i}@example.com")).await);
+    }
+    let before = all_events(&s).await.len();
+    // A create with 120 members: pending, several edge transactions, live.
+    let g = s
+        .group("Big", &users.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    // A PATCH adding... none new; then a PATCH removing 60 of them in one request.
+    let remove: Vec<Value> = users[..60]
+        .iter()
+        .map(|u| json!({"op": "remove", "path": format!("members[value eq \"{u}\"]")}))
+        .collect();
+    let r = s
+        .patch(
+            &format!("/Groups/{g}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": remove}),
+        )
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    let events = all_events(&s).await;
+    let new = &events[before..];
+    assert_eq!(new[0].event, "dsync.group.created");
+    let added: Vec<&Event> = new
+        .iter()
+        .filter(|e| e.event == "dsync.group.user_added")
+        .collect();
+    let removed: Vec<&Event> = new
+        .iter()
+        .filter(|e| e.event == "dsync.group.user_removed")
+        .collect();
+    assert_eq!(added.len(), 120);
+    assert_eq!(removed.len(), 60);
+    assert_eq!(new.len(), 181, "{:?}", names(new));
+    // All adds come before all removes; numbers only grow.
+    let last_add = new
+        .iter()
+        .rposition(|e| e.event == "dsync.group.user_added")
+        .unwrap();
+    let first_remove = new
+        .iter()
+        .position(|e| e.event == "dsync.group.user_removed")
+        .unwrap();
+    assert!(last_add < first_remove);
+    assert!(new.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    let removed_ids: BTreeSet<&str> = removed
+        .iter()
+        .map(|e| e.data["user"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        removed_ids,
+        users[..60].iter().map(String::as_str).collect()
+    );
+}
+
+#[tokio::test]
+async fn an_unfinished_large_change_holds_readers_back_until_it_completes() {
+    use scim_lambda::local::meter::Fault;
+    let s = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..80 {
+        users.push(s.user(&format!("h{i}@example.com")).await);
+    }
+    // A clean run of the same change on another group counts the calls: cut where the first
+    // edge transaction (after the reservation) lands and the request dies.
+    let dry = s.group("Dry", &[]).await;
+    s.meter.take();
+    assert!(
+        s.patch(&format!("/Groups/{dry}"), add_members(&users))
+            .await
+            .status
+            < 300
+    );
+    let ops = s.meter.take();
+    let at = ops
+        .operations()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == "TransactWriteItems")
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    let g = s.group("Held", &[]).await;
+    let seen = all_events(&s).await;
+    s.meter.take();
+    s.meter.inject(Fault::Crash {
+        at,
+        delivered: true,
+    });
+    let cut = s.patch(&format!("/Groups/{g}"), add_members(&users)).await;
+    s.meter.clear();
+    let calls = s.meter.take();
+    assert!(cut.status >= 500, "{} {:?}", cut.status, calls.operations());
+    assert!(
+        calls
+            .operations()
+            .iter()
+            .filter(|o| **o == "TransactWriteItems")
+            .count()
+            >= 2,
+        "the cut must fall inside the edge transactions: {:?}",
+        calls.operations()
+    );
+    // Some members are visible already, but none of their events: a reader never sees part of
+    // the change, nor anything committed after it.
+    let members = s.get(&format!("/Groups/{g}")).await.body["members"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(members > 0);
+    s.user("after@example.com").await;
+    assert_eq!(all_events(&s).await, seen);
+    // The IdP's retry completes the change; once the cut attempt's block is stale (its writer
+    // is gone for good), every event is there, each membership once.
+    let r = s.patch(&format!("/Groups/{g}"), add_members(&users)).await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(
+        all_events(&s).await,
+        seen,
+        "still held by the cut attempt's block"
+    );
+    s.age_event_blocks().await;
+    let events = all_events(&s).await;
+    let added: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event == "dsync.group.user_added" && e.data["group"]["id"] == g.as_str())
+        .map(|e| e.data["user"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(added.len(), 80);
+    assert_eq!(added.iter().collect::<BTreeSet<_>>().len(), 80);
+    assert!(events
+        .iter()
+        .any(|e| e.event == "dsync.user.created" && e.data["username"] == "after@example.com"));
+    assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence));
+}
+
+#[tokio::test]
+async fn the_events_api_pages_filters_and_replays_from_any_point() {
+    let s = Scim::start().await;
+    for i in 0..25 {
+        s.user(&format!("e{i}@example.com")).await;
+    }
+    let store = s.app.store();
+    // Pages of 10 from 0 cover everything once.
+    let mut after = 0;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.events(&s.directory, after, 10, &[]).await.unwrap();
+        seen.extend(page.data.iter().map(|e| e.sequence));
+        after = page.after;
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(seen, (1..=26).collect::<Vec<_>>());
+    // From any point: the same events as the full read.
+    let all = store.events(&s.directory, 0, 100, &[]).await.unwrap().data;
+    let tail = store.events(&s.directory, 20, 100, &[]).await.unwrap().data;
+    assert_eq!(tail, all[20..]);
+    // By type: the cursor moves past what the filter left out.
+    let only = store
+        .events(&s.directory, 0, 100, &["dsync.activated".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(names(&only.data), ["dsync.activated"]);
+    assert_eq!(only.after, 26);
+    assert!(!only.has_more);
+}
