@@ -15,6 +15,7 @@ mod fuzz_corpus;
 mod groups;
 mod local_server;
 mod logs;
+mod manage;
 mod outbox;
 mod paging;
 mod replays;

@@ -107,7 +107,10 @@ async fn parallel_requests_get_one_gapless_order() {
         tasks.spawn(async move {
             let u = s.user(&format!("p{i}@example.com")).await;
             let r = s
-                .patch(&format!("/Groups/{g}"), add_members(std::slice::from_ref(&u)))
+                .patch(
+                    &format!("/Groups/{g}"),
+                    add_members(std::slice::from_ref(&u)),
+                )
                 .await;
             assert!(r.status < 300, "{}", r.body);
             u

@@ -1,0 +1,264 @@
+//! The management API over HTTP, as the application calls it (locally: loopback, no IAM).
+
+use serde_json::{json, Value};
+
+use crate::support::{http, Reply, Scim};
+
+async fn call(s: &Scim, method: &str, path: &str, body: Option<Value>) -> Reply {
+    http(
+        s.addr,
+        method,
+        &format!("/manage{path}"),
+        body.map(|b| b.to_string()),
+        &[("content-type", "application/json")],
+    )
+    .await
+}
+
+async fn scim(s: &Scim, token: &str, method: &str, url: &str, body: Option<Value>) -> Reply {
+    let path = url
+        .split_once("//")
+        .map_or(url, |(_, rest)| &rest[rest.find('/').unwrap()..]);
+    http(
+        s.addr,
+        method,
+        path,
+        body.map(|b| b.to_string()),
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_directory_goes_from_pending_to_linked_to_invalid_credentials_to_deleting() {
+    let s = Scim::start().await;
+    let created = call(&s, "POST", "/directories", Some(json!({"name": "Acme"}))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let d = created.body["id"].as_str().unwrap().to_string();
+    let token = created.body["token"].as_str().unwrap().to_string();
+    let v2 = created.body["scim_v2_url"].as_str().unwrap().to_string();
+    assert!(v2.ends_with(&format!("/scim/v2/{d}")), "{v2}");
+    assert!(created.body["scim_v1_url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/scim/v1/{d}")));
+    assert_eq!(created.body["status"], "pending");
+
+    // The first authenticated SCIM request links it.
+    let r = scim(&s, &token, "GET", &format!("{v2}/Users"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shown = call(&s, "GET", &format!("/directories/{d}"), None)
+        .await
+        .body;
+    assert_eq!(shown["status"], "linked");
+    assert!(shown["linked_at"].is_string());
+    assert!(shown["last_request_at"].is_string());
+    assert_eq!(shown["users"], 0);
+
+    // A failed request is the directory's last error.
+    let body = json!({"userName": "x@example.com"});
+    assert_eq!(
+        scim(
+            &s,
+            &token,
+            "POST",
+            &format!("{v2}/Users"),
+            Some(body.clone())
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        scim(&s, &token, "POST", &format!("{v2}/Users"), Some(body))
+            .await
+            .status,
+        409
+    );
+    let shown = call(&s, "GET", &format!("/directories/{d}"), None)
+        .await
+        .body;
+    assert_eq!(shown["last_error"]["status"], 409, "{shown}");
+    assert_eq!(shown["users"], 1);
+
+    // Tokens: a second for rotation, no third; without a live one the directory shows it.
+    let second = call(&s, "POST", &format!("/directories/{d}/tokens"), None).await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    assert!(second.body["token"]
+        .as_str()
+        .unwrap()
+        .starts_with("scim_sk_"));
+    assert_eq!(
+        call(&s, "POST", &format!("/directories/{d}/tokens"), None)
+            .await
+            .status,
+        409
+    );
+    let tokens = call(&s, "GET", &format!("/directories/{d}/tokens"), None)
+        .await
+        .body;
+    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert!(
+        tokens.to_string().find("scim_sk_").is_none(),
+        "token list shows no token"
+    );
+    for t in tokens.as_array().unwrap() {
+        let id = t["token_id"].as_str().unwrap();
+        let r = call(&s, "DELETE", &format!("/directories/{d}/tokens/{id}"), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let shown = call(&s, "GET", &format!("/directories/{d}"), None)
+        .await
+        .body;
+    assert_eq!(shown["status"], "invalid_credentials");
+
+    // Delete: accepted, shown as deleting, announced by an event.
+    let r = call(&s, "DELETE", &format!("/directories/{d}"), None).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let shown = call(&s, "GET", &format!("/directories/{d}"), None)
+        .await
+        .body;
+    assert_eq!(shown["status"], "deleting");
+    let events = call(
+        &s,
+        "GET",
+        &format!("/directories/{d}/events?limit=100"),
+        None,
+    )
+    .await
+    .body;
+    let names: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["dsync.activated", "dsync.user.created", "dsync.deleted"]
+    );
+}
+
+#[tokio::test]
+async fn users_and_groups_are_normalised_and_paged() {
+    let s = Scim::start().await;
+    let a = s.user("a@example.com").await;
+    let b = s.user("b@example.com").await;
+    let c = s.user("c@example.com").await;
+    let g = s.group("Engineering", &[a.as_str(), b.as_str()]).await;
+    let d = &s.directory;
+
+    let first = call(&s, "GET", &format!("/directories/{d}/users?limit=2"), None).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let page: Vec<&Value> = first.body["data"].as_array().unwrap().iter().collect();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["id"], a.as_str());
+    assert_eq!(page[0]["username"], "a@example.com");
+    assert_eq!(page[0]["email"], "a@example.com");
+    assert_eq!(page[0]["first_name"], "Test");
+    assert_eq!(page[0]["state"], "active");
+    assert_eq!(page[0]["directory_id"], d.as_str());
+    assert_eq!(page[0]["groups"], json!([{"id": g, "name": "Engineering"}]));
+    let after = first.body["list_metadata"]["after"].as_str().unwrap();
+    let rest = call(
+        &s,
+        "GET",
+        &format!("/directories/{d}/users?limit=2&after={after}"),
+        None,
+    )
+    .await;
+    let rest = rest.body["data"].as_array().unwrap().clone();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["id"], c.as_str());
+    assert_eq!(rest[0]["groups"], json!([]));
+
+    let one = call(&s, "GET", &format!("/directories/{d}/users/{b}"), None).await;
+    assert_eq!(one.body["username"], "b@example.com");
+    let group = call(&s, "GET", &format!("/directories/{d}/groups/{g}"), None).await;
+    assert_eq!(group.body["name"], "Engineering");
+    assert!(group.body["raw_attributes"].is_object());
+    let groups = call(&s, "GET", &format!("/directories/{d}/groups"), None).await;
+    assert_eq!(groups.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(groups.body["list_metadata"]["after"], Value::Null);
+}
+
+#[tokio::test]
+async fn bad_requests_are_clear_4xx() {
+    let s = Scim::start().await;
+    let d = &s.directory;
+    for (method, path, body, status) in [
+        ("GET", format!("/directories/{d}/users?limit=0"), None, 400),
+        (
+            "GET",
+            format!("/directories/{d}/users?limit=101"),
+            None,
+            400,
+        ),
+        ("GET", format!("/directories/{d}/events?after=x"), None, 400),
+        ("POST", "/directories".to_string(), Some(json!({})), 400),
+        (
+            "POST",
+            "/directories".to_string(),
+            Some(json!({"name": "x", "expires_in_days": -1})),
+            400,
+        ),
+        (
+            "PUT",
+            format!("/directories/{d}/webhook"),
+            Some(json!({"url": "ftp://x"})),
+            400,
+        ),
+        (
+            "PUT",
+            format!("/directories/{d}/webhook"),
+            Some(json!({"url": "http://example.com/h"})),
+            400,
+        ),
+        ("GET", "/directories/nope".to_string(), None, 404),
+        (
+            "GET",
+            format!("/directories/{d}/users/0190c0de-0000-7000-8000-000000000000"),
+            None,
+            404,
+        ),
+        (
+            "GET",
+            format!("/directories/{d}/users/not-an-id"),
+            None,
+            404,
+        ),
+        ("PATCH", format!("/directories/{d}"), None, 404),
+    ] {
+        let r = call(&s, method, &path, body).await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert!(
+            r.body["error"].is_string() && r.body["message"].is_string(),
+            "{}",
+            r.body
+        );
+    }
+    // Raw text that is not JSON.
+    let r = http(
+        s.addr,
+        "POST",
+        "/manage/directories",
+        Some("nope".into()),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // A SCIM token does not open the management API's data for another caller either: there
+    // is no SCIM auth here at all, so the route simply is not served off loopback (below).
+}
+
+#[tokio::test]
+async fn the_local_server_serves_management_routes_on_loopback_only() {
+    let store = crate::support::store().await;
+    let app = std::sync::Arc::new(scim_lambda::api::App::new(store, None));
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(scim_lambda::local::serve(listener, app));
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let r = http(addr, "GET", "/manage/directories", None, &[]).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
