@@ -23,3 +23,4 @@ mod support;
 mod template;
 mod users;
 mod v1;
+mod webhooks;

@@ -58,6 +58,8 @@ pub struct Scim {
     pub admin: Admin,
     /// Every DynamoDB call of this test's server (see `cost`).
     pub meter: Arc<Meter>,
+    /// The (metered) DynamoDB endpoint the store talks to.
+    endpoint: String,
 }
 
 pub struct Reply {
@@ -79,7 +81,11 @@ impl Scim {
 
     /// A server whose requests give up (503) after `budget` of store work.
     pub async fn start_with_budget(budget: std::time::Duration) -> Scim {
-        let Local { store, meter, .. } = local().await;
+        let Local {
+            store,
+            meter,
+            endpoint,
+        } = local().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let public = format!("http://{addr}");
@@ -97,7 +103,13 @@ impl Scim {
             token: created["token"].as_str().unwrap().to_string(),
             admin,
             meter,
+            endpoint,
         }
+    }
+
+    /// The DynamoDB endpoint this test's store talks to (through the meter).
+    pub fn endpoint(&self) -> String {
+        self.endpoint.clone()
     }
 
     /// `/scim/v2/{directory}` + `path`.
