@@ -4,6 +4,12 @@
 //! Step format: `request` {method, path relative to the SCIM base URL, headers, body}, `expect`
 //! {status, body (subset match), absent (top-level keys)}, `capture` {name: JSON pointer}.
 //! `${name}` in paths and bodies (request and expected) is replaced by an earlier capture.
+//!
+//! Each step's directory events are asserted twice: against the protocol (a failed request or
+//! a read emits nothing; a 201 emits the resource's created event first; a 204 DELETE exactly one
+//! deleted event; a PUT/PATCH only its resource's updated and membership events) and against
+//! `expect.events`, the names the step emits in order (`REPLAY_RECORD_EVENTS=1` writes them
+//! into the step files; review the diff).
 
 use std::collections::HashMap;
 
@@ -60,6 +66,8 @@ async fn replay(folder: &str) {
     };
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut failures = Vec::new();
+    let mut cursor = 0;
+    let record = std::env::var("REPLAY_RECORD_EVENTS").is_ok_and(|v| v == "1");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let step: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -117,6 +125,38 @@ async fn replay(folder: &str) {
                 None => problems.push(format!("nothing at {pointer} to capture as {var}")),
             }
         }
+        let page = s
+            .app
+            .store()
+            .events(&s.directory, cursor, 1_000, &[])
+            .await
+            .unwrap();
+        cursor = page.after;
+        let events: Vec<&scim_lambda::store::outbox::Event> = page
+            .data
+            .iter()
+            .filter(|e| e.event != "dsync.activated")
+            .collect();
+        let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+        problems.extend(protocol_problems(
+            method,
+            req["path"].as_str().unwrap(),
+            r.status,
+            &r.body,
+            &events,
+        ));
+        if record {
+            let mut step = step.clone();
+            step["expect"]["events"] = serde_json::json!(names);
+            let text = serde_json::to_string_pretty(&step).unwrap() + "\n";
+            std::fs::write(&file, text).unwrap();
+        } else if let Some(want) = step["expect"].get("events") {
+            if *want != serde_json::json!(names) {
+                problems.push(format!("events {names:?} (want {want})"));
+            }
+        } else {
+            problems.push(format!("no expect.events (emitted {names:?})"));
+        }
         if !problems.is_empty() {
             failures.push(format!(
                 "{folder}/{name} {method} {path}: {}\n    got: {}",
@@ -131,6 +171,81 @@ async fn replay(folder: &str) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// What the protocol says a step may emit (besides the directory's activation).
+fn protocol_problems(
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &Value,
+    events: &[&scim_lambda::store::outbox::Event],
+) -> Vec<String> {
+    let path = path.split('?').next().unwrap_or_default();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let kind = match segs.first() {
+        Some(&"Users") => "user",
+        Some(&"Groups") => "group",
+        _ => "",
+    };
+    let id_of = |e: &scim_lambda::store::outbox::Event| {
+        e.data["id"].as_str().unwrap_or_default().to_string()
+    };
+    let mut problems = Vec::new();
+    let mut expect = |ok: bool, what: &str| {
+        if !ok {
+            problems.push(format!("events break the protocol: {what}"));
+        }
+    };
+    if status >= 300 || method == "GET" || kind.is_empty() || (method == "POST" && segs.len() > 1) {
+        expect(events.is_empty(), "a read or a failure emitted events");
+        return problems;
+    }
+    let created = format!("dsync.{kind}.created");
+    let updated = format!("dsync.{kind}.updated");
+    let deleted = format!("dsync.{kind}.deleted");
+    let membership = |e: &&&scim_lambda::store::outbox::Event| {
+        e.event == "dsync.group.user_added" || e.event == "dsync.group.user_removed"
+    };
+    match method {
+        "POST" => {
+            let id = body["id"].as_str().unwrap_or_default();
+            expect(
+                events
+                    .first()
+                    .is_some_and(|e| e.event == created && id_of(e) == id),
+                "a 201 starts with its created event",
+            );
+            expect(
+                events[1.min(events.len())..]
+                    .iter()
+                    .all(|e| membership(&e) && e.data["group"]["id"] == id),
+                "a create's other events add its members",
+            );
+        }
+        "DELETE" => {
+            let id = segs.get(1).copied().unwrap_or_default();
+            expect(
+                events.len() == 1 && events[0].event == deleted && id_of(events[0]) == id,
+                "a DELETE is exactly one deleted event",
+            );
+        }
+        _ => {
+            let id = segs.get(1).copied().unwrap_or_default();
+            expect(
+                events.iter().all(|e| {
+                    (e.event == updated && id_of(e) == id)
+                        || (membership(&e) && e.data["group"]["id"] == id)
+                }),
+                "a PUT/PATCH emits only its resource's updated and membership events",
+            );
+            expect(
+                events.iter().filter(|e| e.event == updated).count() <= 1,
+                "at most one updated event per request",
+            );
+        }
+    }
+    problems
 }
 
 macro_rules! replays {
