@@ -36,6 +36,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scim_lambda::telemetry::init();
     let args = Args::parse();
     let (table, tokens) = store::table_names_from_env();
+    // The embedded emulator's endpoint, for scimctl while this server runs.
+    let mut embedded_endpoint = None;
     let (store, state, backing) = match &args.endpoint {
         Some(e) => (
             Store::from_env_at(Some(e)).await,
@@ -57,6 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )
             };
             let endpoint = embedded::start(&storage).await?;
+            embedded_endpoint = Some(endpoint.clone());
             (Store::local(&endpoint, &table, &tokens), state, backing)
         }
     };
@@ -90,6 +93,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "try: curl -H 'Authorization: Bearer {token}' {}/Users",
         d["scim_v2_url"].as_str().unwrap_or_default()
     );
+    if let Some(e) = &embedded_endpoint {
+        println!(
+            "scimctl here:      export AWS_ENDPOINT_URL_DYNAMODB={e} AWS_REGION=us-east-1 \
+             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local SCIM_PUBLIC_URL={public}"
+        );
+    }
     if addr.ip().is_loopback() {
         println!("management API:    {public}/manage/directories (loopback only, no IAM locally)");
     } else {

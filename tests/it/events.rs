@@ -114,6 +114,15 @@ fn fixtures() -> Vec<(&'static str, &'static str, u16, String)> {
         .collect()
 }
 
+/// SCIM routes answer SCIM JSON; the management API plain JSON.
+fn content_type(function: &str) -> &'static str {
+    if function == "management" {
+        "application/json"
+    } else {
+        "application/scim+json"
+    }
+}
+
 #[tokio::test]
 async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
     let store = store().await;
@@ -132,7 +141,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         assert_eq!(resp.status().as_u16(), status, "{file}: {body}");
         assert_eq!(
             resp.headers()["content-type"],
-            "application/scim+json",
+            content_type(function),
             "{file}"
         );
     }
@@ -145,7 +154,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
 async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binary() {
     let local = local().await;
     let mut functions = std::collections::HashMap::new();
-    for name in ["users", "groups", "discovery"] {
+    for name in ["users", "groups", "discovery", "management"] {
         let api = RuntimeApi::start().await.unwrap();
         let child = api
             .command(std::path::Path::new(env!("CARGO_BIN_EXE_lambda")), name)
@@ -172,9 +181,9 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binar
         );
         // HTTP API (payload 2.0) answers carry `headers`; REST API (1.0) ones `multiValueHeaders`.
         let r = &answer.response;
-        let content_type = r["headers"]["content-type"]
+        let got_type = r["headers"]["content-type"]
             .as_str()
             .or(r["multiValueHeaders"]["content-type"][0].as_str());
-        assert_eq!(content_type, Some("application/scim+json"), "{file}: {r}");
+        assert_eq!(got_type, Some(content_type(function)), "{file}: {r}");
     }
 }

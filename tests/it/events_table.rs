@@ -6,7 +6,9 @@
 //! `...0a` (`alice@example.com`), user B `...0b` (`bob@example.com`, deleted by
 //! `users-delete.json`), group G `...0c` (`Engineering`) and group H `...0d` (deleted by
 //! `groups-delete.json`). The `*-rest.json` fixtures are REST API (payload 1.0) events with
-//! the stage (`prod`) in the path; all others are HTTP API (payload 2.0) events.
+//! the stage (`prod`) in the path; all others are HTTP API (payload 2.0) events. The
+//! `manage-*.json` fixtures are management API calls as API Gateway passes them after its
+//! `AWS_IAM` authorizer (`requestContext.authorizer.iam`).
 
 /// (file name, function, expected status)
 pub const EXPECTED: &[(&str, &str, u16)] = &[
@@ -38,4 +40,8 @@ pub const EXPECTED: &[(&str, &str, u16)] = &[
     ("discovery-resourcetypes.json", "discovery", 200),
     ("discovery-resourcetype.json", "discovery", 200),
     ("discovery-serviceproviderconfigs-v1.json", "discovery", 200),
+    ("manage-directories-create.json", "management", 201),
+    ("manage-directory-show.json", "management", 200),
+    ("manage-users-list.json", "management", 200),
+    ("manage-events.json", "management", 200),
 ];
