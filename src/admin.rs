@@ -15,7 +15,7 @@ use crate::store::webhooks::Webhook;
 use crate::store::{Record, Store, StoreError};
 
 /// Environment variable naming the public base URL printed URLs start with.
-pub const ENV_PUBLIC_URL: &str = crate::api::ENV_PUBLIC_URL;
+pub const ENV_PUBLIC_URL: &str = "SCIM_PUBLIC_URL";
 /// Seconds `directory delete` waits between revoking tokens and deleting data (default: the
 /// Lambdas' token-cache TTL). 0 is safe only when no Lambda serves the table (a local emulator).
 pub const ENV_TOKEN_GRACE_SECS: &str = "SCIM_TOKEN_GRACE_SECS";

@@ -30,7 +30,7 @@ pub use routes::Family;
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 /// Environment variable naming the public base URL (custom domain); see README.
-pub const ENV_PUBLIC_URL: &str = "SCIM_PUBLIC_URL";
+pub use crate::admin::ENV_PUBLIC_URL;
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 pub struct App {

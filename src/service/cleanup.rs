@@ -27,15 +27,20 @@ pub struct CleanUp {
     pub marked_ms: u64,
 }
 
-/// The clean-ups in a DynamoDB stream event (other records are ignored).
-pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
+/// The new images of a DynamoDB stream event's records of `kind` (`INSERT`, `MODIFY`).
+pub fn new_images<'a>(event: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> {
     event["Records"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|r| r["eventName"] == "INSERT")
-        .filter_map(|r| {
-            let image = &r["dynamodb"]["NewImage"];
+        .filter(move |r| r["eventName"] == kind)
+        .map(|r| &r["dynamodb"]["NewImage"])
+}
+
+/// The clean-ups in a DynamoDB stream event (other records are ignored).
+pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
+    new_images(event, "INSERT")
+        .filter_map(|image| {
             let sk = image["sk"]["S"].as_str()?;
             sk.strip_prefix(keys::CLEANUP_PREFIX)?;
             Some(CleanUp {
@@ -49,13 +54,8 @@ pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
 
 /// Directories the stream shows turning (or still) `deleting`.
 pub fn directory_deletes(event: &Value) -> Vec<String> {
-    event["Records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["eventName"] != "REMOVE")
-        .filter_map(|r| {
-            let image = &r["dynamodb"]["NewImage"];
+    new_images(event, "MODIFY")
+        .filter_map(|image| {
             (image["pk"]["S"] == keys::REGISTRY_PK && image["status"]["S"] == directories::DELETING)
                 .then(|| image["id"]["S"].as_str().map(str::to_string))
                 .flatten()

@@ -28,13 +28,8 @@ const ATTEMPTS: u32 = 4;
 
 /// The events in a DynamoDB stream event: inserts of `EVENT#` items, in stream order.
 pub fn events_in(stream_event: &Value) -> Vec<Event> {
-    stream_event["Records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["eventName"] == "INSERT")
-        .filter_map(|r| {
-            let image = &r["dynamodb"]["NewImage"];
+    super::cleanup::new_images(stream_event, "INSERT")
+        .filter_map(|image| {
             let text = |k: &str| image[k]["S"].as_str();
             let sk = text(keys::SK)?;
             Some(Event {

@@ -24,7 +24,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::tx::{Expr, Role, Tx};
+use super::tx::{Expr, Numbering, Role, Tx};
 use super::{get_n, get_s, key, keys, n, s, Item, Store, StoreError};
 use crate::clock;
 
@@ -119,9 +119,26 @@ pub(crate) struct Outbox {
     pub(crate) reserve: Option<u64>,
 }
 
-impl Outbox {
+impl Numbering for Outbox {
+    /// The sequence item, the events, and the block if one is opened.
+    fn items(&self) -> usize {
+        1 + self.events.len() + usize::from(self.reserve.is_some())
+    }
+
+    fn read<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, StoreError>> + Send + 'a>>
+    {
+        Box::pin(store.sequence(&self.dir))
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
     /// The items that number this transaction's events after `current` (the sequence read).
-    pub(crate) fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError> {
+    fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError> {
         let pk = keys::directory_pk(&self.dir);
         let reserved = self.reserve.unwrap_or(0);
         let next = current + self.events.len() as u64 + reserved;
@@ -158,6 +175,13 @@ impl Outbox {
 }
 
 impl Tx {
+    fn outbox_for(&mut self, dir: &str) -> &mut Outbox {
+        self.numbering(|| Outbox {
+            dir: dir.into(),
+            ..Outbox::default()
+        })
+    }
+
     /// Adds an event to this transaction, numbered at commit.
     pub(crate) fn emit(&mut self, dir: &str, name: &str, data: Value) {
         self.push_emit(dir, Emit::new(name, data));

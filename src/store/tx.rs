@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
-use super::outbox::Outbox;
 use super::{deadline, Item, Store, StoreError};
 
 /// DynamoDB's limit on items in one TransactWriteItems call.
@@ -100,12 +99,28 @@ impl Expr {
     }
 }
 
+/// Items a transaction adds when it commits, numbered from a value read at each attempt: the
+/// directory's event sequence and its events (`outbox.rs`, which implements it; this module
+/// knows nothing of events).
+pub(crate) trait Numbering: std::any::Any + Send + Sync {
+    /// Items `stamp` adds.
+    fn items(&self) -> usize;
+    /// The value the numbers follow, read fresh for each attempt.
+    fn read<'a>(
+        &'a self,
+        store: &'a Store,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, StoreError>> + Send + 'a>>;
+    /// Adds the items numbered after `current` (one with `Role::Sequence` guards the numbers).
+    fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError>;
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
 pub struct Tx {
     table: String,
     items: Vec<TransactWriteItem>,
     roles: Vec<Role>,
-    /// Events numbered at commit (`outbox.rs`).
-    outbox: Option<Outbox>,
+    /// What is numbered at commit.
+    numbering: Option<Box<dyn Numbering>>,
 }
 
 impl Tx {
@@ -114,24 +129,21 @@ impl Tx {
             table: store.table.clone(),
             items: Vec::new(),
             roles: Vec::new(),
-            outbox: None,
+            numbering: None,
         }
     }
 
-    /// Items this transaction will write, counting its events and the sequence item.
+    /// Items this transaction will write, counting what is numbered at commit.
     pub(crate) fn len(&self) -> usize {
-        self.items.len()
-            + self
-                .outbox
-                .as_ref()
-                .map_or(0, |o| 1 + o.events.len() + usize::from(o.reserve.is_some()))
+        self.items.len() + self.numbering.as_ref().map_or(0, |n| n.items())
     }
 
-    pub(crate) fn outbox_for(&mut self, dir: &str) -> &mut Outbox {
-        self.outbox.get_or_insert_with(|| Outbox {
-            dir: dir.into(),
-            ..Outbox::default()
-        })
+    /// The numbering of type `N`, made by `make` the first time.
+    pub(crate) fn numbering<N: Numbering>(&mut self, make: impl FnOnce() -> N) -> &mut N {
+        let n = self.numbering.get_or_insert_with(|| Box::new(make()));
+        n.as_any_mut()
+            .downcast_mut::<N>()
+            .expect("one kind of numbering per transaction")
     }
 
     fn push(&mut self, item: TransactWriteItem, role: Role) {
@@ -210,19 +222,19 @@ impl Tx {
         mut self,
         store: &Store,
     ) -> Result<Option<u64>, StoreError> {
-        if self.items.is_empty() && self.outbox.is_none() {
+        if self.items.is_empty() && self.numbering.is_none() {
             return Ok(None);
         }
         let own = self.items.len();
-        let outbox = self.outbox.take();
+        let numbering = self.numbering.take();
         let mut attempt = 0u32;
         loop {
             self.items.truncate(own);
             self.roles.truncate(own);
-            let first = match &outbox {
-                Some(o) => {
-                    let current = store.sequence(&o.dir).await?;
-                    o.stamp(store, &mut self, current)?;
+            let first = match &numbering {
+                Some(n) => {
+                    let current = n.read(store).await?;
+                    n.stamp(store, &mut self, current)?;
                     Some(current + 1)
                 }
                 None => None,

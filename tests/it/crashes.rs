@@ -51,6 +51,19 @@ fn ids_of(v: &Value, attr: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// (group, user) of every member the listed groups show.
+fn memberships(groups: &[Value]) -> BTreeSet<(String, String)> {
+    groups
+        .iter()
+        .flat_map(|g| {
+            let gid = g["id"].as_str().unwrap_or_default().to_string();
+            ids_of(g, "members")
+                .into_iter()
+                .map(move |u| (gid.clone(), u))
+        })
+        .collect()
+}
+
 /// What a client can read is consistent: members exist and see the group, groups exist and
 /// list the member, and totals match the lists (two list requests, compared in memory).
 async fn assert_reads_consistent(scim: &Scim, context: &str) {
@@ -71,15 +84,7 @@ async fn assert_reads_consistent(scim: &Scim, context: &str) {
         json!(group_list.len()),
         "{context}: group total"
     );
-    let from_groups: BTreeSet<(String, String)> = group_list
-        .iter()
-        .flat_map(|g| {
-            let gid = g["id"].as_str().unwrap_or_default().to_string();
-            ids_of(g, "members")
-                .into_iter()
-                .map(move |u| (gid.clone(), u))
-        })
-        .collect();
+    let from_groups = memberships(&group_list);
     let from_users: BTreeSet<(String, String)> = user_list
         .iter()
         .flat_map(|u| {
@@ -164,7 +169,7 @@ async fn folded_events(scim: &Scim) -> Folded {
 /// The events agree with what a client reads: the same users and groups, and — when `members`
 /// (no multi-step member change in flight) — the same memberships.
 async fn assert_events_match_reads(scim: &Scim, context: &str, members: bool) {
-    let (users, groups, memberships) = folded_events(scim).await;
+    let (users, groups, by_events) = folded_events(scim).await;
     let read_users = scim.get("/Users?count=1000&attributes=userName").await.body;
     let read_groups = scim.get("/Groups?count=1000").await.body;
     let ids = |v: &Value| -> BTreeSet<String> {
@@ -186,19 +191,13 @@ async fn assert_events_match_reads(scim: &Scim, context: &str, members: bool) {
         "{context}: groups by events vs reads"
     );
     if members {
-        let read: BTreeSet<(String, String)> = read_groups["Resources"]
+        let groups = read_groups["Resources"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|g| {
-                let gid = g["id"].as_str().unwrap_or_default().to_string();
-                ids_of(g, "members")
-                    .into_iter()
-                    .map(move |u| (gid.clone(), u))
-            })
-            .collect();
+            .cloned()
+            .unwrap_or_default();
+        let read = memberships(&groups);
         assert_eq!(
-            memberships, read,
+            by_events, read,
             "{context}: memberships by events vs reads"
         );
     }
