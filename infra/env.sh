@@ -8,14 +8,22 @@ export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_DEFAULT_REGION="$AWS_REGION"
 mkdir -p "$STATE"
 
-# Creates the virtualenv and installs infra/requirements.txt when missing or changed.
+CHECKOV_VENV="${SCIM_CHECKOV_VENV:-$ROOT/.venv-checkov}"
+
+# Creates virtualenv $1 and installs requirements file $2 into it when missing or changed.
+ensure_requirements() {
+  local venv="$1" requirements="$2" stamp="$1/.requirements"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  if ! cmp -s "$requirements" "$stamp"; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
+}
+
+# The tools' virtualenv (infra/requirements.txt) and checkov's (its pins clash with sam's).
 ensure_venv() {
-  local stamp="$VENV/.requirements"
-  if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
-  fi
-  if ! cmp -s "$ROOT/infra/requirements.txt" "$stamp"; then
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/infra/requirements.txt"
-    cp "$ROOT/infra/requirements.txt" "$stamp"
-  fi
+  ensure_requirements "$VENV" "$ROOT/infra/requirements.txt"
+  ensure_requirements "$CHECKOV_VENV" "$ROOT/infra/requirements-checkov.txt"
 }

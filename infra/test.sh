@@ -61,9 +61,11 @@ export PATH="$VENV/bin:$PATH"
 step "conformance: scim2-tester and scim-sanity against scim-local"
 infra/conformance-local.sh
 
-step "template: sam validate --lint, cfn-lint"
+step "template: sam validate --lint, cfn-lint, checkov"
 sam validate --lint --region us-east-1
 cfn-lint template.yaml
+# Skipped checks, each with its reason: .checkov.yaml.
+"$CHECKOV_VENV/bin/checkov" -f template.yaml --config-file .checkov.yaml
 
 step "sam build (arm64, release): waiting for the background build"
 background_done

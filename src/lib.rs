@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod metrics;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -94,10 +94,23 @@ impl App {
 
 /// The Lambda (and local server) entry point for one resource family.
 pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
-    if family == Family::Management {
-        return manage::handle(app, req).await;
-    }
     let started = Instant::now();
+    let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
+    let response = if family == Family::Management {
+        manage::handle(app, req).await
+    } else {
+        handle_scim(app, family, req, started).await
+    };
+    crate::metrics::emit(
+        family.name(),
+        response.status().as_u16(),
+        started.elapsed().as_millis() as u64,
+        crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed) - calls,
+    );
+    response
+}
+
+async fn handle_scim(app: &App, family: Family, req: Request, started: Instant) -> Response<Body> {
     let request_id = req
         .lambda_context_ref()
         .map(|c| c.request_id.clone())

@@ -26,12 +26,23 @@ impl Family {
     }
 
     pub fn from_name(name: &str) -> Option<Family> {
-        match name {
-            "users" => Some(Family::Users),
-            "groups" => Some(Family::Groups),
-            "discovery" => Some(Family::Discovery),
-            "management" => Some(Family::Management),
-            _ => None,
+        [
+            Family::Users,
+            Family::Groups,
+            Family::Discovery,
+            Family::Management,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+
+    /// The `SCIM_FAMILY` name (and the metrics' `Family` dimension).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Users => "users",
+            Family::Groups => "groups",
+            Family::Discovery => "discovery",
+            Family::Management => "management",
         }
     }
 

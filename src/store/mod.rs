@@ -218,6 +218,7 @@ impl Store {
         if let Some(e) = endpoint {
             conf = conf.endpoint_url(e);
         }
+        conf = conf.interceptor(CountCalls);
         let (table, tokens) = table_names_from_env();
         Store::new(Client::from_conf(conf.build()), table, tokens)
     }
@@ -232,6 +233,7 @@ impl Store {
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .endpoint_url(endpoint)
             .http_client(http_client())
+            .interceptor(CountCalls)
             // A local emulator answers in microseconds: retry throttles quickly.
             .retry_config(
                 aws_sdk_dynamodb::config::retry::RetryConfig::standard()
@@ -290,6 +292,29 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// DynamoDB calls this process has sent (every attempt), for the per-request metric: a Lambda
+/// process serves one request at a time, so the difference over a request is its own.
+pub static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts every DynamoDB call the SDK transmits into `CALLS`.
+#[derive(Debug)]
+struct CountCalls;
+
+impl aws_sdk_dynamodb::config::Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// Whether a single-item write failed its condition (not an error of the store).

@@ -196,10 +196,7 @@ async fn assert_events_match_reads(scim: &Scim, context: &str, members: bool) {
             .cloned()
             .unwrap_or_default();
         let read = memberships(&groups);
-        assert_eq!(
-            by_events, read,
-            "{context}: memberships by events vs reads"
-        );
+        assert_eq!(by_events, read, "{context}: memberships by events vs reads");
     }
 }
 

@@ -180,3 +180,156 @@ fn events_reach_the_bus_from_the_stream_and_webhooks_retry_for_a_day() {
         [scim_lambda::store::outbox::ENV_RETENTION_DAYS]
         .is_null());
 }
+
+#[test]
+fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_alarms() {
+    let t = load();
+    let r = &t["Resources"];
+    assert_eq!(t["Parameters"]["LogRetentionDays"]["Default"], 90);
+    let functions: Vec<String> = r
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v["Type"] == "AWS::Serverless::Function")
+        .map(|(k, _)| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(functions.len(), 7, "{functions:?}");
+    let alarms: Vec<&serde_yaml::Value> = r
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|v| v["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    let alarm_on = |namespace: &str, metric: &str, function: &str| {
+        alarms.iter().any(|a| {
+            let p = &a["Properties"];
+            p["Namespace"] == namespace
+                && p["MetricName"] == metric
+                && serde_yaml::to_string(&p["Dimensions"])
+                    .unwrap()
+                    .contains(function)
+        })
+    };
+    for f in &functions {
+        let p = &r[f.as_str()]["Properties"];
+        // Its own log group, with the retention parameter.
+        let group = serde_yaml::to_string(&p["LoggingConfig"]["LogGroup"]).unwrap();
+        let group = group.trim().trim_start_matches("!Ref").trim();
+        assert_eq!(
+            serde_yaml::to_string(&r[group]["Properties"]["RetentionInDays"])
+                .unwrap()
+                .trim(),
+            "!Ref LogRetentionDays",
+            "{f}"
+        );
+        // Reserved concurrency from the parameter (none when it is 0).
+        assert!(
+            serde_yaml::to_string(&p["ReservedConcurrentExecutions"])
+                .unwrap()
+                .contains("FunctionConcurrency"),
+            "{f}"
+        );
+        for metric in ["Errors", "Throttles", "Duration"] {
+            assert!(alarm_on("AWS/Lambda", metric, f), "{f}: no {metric} alarm");
+        }
+    }
+    // Every alarm notifies the topic; the e-mail subscription is optional.
+    for a in &alarms {
+        assert!(serde_yaml::to_string(&a["Properties"]["AlarmActions"])
+            .unwrap()
+            .contains("AlarmTopic"));
+        assert_eq!(a["Properties"]["TreatMissingData"], "notBreaching");
+    }
+    assert_eq!(r["AlarmEmailSubscription"]["Condition"], "HasAlarmEmail");
+    // API 5xx, DynamoDB throttles and system errors, every dead-letter queue.
+    assert!(alarms
+        .iter()
+        .any(|a| a["Properties"]["MetricName"] == "5xx"));
+    for table in ["DirectoryTable", "TokensTable"] {
+        assert!(
+            alarms.iter().any(|a| {
+                let m = serde_yaml::to_string(&a["Properties"]["Metrics"]).unwrap();
+                m.contains("WriteThrottleEvents") && m.contains(table)
+            }),
+            "{table}"
+        );
+    }
+    assert!(alarms
+        .iter()
+        .any(|a| serde_yaml::to_string(&a["Properties"]["Metrics"])
+            .unwrap()
+            .contains("SystemErrors")));
+    for (name, res) in r.as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if res["Type"] == "AWS::SQS::Queue" && name.ends_with("DeadLetterQueue") {
+            assert!(
+                alarm_on("AWS/SQS", "ApproximateNumberOfMessagesVisible", name),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn routes_are_throttled_and_access_logs_hold_no_secret() {
+    let t = load();
+    let api = &t["Resources"]["ScimApi"]["Properties"];
+    let route = &api["DefaultRouteSettings"];
+    assert!(serde_yaml::to_string(&route["ThrottlingRateLimit"])
+        .unwrap()
+        .contains("ThrottleRateLimit"));
+    assert!(serde_yaml::to_string(&route["ThrottlingBurstLimit"])
+        .unwrap()
+        .contains("ThrottleBurstLimit"));
+    let format: serde_json::Value =
+        serde_json::from_str(api["AccessLogSettings"]["Format"].as_str().unwrap()).unwrap();
+    let fields: Vec<&str> = format
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for wanted in [
+        "$context.requestId",
+        "$context.routeKey",
+        "$context.status",
+        "$context.responseLatency",
+        "$context.integrationErrorMessage",
+    ] {
+        assert!(fields.contains(&wanted), "{wanted}");
+    }
+    let text = fields.join(" ");
+    for secret in ["authorization", "header", "body", "querystring", "$input"] {
+        assert!(
+            !text.to_lowercase().contains(secret),
+            "{secret} in the access log"
+        );
+    }
+    // The dashboard body is JSON once its ${...} references are substituted.
+    let body = t["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            serde_yaml::to_string(
+                &t["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"],
+            )
+            .unwrap()
+        });
+    let body = body
+        .trim()
+        .trim_start_matches("!Sub")
+        .trim()
+        .trim_matches('\'')
+        .replace("''", "'");
+    let mut plain = String::new();
+    let mut rest = body.as_str();
+    while let Some(i) = rest.find("${") {
+        plain.push_str(&rest[..i]);
+        plain.push('X');
+        rest = &rest[i + rest[i..].find('}').unwrap() + 1..];
+    }
+    plain.push_str(rest);
+    let dash: serde_json::Value =
+        serde_json::from_str(&plain).unwrap_or_else(|e| panic!("{e}: {plain}"));
+    assert!(dash["widgets"].as_array().unwrap().len() >= 6);
+}

@@ -1,0 +1,89 @@
+//! Metrics in CloudWatch Embedded Metric Format (EMF): one JSON line on stdout per request, which
+//! CloudWatch Logs turns into metrics — no API call, no extra latency. Namespace `ScimLambda`.
+//!
+//! Dimensions are of low cardinality only: the function family (`users`, `groups`, `discovery`,
+//! `management`) and the status class (`2xx`, `4xx`, `5xx`) — never a directory, user or token.
+//! Metrics: `Requests` (count), `Latency` (ms), `DynamoDBCalls` (calls this request made, retries
+//! included: a Lambda process serves one request at a time, so the process-wide counter's delta
+//! is this request's), `AuthFailures` (count of 401s).
+
+use serde_json::json;
+
+pub const NAMESPACE: &str = "ScimLambda";
+
+/// The EMF line of one request.
+pub fn request_line(
+    family: &str,
+    status: u16,
+    latency_ms: u64,
+    dynamodb_calls: u64,
+    now_millis: i64,
+) -> String {
+    let class = format!("{}xx", status / 100);
+    json!({
+        "_aws": {
+            "Timestamp": now_millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Family", "StatusClass"], ["Family"]],
+                "Metrics": [
+                    {"Name": "Requests", "Unit": "Count"},
+                    {"Name": "Latency", "Unit": "Milliseconds"},
+                    {"Name": "DynamoDBCalls", "Unit": "Count"},
+                    {"Name": "AuthFailures", "Unit": "Count"}
+                ]
+            }]
+        },
+        "Family": family,
+        "StatusClass": class,
+        "Requests": 1,
+        "Latency": latency_ms,
+        "DynamoDBCalls": dynamodb_calls,
+        "AuthFailures": u8::from(status == 401),
+    })
+    .to_string()
+}
+
+/// Writes a request's EMF line to stdout, in Lambda only (`AWS_LAMBDA_FUNCTION_NAME` set):
+/// CloudWatch Logs turns it into metrics; locally it would only be noise.
+pub fn emit(family: &str, status: u16, latency_ms: u64, dynamodb_calls: u64) {
+    static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()) {
+        return;
+    }
+    println!(
+        "{}",
+        request_line(
+            family,
+            status,
+            latency_ms,
+            dynamodb_calls,
+            crate::clock::now_millis()
+        )
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_line_is_emf_with_low_cardinality_dimensions() {
+        let line: serde_json::Value =
+            serde_json::from_str(&request_line("users", 401, 12, 1, 1_700_000_000_000)).unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        // Every dimension named exists on the line; every metric named has a number.
+        for set in directive["Dimensions"].as_array().unwrap() {
+            for d in set.as_array().unwrap() {
+                assert!(line[d.as_str().unwrap()].is_string(), "{d}");
+            }
+        }
+        for m in directive["Metrics"].as_array().unwrap() {
+            assert!(line[m["Name"].as_str().unwrap()].is_number(), "{m}");
+        }
+        assert_eq!(line["StatusClass"], "4xx");
+        assert_eq!(line["AuthFailures"], 1);
+        assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+    }
+}
