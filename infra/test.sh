@@ -64,6 +64,9 @@ infra/conformance-local.sh
 step "template: sam validate --lint, cfn-lint, checkov"
 sam validate --lint --region us-east-1
 cfn-lint template.yaml
+# The same template with a custom domain (the conditional domain, mapping and DNS resources).
+cfn-lint template.yaml --parameters DomainName=scim.example.com HostedZoneId=Z0123456789ABC \
+  CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0123abcd DisableExecuteApiEndpoint=true
 # Skipped checks, each with its reason: .checkov.yaml.
 "$CHECKOV_VENV/bin/checkov" -f template.yaml --config-file .checkov.yaml
 

@@ -1,6 +1,6 @@
 //! template.yaml as data, and the check that its routes are exactly the local server's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use scim_lambda::api::routes::ROUTES;
 use serde_yaml::Value;
@@ -332,4 +332,110 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
     let dash: serde_json::Value =
         serde_json::from_str(&plain).unwrap_or_else(|e| panic!("{e}: {plain}"));
     assert!(dash["widgets"].as_array().unwrap().len() >= 6);
+}
+
+/// Evaluates the template's conditions for `params` (defaults for the others): the `Fn::Equals`,
+/// `Fn::Not`, `Fn::And` and `Condition` forms this template uses.
+fn conditions(t: &serde_yaml::Value, params: &[(&str, &str)]) -> BTreeMap<String, bool> {
+    fn param(t: &Value, params: &[(&str, &str)], name: &str) -> String {
+        params
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| match &t["Parameters"][name]["Default"] {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => panic!("no default for {name}: {other:?}"),
+            })
+    }
+    fn scalar(t: &Value, params: &[(&str, &str)], v: &Value) -> String {
+        match v {
+            Value::Tagged(tag) if tag.tag == "!Ref" => {
+                param(t, params, tag.value.as_str().unwrap())
+            }
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    fn eval(t: &Value, params: &[(&str, &str)], v: &Value) -> bool {
+        let Value::Tagged(tag) = v else {
+            panic!("not a condition: {v:?}")
+        };
+        let args = &tag.value;
+        match tag.tag.to_string().as_str() {
+            "!Equals" => scalar(t, params, &args[0]) == scalar(t, params, &args[1]),
+            "!Not" => !eval(t, params, &args[0]),
+            "!And" => args
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .all(|a| eval(t, params, a)),
+            "!Condition" => eval(t, params, &t["Conditions"][args.as_str().unwrap()]),
+            other => panic!("condition form {other} not handled"),
+        }
+    }
+    t["Conditions"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_string(), eval(t, params, v)))
+        .collect()
+}
+
+#[test]
+fn a_custom_domain_is_created_mapped_and_used_only_when_configured() {
+    let t = load();
+    let with = [
+        ("DomainName", "scim.example.com"),
+        (
+            "CertificateArn",
+            "arn:aws:acm:us-east-1:123456789012:certificate/x",
+        ),
+        ("HostedZoneId", "Z0123"),
+        ("DisableExecuteApiEndpoint", "true"),
+    ];
+    let on = conditions(&t, &with);
+    let off = conditions(&t, &[]);
+    let exists = |c: &BTreeMap<String, bool>, resource: &str| match t["Resources"][resource]
+        ["Condition"]
+        .as_str()
+    {
+        Some(cond) => c[cond],
+        None => true,
+    };
+    for r in [
+        "CustomDomain",
+        "CustomDomainMapping",
+        "CustomDomainRecordA",
+        "CustomDomainRecordAAAA",
+    ] {
+        assert!(exists(&on, r), "{r} with a domain");
+        assert!(!exists(&off, r), "{r} without");
+    }
+    // A domain without a hosted zone: the domain and mapping, no records (DNS is the user's).
+    let no_zone = conditions(&t, &with[..2]);
+    assert!(exists(&no_zone, "CustomDomain") && !exists(&no_zone, "CustomDomainRecordA"));
+    assert!(on["ExecuteApiOff"] && !off["ExecuteApiOff"] && !no_zone["ExecuteApiOff"]);
+    // The functions' public URL is the domain's when there is one (printed URLs, meta.location).
+    let url = &t["Globals"]["Function"]["Environment"]["Variables"]["SCIM_PUBLIC_URL"];
+    let text = serde_yaml::to_string(url).unwrap();
+    assert!(
+        text.contains("HasPublicUrl")
+            && text.contains("HasDomain")
+            && text.contains("https://${DomainName}"),
+        "{text}"
+    );
+    // The SCIM base URL outputs follow the domain.
+    for output in [
+        "ScimV2BaseTemplate",
+        "ScimV1BaseTemplate",
+        "ManagementApiBase",
+    ] {
+        let v = serde_yaml::to_string(&t["Outputs"][output]["Value"]).unwrap();
+        assert!(
+            v.contains("HasDomain") && v.contains("https://${DomainName}"),
+            "{output}: {v}"
+        );
+    }
 }
