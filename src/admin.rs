@@ -9,7 +9,8 @@ use crate::scim::error::ScimError;
 use crate::scim::normal;
 use crate::scim::schema::ResourceKind;
 use crate::service::{self, webhooks, Service};
-use crate::store::directories::{self, Directory};
+use crate::store::clients::ClientRecord;
+use crate::store::directories::{self, AuthMethods, Directory};
 use crate::store::tokens::TokenRecord;
 use crate::store::webhooks::Webhook;
 use crate::store::{Record, Store, StoreError};
@@ -32,6 +33,12 @@ pub enum AdminError {
     Scim(ScimError),
     #[error("{0}")]
     BadRequest(String),
+    #[error("directory {0} does not accept {1}; enable it first")]
+    MethodOff(String, &'static str),
+    #[error("directory {0} already has {MAX_LIVE_TOKENS} live OAuth clients; revoke one first")]
+    TooManyClients(String),
+    #[error("no OAuth client {0} in directory {1}")]
+    NoClient(String, String),
     #[error("no directory {0}")]
     NoDirectory(String),
     #[error("no token {0} in directory {1}")]
@@ -87,13 +94,22 @@ impl Admin {
     /// `invalid_credentials` for a pending or linked directory without a live token.
     async fn describe(&self, d: &Directory) -> Result<Value, AdminError> {
         let now = clock::now_millis();
-        let live = self
-            .store
-            .list_tokens(&d.id)
-            .await?
-            .iter()
-            .any(|t| t.is_live(now));
-        let status = if !live && d.status != directories::DELETING {
+        let m = d.auth_methods;
+        let tokens = m.bearer
+            && self
+                .store
+                .list_tokens(&d.id)
+                .await?
+                .iter()
+                .any(|t| t.is_live(now));
+        let clients = m.client_credentials
+            && self
+                .store
+                .list_clients(&d.id)
+                .await?
+                .iter()
+                .any(|c| c.is_live(now));
+        let status = if !tokens && !clients && d.status != directories::DELETING {
             "invalid_credentials"
         } else {
             d.status.as_str()
@@ -108,7 +124,117 @@ impl Admin {
             "last_error": d.last_error,
             "scim_v2_url": format!("{}/scim/v2/{}", self.public_url, d.id),
             "scim_v1_url": format!("{}/scim/v1/{}", self.public_url, d.id),
+            "token_endpoint": self.token_endpoint(&d.id),
+            "auth_methods": m,
         }))
+    }
+
+    /// The OAuth 2.0 token endpoint of a directory (client-credentials grant).
+    fn token_endpoint(&self, dir: &str) -> String {
+        format!("{}/oauth2/{dir}/token", self.public_url)
+    }
+
+    /// Creates an OAuth client (client credentials) for the directory; the secret is shown once.
+    pub async fn create_client(
+        &self,
+        dir: &str,
+        expires_in_days: Option<u32>,
+    ) -> Result<Value, AdminError> {
+        let d = self.directory(dir).await?;
+        if !d.auth_methods.client_credentials {
+            return Err(AdminError::MethodOff(dir.into(), "client credentials"));
+        }
+        let now = clock::now_millis();
+        let live = self
+            .store
+            .list_clients(dir)
+            .await?
+            .iter()
+            .filter(|c| c.is_live(now))
+            .count();
+        if live >= MAX_LIVE_TOKENS {
+            return Err(AdminError::TooManyClients(dir.into()));
+        }
+        let secret = auth::random_with(auth::CLIENT_SECRET_PREFIX, 32);
+        let client = ClientRecord {
+            client_id: auth::random_with(auth::CLIENT_ID_PREFIX, 12),
+            directory_id: dir.into(),
+            secret_hash: auth::hash_token(&secret),
+            created_at: clock::now_rfc3339(),
+            expires_at_millis: expires_in_days.map(|d| now + i64::from(d) * 86_400_000),
+        };
+        self.store.put_client(&client).await?;
+        let mut out = json!(client);
+        out["client_secret"] = json!(secret);
+        out["token_endpoint"] = json!(self.token_endpoint(dir));
+        Ok(out)
+    }
+
+    pub async fn list_clients(&self, dir: &str) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        let now = clock::now_millis();
+        let clients: Vec<Value> = self
+            .store
+            .list_clients(dir)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let live = c.is_live(now);
+                let mut v = json!(c);
+                v["live"] = json!(live);
+                v
+            })
+            .collect();
+        Ok(Value::Array(clients))
+    }
+
+    /// Revokes a client and every access token issued to it (effective within the token
+    /// cache's 30 s).
+    pub async fn revoke_client(&self, dir: &str, client_id: &str) -> Result<Value, AdminError> {
+        let found = self.store.get_client(client_id).await?;
+        if found.as_ref().is_none_or(|c| c.directory_id != dir) {
+            return Err(AdminError::NoClient(client_id.into(), dir.into()));
+        }
+        self.store.delete_client(client_id).await?;
+        let mut tokens = 0;
+        for t in self.store.list_all_tokens(dir).await? {
+            if t.client_id.as_deref() == Some(client_id) {
+                self.store.delete_token(&t.hash).await?;
+                tokens += 1;
+            }
+        }
+        Ok(json!({"revoked": client_id, "directory_id": dir, "access_tokens_revoked": tokens}))
+    }
+
+    /// Chooses how the directory's SCIM clients authenticate. Turning a method off revokes its
+    /// credentials (bearer tokens; clients and their access tokens).
+    pub async fn set_auth_methods(
+        &self,
+        dir: &str,
+        methods: AuthMethods,
+    ) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        if !methods.bearer && !methods.client_credentials {
+            return Err(AdminError::BadRequest(
+                "a directory needs at least one way to authenticate".into(),
+            ));
+        }
+        self.store.set_auth_methods(dir, methods).await?;
+        let mut revoked = 0;
+        for t in self.store.list_all_tokens(dir).await? {
+            let bearer = t.client_id.is_none();
+            if (bearer && !methods.bearer) || (!bearer && !methods.client_credentials) {
+                self.store.delete_token(&t.hash).await?;
+                revoked += 1;
+            }
+        }
+        if !methods.client_credentials {
+            for c in self.store.list_clients(dir).await? {
+                self.store.delete_client(&c.client_id).await?;
+                revoked += 1;
+            }
+        }
+        Ok(json!({"directory_id": dir, "auth_methods": methods, "credentials_revoked": revoked}))
     }
 
     pub async fn create_directory(
@@ -328,6 +454,7 @@ impl Admin {
             created_at: clock::now_rfc3339(),
             expires_at_millis: expires_in_days
                 .map(|d| clock::now_millis() + i64::from(d) * 86_400_000),
+            client_id: None,
         };
         self.store.put_token(&record).await?;
         Ok((token, record))
@@ -338,7 +465,9 @@ impl Admin {
         dir: &str,
         expires_in_days: Option<u32>,
     ) -> Result<Value, AdminError> {
-        self.directory(dir).await?;
+        if !self.directory(dir).await?.auth_methods.bearer {
+            return Err(AdminError::MethodOff(dir.into(), "bearer tokens"));
+        }
         let now = clock::now_millis();
         let live = self
             .store

@@ -16,16 +16,26 @@ use crate::store::tokens::TokenRecord;
 use crate::store::{Store, StoreError};
 
 pub const TOKEN_PREFIX: &str = "scim_sk_";
+/// Access tokens from the OAuth token endpoint (`api/oauth.rs`): checked like bearer tokens.
+pub const ACCESS_TOKEN_PREFIX: &str = "scim_at_";
+/// OAuth client ids and secrets.
+pub const CLIENT_ID_PREFIX: &str = "scim_client_";
+pub const CLIENT_SECRET_PREFIX: &str = "scim_cs_";
 
 /// How long a warm Lambda trusts a token lookup. Revocation takes effect within this window.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// A new random token (shown once, never stored).
 pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
+    random_with(TOKEN_PREFIX, 32)
+}
+
+/// `prefix` + hex of `n` random bytes.
+pub fn random_with(prefix: &str, n: usize) -> String {
+    let mut bytes = vec![0u8; n];
     // getrandom only fails if the OS has no entropy source at all; nothing sensible can continue.
     getrandom::getrandom(&mut bytes).expect("OS random number generator unavailable");
-    format!("{TOKEN_PREFIX}{}", hex(&bytes))
+    format!("{prefix}{}", hex(&bytes))
 }
 
 /// Hex SHA-256 of a token: the tokens table key.
@@ -42,15 +52,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Whether `token` can be one of ours (`scim_sk_` + 64 lowercase hex). Anything else is refused
-/// before any read, so random strings cost no DynamoDB call.
+/// Whether `token` can be one of ours (`scim_sk_` or `scim_at_` + 64 lowercase hex). Anything
+/// else is refused before any read, so random strings cost no DynamoDB call.
 pub fn well_formed(token: &str) -> bool {
-    token.strip_prefix(TOKEN_PREFIX).is_some_and(|rest| {
-        rest.len() == 64
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+    [TOKEN_PREFIX, ACCESS_TOKEN_PREFIX]
+        .iter()
+        .any(|p| token.strip_prefix(p).is_some_and(|rest| is_hex(rest, 64)))
+}
+
+/// `s` is exactly `len` lowercase hex digits.
+pub fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The token from an `Authorization` header value (`Bearer <token>`, scheme case-insensitive).
@@ -70,6 +84,66 @@ const CACHE_ENTRIES: usize = 1_000;
 pub struct Authenticator {
     store: Store,
     cache: Mutex<Caches>,
+    /// Failed client authentications by client id (this process): each answer waits longer.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+/// How long an access token from the token endpoint lives.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// Failures of one client id older than this are forgotten.
+const FAILURE_WINDOW: Duration = Duration::from_secs(900);
+
+/// Why the token endpoint refuses (RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("this directory does not accept client credentials")]
+    UnauthorizedClient,
+    #[error("grant_type {0:?} is not supported; use client_credentials")]
+    UnsupportedGrantType(String),
+    #[error("the token endpoint takes POST only")]
+    MethodNotAllowed,
+    #[error("try again: {0}")]
+    Unavailable(String),
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::UnauthorizedClient => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::Unavailable(_) => "temporarily_unavailable",
+        }
+    }
+    pub fn status(&self) -> u16 {
+        match self {
+            OAuthError::InvalidClient => 401,
+            OAuthError::MethodNotAllowed => 405,
+            OAuthError::Unavailable(_) => 503,
+            _ => 400,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!(error = %e, "token endpoint store failure");
+        OAuthError::Unavailable("the store is unavailable".into())
+    }
+}
+
+/// Equality of two hex digests without an early exit.
+fn same_digest(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[derive(Default)]
@@ -114,7 +188,78 @@ impl Authenticator {
         Authenticator {
             store,
             cache: Mutex::default(),
+            failures: Mutex::default(),
         }
+    }
+
+    /// The client-credentials grant: checks the client of `directory` and issues an access
+    /// token. Returns the token and its lifetime in seconds. A failed authentication answers
+    /// after a wait that doubles with each recent failure of that client id (250 ms to 4 s).
+    pub async fn issue_access_token(
+        &self,
+        directory: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<(String, u64), OAuthError> {
+        let now = crate::clock::now_millis();
+        let known = client_id.starts_with(CLIENT_ID_PREFIX)
+            && secret.starts_with(CLIENT_SECRET_PREFIX)
+            && client_id.len() <= 64;
+        let client = if known {
+            self.store.get_client(client_id).await?
+        } else {
+            None
+        };
+        let ok = client.as_ref().is_some_and(|c| {
+            c.directory_id == directory
+                && c.is_live(now)
+                && same_digest(&c.secret_hash, &hash_token(secret))
+        });
+        if !ok {
+            let wait = self.note_failure(client_id);
+            tokio::time::sleep(wait).await;
+            return Err(OAuthError::InvalidClient);
+        }
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(client_id);
+        }
+        let d = self.store.get_directory(directory).await?;
+        if !d.is_some_and(|d| d.auth_methods.client_credentials) {
+            return Err(OAuthError::UnauthorizedClient);
+        }
+        let token = random_with(ACCESS_TOKEN_PREFIX, 32);
+        let hash = hash_token(&token);
+        let record = TokenRecord {
+            token_id: token_id(&hash),
+            hash,
+            directory_id: directory.into(),
+            created_at: crate::clock::now_rfc3339(),
+            expires_at_millis: Some(now + ACCESS_TOKEN_TTL.as_millis() as i64),
+            client_id: Some(client_id.into()),
+        };
+        self.store.put_token(&record).await?;
+        Ok((token, ACCESS_TOKEN_TTL.as_secs()))
+    }
+
+    /// Counts a failed authentication of `client_id`; returns how long to wait before answering.
+    fn note_failure(&self, client_id: &str) -> Duration {
+        let Ok(mut f) = self.failures.lock() else {
+            return Duration::ZERO;
+        };
+        if f.len() >= CACHE_ENTRIES {
+            f.retain(|_, (_, at)| at.elapsed() < FAILURE_WINDOW);
+            if f.len() >= CACHE_ENTRIES {
+                f.clear();
+            }
+        }
+        let key: String = client_id.chars().take(64).collect();
+        let entry = f.entry(key).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+        entry.1 = Instant::now();
+        Duration::from_millis(250u64 << (entry.0 - 1).min(4))
     }
 
     /// True when `token` is live and belongs to `directory`.

@@ -17,6 +17,7 @@ use super::request::{percent_decode, query_pairs};
 use super::App;
 use crate::admin::{Admin, AdminError};
 use crate::scim::schema::ResourceKind;
+use crate::store::directories::AuthMethods;
 use crate::store::{deadline, StoreError};
 
 /// Most items one page of users, groups or events returns.
@@ -40,10 +41,12 @@ fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Failure 
 impl From<AdminError> for Failure {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::NoDirectory(_) | AdminError::NoToken(..) => {
+            AdminError::NoDirectory(_) | AdminError::NoToken(..) | AdminError::NoClient(..) => {
                 fail(404, "not_found", e.to_string())
             }
-            AdminError::TooManyTokens(_) => fail(409, "conflict", e.to_string()),
+            AdminError::TooManyTokens(_)
+            | AdminError::TooManyClients(_)
+            | AdminError::MethodOff(..) => fail(409, "conflict", e.to_string()),
             AdminError::BadRequest(m) => fail(400, "invalid_request", m),
             AdminError::Scim(s) if s.status == 503 => fail(503, "unavailable", s.detail),
             AdminError::Scim(s) => fail(s.status, "invalid_request", s.detail),
@@ -128,6 +131,31 @@ async fn serve(app: &App, req: &Request, path: &str) -> Result<(u16, Option<Valu
             Ok((201, Some(admin.issue_token(d, days).await?)))
         }
         (&Method::DELETE, ["directories", d, "tokens", t]) => ok(admin.revoke_token(d, t).await?),
+        (&Method::GET, ["directories", d, "clients"]) => ok(admin.list_clients(d).await?),
+        (&Method::POST, ["directories", d, "clients"]) => {
+            let days = expiry(&json_body_or_empty(req)?)?;
+            Ok((201, Some(admin.create_client(d, days).await?)))
+        }
+        (&Method::DELETE, ["directories", d, "clients", c]) => {
+            ok(admin.revoke_client(d, c).await?)
+        }
+        (&Method::PUT, ["directories", d, "auth"]) => {
+            let body = json_body(req)?;
+            let flag = |name: &str| {
+                body[name].as_bool().ok_or_else(|| {
+                    fail(
+                        400,
+                        "invalid_request",
+                        format!("\"{name}\" must be true or false"),
+                    )
+                })
+            };
+            let methods = AuthMethods {
+                bearer: flag("bearer")?,
+                client_credentials: flag("client_credentials")?,
+            };
+            ok(admin.set_auth_methods(d, methods).await?)
+        }
         (&Method::GET, ["directories", d, kind @ ("users" | "groups")]) => {
             let limit = page_size(q("limit"))?;
             ok(admin

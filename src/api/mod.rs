@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod lambda;
 pub mod manage;
+pub mod oauth;
 mod request;
 pub mod resources;
 mod response;
@@ -98,6 +99,8 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
     let response = if family == Family::Management {
         manage::handle(app, req).await
+    } else if oauth::is_token_path(req.uri().path()) {
+        oauth::handle(app, req).await
     } else {
         handle_scim(app, family, req, started).await
     };

@@ -150,6 +150,11 @@ pub fn query_pairs(req: &Request) -> Vec<(String, String)> {
     query
 }
 
+/// The pairs of an `application/x-www-form-urlencoded` body (the same encoding as a query).
+pub fn parse_form(body: &str) -> Vec<(String, String)> {
+    parse_query(body.trim())
+}
+
 fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())

@@ -120,6 +120,16 @@ pub const ROUTES: &[(Family, &str)] = &[
         Family::Management,
         "/manage/directories/{directoryId}/webhook",
     ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/clients",
+    ),
+    (
+        Family::Management,
+        "/manage/directories/{directoryId}/clients/{id}",
+    ),
+    (Family::Management, "/manage/directories/{directoryId}/auth"),
+    (Family::Discovery, "/oauth2/{directoryId}/token"),
 ];
 
 /// The family whose route template matches `path` (segment by segment; `{x}` matches one

@@ -32,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// OAuth 2.0 clients of a directory (client-credentials grant; at most two live ones).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// A directory's events (the Events API).
     Events {
         #[command(subcommand)]
@@ -41,6 +46,24 @@ enum Command {
     Webhook {
         #[command(subcommand)]
         command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create a client; prints client_id, client_secret (shown once) and the token endpoint.
+    Create {
+        directory: String,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    List {
+        directory: String,
+    },
+    /// Revoke a client and every access token issued to it.
+    Revoke {
+        directory: String,
+        client_id: String,
     },
 }
 
@@ -101,6 +124,17 @@ enum DirectoryCommand {
     Delete {
         id: String,
     },
+    /// Choose how the directory's SCIM clients authenticate (turning one off revokes its
+    /// credentials).
+    Auth {
+        id: String,
+        /// Accept bearer tokens (`token issue`).
+        #[arg(long, action = clap::ArgAction::Set)]
+        bearer: bool,
+        /// Accept OAuth 2.0 client credentials (`client create`).
+        #[arg(long, action = clap::ArgAction::Set)]
+        client_credentials: bool,
+    },
     /// Verify every invariant of a directory (memberships on both sides, guards, index items,
     /// counters, unfinished writes); with --repair, fix what is found. Exit status 3 when
     /// problems were found and not repaired.
@@ -146,6 +180,17 @@ async fn main() {
             DirectoryCommand::Show { id } => admin.show_directory(&id).await,
             DirectoryCommand::Delete { id } => admin.delete_directory(&id).await,
             DirectoryCommand::Check { id, repair } => admin.check_directory(&id, repair).await,
+            DirectoryCommand::Auth {
+                id,
+                bearer,
+                client_credentials,
+            } => {
+                let methods = scim_lambda::store::directories::AuthMethods {
+                    bearer,
+                    client_credentials,
+                };
+                admin.set_auth_methods(&id, methods).await
+            }
         },
         Command::Token { command } => match command {
             TokenCommand::Issue {
@@ -176,6 +221,17 @@ async fn main() {
             }
             return;
         }
+        Command::Client { command } => match command {
+            ClientCommand::Create {
+                directory,
+                expires_in_days,
+            } => admin.create_client(&directory, expires_in_days).await,
+            ClientCommand::List { directory } => admin.list_clients(&directory).await,
+            ClientCommand::Revoke {
+                directory,
+                client_id,
+            } => admin.revoke_client(&directory, &client_id).await,
+        },
         Command::Webhook { command } => match command {
             WebhookCommand::Set { directory, url } => admin.set_webhook(&directory, &url).await,
             WebhookCommand::Show { directory } => admin.webhook(&directory).await,

@@ -36,6 +36,25 @@ pub struct Directory {
     pub last_request_at: Option<String>,
     /// `{at, status, detail}` of the last failed authenticated SCIM request.
     pub last_error: Option<Value>,
+    /// How its SCIM clients may authenticate.
+    pub auth_methods: AuthMethods,
+}
+
+/// The credentials a directory's SCIM clients may use: bearer tokens an admin issues, OAuth 2.0
+/// client credentials (access tokens from the token endpoint), or both (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct AuthMethods {
+    pub bearer: bool,
+    pub client_credentials: bool,
+}
+
+impl Default for AuthMethods {
+    fn default() -> Self {
+        AuthMethods {
+            bearer: true,
+            client_credentials: true,
+        }
+    }
 }
 
 impl Directory {
@@ -48,6 +67,7 @@ impl Directory {
             linked_at: None,
             last_request_at: None,
             last_error: None,
+            auth_methods: AuthMethods::default(),
         }
     }
 
@@ -130,6 +150,28 @@ impl Store {
             Err(StoreError::VersionMismatch) => Ok(()),
             other => other,
         }
+    }
+
+    /// Sets how the directory's SCIM clients may authenticate (at least one way).
+    pub async fn set_auth_methods(&self, id: &str, m: AuthMethods) -> Result<(), StoreError> {
+        let mut methods = Vec::new();
+        if m.bearer {
+            methods.push(AttributeValue::S("bearer".into()));
+        }
+        if m.client_credentials {
+            methods.push(AttributeValue::S("client_credentials".into()));
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .update_expression("SET auth_methods = :m")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":m", AttributeValue::L(methods))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     /// Notes the last failed authenticated request of a directory.
@@ -257,7 +299,18 @@ fn directory_from_item(item: &Item) -> Option<Directory> {
             "detail": get_s(m, "detail"),
         })
     });
+    let auth_methods = match item.get("auth_methods").and_then(|v| v.as_l().ok()) {
+        Some(list) => {
+            let has = |m: &str| list.iter().any(|v| v.as_s().is_ok_and(|s| s == m));
+            AuthMethods {
+                bearer: has("bearer"),
+                client_credentials: has("client_credentials"),
+            }
+        }
+        None => AuthMethods::default(),
+    };
     Some(Directory {
+        auth_methods,
         id: get_s(item, "id")?.to_string(),
         name: text("name").unwrap_or_default(),
         created_at: text("created_at").unwrap_or_default(),

@@ -4,6 +4,7 @@
 //! arbiter when two requests race.
 
 pub mod check;
+pub mod clients;
 pub mod deadline;
 pub mod directories;
 pub mod keys;

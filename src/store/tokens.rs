@@ -1,6 +1,8 @@
 //! The tokens table: one item per live token, keyed by the token's SHA-256, naming its directory.
 //! A GSI (`by-directory`) lists a directory's tokens for the admin CLI; the request path only ever
-//! does a GetItem by hash.
+//! does a GetItem by hash. Two kinds: bearer tokens an admin issues, and short-lived access tokens
+//! the OAuth token endpoint issues to a client (`client_id` set); both are checked the same way.
+//! The same table holds the OAuth clients (`clients.rs`) and webhook registrations.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -16,6 +18,9 @@ pub struct TokenRecord {
     pub created_at: String,
     /// Milliseconds since the epoch after which the token is refused.
     pub expires_at_millis: Option<i64>,
+    /// The OAuth client an access token was issued to (none for a bearer token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 impl TokenRecord {
@@ -36,6 +41,9 @@ impl Store {
             // DynamoDB TTL (seconds) garbage-collects expired tokens a day after expiry; the
             // request path checks `expires_at_millis` itself because TTL deletion is lazy.
             item.insert("ttl".into(), n(e / 1000 + 86_400));
+        }
+        if let Some(c) = &t.client_id {
+            item.insert("client_id".into(), s(c));
         }
         self.client
             .put_item()
@@ -61,8 +69,18 @@ impl Store {
         Ok(out.item.as_ref().and_then(token_from_item))
     }
 
-    /// A directory's tokens, oldest first.
+    /// A directory's bearer tokens, oldest first.
     pub async fn list_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        Ok(self
+            .list_all_tokens(directory)
+            .await?
+            .into_iter()
+            .filter(|t| t.client_id.is_none())
+            .collect())
+    }
+
+    /// A directory's bearer and access tokens, oldest first.
+    pub async fn list_all_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
         let query = self
             .client
             .query()
@@ -93,5 +111,6 @@ fn token_from_item(item: &Item) -> Option<TokenRecord> {
         directory_id: get_s(item, "directory_id")?.to_string(),
         created_at: get_s(item, "created_at").unwrap_or_default().to_string(),
         expires_at_millis: get_n(item, "expires_at_millis").map(|v| v as i64),
+        client_id: get_s(item, "client_id").map(str::to_string),
     })
 }

@@ -71,6 +71,7 @@ async fn an_expired_token_is_401() {
             directory_id: s.directory.clone(),
             created_at: clock::now_rfc3339(),
             expires_at_millis: Some(clock::now_millis() - 1000),
+            client_id: None,
         })
         .await
         .unwrap();

@@ -58,6 +58,7 @@ async fn seed(store: &Store) {
             directory_id: DIRECTORY.into(),
             created_at: clock::now_rfc3339(),
             expires_at_millis: None,
+            client_id: None,
         })
         .await
         .unwrap();

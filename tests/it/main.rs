@@ -16,6 +16,7 @@ mod groups;
 mod local_server;
 mod logs;
 mod manage;
+mod oauth;
 mod outbox;
 mod paging;
 mod replays;

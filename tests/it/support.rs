@@ -248,7 +248,7 @@ impl Scim {
     }
 }
 
-/// One HTTP/1.1 request to `addr` (a SCIM content type, then `headers`).
+/// One HTTP/1.1 request to `addr` with `headers` (a SCIM content type unless they name one).
 pub async fn http(
     addr: std::net::SocketAddr,
     method: &str,
@@ -264,8 +264,13 @@ pub async fn http(
     let mut req = hyper::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", addr.to_string())
-        .header("content-type", "application/scim+json");
+        .header("host", addr.to_string());
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("content-type", "application/scim+json");
+    }
     for (k, v) in headers {
         req = req.header(*k, *v);
     }

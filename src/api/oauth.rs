@@ -1,0 +1,179 @@
+//! The OAuth 2.0 token endpoint of a directory, `POST /oauth2/{directoryId}/token`: the
+//! client-credentials grant (RFC 6749 §4.4) for IdPs that authenticate that way (PingOne,
+//! PingFederate's SCIM connector, Entra apps with "OAuth 2.0 client credentials grant").
+//!
+//! - Client authentication by HTTP Basic (`client_secret_basic`, which RFC 6749 §2.3.1 requires
+//!   servers to support; id and secret are form-urlencoded before the Base64) or by form body
+//!   (`client_secret_post`); never both in one request (§2.3).
+//! - `scope` is optional, space-separated per §3.3 or comma-separated as PingFederate sends what
+//!   its admin typed; the token grants the directory's SCIM API whatever it names, and the answer
+//!   echoes it space-separated. `resource` (RFC 8707, sent by some clients) is tolerated.
+//! - Answers `{access_token, token_type: "Bearer", expires_in, scope?}` with
+//!   `Cache-Control: no-store` (§5.1); errors per §5.2 (`invalid_client` is 401 with
+//!   `WWW-Authenticate`).
+//! - Access tokens (`scim_at_…`, 1 hour) are stored hashed like bearer tokens and checked by the
+//!   same cached lookup, so a SCIM request costs no extra read; revoking the client deletes its
+//!   access tokens, which then stop working within the token cache's 30 s.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use lambda_http::http::Method;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+use super::request::{parse_form, percent_decode};
+use super::App;
+use crate::auth::OAuthError;
+
+/// Whether `path` is a token endpoint's.
+pub fn is_token_path(path: &str) -> bool {
+    path.contains("/oauth2/") && path.trim_end_matches('/').ends_with("/token")
+}
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
+    let (status, body, challenge) = match serve(app, &req).await {
+        Ok(v) => (200, v, false),
+        Err(e) => {
+            let body = json!({"error": e.code(), "error_description": e.to_string()});
+            (e.status(), body, e.status() == 401)
+        }
+    };
+    tracing::info!(path = %req.uri().path(), status, latency_ms = started.elapsed().as_millis() as u64, "token");
+    let mut resp = Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .header("pragma", "no-cache");
+    if challenge {
+        resp = resp.header("www-authenticate", "Basic realm=\"scim-lambda\"");
+    }
+    if status == 405 {
+        resp = resp.header("allow", "POST");
+    }
+    resp.body(Body::Text(body.to_string()))
+        .expect("static headers are valid")
+}
+
+async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
+    let raw = req.raw_http_path();
+    let path = if raw.is_empty() {
+        req.uri().path()
+    } else {
+        raw
+    };
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let at = segs.iter().position(|s| *s == "oauth2").unwrap_or(0);
+    let directory = segs
+        .get(at + 1)
+        .map(|d| percent_decode(d))
+        .unwrap_or_default();
+    if req.method() != Method::POST {
+        return Err(OAuthError::MethodNotAllowed);
+    }
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = std::str::from_utf8(req.body().as_ref())
+        .map_err(|_| OAuthError::InvalidRequest("the body is not UTF-8".into()))?;
+    let form = parse_form(body);
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, _) in &form {
+        if !seen.insert(k.as_str()) {
+            return Err(OAuthError::InvalidRequest(format!(
+                "\"{k}\" is given more than once"
+            )));
+        }
+    }
+    let param = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let basic = basic_credentials(req)?;
+    let (client_id, secret) = match (basic, param("client_secret")) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::InvalidRequest(
+                "use one client authentication method: HTTP Basic or the form body".into(),
+            ))
+        }
+        (Some((id, secret)), None) => {
+            if param("client_id").is_some_and(|b| b != id) {
+                return Err(OAuthError::InvalidRequest(
+                    "client_id differs from the Authorization header".into(),
+                ));
+            }
+            (id, secret)
+        }
+        (None, Some(secret)) => (
+            param("client_id").unwrap_or_default().to_string(),
+            secret.to_string(),
+        ),
+        (None, None) => return Err(OAuthError::InvalidClient),
+    };
+    match param("grant_type") {
+        None => {
+            return Err(OAuthError::InvalidRequest("grant_type is required".into()));
+        }
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::UnsupportedGrantType(
+                other.chars().take(50).collect(),
+            ))
+        }
+    }
+    let scope: Vec<&str> = param("scope")
+        .unwrap_or_default()
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .collect();
+    let (token, expires_in) = app
+        .auth
+        .issue_access_token(&directory, &client_id, &secret)
+        .await?;
+    let mut out = json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    });
+    if !scope.is_empty() {
+        out["scope"] = json!(scope.join(" "));
+    }
+    Ok(out)
+}
+
+/// `(client_id, client_secret)` from `Authorization: Basic …`, each form-urlencoded inside the
+/// Base64 (RFC 6749 §2.3.1); `None` without a Basic header.
+fn basic_credentials(req: &Request) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(h) = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some((scheme, value)) = h.trim().split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = B64
+        .decode(value.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(OAuthError::InvalidClient)?;
+    let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient)?;
+    let form = |s: &str| percent_decode(&s.replace('+', " "));
+    Ok(Some((form(id), form(secret))))
+}

@@ -1,0 +1,382 @@
+//! The OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 §4.4) over HTTP, and the access
+//! tokens it issues on the SCIM routes.
+
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::support::{http, Reply, Scim};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn manage(s: &Scim, method: &str, path: &str, body: Option<Value>) -> Reply {
+    http(
+        s.addr,
+        method,
+        &format!("/manage/directories/{}{path}", s.directory),
+        body.map(|b| b.to_string()),
+        &[],
+    )
+    .await
+}
+
+/// A new client of the test's directory: (client_id, client_secret).
+async fn client(s: &Scim) -> (String, String) {
+    let r = manage(s, "POST", "/clients", None).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/oauth2/{}/token", s.directory)));
+    (
+        r.body["client_id"].as_str().unwrap().to_string(),
+        r.body["client_secret"].as_str().unwrap().to_string(),
+    )
+}
+
+fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", B64.encode(format!("{id}:{secret}")))
+}
+
+async fn token_request(s: &Scim, dir: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+    http(
+        s.addr,
+        "POST",
+        &format!("/oauth2/{dir}/token"),
+        Some(body.to_string()),
+        headers,
+    )
+    .await
+}
+
+async fn scim_with(s: &Scim, dir: &str, token: &str) -> u16 {
+    http(
+        s.addr,
+        "GET",
+        &format!("/scim/v2/{dir}/Users"),
+        None,
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
+    .status
+}
+
+/// A form body's content type, then `extra`.
+fn form_headers<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut h = vec![("content-type", FORM)];
+    h.extend_from_slice(extra);
+    h
+}
+
+#[tokio::test]
+async fn both_client_authentication_methods_issue_tokens_that_open_the_scim_api() {
+    let s = Scim::start().await;
+    let (id, secret) = client(&s).await;
+    let dir = s.directory.clone();
+
+    // client_secret_basic (RFC 6749 §2.3.1), with a comma-separated scope as PingFederate sends.
+    let auth = basic(&id, &secret);
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials&scope=scim.read,scim.write",
+        &form_headers(&[("authorization", &auth)]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.body["token_type"], "Bearer");
+    assert_eq!(r.body["expires_in"], 3600);
+    assert_eq!(r.body["scope"], "scim.read scim.write");
+    let basic_token = r.body["access_token"].as_str().unwrap().to_string();
+    assert!(basic_token.starts_with("scim_at_"));
+    assert_eq!(scim_with(&s, &dir, &basic_token).await, 200);
+
+    // client_secret_post, space-separated scope (form-encoded '+'), a tolerated `resource`.
+    let body = format!(
+        "grant_type=client_credentials&client_id={id}&client_secret={secret}&scope=scim+admin&resource=https%3A%2F%2Fscim.example.com"
+    );
+    let r = token_request(&s, &dir, &body, &form_headers(&[])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["scope"], "scim admin");
+    let post_token = r.body["access_token"].as_str().unwrap().to_string();
+    assert_ne!(post_token, basic_token);
+    assert_eq!(scim_with(&s, &dir, &post_token).await, 200);
+
+    // No scope: none echoed.
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &auth)]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.get("scope").is_none());
+
+    // Another directory: its token endpoint refuses this client, its SCIM API this token.
+    let other = s.admin.create_directory("other", None).await.unwrap();
+    let other_dir = other["id"].as_str().unwrap();
+    let r = token_request(
+        &s,
+        other_dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &auth)]),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(r.body["error"], "invalid_client");
+    assert_eq!(scim_with(&s, other_dir, &post_token).await, 401);
+}
+
+#[tokio::test]
+async fn every_error_is_the_rfc_6749_one() {
+    let s = Scim::start().await;
+    let (id, secret) = client(&s).await;
+    let dir = s.directory.clone();
+    let auth = basic(&id, &secret);
+    let unknown = basic("scim_client_nope", &secret);
+    let ok = "grant_type=client_credentials";
+    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
+        (
+            "GET",
+            String::new(),
+            form_headers(&[("authorization", &auth)]),
+            405,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            r#"{"grant_type":"client_credentials"}"#.into(),
+            vec![
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            String::new(),
+            form_headers(&[("authorization", &auth)]),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            "grant_type=password&username=a&password=b".into(),
+            form_headers(&[("authorization", &auth)]),
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            "POST",
+            "grant_type=client_credentials&grant_type=client_credentials".into(),
+            form_headers(&[("authorization", &auth)]),
+            400,
+            "invalid_request",
+        ),
+        (
+            "POST",
+            format!("{ok}&client_secret={secret}"),
+            form_headers(&[("authorization", &auth)]),
+            400,
+            "invalid_request",
+        ),
+        ("POST", ok.into(), form_headers(&[]), 401, "invalid_client"),
+        (
+            "POST",
+            format!("{ok}&client_id={id}&client_secret=scim_cs_wrong"),
+            form_headers(&[]),
+            401,
+            "invalid_client",
+        ),
+        (
+            "POST",
+            ok.into(),
+            form_headers(&[("authorization", "Basic !!!")]),
+            401,
+            "invalid_client",
+        ),
+        (
+            "POST",
+            ok.into(),
+            form_headers(&[("authorization", &unknown)]),
+            401,
+            "invalid_client",
+        ),
+    ];
+    for (method, body, headers, status, error) in cases {
+        let r = http(
+            s.addr,
+            method,
+            &format!("/oauth2/{dir}/token"),
+            Some(body.clone()),
+            &headers,
+        )
+        .await;
+        assert_eq!(r.status, status, "{method} {body}: {}", r.body);
+        assert_eq!(r.body["error"], error, "{method} {body}");
+        assert!(r.body["error_description"].is_string());
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        if status == 401 {
+            assert!(r
+                .header("www-authenticate")
+                .is_some_and(|h| h.starts_with("Basic")));
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_expire_clients_rotate_and_revocation_reaches_their_tokens() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = Scim::start().await;
+    let dir = s.directory.clone();
+    let (old_id, old_secret) = client(&s).await;
+    let (new_id, new_secret) = client(&s).await;
+    // Two live clients for rotation; a third is refused.
+    assert_eq!(manage(&s, "POST", "/clients", None).await.status, 409);
+    let token = |id: String, secret: String| {
+        let s = &s;
+        let dir = dir.clone();
+        async move {
+            let r = token_request(
+                s,
+                &dir,
+                "grant_type=client_credentials",
+                &form_headers(&[("authorization", &basic(&id, &secret))]),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let from_old = token(old_id.clone(), old_secret.clone()).await;
+    let from_new = token(new_id.clone(), new_secret.clone()).await;
+    // Revoking the old client deletes its tokens (never used yet, so no cached answer) and
+    // refuses its secret; the new one goes on.
+    let r = manage(&s, "DELETE", &format!("/clients/{old_id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["access_tokens_revoked"], 1);
+    assert_eq!(scim_with(&s, &dir, &from_old).await, 401);
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&old_id, &old_secret))]),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(scim_with(&s, &dir, &from_new).await, 200);
+
+    // An access token past its hour is refused (its expiry moved back, never looked up before).
+    let expiring = token(new_id.clone(), new_secret.clone()).await;
+    let store = s.app.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.tokens_table())
+        .key(
+            "token_hash",
+            AttributeValue::S(scim_lambda::auth::hash_token(&expiring)),
+        )
+        .update_expression("SET expires_at_millis = :past")
+        .expression_attribute_values(":past", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scim_with(&s, &dir, &expiring).await, 401);
+
+    // The directory lists clients without secrets.
+    let list = manage(&s, "GET", "/clients", None).await.body;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("scim_cs_"));
+}
+
+#[tokio::test]
+async fn the_admin_chooses_bearer_client_credentials_or_both() {
+    let s = Scim::start().await;
+    let dir = s.directory.clone();
+    let (id, secret) = client(&s).await;
+    // Client credentials only: bearer tokens are revoked and no new one is issued.
+    let r = manage(
+        &s,
+        "PUT",
+        "/auth",
+        Some(json!({"bearer": false, "client_credentials": true})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(manage(&s, "POST", "/tokens", None).await.status, 409);
+    let shown = manage(&s, "GET", "", None).await.body;
+    assert_eq!(
+        shown["auth_methods"],
+        json!({"bearer": false, "client_credentials": true})
+    );
+    assert_ne!(shown["status"], "invalid_credentials");
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&id, &secret))]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // Bearer only: clients go, the endpoint refuses.
+    let r = manage(
+        &s,
+        "PUT",
+        "/auth",
+        Some(json!({"bearer": true, "client_credentials": false})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&id, &secret))]),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(manage(&s, "POST", "/clients", None).await.status, 409);
+    // Neither is refused.
+    let r = manage(
+        &s,
+        "PUT",
+        "/auth",
+        Some(json!({"bearer": false, "client_credentials": false})),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn repeated_failed_client_authentications_are_slowed_down() {
+    let s = Scim::start().await;
+    let (id, _) = client(&s).await;
+    let dir = s.directory.clone();
+    let wrong = basic(&id, "scim_cs_0000");
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        let started = Instant::now();
+        let r = token_request(
+            &s,
+            &dir,
+            "grant_type=client_credentials",
+            &form_headers(&[("authorization", &wrong)]),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+        waits.push(started.elapsed());
+    }
+    // 250 ms, 500 ms, 1 s, 2 s at least (a lower bound: the answer waits on purpose).
+    for (i, w) in waits.iter().enumerate() {
+        assert!(
+            *w >= Duration::from_millis(250 << i),
+            "attempt {i} answered after {w:?}"
+        );
+    }
+}
