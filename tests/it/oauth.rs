@@ -131,6 +131,9 @@ async fn both_client_authentication_methods_issue_tokens_that_open_the_scim_api(
     assert_eq!(scim_with(&s, other_dir, &post_token).await, 401);
 }
 
+/// (method, body, headers, status, error code)
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[tokio::test]
 async fn every_error_is_the_rfc_6749_one() {
     let s = Scim::start().await;
@@ -139,7 +142,7 @@ async fn every_error_is_the_rfc_6749_one() {
     let auth = basic(&id, &secret);
     let unknown = basic("scim_client_nope", &secret);
     let ok = "grant_type=client_credentials";
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "GET",
             String::new(),
