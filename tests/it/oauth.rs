@@ -383,3 +383,59 @@ async fn repeated_failed_client_authentications_are_slowed_down() {
         );
     }
 }
+
+/// (IdP, form body, headers)
+type Replay<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+
+/// Each IdP's token request as its documentation describes it (docs/idp-*.md cite the pages):
+/// the request shape, then the access token on a SCIM request of that IdP.
+#[tokio::test]
+async fn the_idps_token_requests_are_answered() {
+    let s = Scim::start().await;
+    let (id, secret) = client(&s).await;
+    let dir = s.directory.clone();
+    let auth = basic(&id, &secret);
+    let post = format!("client_id={id}&client_secret={secret}");
+    let replays: Vec<Replay> = vec![
+        // PingFederate SCIM connector, "OAuth 2 Client Credentials": HTTP Basic, the scope field
+        // sent as typed (comma-separated).
+        (
+            "pingfederate",
+            "grant_type=client_credentials&scope=scim%3Ausers%2Cscim%3Agroups".into(),
+            vec![
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=UTF-8",
+                ),
+                ("authorization", &auth),
+                ("accept", "application/json"),
+            ],
+        ),
+        // PingOne SCIM outbound, "OAuth 2 Client Credentials" with the client secret in the body.
+        (
+            "pingone",
+            format!("grant_type=client_credentials&{post}&scope=scim"),
+            vec![("content-type", FORM)],
+        ),
+        // Entra, "OAuth 2.0 client credentials grant": id and secret in the body, and a `scope`
+        // or `resource` naming the app.
+        (
+            "entra",
+            format!(
+                "grant_type=client_credentials&{post}&resource=https%3A%2F%2Fscim.example.com%2F"
+            ),
+            vec![
+                ("content-type", FORM),
+                ("user-agent", "Microsoft.Identity.Provisioning"),
+            ],
+        ),
+    ];
+    for (idp, body, headers) in replays {
+        let r = token_request(&s, &dir, &body, &headers).await;
+        assert_eq!(r.status, 200, "{idp}: {}", r.body);
+        assert_eq!(r.body["token_type"], "Bearer", "{idp}");
+        assert!(r.body["expires_in"].as_u64().unwrap() > 0, "{idp}");
+        let token = r.body["access_token"].as_str().unwrap();
+        assert_eq!(scim_with(&s, &dir, token).await, 200, "{idp}");
+    }
+}
