@@ -252,8 +252,12 @@ impl Store {
         id: &str,
         token_grace: std::time::Duration,
     ) -> Result<usize, StoreError> {
-        for t in self.list_tokens(id).await? {
+        // Every credential: bearer tokens, access tokens and OAuth clients.
+        for t in self.list_all_tokens(id).await? {
             self.delete_token(&t.hash).await?;
+        }
+        for c in self.list_clients(id).await? {
+            self.delete_client(&c.client_id).await?;
         }
         tokio::time::sleep(token_grace).await;
         let mut deleted = 0;

@@ -24,6 +24,9 @@ const USER_A: &str = "01890000-0000-7000-8000-00000000000a";
 const USER_B: &str = "01890000-0000-7000-8000-00000000000b";
 const GROUP_G: &str = "01890000-0000-7000-8000-00000000000c";
 const GROUP_H: &str = "01890000-0000-7000-8000-00000000000d";
+const CLIENT_ID: &str = "scim_client_0123456789abcdef01234567";
+const CLIENT_SECRET: &str =
+    "scim_cs_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn record(kind: ResourceKind, id: &str, body: serde_json::Value) -> Record {
     let now = clock::now_rfc3339();
@@ -59,6 +62,16 @@ async fn seed(store: &Store) {
             created_at: clock::now_rfc3339(),
             expires_at_millis: None,
             client_id: None,
+        })
+        .await
+        .unwrap();
+    store
+        .put_client(&scim_lambda::store::clients::ClientRecord {
+            client_id: CLIENT_ID.into(),
+            directory_id: DIRECTORY.into(),
+            secret_hash: auth::hash_token(CLIENT_SECRET),
+            created_at: clock::now_rfc3339(),
+            expires_at_millis: None,
         })
         .await
         .unwrap();
@@ -115,9 +128,9 @@ fn fixtures() -> Vec<(&'static str, &'static str, u16, String)> {
         .collect()
 }
 
-/// SCIM routes answer SCIM JSON; the management API plain JSON.
-fn content_type(function: &str) -> &'static str {
-    if function == "management" {
+/// SCIM routes answer SCIM JSON; the management API and the token endpoint plain JSON.
+fn content_type(file: &str, function: &str) -> &'static str {
+    if function == "management" || file.starts_with("oauth") {
         "application/json"
     } else {
         "application/scim+json"
@@ -142,7 +155,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         assert_eq!(resp.status().as_u16(), status, "{file}: {body}");
         assert_eq!(
             resp.headers()["content-type"],
-            content_type(function),
+            content_type(file, function),
             "{file}"
         );
     }
@@ -185,6 +198,6 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binar
         let got_type = r["headers"]["content-type"]
             .as_str()
             .or(r["multiValueHeaders"]["content-type"][0].as_str());
-        assert_eq!(got_type, Some(content_type(function)), "{file}: {r}");
+        assert_eq!(got_type, Some(content_type(file, function)), "{file}: {r}");
     }
 }

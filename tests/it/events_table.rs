@@ -8,7 +8,8 @@
 //! `groups-delete.json`). The `*-rest.json` fixtures are REST API (payload 1.0) events with
 //! the stage (`prod`) in the path; all others are HTTP API (payload 2.0) events. The
 //! `manage-*.json` fixtures are management API calls as API Gateway passes them after its
-//! `AWS_IAM` authorizer (`requestContext.authorizer.iam`).
+//! `AWS_IAM` authorizer (`requestContext.authorizer.iam`). `oauth-token.json` is PingFederate's
+//! token request (HTTP Basic, comma-separated scope) for the seeded OAuth client.
 
 /// (file name, function, expected status)
 pub const EXPECTED: &[(&str, &str, u16)] = &[
@@ -44,4 +45,5 @@ pub const EXPECTED: &[(&str, &str, u16)] = &[
     ("manage-directory-show.json", "management", 200),
     ("manage-users-list.json", "management", 200),
     ("manage-events.json", "management", 200),
+    ("oauth-token.json", "discovery", 200),
 ];

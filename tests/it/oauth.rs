@@ -439,3 +439,25 @@ async fn the_idps_token_requests_are_answered() {
         assert_eq!(scim_with(&s, &dir, token).await, 200, "{idp}");
     }
 }
+
+#[tokio::test]
+async fn deleting_a_directory_deletes_its_clients_and_access_tokens() {
+    let s = Scim::start().await;
+    let (id, secret) = client(&s).await;
+    let r = token_request(
+        &s,
+        &s.directory,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&id, &secret))]),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    s.admin.delete_directory(&s.directory).await.unwrap();
+    let store = s.app.store();
+    assert!(store.get_client(&id).await.unwrap().is_none());
+    assert!(store
+        .list_all_tokens(&s.directory)
+        .await
+        .unwrap()
+        .is_empty());
+}
