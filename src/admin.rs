@@ -173,19 +173,8 @@ impl Admin {
     pub async fn list_clients(&self, dir: &str) -> Result<Value, AdminError> {
         self.directory(dir).await?;
         let now = clock::now_millis();
-        let clients: Vec<Value> = self
-            .store
-            .list_clients(dir)
-            .await?
-            .into_iter()
-            .map(|c| {
-                let live = c.is_live(now);
-                let mut v = json!(c);
-                v["live"] = json!(live);
-                v
-            })
-            .collect();
-        Ok(Value::Array(clients))
+        let clients = self.store.list_clients(dir).await?;
+        Ok(with_live(clients, |c| c.is_live(now)))
     }
 
     /// Revokes a client and every access token issued to it (effective within the token
@@ -491,19 +480,8 @@ impl Admin {
     pub async fn list_tokens(&self, dir: &str) -> Result<Value, AdminError> {
         self.directory(dir).await?;
         let now = clock::now_millis();
-        let tokens: Vec<Value> = self
-            .store
-            .list_tokens(dir)
-            .await?
-            .into_iter()
-            .map(|t| {
-                let live = t.is_live(now);
-                let mut v = json!(t);
-                v["live"] = json!(live);
-                v
-            })
-            .collect();
-        Ok(Value::Array(tokens))
+        let tokens = self.store.list_tokens(dir).await?;
+        Ok(with_live(tokens, |t| t.is_live(now)))
     }
 
     pub async fn revoke_token(&self, dir: &str, token_id: &str) -> Result<Value, AdminError> {
@@ -517,6 +495,18 @@ impl Admin {
         self.store.delete_token(&t.hash).await?;
         Ok(json!({"revoked": token_id, "directory_id": dir}))
     }
+}
+
+/// Credentials as JSON, each with whether it is `live`.
+fn with_live<T: serde::Serialize>(items: Vec<T>, live: impl Fn(&T) -> bool) -> Value {
+    items
+        .iter()
+        .map(|i| {
+            let mut v = json!(i);
+            v["live"] = json!(live(i));
+            v
+        })
+        .collect()
 }
 
 /// JSON as-is for `--json`; otherwise `key: value` lines (arrays: one block per element).

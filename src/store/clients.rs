@@ -3,8 +3,6 @@
 //! random bits, so a plain hash is safe; the secret itself is shown once and never stored), and
 //! an optional expiry. The `by-directory` index lists them with the tokens (told apart by `kind`).
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::keys::{TOKENS_BY_DIRECTORY, TOKEN_HASH};
 use super::{get_n, get_s, n, s, Item, Store, StoreError};
 
@@ -43,28 +41,12 @@ impl Store {
             item.insert("expires_at_millis".into(), n(e));
             item.insert("ttl".into(), n(e / 1000 + 86_400));
         }
-        self.client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        self.put_secret(item, true).await
     }
 
     pub async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(client_key(client_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(out.item.as_ref().and_then(client_from_item))
+        let item = self.get_secret(&client_key(client_id)).await?;
+        Ok(item.as_ref().and_then(client_from_item))
     }
 
     /// A directory's OAuth clients, oldest first.
@@ -83,14 +65,7 @@ impl Store {
     }
 
     pub async fn delete_client(&self, client_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(client_key(client_id)))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        self.delete_secret(&client_key(client_id)).await
     }
 }
 

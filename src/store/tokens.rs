@@ -45,28 +45,43 @@ impl Store {
         if let Some(c) = &t.client_id {
             item.insert("client_id".into(), s(c));
         }
-        self.client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(token_hash)")
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        self.put_secret(item, true).await
     }
 
     pub async fn get_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self
+            .get_secret(hash)
+            .await?
+            .as_ref()
+            .and_then(token_from_item))
+    }
+
+    /// Puts an item of the tokens table (`new_only`: refused if its key exists).
+    pub(crate) async fn put_secret(&self, item: Item, new_only: bool) -> Result<(), StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.tokens_table)
+            .set_item(Some(item));
+        if new_only {
+            put = put.condition_expression("attribute_not_exists(token_hash)");
+        }
+        put.send().await.map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    /// The tokens-table item under `key`, read strongly consistently.
+    pub(crate) async fn get_secret(&self, key: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(hash.into()))
+            .key(TOKEN_HASH, AttributeValue::S(key.into()))
             .consistent_read(true)
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        Ok(out.item.as_ref().and_then(token_from_item))
+        Ok(out.item)
     }
 
     /// A directory's bearer tokens, oldest first.
@@ -93,10 +108,15 @@ impl Store {
     }
 
     pub async fn delete_token(&self, hash: &str) -> Result<(), StoreError> {
+        self.delete_secret(hash).await
+    }
+
+    /// Deletes the tokens-table item under `key` (nothing if absent).
+    pub(crate) async fn delete_secret(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(hash.into()))
+            .key(TOKEN_HASH, AttributeValue::S(key.into()))
             .send()
             .await
             .map_err(StoreError::sdk)?;

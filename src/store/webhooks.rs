@@ -7,8 +7,6 @@
 //!   delivered (the cursor), a lease (one deliverer per directory at a time, so deliveries go out
 //!   in sequence order), and the last failure.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
 use super::keys::{self, TOKEN_HASH};
 use super::{get_n, get_s, is_condition_failure, key, n, s, Item, Store, StoreError};
 use crate::clock;
@@ -45,27 +43,12 @@ impl Store {
         item.insert("url".into(), s(&w.url));
         item.insert("secret".into(), s(&w.secret));
         item.insert("created_at".into(), s(&w.created_at));
-        self.client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        self.put_secret(item, false).await
     }
 
     pub async fn get_webhook(&self, dir: &str) -> Result<Option<Webhook>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(registration_key(dir)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(out.item.as_ref().and_then(|i| {
+        let item = self.get_secret(&registration_key(dir)).await?;
+        Ok(item.as_ref().and_then(|i| {
             Some(Webhook {
                 directory_id: get_s(i, "directory_id")?.into(),
                 url: get_s(i, "url")?.into(),
@@ -76,14 +59,7 @@ impl Store {
     }
 
     pub async fn delete_webhook(&self, dir: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, AttributeValue::S(registration_key(dir)))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        self.delete_secret(&registration_key(dir)).await
     }
 
     pub async fn delivery_state(&self, dir: &str) -> Result<DeliveryState, StoreError> {
