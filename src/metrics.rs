@@ -4,21 +4,25 @@
 //! Dimensions are of low cardinality only: the function family (`users`, `groups`, `discovery`,
 //! `management`) and the status class (`2xx`, `4xx`, `5xx`) — never a directory, user or token.
 //! Metrics: `Requests` (count), `Latency` (ms), `DynamoDBCalls` (calls this request made, retries
-//! included: a Lambda process serves one request at a time, so the process-wide counter's delta
-//! is this request's), `AuthFailures` (count of 401s).
+//! included), `ConsumedReadUnits` / `ConsumedWriteUnits` (the capacity DynamoDB reported for
+//! them), `AuthFailures` (count of 401s). A Lambda process serves one request at a time, so the
+//! process-wide counters' deltas are the request's own (`store::CALLS`, `store::capacity`).
 
 use serde_json::json;
 
 pub const NAMESPACE: &str = "ScimLambda";
 
+/// What one request cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cost {
+    pub latency_ms: u64,
+    pub dynamodb_calls: u64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
 /// The EMF line of one request.
-pub fn request_line(
-    family: &str,
-    status: u16,
-    latency_ms: u64,
-    dynamodb_calls: u64,
-    now_millis: i64,
-) -> String {
+pub fn request_line(family: &str, status: u16, cost: Cost, now_millis: i64) -> String {
     let class = format!("{}xx", status / 100);
     json!({
         "_aws": {
@@ -30,6 +34,8 @@ pub fn request_line(
                     {"Name": "Requests", "Unit": "Count"},
                     {"Name": "Latency", "Unit": "Milliseconds"},
                     {"Name": "DynamoDBCalls", "Unit": "Count"},
+                    {"Name": "ConsumedReadUnits", "Unit": "Count"},
+                    {"Name": "ConsumedWriteUnits", "Unit": "Count"},
                     {"Name": "AuthFailures", "Unit": "Count"}
                 ]
             }]
@@ -37,8 +43,10 @@ pub fn request_line(
         "Family": family,
         "StatusClass": class,
         "Requests": 1,
-        "Latency": latency_ms,
-        "DynamoDBCalls": dynamodb_calls,
+        "Latency": cost.latency_ms,
+        "DynamoDBCalls": cost.dynamodb_calls,
+        "ConsumedReadUnits": cost.read_units,
+        "ConsumedWriteUnits": cost.write_units,
         "AuthFailures": u8::from(status == 401),
     })
     .to_string()
@@ -46,20 +54,14 @@ pub fn request_line(
 
 /// Writes a request's EMF line to stdout, in Lambda only (`AWS_LAMBDA_FUNCTION_NAME` set):
 /// CloudWatch Logs turns it into metrics; locally it would only be noise.
-pub fn emit(family: &str, status: u16, latency_ms: u64, dynamodb_calls: u64) {
+pub fn emit(family: &str, status: u16, cost: Cost) {
     static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     if !*IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()) {
         return;
     }
     println!(
         "{}",
-        request_line(
-            family,
-            status,
-            latency_ms,
-            dynamodb_calls,
-            crate::clock::now_millis()
-        )
+        request_line(family, status, cost, crate::clock::now_millis())
     );
 }
 
@@ -69,8 +71,14 @@ mod tests {
 
     #[test]
     fn a_request_line_is_emf_with_low_cardinality_dimensions() {
+        let cost = Cost {
+            latency_ms: 12,
+            dynamodb_calls: 1,
+            read_units: 1.0,
+            write_units: 0.0,
+        };
         let line: serde_json::Value =
-            serde_json::from_str(&request_line("users", 401, 12, 1, 1_700_000_000_000)).unwrap();
+            serde_json::from_str(&request_line("users", 401, cost, 1_700_000_000_000)).unwrap();
         let directive = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], NAMESPACE);
         // Every dimension named exists on the line; every metric named has a number.

@@ -97,6 +97,7 @@ impl App {
 pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let started = Instant::now();
     let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
+    let (read, write) = crate::store::capacity::consumed();
     let response = if family == Family::Management {
         manage::handle(app, req).await
     } else if oauth::is_token_path(req.uri().path()) {
@@ -104,12 +105,14 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     } else {
         handle_scim(app, family, req, started).await
     };
-    crate::metrics::emit(
-        family.name(),
-        response.status().as_u16(),
-        started.elapsed().as_millis() as u64,
-        crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed) - calls,
-    );
+    let (read_after, write_after) = crate::store::capacity::consumed();
+    let cost = crate::metrics::Cost {
+        latency_ms: started.elapsed().as_millis() as u64,
+        dynamodb_calls: crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed) - calls,
+        read_units: read_after - read,
+        write_units: write_after - write,
+    };
+    crate::metrics::emit(family.name(), response.status().as_u16(), cost);
     response
 }
 

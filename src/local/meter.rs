@@ -21,6 +21,7 @@ use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 
 use super::reply;
+use crate::store::capacity;
 use serde_json::Value;
 
 /// One DynamoDB call as it crossed the wire.
@@ -262,7 +263,7 @@ impl Meter {
             .to_string();
         let mut request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let body = match request.as_object_mut() {
-            Some(obj) if reports_capacity(&operation) => {
+            Some(obj) if capacity::reports_capacity(&operation) => {
                 obj.entry("ReturnConsumedCapacity")
                     .or_insert_with(|| Value::String("TOTAL".into()));
                 if self.tokens == IdempotencyTokens::Drop {
@@ -334,30 +335,6 @@ fn error_body(kind: &str, message: &str) -> Value {
     serde_json::json!({"__type": format!("{ERROR_PREFIX}{kind}"), "message": message})
 }
 
-/// Operations that accept `ReturnConsumedCapacity`.
-fn reports_capacity(op: &str) -> bool {
-    matches!(
-        op,
-        "GetItem"
-            | "PutItem"
-            | "UpdateItem"
-            | "DeleteItem"
-            | "Query"
-            | "Scan"
-            | "BatchGetItem"
-            | "BatchWriteItem"
-            | "TransactGetItems"
-            | "TransactWriteItems"
-    )
-}
-
-fn is_read(op: &str) -> bool {
-    matches!(
-        op,
-        "GetItem" | "Query" | "Scan" | "BatchGetItem" | "TransactGetItems"
-    )
-}
-
 fn len(v: &Value) -> u64 {
     v.as_array().map_or(0, |a| a.len() as u64)
 }
@@ -373,25 +350,7 @@ fn account(op: &str, status: u16, request: &Value, response: &Value) -> Call {
         status,
         ..Call::default()
     };
-    let capacity = match &response["ConsumedCapacity"] {
-        Value::Array(a) => a.iter().collect::<Vec<_>>(),
-        Value::Null => vec![],
-        one => vec![one],
-    };
-    for c in capacity {
-        let total = c["CapacityUnits"].as_f64().unwrap_or(0.0);
-        match (
-            c["ReadCapacityUnits"].as_f64(),
-            c["WriteCapacityUnits"].as_f64(),
-        ) {
-            (None, None) if is_read(op) => call.read_units += total,
-            (None, None) => call.write_units += total,
-            (r, w) => {
-                call.read_units += r.unwrap_or(0.0);
-                call.write_units += w.unwrap_or(0.0);
-            }
-        }
-    }
+    (call.read_units, call.write_units) = capacity::units(op, response);
     if status != 200 {
         return call;
     }

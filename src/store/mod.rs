@@ -3,6 +3,7 @@
 //! enforces uniqueness and optimistic concurrency with conditional writes, so DynamoDB itself is the
 //! arbiter when two requests race.
 
+pub mod capacity;
 pub mod check;
 pub mod clients;
 pub mod deadline;
@@ -299,14 +300,57 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
 /// process serves one request at a time, so the difference over a request is its own.
 pub static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Counts every DynamoDB call the SDK transmits into `CALLS`.
+/// Counts every DynamoDB call the SDK transmits into `CALLS`, asks each one that can for its
+/// consumed capacity (`ReturnConsumedCapacity: TOTAL`, added to the JSON body before signing)
+/// and adds what DynamoDB answers to `capacity`'s counters.
 #[derive(Debug)]
 struct CountCalls;
+
+/// The operation of the call in flight, kept in its config bag from request to answer.
+#[derive(Debug, Clone)]
+struct Operation(String);
+
+impl aws_smithy_types::config_bag::Storable for Operation {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
 
 impl aws_sdk_dynamodb::config::Intercept for CountCalls {
     fn name(&self) -> &'static str {
         "CountCalls"
     }
+
+    fn modify_before_signing(
+        &self,
+        ctx: &mut aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let request = ctx.request_mut();
+        let op = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or_default()
+            .to_string();
+        if capacity::reports_capacity(&op) {
+            let body: Option<Value> = request
+                .body()
+                .bytes()
+                .and_then(|b| serde_json::from_slice(b).ok());
+            if let Some(Value::Object(mut m)) = body {
+                m.entry("ReturnConsumedCapacity")
+                    .or_insert_with(|| Value::String("TOTAL".into()));
+                let bytes = serde_json::to_vec(&m)?;
+                request
+                    .headers_mut()
+                    .insert("content-length", bytes.len().to_string());
+                *request.body_mut() = aws_smithy_types::body::SdkBody::from(bytes);
+            }
+        }
+        cfg.interceptor_state().store_put(Operation(op));
+        Ok(())
+    }
+
     fn read_before_transmit(
         &self,
         _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
@@ -314,6 +358,27 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        ctx: &aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let op = cfg
+            .load::<Operation>()
+            .map(|o| o.0.clone())
+            .unwrap_or_default();
+        if let Some(answer) = ctx
+            .response()
+            .body()
+            .bytes()
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        {
+            capacity::record(&op, &answer);
+        }
         Ok(())
     }
 }

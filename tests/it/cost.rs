@@ -177,3 +177,59 @@ async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
     }
     assert_eq!(costs[0], costs[1], "empty group vs 200-member group");
 }
+
+/// The functions' own per-request figures (the EMF metric: an SDK interceptor counts calls and
+/// asks each for its consumed capacity) agree with the meter in front of DynamoDB.
+#[tokio::test]
+async fn the_functions_measure_their_own_calls_and_capacity_as_the_meter_does() {
+    use scim_lambda::store::{capacity, CALLS};
+    use std::sync::atomic::Ordering;
+    let (scim, _) = arranged().await;
+    scim.meter.take();
+    let calls = CALLS.load(Ordering::Relaxed);
+    let (read, write) = capacity::consumed();
+    let r = scim
+        .send(
+            "POST",
+            &scim.v2("/Users"),
+            Some(json!({"userName": "measured@example.com", "name": {"givenName": "M"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let metered = scim.meter.take();
+    let (read_after, write_after) = capacity::consumed();
+    assert_eq!(
+        CALLS.load(Ordering::Relaxed) - calls,
+        metered.round_trips() as u64
+    );
+    assert!(
+        (read_after - read - metered.read_units()).abs() < 1e-9,
+        "{metered}"
+    );
+    assert!(
+        (write_after - write - metered.write_units()).abs() < 1e-9,
+        "{metered}"
+    );
+    assert!(write_after - write > 0.0);
+}
+
+/// Without the meter in between, DynamoDB (the emulator) reports capacity only because the
+/// functions' interceptor asked for it.
+#[tokio::test]
+async fn the_interceptor_itself_asks_for_consumed_capacity() {
+    use scim_lambda::local::embedded::{self, Storage};
+    use scim_lambda::store::{capacity, Store};
+    let endpoint = embedded::start(&Storage::Memory).await.unwrap();
+    let store = Store::local(&endpoint, "measured-directory", "measured-tokens");
+    store.create_tables().await.unwrap();
+    let (_, write) = capacity::consumed();
+    store
+        .create_directory(&scim_lambda::store::directories::Directory::new(
+            "d1".into(),
+            "measured".into(),
+        ))
+        .await
+        .unwrap();
+    let (_, write_after) = capacity::consumed();
+    assert!(write_after - write >= 1.0, "{write} → {write_after}");
+}
