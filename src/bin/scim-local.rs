@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser;
 use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
-use scim_lambda::local::{demo, embedded, webhooks};
+use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -104,10 +104,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         println!("management API:    off (not on a loopback address; in AWS it is IAM-authorised)");
     }
-    // Webhooks registered with `scimctl webhook set` or the management API get their events.
-    tokio::spawn(webhooks::run(
+    // What AWS runs off the request path: webhook deliveries, the data of deleted directories.
+    tokio::spawn(background::run(
         store.clone(),
         std::time::Duration::from_millis(200),
+        scim_lambda::auth::CACHE_TTL,
     ));
     let app = App::new(store, Some(public.clone()));
     eprintln!("scim-local listening on {public}");

@@ -3,14 +3,15 @@
 //! trips, items and capacity units per operation (`meter`), the one-port server that routes
 //! template.yaml's paths to the real handlers (`server`), the demo directory `scim-local`
 //! prints on every start (`demo`), and a loopback Lambda Runtime API that runs the real function
-//! binary (`runtime_api`).
+//! binary (`runtime_api`), and what AWS runs off the request path (`background`: webhook
+//! deliveries, deleted directories' data).
 
+pub mod background;
 pub mod demo;
 pub mod embedded;
 pub mod meter;
 pub mod runtime_api;
 pub mod server;
-pub mod webhooks;
 
 pub use server::serve;
 

@@ -262,3 +262,30 @@ async fn the_local_server_serves_management_routes_on_loopback_only() {
     let r = http(addr, "GET", "/manage/directories", None, &[]).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+#[tokio::test]
+async fn locally_a_deleted_directory_s_data_goes_after_the_grace() {
+    let s = Scim::start().await;
+    s.user("gone@example.com").await;
+    let store = s.app.store().clone();
+    tokio::spawn(scim_lambda::local::background::run(
+        store.clone(),
+        std::time::Duration::from_millis(20),
+        std::time::Duration::ZERO,
+    ));
+    let r = call(&s, "DELETE", &format!("/directories/{}", s.directory), None).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let started = std::time::Instant::now();
+    while store.get_directory(&s.directory).await.unwrap().is_some() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let left = store.check_directory(&s.directory, false).await.unwrap();
+    let events = store.events(&s.directory, 0, 100, &[]).await.unwrap().data;
+    // Only the events (and their sequence) stay, ending with the deletion.
+    assert_eq!(left.items, events.len() + 1);
+    assert_eq!(events.last().unwrap().event, "dsync.deleted");
+}

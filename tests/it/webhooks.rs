@@ -182,9 +182,10 @@ async fn local_deliveries_arrive_soon_after_the_scim_response() {
     let s = Scim::start().await;
     let rx = receiver(0).await;
     register(&s, &rx.url).await;
-    tokio::spawn(scim_lambda::local::webhooks::run(
+    tokio::spawn(scim_lambda::local::background::run(
         s.app.store().clone(),
         Duration::from_millis(20),
+        Duration::ZERO,
     ));
     let mut latencies = Vec::new();
     for i in 0..20 {
