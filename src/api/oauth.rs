@@ -4,7 +4,8 @@
 //!
 //! - Client authentication by HTTP Basic (`client_secret_basic`, which RFC 6749 §2.3.1 requires
 //!   servers to support; id and secret are form-urlencoded before the Base64) or by form body
-//!   (`client_secret_post`); never both in one request (§2.3).
+//!   (`client_secret_post`); both at once only when they agree (Entra's "credential send method:
+//!   Both"), since §2.3 asks for one method.
 //! - `scope` is optional, space-separated per §3.3 or comma-separated as PingFederate sends what
 //!   its admin typed; the token grants the directory's SCIM API whatever it names, and the answer
 //!   echoes it space-separated. `resource` (RFC 8707, sent by some clients) is tolerated.
@@ -102,9 +103,16 @@ async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
     };
     let basic = basic_credentials(req)?;
     let (client_id, secret) = match (basic, param("client_secret")) {
+        // Entra's "credential send method: Both" sends the same credentials both ways; RFC 6749
+        // §2.3 asks for one method, so two that disagree are refused.
+        (Some((id, secret)), Some(body_secret))
+            if body_secret == secret && param("client_id").is_none_or(|b| b == id) =>
+        {
+            (id, secret)
+        }
         (Some(_), Some(_)) => {
             return Err(OAuthError::InvalidRequest(
-                "use one client authentication method: HTTP Basic or the form body".into(),
+                "the Authorization header and the form body name different credentials".into(),
             ))
         }
         (Some((id, secret)), None) => {

@@ -183,7 +183,7 @@ async fn every_error_is_the_rfc_6749_one() {
         ),
         (
             "POST",
-            format!("{ok}&client_secret={secret}"),
+            format!("{ok}&client_secret=scim_cs_other"),
             form_headers(&[("authorization", &auth)]),
             400,
             "invalid_request",
@@ -428,6 +428,12 @@ async fn the_idps_token_requests_are_answered() {
                 ("content-type", FORM),
                 ("user-agent", "Microsoft.Identity.Provisioning"),
             ],
+        ),
+        // Entra with credential send method "Both": Basic and the body, the same credentials.
+        (
+            "entra-both",
+            format!("grant_type=client_credentials&{post}"),
+            vec![("content-type", FORM), ("authorization", &auth)],
         ),
     ];
     for (idp, body, headers) in replays {
