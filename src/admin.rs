@@ -285,12 +285,7 @@ impl Admin {
     pub async fn begin_delete(&self, id: &str) -> Result<Value, AdminError> {
         let d = self.directory(id).await?;
         self.store.begin_delete(&d).await?;
-        for t in self.store.list_all_tokens(id).await? {
-            self.store.delete_token(&t.hash).await?;
-        }
-        for c in self.store.list_clients(id).await? {
-            self.store.delete_client(&c.client_id).await?;
-        }
+        self.store.revoke_credentials(id).await?;
         Ok(json!({"deleting": id}))
     }
 

@@ -3,7 +3,7 @@
 //! random bits, so a plain hash is safe; the secret itself is shown once and never stored), and
 //! an optional expiry. The `by-directory` index lists them with the tokens (told apart by `kind`).
 
-use super::keys::{TOKENS_BY_DIRECTORY, TOKEN_HASH};
+use super::keys::TOKEN_HASH;
 use super::{get_n, get_s, n, s, Item, Store, StoreError};
 
 const KIND: &str = "client";
@@ -51,16 +51,7 @@ impl Store {
 
     /// A directory's OAuth clients, oldest first.
     pub async fn list_clients(&self, directory: &str) -> Result<Vec<ClientRecord>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.tokens_table)
-            .index_name(TOKENS_BY_DIRECTORY)
-            .key_condition_expression("directory_id = :d")
-            .filter_expression("kind = :k")
-            .expression_attribute_values(":d", s(directory))
-            .expression_attribute_values(":k", s(KIND));
-        let items = self.query_all(query).await?;
+        let items = self.secrets_of(directory).await?;
         Ok(items.iter().filter_map(client_from_item).collect())
     }
 

@@ -102,16 +102,25 @@ impl Store {
         Ok(item.as_ref().and_then(directory_from_item))
     }
 
+    /// An UpdateItem of a directory's registry entry, refused if the entry is gone.
+    fn registry_update(
+        &self,
+        id: &str,
+        expression: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+    }
+
     /// Notes an authenticated SCIM request; the first one links the directory and emits
     /// `dsync.activated` with the status change, in one transaction.
     pub async fn record_request(&self, id: &str) -> Result<(), StoreError> {
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
-            .update_expression("SET last_request_at = :now")
-            .condition_expression("attribute_exists(pk)")
+            .registry_update(id, "SET last_request_at = :now")
             .expression_attribute_values(":now", s(clock::now_rfc3339()))
             .return_values(ReturnValue::AllOld)
             .send()
@@ -161,12 +170,7 @@ impl Store {
         if m.client_credentials {
             methods.push(AttributeValue::S("client_credentials".into()));
         }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
-            .update_expression("SET auth_methods = :m")
-            .condition_expression("attribute_exists(pk)")
+        self.registry_update(id, "SET auth_methods = :m")
             .expression_attribute_values(":m", AttributeValue::L(methods))
             .send()
             .await
@@ -189,12 +193,7 @@ impl Store {
             s(detail.chars().take(500).collect::<String>()),
         );
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(REGISTRY_PK.into(), keys::registry_sk(id))))
-            .update_expression("SET last_error = :e")
-            .condition_expression("attribute_exists(pk)")
+            .registry_update(id, "SET last_error = :e")
             .expression_attribute_values(":e", AttributeValue::M(err))
             .send()
             .await;
@@ -252,13 +251,7 @@ impl Store {
         id: &str,
         token_grace: std::time::Duration,
     ) -> Result<usize, StoreError> {
-        // Every credential: bearer tokens, access tokens and OAuth clients.
-        for t in self.list_all_tokens(id).await? {
-            self.delete_token(&t.hash).await?;
-        }
-        for c in self.list_clients(id).await? {
-            self.delete_client(&c.client_id).await?;
-        }
+        self.revoke_credentials(id).await?;
         tokio::time::sleep(token_grace).await;
         let mut deleted = 0;
         let mut after = None;

@@ -96,6 +96,13 @@ impl Store {
 
     /// A directory's bearer and access tokens, oldest first.
     pub async fn list_all_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        let items = self.secrets_of(directory).await?;
+        Ok(items.iter().filter_map(token_from_item).collect())
+    }
+
+    /// Every tokens-table item of a directory (tokens, OAuth clients, the webhook registration),
+    /// oldest first, through the `by-directory` index.
+    pub(crate) async fn secrets_of(&self, directory: &str) -> Result<Vec<Item>, StoreError> {
         let query = self
             .client
             .query()
@@ -103,8 +110,18 @@ impl Store {
             .index_name(TOKENS_BY_DIRECTORY)
             .key_condition_expression("directory_id = :d")
             .expression_attribute_values(":d", s(directory));
-        let items = self.query_all(query).await?;
-        Ok(items.iter().filter_map(token_from_item).collect())
+        self.query_all(query).await
+    }
+
+    /// Deletes every credential of a directory: bearer and access tokens, OAuth clients.
+    pub async fn revoke_credentials(&self, directory: &str) -> Result<(), StoreError> {
+        for t in self.list_all_tokens(directory).await? {
+            self.delete_token(&t.hash).await?;
+        }
+        for c in self.list_clients(directory).await? {
+            self.delete_client(&c.client_id).await?;
+        }
+        Ok(())
     }
 
     pub async fn delete_token(&self, hash: &str) -> Result<(), StoreError> {
