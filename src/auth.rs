@@ -84,14 +84,10 @@ const CACHE_ENTRIES: usize = 1_000;
 pub struct Authenticator {
     store: Store,
     cache: Mutex<Caches>,
-    /// Failed client authentications by client id (this process): each answer waits longer.
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 /// How long an access token from the token endpoint lives.
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(3600);
-/// Failures of one client id older than this are forgotten.
-const FAILURE_WINDOW: Duration = Duration::from_secs(900);
 
 /// Why the token endpoint refuses (RFC 6749 §5.2).
 #[derive(Debug, thiserror::Error)]
@@ -108,12 +104,16 @@ pub enum OAuthError {
     MethodNotAllowed,
     #[error("try again: {0}")]
     Unavailable(String),
+    #[error("no token endpoint here; it is POST /oauth2/{{directoryId}}/token")]
+    NotFound,
 }
 
 impl OAuthError {
     pub fn code(&self) -> &'static str {
         match self {
-            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed => "invalid_request",
+            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed | OAuthError::NotFound => {
+                "invalid_request"
+            }
             OAuthError::InvalidClient => "invalid_client",
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
@@ -124,6 +124,7 @@ impl OAuthError {
         match self {
             OAuthError::InvalidClient => 401,
             OAuthError::MethodNotAllowed => 405,
+            OAuthError::NotFound => 404,
             OAuthError::Unavailable(_) => 503,
             _ => 400,
         }
@@ -188,13 +189,12 @@ impl Authenticator {
         Authenticator {
             store,
             cache: Mutex::default(),
-            failures: Mutex::default(),
         }
     }
 
     /// The client-credentials grant: checks the client of `directory` and issues an access
-    /// token. Returns the token and its lifetime in seconds. A failed authentication answers
-    /// after a wait that doubles with each recent failure of that client id (250 ms to 4 s).
+    /// token. Returns the token and its lifetime in seconds. A failed authentication is answered
+    /// at once (`api/oauth.rs` says why).
     pub async fn issue_access_token(
         &self,
         directory: &str,
@@ -210,56 +210,45 @@ impl Authenticator {
         } else {
             None
         };
-        let ok = client.as_ref().is_some_and(|c| {
+        let Some(client) = client.filter(|c| {
             c.directory_id == directory
                 && c.is_live(now)
                 && same_digest(&c.secret_hash, &hash_token(secret))
-        });
-        if !ok {
-            let wait = self.note_failure(client_id);
-            tokio::time::sleep(wait).await;
+        }) else {
             return Err(OAuthError::InvalidClient);
-        }
-        if let Ok(mut f) = self.failures.lock() {
-            f.remove(client_id);
-        }
+        };
         let d = self.store.get_directory(directory).await?;
         if !d.is_some_and(|d| d.auth_methods.client_credentials) {
             return Err(OAuthError::UnauthorizedClient);
         }
         let token = random_with(ACCESS_TOKEN_PREFIX, 32);
         let hash = hash_token(&token);
+        // A token never outlives its client's expiry.
+        let expires = (now + ACCESS_TOKEN_TTL.as_millis() as i64)
+            .min(client.expires_at_millis.unwrap_or(i64::MAX));
         let record = TokenRecord {
             token_id: token_id(&hash),
-            hash,
+            hash: hash.clone(),
             directory_id: directory.into(),
             created_at: crate::clock::now_rfc3339(),
-            expires_at_millis: Some(now + ACCESS_TOKEN_TTL.as_millis() as i64),
+            expires_at_millis: Some(expires),
             client_id: Some(client_id.into()),
         };
         self.store.put_token(&record).await?;
-        Ok((token, ACCESS_TOKEN_TTL.as_secs()))
-    }
-
-    /// Counts a failed authentication of `client_id`; returns how long to wait before answering.
-    fn note_failure(&self, client_id: &str) -> Duration {
-        let Ok(mut f) = self.failures.lock() else {
-            return Duration::ZERO;
+        let Some(evicted) = self.store.add_access_token(&client, &hash).await? else {
+            // Revoked (or its secret rotated) between the check and now: the token is refused
+            // by its check anyway; it is not handed out.
+            self.store.delete_token(&hash).await?;
+            return Err(OAuthError::InvalidClient);
         };
-        if f.len() >= CACHE_ENTRIES {
-            f.retain(|_, (_, at)| at.elapsed() < FAILURE_WINDOW);
-            if f.len() >= CACHE_ENTRIES {
-                f.clear();
+        for old in evicted {
+            // Already refused (no longer on the client's list); the items are only tidied.
+            if let Err(e) = self.store.delete_token(&old).await {
+                tracing::warn!(error = %e, "could not delete a retired access token");
             }
         }
-        let key: String = client_id.chars().take(64).collect();
-        let entry = f.entry(key).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-        entry.1 = Instant::now();
-        Duration::from_millis(250u64 << (entry.0 - 1).min(4))
+        let lifetime = ((expires - now).max(0) as u64).div_ceil(1000);
+        Ok((token, lifetime))
     }
 
     /// True when `token` is live and belongs to `directory`.
@@ -277,7 +266,21 @@ impl Authenticator {
         let record = match cached {
             Some(r) => r,
             None => {
-                let r = self.store.get_token(&hash).await?;
+                let mut r = self.store.get_token(&hash).await?;
+                // An access token is good only while its client is live and still lists it;
+                // the answer is cached with the token, so revoking a client holds within the
+                // same `CACHE_TTL`.
+                if let Some(t) = r.as_ref().filter(|t| t.client_id.is_some()) {
+                    let id = t.client_id.as_deref().unwrap_or_default();
+                    let listed = self.store.get_client(id).await?.is_some_and(|c| {
+                        c.directory_id == t.directory_id
+                            && c.is_live(now_millis)
+                            && c.access_tokens.contains(&hash)
+                    });
+                    if !listed {
+                        r = None;
+                    }
+                }
                 if let Ok(mut c) = self.cache.lock() {
                     c.put(hash, r.clone());
                 }

@@ -98,12 +98,12 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let started = Instant::now();
     let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
     let (read, write) = crate::store::capacity::consumed();
-    let response = if family == Family::Management {
-        manage::handle(app, req).await
-    } else if oauth::is_token_path(req.uri().path()) {
-        oauth::handle(app, req).await
-    } else {
-        handle_scim(app, family, req, started).await
+    let response = match family {
+        Family::Management => manage::handle(app, req).await,
+        Family::Token => oauth::handle(app, req).await,
+        Family::Users | Family::Groups | Family::Discovery => {
+            handle_scim(app, family, req, started).await
+        }
     };
     let (read_after, write_after) = crate::store::capacity::consumed();
     let cost = crate::metrics::Cost {
@@ -183,7 +183,7 @@ async fn serve(app: &App, family: Family, req: ScimRequest) -> Result<ScimRespon
             resources::serve(app, crate::scim::schema::ResourceKind::Group, &req).await
         }
         Family::Discovery => discovery::serve(app, &req).await,
-        Family::Management => Err(ScimError::not_found("no SCIM endpoint here")),
+        Family::Management | Family::Token => Err(ScimError::not_found("no SCIM endpoint here")),
     }
 }
 

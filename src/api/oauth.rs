@@ -13,8 +13,11 @@
 //!   `Cache-Control: no-store` (§5.1); errors per §5.2 (`invalid_client` is 401 with
 //!   `WWW-Authenticate`).
 //! - Access tokens (`scim_at_…`, 1 hour) are stored hashed like bearer tokens and checked by the
-//!   same cached lookup, so a SCIM request costs no extra read; revoking the client deletes its
-//!   access tokens, which then stop working within the token cache's 30 s.
+//!   same cached lookup, together with their client (`auth.rs`): revoking the client stops its
+//!   access tokens within the token cache's 30 s.
+//! - A failed client authentication is answered at once. Secrets are 256 random bits, so a wait
+//!   protects nothing, and a wait inside the invocation would let an anonymous client hold a
+//!   Lambda execution per request; per-client limits belong at the edge (README, "Throttling").
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -25,11 +28,6 @@ use serde_json::{json, Value};
 use super::request::{parse_form, percent_decode};
 use super::App;
 use crate::auth::OAuthError;
-
-/// Whether `path` is a token endpoint's.
-pub fn is_token_path(path: &str) -> bool {
-    path.contains("/oauth2/") && path.trim_end_matches('/').ends_with("/token")
-}
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let started = std::time::Instant::now();
@@ -63,12 +61,12 @@ async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
     } else {
         raw
     };
-    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let at = segs.iter().position(|s| *s == "oauth2").unwrap_or(0);
-    let directory = segs
-        .get(at + 1)
-        .map(|d| percent_decode(d))
-        .unwrap_or_default();
+    // Exactly `/oauth2/{directoryId}/token` (the one route of this function); anything else is
+    // no directory's token endpoint.
+    let directory = match path.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
+        ["", "oauth2", d, "token"] if !d.is_empty() => percent_decode(d),
+        _ => return Err(OAuthError::NotFound),
+    };
     if req.method() != Method::POST {
         return Err(OAuthError::MethodNotAllowed);
     }

@@ -9,13 +9,17 @@ pub enum Family {
     Discovery,
     /// The application's management API (`manage.rs`), behind IAM.
     Management,
+    /// The OAuth token endpoint (`oauth.rs`): a function of its own, so an anonymous client
+    /// hammering it can neither hold the SCIM functions' concurrency nor reach a role that
+    /// writes anything but access tokens.
+    Token,
 }
 
 /// Environment variable naming the family a function serves (template.yaml sets it per function).
 pub const ENV_FAMILY: &str = "SCIM_FAMILY";
 
 #[derive(Debug, thiserror::Error)]
-#[error("{ENV_FAMILY} must be users, groups, discovery or management (got {0:?})")]
+#[error("{ENV_FAMILY} must be users, groups, discovery, management or token (got {0:?})")]
 pub struct UnknownFamily(String);
 
 impl Family {
@@ -31,6 +35,7 @@ impl Family {
             Family::Groups,
             Family::Discovery,
             Family::Management,
+            Family::Token,
         ]
         .into_iter()
         .find(|f| f.name() == name)
@@ -43,6 +48,7 @@ impl Family {
             Family::Groups => "groups",
             Family::Discovery => "discovery",
             Family::Management => "management",
+            Family::Token => "token",
         }
     }
 
@@ -53,6 +59,7 @@ impl Family {
             Family::Groups => "GroupsFunction",
             Family::Discovery => "DiscoveryFunction",
             Family::Management => "ManagementFunction",
+            Family::Token => "TokenFunction",
         }
     }
 }
@@ -129,7 +136,7 @@ pub const ROUTES: &[(Family, &str)] = &[
         "/manage/directories/{directoryId}/clients/{id}",
     ),
     (Family::Management, "/manage/directories/{directoryId}/auth"),
-    (Family::Discovery, "/oauth2/{directoryId}/token"),
+    (Family::Token, "/oauth2/{directoryId}/token"),
 ];
 
 /// The family whose route template matches `path` (segment by segment; `{x}` matches one
@@ -161,5 +168,10 @@ mod tests {
         );
         assert_eq!(route("/scim/v2/d1/Nope"), None);
         assert_eq!(route("/scim/v2//Users"), None);
+        assert_eq!(route("/oauth2/d1/token"), Some(Family::Token));
+        // Only the exact token path is the token endpoint's.
+        assert_eq!(route("/scim/v2/d1/Users/oauth2/token"), None);
+        assert_eq!(route("/scim/v2/d1/Users/token"), Some(Family::Users));
+        assert_eq!(route("/oauth2/d1/x/token"), None);
     }
 }

@@ -3,11 +3,20 @@
 //! does a GetItem by hash. Two kinds: bearer tokens an admin issues, and short-lived access tokens
 //! the OAuth token endpoint issues to a client (`client_id` set); both are checked the same way.
 //! The same table holds the OAuth clients (`clients.rs`) and webhook registrations.
+//!
+//! Access tokens name their directory under `ACCESS_DIRECTORY`, not `directory_id`, so they stay
+//! out of the `by-directory` index: a client that fetches a token per request would otherwise
+//! grow every listing of the directory's credentials (`GET /manage/directories`) without bound.
+//! Nothing needs to list them: each one is checked against its client's live list
+//! (`clients.rs`), and TTL removes it at its expiry.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{TOKENS_BY_DIRECTORY, TOKEN_HASH};
 use super::{get_n, get_s, n, s, Item, Store, StoreError};
+
+/// The directory of an access token (outside the `by-directory` index; see above).
+const ACCESS_DIRECTORY: &str = "access_directory_id";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TokenRecord {
@@ -34,16 +43,22 @@ impl Store {
         let mut item = Item::new();
         item.insert(TOKEN_HASH.into(), s(&t.hash));
         item.insert("token_id".into(), s(&t.token_id));
-        item.insert("directory_id".into(), s(&t.directory_id));
         item.insert("created_at".into(), s(&t.created_at));
+        let directory = match &t.client_id {
+            Some(c) => {
+                item.insert("client_id".into(), s(c));
+                ACCESS_DIRECTORY
+            }
+            None => "directory_id",
+        };
+        item.insert(directory.into(), s(&t.directory_id));
         if let Some(e) = t.expires_at_millis {
             item.insert("expires_at_millis".into(), n(e));
-            // DynamoDB TTL (seconds) garbage-collects expired tokens a day after expiry; the
-            // request path checks `expires_at_millis` itself because TTL deletion is lazy.
-            item.insert("ttl".into(), n(e / 1000 + 86_400));
-        }
-        if let Some(c) = &t.client_id {
-            item.insert("client_id".into(), s(c));
+            // DynamoDB TTL (seconds) removes an access token at its expiry and a bearer token
+            // a day after (its listing shows it expired meanwhile); the request path checks
+            // `expires_at_millis` itself because TTL deletion is lazy.
+            let grace = if t.client_id.is_some() { 0 } else { 86_400 };
+            item.insert("ttl".into(), n((e + 999) / 1000 + grace));
         }
         self.put_secret(item, true).await
     }
@@ -84,18 +99,8 @@ impl Store {
         Ok(out.item)
     }
 
-    /// A directory's bearer tokens, oldest first.
+    /// A directory's bearer tokens, oldest first (access tokens are not listed; see above).
     pub async fn list_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        Ok(self
-            .list_all_tokens(directory)
-            .await?
-            .into_iter()
-            .filter(|t| t.client_id.is_none())
-            .collect())
-    }
-
-    /// A directory's bearer and access tokens, oldest first.
-    pub async fn list_all_tokens(&self, directory: &str) -> Result<Vec<TokenRecord>, StoreError> {
         let items = self.secrets_of(directory).await?;
         Ok(items.iter().filter_map(token_from_item).collect())
     }
@@ -113,9 +118,10 @@ impl Store {
         self.query_all(query).await
     }
 
-    /// Deletes every credential of a directory: bearer and access tokens, OAuth clients.
+    /// Deletes every credential of a directory: bearer tokens and OAuth clients (an access token
+    /// dies with its client).
     pub async fn revoke_credentials(&self, directory: &str) -> Result<(), StoreError> {
-        for t in self.list_all_tokens(directory).await? {
+        for t in self.list_tokens(directory).await? {
             self.delete_token(&t.hash).await?;
         }
         for c in self.list_clients(directory).await? {
@@ -145,7 +151,9 @@ fn token_from_item(item: &Item) -> Option<TokenRecord> {
     Some(TokenRecord {
         token_id: get_s(item, "token_id")?.to_string(),
         hash: get_s(item, TOKEN_HASH)?.to_string(),
-        directory_id: get_s(item, "directory_id")?.to_string(),
+        directory_id: get_s(item, "directory_id")
+            .or_else(|| get_s(item, ACCESS_DIRECTORY))?
+            .to_string(),
         created_at: get_s(item, "created_at").unwrap_or_default().to_string(),
         expires_at_millis: get_n(item, "expires_at_millis").map(|v| v as i64),
         client_id: get_s(item, "client_id").map(str::to_string),

@@ -72,6 +72,7 @@ async fn seed(store: &Store) {
             secret_hash: auth::hash_token(CLIENT_SECRET),
             created_at: clock::now_rfc3339(),
             expires_at_millis: None,
+            access_tokens: vec![],
         })
         .await
         .unwrap();
@@ -129,8 +130,8 @@ fn fixtures() -> Vec<(&'static str, &'static str, u16, String)> {
 }
 
 /// SCIM routes answer SCIM JSON; the management API and the token endpoint plain JSON.
-fn content_type(file: &str, function: &str) -> &'static str {
-    if function == "management" || file.starts_with("oauth") {
+fn content_type(function: &str) -> &'static str {
+    if function == "management" || function == "token" {
         "application/json"
     } else {
         "application/scim+json"
@@ -155,7 +156,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         assert_eq!(resp.status().as_u16(), status, "{file}: {body}");
         assert_eq!(
             resp.headers()["content-type"],
-            content_type(file, function),
+            content_type(function),
             "{file}"
         );
     }
@@ -168,7 +169,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
 async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binary() {
     let local = local().await;
     let mut functions = std::collections::HashMap::new();
-    for name in ["users", "groups", "discovery", "management"] {
+    for name in ["users", "groups", "discovery", "management", "token"] {
         let api = RuntimeApi::start().await.unwrap();
         let child = api
             .command(std::path::Path::new(env!("CARGO_BIN_EXE_lambda")), name)
@@ -198,6 +199,6 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binar
         let got_type = r["headers"]["content-type"]
             .as_str()
             .or(r["multiValueHeaders"]["content-type"][0].as_str());
-        assert_eq!(got_type, Some(content_type(file, function)), "{file}: {r}");
+        assert_eq!(got_type, Some(content_type(function)), "{file}: {r}");
     }
 }

@@ -45,5 +45,5 @@ pub const EXPECTED: &[(&str, &str, u16)] = &[
     ("manage-directory-show.json", "management", 200),
     ("manage-users-list.json", "management", 200),
     ("manage-events.json", "management", 200),
-    ("oauth-token.json", "discovery", 200),
+    ("oauth-token.json", "token", 200),
 ];

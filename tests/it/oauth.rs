@@ -1,7 +1,7 @@
 //! The OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 §4.4) over HTTP, and the access
 //! tokens it issues on the SCIM routes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -356,32 +356,182 @@ async fn the_admin_chooses_bearer_client_credentials_or_both() {
     assert_eq!(r.status, 400);
 }
 
+/// A failed client authentication never waits inside the invocation: with tokio's clock paused,
+/// any sleep would show as elapsed (virtual) time. (It used to wait 250 ms doubling to 4 s per
+/// failure, holding a Lambda execution per anonymous request.)
+#[tokio::test(start_paused = true)]
+async fn failed_client_authentications_are_answered_at_once() {
+    let store = crate::support::store().await;
+    let auth = scim_lambda::auth::Authenticator::new(store);
+    let started = tokio::time::Instant::now();
+    for _ in 0..20 {
+        let r = auth
+            .issue_access_token("d1", "scim_client_0123456789abcdef01234567", "wrong")
+            .await;
+        assert!(matches!(
+            r,
+            Err(scim_lambda::auth::OAuthError::InvalidClient)
+        ));
+    }
+    assert_eq!(started.elapsed(), Duration::ZERO);
+}
+
+/// Failures lock nobody out: after many wrong secrets the right one is answered at once.
 #[tokio::test]
-async fn repeated_failed_client_authentications_are_slowed_down() {
+async fn failures_do_not_lock_the_client_out() {
     let s = Scim::start().await;
-    let (id, _) = client(&s).await;
+    let (id, secret) = client(&s).await;
     let dir = s.directory.clone();
-    let wrong = basic(&id, "scim_cs_0000");
-    let mut waits = Vec::new();
-    for _ in 0..4 {
-        let started = Instant::now();
+    for _ in 0..10 {
         let r = token_request(
             &s,
             &dir,
             "grant_type=client_credentials",
-            &form_headers(&[("authorization", &wrong)]),
+            &form_headers(&[("authorization", &basic(&id, "scim_cs_0000"))]),
         )
         .await;
         assert_eq!(r.status, 401);
-        waits.push(started.elapsed());
+        assert_eq!(r.body["error"], "invalid_client");
     }
-    // 250 ms, 500 ms, 1 s, 2 s at least (a lower bound: the answer waits on purpose).
-    for (i, w) in waits.iter().enumerate() {
-        assert!(
-            *w >= Duration::from_millis(250 << i),
-            "attempt {i} answered after {w:?}"
-        );
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&id, &secret))]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Only the exact `/oauth2/{directoryId}/token` path is the token endpoint; a SCIM path that
+/// merely contains `/oauth2/…/token` stays SCIM (it used to reach the token handler from every
+/// SCIM function).
+#[tokio::test]
+async fn only_the_exact_token_path_reaches_the_token_endpoint() {
+    let s = Scim::start().await;
+    let (id, secret) = client(&s).await;
+    let dir = s.directory.clone();
+    let authorization = basic(&id, &secret);
+    let headers = form_headers(&[("authorization", &authorization)]);
+    for path in [
+        format!("/scim/v2/{dir}/Users/oauth2/token"),
+        format!("/scim/v2/{dir}/oauth2/{dir}/token"),
+        format!("/oauth2/{dir}/x/token"),
+    ] {
+        let r = http(
+            s.addr,
+            "POST",
+            &path,
+            Some("grant_type=client_credentials".into()),
+            &headers,
+        )
+        .await;
+        assert_ne!(r.status, 200, "{path}");
+        assert!(r.body.get("access_token").is_none(), "{path}: {}", r.body);
     }
+    // The handler itself, given a path other than its route, refuses it too.
+    let req = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("https://x/scim/v2/{dir}/Users/oauth2/{dir}/token"))
+        .header("content-type", FORM)
+        .header("authorization", basic(&id, &secret))
+        .body(lambda_http::Body::Text(
+            "grant_type=client_credentials".into(),
+        ))
+        .unwrap();
+    let resp = scim_lambda::api::handle(&s.app, scim_lambda::api::Family::Token, req).await;
+    assert_eq!(resp.status().as_u16(), 404);
+}
+
+/// Revocation holds without listing tokens: an access token minted while its client was being
+/// revoked (here: written after the client is gone) is refused, as is one whose client was
+/// deleted with the directory's client credentials turned off.
+#[tokio::test]
+async fn an_access_token_is_refused_once_its_client_is_gone() {
+    let s = Scim::start().await;
+    let dir = s.directory.clone();
+    let (id, secret) = client(&s).await;
+    let r = token_request(
+        &s,
+        &dir,
+        "grant_type=client_credentials",
+        &form_headers(&[("authorization", &basic(&id, &secret))]),
+    )
+    .await;
+    let token = r.body["access_token"].as_str().unwrap().to_string();
+    let store = s.app.store();
+    store.delete_client(&id).await.unwrap();
+    // The race: the mint's token item lands after the revocation listed (nothing).
+    let late = scim_lambda::auth::random_with(scim_lambda::auth::ACCESS_TOKEN_PREFIX, 32);
+    let hash = scim_lambda::auth::hash_token(&late);
+    store
+        .put_token(&scim_lambda::store::tokens::TokenRecord {
+            token_id: scim_lambda::auth::token_id(&hash),
+            hash,
+            directory_id: dir.clone(),
+            created_at: scim_lambda::clock::now_rfc3339(),
+            expires_at_millis: Some(scim_lambda::clock::now_millis() + 3_600_000),
+            client_id: Some(id.clone()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(scim_with(&s, &dir, &late).await, 401);
+    assert_eq!(scim_with(&s, &dir, &token).await, 401);
+}
+
+/// A client that asks for a token per request keeps only its newest `MAX_ACCESS_TOKENS`; the
+/// tokens expire by TTL at their expiry; and none of them is in the by-directory index that
+/// lists a directory's credentials (`GET /manage/directories`).
+#[tokio::test]
+async fn access_tokens_are_capped_per_client_expire_by_ttl_and_are_not_listed() {
+    use scim_lambda::store::clients::MAX_ACCESS_TOKENS;
+    let s = Scim::start().await;
+    let dir = s.directory.clone();
+    let (id, secret) = client(&s).await;
+    let mut tokens = Vec::new();
+    for _ in 0..MAX_ACCESS_TOKENS + 3 {
+        let r = token_request(
+            &s,
+            &dir,
+            "grant_type=client_credentials",
+            &form_headers(&[("authorization", &basic(&id, &secret))]),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        tokens.push(r.body["access_token"].as_str().unwrap().to_string());
+    }
+    for (i, t) in tokens.iter().enumerate() {
+        let want = if i < 3 { 401 } else { 200 };
+        assert_eq!(scim_with(&s, &dir, t).await, want, "token {i}");
+    }
+    let store = s.app.store();
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.tokens_table())
+        .key(
+            "token_hash",
+            aws_sdk_dynamodb::types::AttributeValue::S(scim_lambda::auth::hash_token(
+                tokens.last().unwrap(),
+            )),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let n = |k: &str| item[k].as_n().unwrap().parse::<i64>().unwrap();
+    assert_eq!(n("ttl"), (n("expires_at_millis") + 999) / 1000);
+    // The retired tokens' items are gone; the listing holds the bearer token and the client.
+    assert!(store
+        .get_token(&scim_lambda::auth::hash_token(&tokens[0]))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.list_tokens(&dir).await.unwrap().len(), 1);
+    assert_eq!(store.list_clients(&dir).await.unwrap().len(), 1);
+    let r = http(s.addr, "GET", "/manage/directories", None, &[]).await;
+    assert_eq!(r.status, 200);
 }
 
 /// (IdP, form body, headers)
@@ -461,9 +611,7 @@ async fn deleting_a_directory_deletes_its_clients_and_access_tokens() {
     s.admin.delete_directory(&s.directory).await.unwrap();
     let store = s.app.store();
     assert!(store.get_client(&id).await.unwrap().is_none());
-    assert!(store
-        .list_all_tokens(&s.directory)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.list_tokens(&s.directory).await.unwrap().is_empty());
+    let token = r.body["access_token"].as_str().unwrap();
+    assert_eq!(scim_with(&s, &s.directory, token).await, 401);
 }

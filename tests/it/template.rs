@@ -58,6 +58,7 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
         ("UsersFunction", "users"),
         ("GroupsFunction", "groups"),
         ("DiscoveryFunction", "discovery"),
+        ("TokenFunction", "token"),
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
@@ -193,7 +194,7 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
         .filter(|(_, v)| v["Type"] == "AWS::Serverless::Function")
         .map(|(k, _)| k.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(functions.len(), 7, "{functions:?}");
+    assert_eq!(functions.len(), 8, "{functions:?}");
     let alarms: Vec<&serde_yaml::Value> = r
         .as_mapping()
         .unwrap()
