@@ -30,6 +30,11 @@ pub use routes::Family;
 /// to 6 MB, so this is whatever can arrive: a 30,000-member replace (about 2 MB) fits.
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
+/// Environment variable holding the edge's secret (template `SCIM_EDGE_SECRET`), and the header
+/// CloudFront carries it in.
+pub const ENV_EDGE_SECRET: &str = "SCIM_EDGE_SECRET";
+pub const EDGE_HEADER: &str = "x-scim-edge";
+
 /// Environment variable naming the public base URL (custom domain); see README.
 pub use crate::admin::ENV_PUBLIC_URL;
 
@@ -38,6 +43,9 @@ pub struct App {
     pub service: Service,
     pub auth: Authenticator,
     pub public_url: Option<String>,
+    /// With the edge (template `EdgeWebAclArn`): the `x-scim-edge` value CloudFront adds; SCIM
+    /// and token requests without it went around the WAF and are refused.
+    pub edge_secret: Option<String>,
     /// How long one request's store work may take before it answers 503 (`store::deadline`).
     pub budget: std::time::Duration,
     /// When this process last noted a directory's failed request (at most once a minute).
@@ -52,6 +60,7 @@ impl App {
             public_url: public_url
                 .map(|u| u.trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            edge_secret: None,
             budget: deadline::REQUEST_BUDGET,
             errors_noted: std::sync::Mutex::default(),
         }
@@ -89,7 +98,26 @@ impl App {
 
     /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).
     pub async fn from_env() -> Self {
-        App::new(Store::from_env().await, std::env::var(ENV_PUBLIC_URL).ok())
+        let mut app = App::new(Store::from_env().await, std::env::var(ENV_PUBLIC_URL).ok());
+        app.edge_secret = std::env::var(ENV_EDGE_SECRET).ok().filter(|s| !s.is_empty());
+        app
+    }
+
+    /// Whether a SCIM or token request came through the edge (always, without one).
+    fn through_edge(&self, req: &Request) -> bool {
+        self.edge_secret.as_deref().is_none_or(|want| {
+            let got = req
+                .headers()
+                .get(EDGE_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            got.len() == want.len()
+                && got
+                    .iter()
+                    .zip(want.as_bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        })
     }
 }
 
@@ -100,6 +128,10 @@ pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let (read, write) = crate::store::capacity::consumed();
     let response = match family {
         Family::Management => manage::handle(app, req).await,
+        _ if !app.through_edge(&req) => {
+            let e = ScimError::forbidden("requests must come through the stack's CloudFront edge");
+            ScimResponse::error(Version::V2, &e).into_http()
+        }
         Family::Token => oauth::handle(app, req).await,
         Family::Users | Family::Groups | Family::Discovery => {
             handle_scim(app, family, req, started).await

@@ -90,6 +90,9 @@ impl ScimError {
             "missing, invalid, expired or revoked bearer token",
         )
     }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(403, None, detail)
+    }
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
         Self::new(412, None, detail)
     }

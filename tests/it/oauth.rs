@@ -615,3 +615,36 @@ async fn deleting_a_directory_deletes_its_clients_and_access_tokens() {
     let token = r.body["access_token"].as_str().unwrap();
     assert_eq!(scim_with(&s, &s.directory, token).await, 401);
 }
+
+/// With the edge configured, SCIM and token requests that did not come through CloudFront (no
+/// or a wrong `x-scim-edge`) are refused before any token check; through it they are served.
+#[tokio::test]
+async fn with_the_edge_only_requests_through_it_are_served() {
+    use scim_lambda::api::{handle, App, Family, EDGE_HEADER};
+    let s = Scim::start().await;
+    let mut app = App::new(s.app.store().clone(), None);
+    app.edge_secret = Some("0f5e-edge".into());
+    let get = |edge: Option<&str>| {
+        let mut b = lambda_http::http::Request::builder()
+            .method("GET")
+            .uri(format!("https://x/scim/v2/{}/Users", s.directory))
+            .header("authorization", format!("Bearer {}", s.token));
+        if let Some(e) = edge {
+            b = b.header(EDGE_HEADER, e);
+        }
+        b.body(lambda_http::Body::Empty).unwrap()
+    };
+    for edge in [None, Some("wrong"), Some("0f5e-edge0")] {
+        let r = handle(&app, Family::Users, get(edge)).await;
+        assert_eq!(r.status().as_u16(), 403, "{edge:?}");
+    }
+    let r = handle(&app, Family::Users, get(Some("0f5e-edge"))).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let token = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("https://x/oauth2/{}/token", s.directory))
+        .header("content-type", FORM)
+        .body(lambda_http::Body::Text("grant_type=client_credentials".into()))
+        .unwrap();
+    assert_eq!(handle(&app, Family::Token, token).await.status().as_u16(), 403);
+}

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use scim_lambda::api::routes::ROUTES;
+use scim_lambda::api::Family;
 use serde_yaml::Value;
 
 pub fn load() -> Value {
@@ -282,6 +283,30 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
     assert!(serde_yaml::to_string(&route["ThrottlingBurstLimit"])
         .unwrap()
         .contains("ThrottleBurstLimit"));
+    // The token endpoint and every /manage route have limits of their own, so a flood on one
+    // family spends nothing of another's (and of the SCIM routes').
+    let own = api["RouteSettings"].as_mapping().unwrap();
+    for (family, path) in ROUTES {
+        let (rate, burst) = match family {
+            Family::Token => ("TokenThrottleRateLimit", "TokenThrottleBurstLimit"),
+            Family::Management => ("ManagementThrottleRateLimit", "ManagementThrottleBurstLimit"),
+            _ => {
+                assert!(own.get(format!("ANY {path}")).is_none(), "{path}");
+                continue;
+            }
+        };
+        let settings = &own[&serde_yaml::Value::from(format!("ANY {path}"))];
+        let text = serde_yaml::to_string(settings).unwrap();
+        assert!(text.contains(rate) && text.contains(burst), "{path}: {text}");
+    }
+    // The edge option: CloudFront with the user's web ACL, adding the secret the functions check.
+    let edge = &t["Resources"]["EdgeDistribution"];
+    assert_eq!(edge["Condition"], "HasEdge");
+    let config = serde_yaml::to_string(&edge["Properties"]["DistributionConfig"]).unwrap();
+    assert!(config.contains("EdgeWebAclArn") && config.contains(scim_lambda::api::EDGE_HEADER));
+    assert!(serde_yaml::to_string(&t["Globals"]["Function"]["Environment"])
+        .unwrap()
+        .contains(scim_lambda::api::ENV_EDGE_SECRET));
     let format: serde_json::Value =
         serde_json::from_str(api["AccessLogSettings"]["Format"].as_str().unwrap()).unwrap();
     let fields: Vec<&str> = format
