@@ -67,6 +67,9 @@ cfn-lint template.yaml
 # The same template with a custom domain (the conditional domain, mapping and DNS resources).
 cfn-lint template.yaml --parameters DomainName=scim.example.com HostedZoneId=Z0123456789ABC \
   CertificateArn=arn:aws:acm:us-east-1:123456789012:certificate/0123abcd DisableExecuteApiEndpoint=true
+# The same template with the CloudFront + WAF edge (docs/edge-protection.md).
+cfn-lint template.yaml --parameters \
+  EdgeWebAclArn=arn:aws:wafv2:us-east-1:123456789012:global/webacl/scim-edge/0123abcd
 # Skipped checks, each with its reason: .checkov.yaml.
 "$CHECKOV_VENV/bin/checkov" -f template.yaml --config-file .checkov.yaml
 

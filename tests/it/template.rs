@@ -243,6 +243,23 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
         assert_eq!(a["Properties"]["TreatMissingData"], "notBreaching");
     }
     assert_eq!(r["AlarmEmailSubscription"]["Condition"], "HasAlarmEmail");
+    // CloudWatch cannot publish to a topic under the AWS-managed SNS key: the topic's key is the
+    // stack's own, and its policy lets CloudWatch (of this account only) use it.
+    let key = serde_yaml::to_string(&r["AlarmTopic"]["Properties"]["KmsMasterKeyId"]).unwrap();
+    assert!(!key.contains("alias/aws/"), "{key}");
+    let key = key.trim().trim_start_matches("!Ref").trim();
+    assert_eq!(r[key]["Type"], "AWS::KMS::Key");
+    let grants: Vec<&serde_yaml::Value> = r[key]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|st| st["Principal"]["Service"] == "cloudwatch.amazonaws.com")
+        .collect();
+    assert_eq!(grants.len(), 1);
+    let grant = serde_yaml::to_string(grants[0]).unwrap();
+    for wanted in ["kms:Decrypt", "kms:GenerateDataKey*", "aws:SourceAccount"] {
+        assert!(grant.contains(wanted), "{wanted}: {grant}");
+    }
     // API 5xx, DynamoDB throttles and system errors, every dead-letter queue.
     assert!(alarms
         .iter()
@@ -261,6 +278,29 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
         .any(|a| serde_yaml::to_string(&a["Properties"]["Metrics"])
             .unwrap()
             .contains("SystemErrors")));
+    // Stream consumers lagging, the webhook queue's oldest trigger, webhook delivery failures.
+    for f in &functions {
+        let events = r[f.as_str()]["Properties"]["Events"].as_mapping();
+        let on_stream = events
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"] == "DynamoDB");
+        if on_stream {
+            assert!(alarm_on("AWS/Lambda", "IteratorAge", f), "{f}: no IteratorAge alarm");
+        }
+        for (_, e) in events.into_iter().flatten() {
+            if e["Type"] == "SQS" {
+                let queue = serde_yaml::to_string(&e["Properties"]["Queue"]).unwrap();
+                let queue = queue.trim().trim_start_matches("!GetAtt").trim();
+                let queue = queue.split('.').next().unwrap();
+                assert!(
+                    alarm_on("AWS/SQS", "ApproximateAgeOfOldestMessage", queue),
+                    "{f}: no age alarm on {queue}"
+                );
+            }
+        }
+    }
+    assert!(alarm_on("ScimLambda", "WebhookDeliveryFailures", "webhooks"));
     for (name, res) in r.as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         if res["Type"] == "AWS::SQS::Queue" && name.ends_with("DeadLetterQueue") {
