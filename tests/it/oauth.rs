@@ -644,7 +644,12 @@ async fn with_the_edge_only_requests_through_it_are_served() {
         .method("POST")
         .uri(format!("https://x/oauth2/{}/token", s.directory))
         .header("content-type", FORM)
-        .body(lambda_http::Body::Text("grant_type=client_credentials".into()))
+        .body(lambda_http::Body::Text(
+            "grant_type=client_credentials".into(),
+        ))
         .unwrap();
-    assert_eq!(handle(&app, Family::Token, token).await.status().as_u16(), 403);
+    assert_eq!(
+        handle(&app, Family::Token, token).await.status().as_u16(),
+        403
+    );
 }

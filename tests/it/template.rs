@@ -286,7 +286,10 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
             .flatten()
             .any(|(_, e)| e["Type"] == "DynamoDB");
         if on_stream {
-            assert!(alarm_on("AWS/Lambda", "IteratorAge", f), "{f}: no IteratorAge alarm");
+            assert!(
+                alarm_on("AWS/Lambda", "IteratorAge", f),
+                "{f}: no IteratorAge alarm"
+            );
         }
         for (_, e) in events.into_iter().flatten() {
             if e["Type"] == "SQS" {
@@ -300,7 +303,11 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
             }
         }
     }
-    assert!(alarm_on("ScimLambda", "WebhookDeliveryFailures", "webhooks"));
+    assert!(alarm_on(
+        "ScimLambda",
+        "WebhookDeliveryFailures",
+        "webhooks"
+    ));
     for (name, res) in r.as_mapping().unwrap() {
         let name = name.as_str().unwrap();
         if res["Type"] == "AWS::SQS::Queue" && name.ends_with("DeadLetterQueue") {
@@ -329,7 +336,10 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
     for (family, path) in ROUTES {
         let (rate, burst) = match family {
             Family::Token => ("TokenThrottleRateLimit", "TokenThrottleBurstLimit"),
-            Family::Management => ("ManagementThrottleRateLimit", "ManagementThrottleBurstLimit"),
+            Family::Management => (
+                "ManagementThrottleRateLimit",
+                "ManagementThrottleBurstLimit",
+            ),
             _ => {
                 assert!(own.get(format!("ANY {path}")).is_none(), "{path}");
                 continue;
@@ -337,16 +347,21 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
         };
         let settings = &own[&serde_yaml::Value::from(format!("ANY {path}"))];
         let text = serde_yaml::to_string(settings).unwrap();
-        assert!(text.contains(rate) && text.contains(burst), "{path}: {text}");
+        assert!(
+            text.contains(rate) && text.contains(burst),
+            "{path}: {text}"
+        );
     }
     // The edge option: CloudFront with the user's web ACL, adding the secret the functions check.
     let edge = &t["Resources"]["EdgeDistribution"];
     assert_eq!(edge["Condition"], "HasEdge");
     let config = serde_yaml::to_string(&edge["Properties"]["DistributionConfig"]).unwrap();
     assert!(config.contains("EdgeWebAclArn") && config.contains(scim_lambda::api::EDGE_HEADER));
-    assert!(serde_yaml::to_string(&t["Globals"]["Function"]["Environment"])
-        .unwrap()
-        .contains(scim_lambda::api::ENV_EDGE_SECRET));
+    assert!(
+        serde_yaml::to_string(&t["Globals"]["Function"]["Environment"])
+            .unwrap()
+            .contains(scim_lambda::api::ENV_EDGE_SECRET)
+    );
     let format: serde_json::Value =
         serde_json::from_str(api["AccessLogSettings"]["Format"].as_str().unwrap()).unwrap();
     let fields: Vec<&str> = format
