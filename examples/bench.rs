@@ -581,7 +581,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let public = format!("http://{}", listener.local_addr()?);
     let app = Arc::new(App::new(store.clone(), Some(public.clone())));
-    tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
+    tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app), None));
     let d = Admin::with_public_url(store, &public)
         .create_directory("bench", None)
         .await?;

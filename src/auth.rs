@@ -21,6 +21,8 @@ pub const ACCESS_TOKEN_PREFIX: &str = "scim_at_";
 /// OAuth client ids and secrets.
 pub const CLIENT_ID_PREFIX: &str = "scim_client_";
 pub const CLIENT_SECRET_PREFIX: &str = "scim_cs_";
+/// The local management API's key (`management_key.rs`; scim-local only, never in AWS).
+pub const MANAGEMENT_KEY_PREFIX: &str = "scim_mk_";
 
 /// How long a warm Lambda trusts a token lookup. Revocation takes effect within this window.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);

@@ -11,6 +11,8 @@ pub mod auth;
 pub mod clock;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod management_client;
+pub mod management_key;
 pub mod metrics;
 pub mod scim;
 pub mod service;

@@ -2,7 +2,8 @@
 //! directories and their credentials, read normalised users and groups, read the Events API and
 //! register webhooks. Routes live under `/manage/`, behind API Gateway's `AWS_IAM` authorizer
 //! (SigV4; see template.yaml): a SCIM token never opens them, and this handler never reads one.
-//! The local server serves them too, on loopback only and without IAM. The work is `Admin`'s,
+//! The local server serves them too, on loopback only, without IAM but with its management key
+//! and its checks against tunnels, CSRF and DNS rebinding (`local/server.rs`). The work is `Admin`'s,
 //! the same library code `scimctl` runs.
 //!
 //! Answers are JSON; errors are `{"error": code, "message": text}` with 400, 404, 409 or 503.

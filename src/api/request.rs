@@ -7,6 +7,7 @@ use lambda_http::http::{HeaderMap, Method};
 use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
+use super::routes;
 use crate::scim::error::ScimError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,11 +72,17 @@ impl ScimRequest {
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             })
             .ok_or_else(|| ScimError::not_found("the URL names no valid directory"))?;
-        let segments: Vec<String> = segs[at + 3..]
+        let mut segments: Vec<String> = segs[at + 3..]
             .iter()
             .filter(|s| !s.is_empty())
             .map(|s| percent_decode(s))
             .collect();
+        // `/users` is `/Users`: the handlers see the RFC's spelling whatever case the client sent.
+        if let Some(first) = segments.first_mut() {
+            if let Some(name) = routes::canonical_endpoint(first) {
+                *first = name.to_string();
+            }
+        }
         let query = query_pairs(req);
         let base_url = base_url(req, full, public_url, version, &directory);
         Ok(ScimRequest {

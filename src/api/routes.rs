@@ -139,16 +139,43 @@ pub const ROUTES: &[(Family, &str)] = &[
     (Family::Token, "/oauth2/{directoryId}/token"),
 ];
 
+/// The SCIM resource endpoint names as RFC 7644 §3.2 and §4 spell them (and SCIM 1.1's
+/// `ServiceProviderConfigs`). Clients vary in case: some IdP tooling and test suites send
+/// `/users` or `/serviceproviderconfig`, and the RFC does not say the names are case-sensitive,
+/// so these segments (and only these) are matched without regard to ASCII case.
+pub const ENDPOINT_NAMES: &[&str] = &[
+    "Users",
+    "Groups",
+    "Schemas",
+    "ResourceTypes",
+    "ServiceProviderConfig",
+    "ServiceProviderConfigs",
+];
+
+/// The canonical spelling of a resource endpoint name sent in any ASCII case (`users` ->
+/// `Users`), or `None` when `segment` names no SCIM endpoint.
+pub fn canonical_endpoint(segment: &str) -> Option<&'static str> {
+    ENDPOINT_NAMES
+        .iter()
+        .copied()
+        .find(|n| n.eq_ignore_ascii_case(segment))
+}
+
 /// The family whose route template matches `path` (segment by segment; `{x}` matches one
-/// non-empty segment), as API Gateway would pick it.
+/// non-empty segment; a SCIM endpoint name in any case), as API Gateway would pick it once
+/// template.yaml declares the lower-case spellings too.
 pub fn route(path: &str) -> Option<Family> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     ROUTES.iter().find_map(|(family, template)| {
         let t: Vec<&str> = template.split('/').collect();
         let same = t.len() == segs.len()
-            && t.iter()
-                .zip(&segs)
-                .all(|(a, b)| (a.starts_with('{') && !b.is_empty()) || a == b);
+            && t.iter().zip(&segs).all(|(a, b)| {
+                (a.starts_with('{') && !b.is_empty())
+                    || a == b
+                    || (template.starts_with("/scim/")
+                        && canonical_endpoint(a) == Some(a)
+                        && a.eq_ignore_ascii_case(b))
+            });
         same.then_some(*family)
     })
 }
@@ -173,5 +200,24 @@ mod tests {
         assert_eq!(route("/scim/v2/d1/Users/oauth2/token"), None);
         assert_eq!(route("/scim/v2/d1/Users/token"), Some(Family::Users));
         assert_eq!(route("/oauth2/d1/x/token"), None);
+    }
+
+    #[test]
+    fn scim_endpoint_names_match_in_any_case_and_nothing_else_does() {
+        assert_eq!(route("/scim/v2/d1/users"), Some(Family::Users));
+        assert_eq!(route("/scim/v1/d1/USERS/abc"), Some(Family::Users));
+        assert_eq!(route("/scim/v2/d1/groups/abc"), Some(Family::Groups));
+        for p in [
+            "/scim/v2/d1/schemas",
+            "/scim/v2/d1/resourcetypes/User",
+            "/scim/v2/d1/serviceproviderconfig",
+            "/scim/v1/d1/serviceproviderconfigs",
+        ] {
+            assert_eq!(route(p), Some(Family::Discovery), "{p}");
+        }
+        // The version's own name only, and the fixed segments stay exact.
+        assert_eq!(route("/scim/v2/d1/serviceproviderconfigs"), None);
+        assert_eq!(route("/SCIM/v2/d1/Users"), None);
+        assert_eq!(route("/manage/directories/d1/Users"), None);
     }
 }

@@ -1,15 +1,18 @@
 //! `scim-local`: every route of template.yaml on one local port, served by the same handlers the
 //! Lambdas run. The store is the embedded DynamoDB emulator (a SQLite file under `.local/` by
 //! default, `--memory` for a throwaway one) unless `--endpoint` / `AWS_ENDPOINT_URL_DYNAMODB` names
-//! another (DynamoDB Local, LocalStack, AWS). Prints the demo directory's URLs and token.
+//! another (DynamoDB Local, LocalStack, AWS). Prints the demo directory's URLs and token, and the
+//! key of the local management API (`management_key.rs`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
 use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
 use scim_lambda::local::{background, demo, embedded};
+use scim_lambda::management_client::ENV_MANAGEMENT_URL;
+use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -99,11 +102,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local SCIM_PUBLIC_URL={public}"
         );
     }
-    if addr.ip().is_loopback() {
-        println!("management API:    {public}/manage/directories (loopback only, no IAM locally)");
+    // The management API's key lives beside the demo token, so it too survives restarts (a
+    // throwaway store gets a throwaway key); with another endpoint, where scimctl looks first.
+    let key_file = match (&args.endpoint, args.memory) {
+        (Some(_), _) => Some(PathBuf::from(DEFAULT_KEY_FILE)),
+        (None, true) => None,
+        (None, false) => Some(args.data.with_extension("management-key")),
+    };
+    let management = if addr.ip().is_loopback() {
+        let key = match &key_file {
+            Some(path) => ManagementKey::load_or_create(path).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the management key is for this run only");
+                ManagementKey::generate()
+            }),
+            None => ManagementKey::generate(),
+        };
+        println!("management API:    {public}/manage/directories (loopback only; in AWS it is IAM-authorised)");
+        println!("management key:    {}", key.as_str());
+        match key_file.as_deref().filter(|p| *p == Path::new(DEFAULT_KEY_FILE)) {
+            Some(path) => println!(
+                "scimctl via API:   export {ENV_MANAGEMENT_URL}={public}/manage  (the key is read from {})",
+                path.display()
+            ),
+            None => println!(
+                "scimctl via API:   export {ENV_MANAGEMENT_URL}={public}/manage {ENV_MANAGEMENT_KEY}={}",
+                key.as_str()
+            ),
+        }
+        Some(key)
     } else {
         println!("management API:    off (not on a loopback address; in AWS it is IAM-authorised)");
-    }
+        None
+    };
     // What AWS runs off the request path: webhook deliveries, the data of deleted directories.
     tokio::spawn(background::run(
         store.clone(),
@@ -112,6 +142,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
     let app = App::new(store, Some(public.clone()));
     eprintln!("scim-local listening on {public}");
-    scim_lambda::local::serve(listener, Arc::new(app)).await?;
+    scim_lambda::local::serve(listener, Arc::new(app), management).await?;
     Ok(())
 }

@@ -1,9 +1,14 @@
 //! `scimctl`: the admin CLI — tables, directories, tokens — against whatever DynamoDB endpoint the
-//! environment names. Every command prints human text, or one JSON document with `--json`.
+//! environment names, or, with `SCIM_MANAGEMENT_URL`, against a running `scim-local`'s management
+//! API (with its management key). Every command prints human text, or one JSON document with
+//! `--json`.
 
 use clap::{Parser, Subcommand};
+use hyper::Method;
 use scim_lambda::admin::{self, Admin};
+use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
 use scim_lambda::store::Store;
+use serde_json::{json, Value};
 
 #[derive(Parser)]
 #[command(name = "scimctl", about = "Manage SCIM directories and bearer tokens")]
@@ -11,6 +16,10 @@ struct Cli {
     /// Print one JSON document instead of text (for scripts).
     #[arg(long, global = true)]
     json: bool,
+    /// A running scim-local's management API (e.g. http://127.0.0.1:8080/manage) instead of the
+    /// tables; the key comes from SCIM_MANAGEMENT_KEY or .local/scim-local.management-key.
+    #[arg(long, global = true, env = ENV_MANAGEMENT_URL)]
+    management_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -166,6 +175,13 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
+    if let Some(url) = cli.management_url.as_deref().filter(|u| !u.is_empty()) {
+        if let Err(e) = over_api(url, &cli.command, cli.json).await {
+            eprintln!("scimctl: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let admin = Admin::new(Store::from_env().await);
     let result = match cli.command {
         Command::Tables {
@@ -215,7 +231,8 @@ async fn main() {
             let types: Vec<String> = event
                 .map(|e| e.split(',').map(str::to_string).collect())
                 .unwrap_or_default();
-            if let Err(e) = tail(&admin, &directory, after, &types, follow).await {
+            let page = |after| admin.events(&directory, after, 100, &types);
+            if let Err(e) = tail(page, after, follow).await {
                 eprintln!("scimctl: {e}");
                 std::process::exit(1);
             }
@@ -255,15 +272,13 @@ async fn main() {
 }
 
 /// Prints events as JSON lines from `after` on; with `follow`, polls for new ones every second.
-async fn tail(
-    admin: &Admin,
-    dir: &str,
-    mut after: u64,
-    types: &[String],
-    follow: bool,
-) -> Result<(), admin::AdminError> {
+async fn tail<F, Fut, E>(mut events: F, mut after: u64, follow: bool) -> Result<(), E>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, E>>,
+{
     loop {
-        let page = admin.events(dir, after, 100, types).await?;
+        let page = events(after).await?;
         for e in page["data"].as_array().into_iter().flatten() {
             println!("{e}");
         }
@@ -276,4 +291,129 @@ async fn tail(
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
+}
+
+/// One command through the management API of a running scim-local: the same answers as the
+/// direct commands, since both run `Admin`. `tables create` and `directory check` have no route
+/// (scim-local creates its tables; a check reads the tables themselves).
+async fn over_api(
+    base: &str,
+    command: &Command,
+    as_json: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let api = ManagementClient::from_env(base)?;
+    let dir = |d: &str| format!("/directories/{}", segment(d));
+    let days = |d: &Option<u32>| Some(json!({ "expires_in_days": d }));
+    let (method, path, body) = match command {
+        Command::Tables { .. } => return Err(tables_only()),
+        Command::Directory { command } => match command {
+            DirectoryCommand::Create {
+                name,
+                expires_in_days,
+            } => (
+                Method::POST,
+                "/directories".to_string(),
+                Some(json!({"name": name, "expires_in_days": expires_in_days})),
+            ),
+            DirectoryCommand::List => (Method::GET, "/directories".to_string(), None),
+            DirectoryCommand::Show { id } => (Method::GET, dir(id), None),
+            DirectoryCommand::Delete { id } => (Method::DELETE, dir(id), None),
+            DirectoryCommand::Auth {
+                id,
+                bearer,
+                client_credentials,
+            } => (
+                Method::PUT,
+                format!("{}/auth", dir(id)),
+                Some(json!({"bearer": bearer, "client_credentials": client_credentials})),
+            ),
+            DirectoryCommand::Check { .. } => return Err(tables_only()),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Issue {
+                directory,
+                expires_in_days,
+            } => (
+                Method::POST,
+                format!("{}/tokens", dir(directory)),
+                days(expires_in_days),
+            ),
+            TokenCommand::List { directory } => {
+                (Method::GET, format!("{}/tokens", dir(directory)), None)
+            }
+            TokenCommand::Revoke {
+                directory,
+                token_id,
+            } => (
+                Method::DELETE,
+                format!("{}/tokens/{}", dir(directory), segment(token_id)),
+                None,
+            ),
+        },
+        Command::Client { command } => match command {
+            ClientCommand::Create {
+                directory,
+                expires_in_days,
+            } => (
+                Method::POST,
+                format!("{}/clients", dir(directory)),
+                days(expires_in_days),
+            ),
+            ClientCommand::List { directory } => {
+                (Method::GET, format!("{}/clients", dir(directory)), None)
+            }
+            ClientCommand::Revoke {
+                directory,
+                client_id,
+            } => (
+                Method::DELETE,
+                format!("{}/clients/{}", dir(directory), segment(client_id)),
+                None,
+            ),
+        },
+        Command::Webhook { command } => match command {
+            WebhookCommand::Set { directory, url } => (
+                Method::PUT,
+                format!("{}/webhook", dir(directory)),
+                Some(json!({ "url": url })),
+            ),
+            WebhookCommand::Show { directory } => {
+                (Method::GET, format!("{}/webhook", dir(directory)), None)
+            }
+            WebhookCommand::Delete { directory } => {
+                (Method::DELETE, format!("{}/webhook", dir(directory)), None)
+            }
+        },
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    directory,
+                    after,
+                    event,
+                    follow,
+                },
+        } => {
+            let filter = event
+                .as_deref()
+                .map(|e| format!("&event={}", segment(e)))
+                .unwrap_or_default();
+            let page = |after: u64| {
+                let path = format!("{}/events?after={after}&limit=100{filter}", dir(directory));
+                let api = &api;
+                async move { api.call(Method::GET, &path, None).await }
+            };
+            return Ok(tail(page, *after, *follow).await?);
+        }
+    };
+    let out = api.call(method, &path, body).await?;
+    println!("{}", admin::print(&out, as_json));
+    Ok(())
+}
+
+fn tables_only() -> Box<dyn std::error::Error> {
+    format!(
+        "this command works on the tables, not through the management API: unset \
+         {ENV_MANAGEMENT_URL} and export the AWS_ENDPOINT_URL_DYNAMODB scim-local printed"
+    )
+    .into()
 }

@@ -94,3 +94,41 @@ async fn resource_search_endpoint_accepts_post() {
     assert_eq!(r.body["totalResults"], 1);
     assert!(r.body["Resources"][0].get("name").is_none());
 }
+
+/// Some IdP tooling and SCIM test suites send the endpoint names in lower case; RFC 7644 names
+/// them `Users`, `Groups`, ... and the client should reach the same resources either way.
+#[tokio::test]
+async fn a_client_that_lowercases_endpoint_names_reaches_the_same_resources() {
+    let s = Scim::start().await;
+    let created = s
+        .send(
+            "POST",
+            &s.v2("/users"),
+            Some(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "lower@example.com"
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    // What the server hands back is in the RFC's spelling.
+    assert!(created.body["meta"]["location"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/Users/{id}")));
+    let got = s.get(&format!("/users/{id}")).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["userName"], "lower@example.com");
+    assert_eq!(s.get("/USERS").await.body["totalResults"], 1);
+    assert_eq!(s.get("/groups").await.status, 200);
+    assert_eq!(s.get("/schemas").await.body["totalResults"], 3);
+    assert_eq!(s.get("/resourcetypes").await.body["totalResults"], 2);
+    let config = s.get("/serviceproviderconfig").await;
+    assert_eq!(config.status, 200, "{}", config.body);
+    assert_eq!(config.body["patch"]["supported"], true);
+    let v1 = s.send("GET", &s.v1("/users"), None).await;
+    assert_eq!(v1.body["totalResults"], 1, "{}", v1.body);
+    let v1_config = s.send("GET", &s.v1("/serviceproviderconfigs"), None).await;
+    assert_eq!(v1_config.status, 200, "{}", v1_config.body);
+}

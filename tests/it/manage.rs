@@ -1,18 +1,15 @@
-//! The management API over HTTP, as the application calls it (locally: loopback, no IAM).
+//! The management API over HTTP, as the application calls it (locally: loopback, no IAM, the
+//! management key), and what the local server refuses: tunnels, other host names, cross-site
+//! requests, form posts, requests without the key.
 
 use serde_json::{json, Value};
+
+use scim_lambda::management_key::ManagementKey;
 
 use crate::support::{http, Reply, Scim};
 
 async fn call(s: &Scim, method: &str, path: &str, body: Option<Value>) -> Reply {
-    http(
-        s.addr,
-        method,
-        &format!("/manage{path}"),
-        body.map(|b| b.to_string()),
-        &[("content-type", "application/json")],
-    )
-    .await
+    s.manage(method, path, body).await
 }
 
 async fn scim(s: &Scim, token: &str, method: &str, url: &str, body: Option<Value>) -> Reply {
@@ -238,12 +235,16 @@ async fn bad_requests_are_clear_4xx() {
         );
     }
     // Raw text that is not JSON.
+    let key = format!("Bearer {}", s.management_key.as_str());
     let r = http(
         s.addr,
         "POST",
         "/manage/directories",
         Some("nope".into()),
-        &[],
+        &[
+            ("authorization", &key),
+            ("content-type", "application/json"),
+        ],
     )
     .await;
     assert_eq!(r.status, 400);
@@ -257,9 +258,18 @@ async fn the_local_server_serves_management_routes_on_loopback_only() {
     let app = std::sync::Arc::new(scim_lambda::api::App::new(store, None));
     let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(scim_lambda::local::serve(listener, app));
+    let key = ManagementKey::generate();
+    tokio::spawn(scim_lambda::local::serve(listener, app, Some(key.clone())));
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let r = http(addr, "GET", "/manage/directories", None, &[]).await;
+    let bearer = format!("Bearer {}", key.as_str());
+    let r = http(
+        addr,
+        "GET",
+        "/manage/directories",
+        None,
+        &[("authorization", &bearer)],
+    )
+    .await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -288,4 +298,179 @@ async fn locally_a_deleted_directory_s_data_goes_after_the_grace() {
     // Only the events (and their sequence) stay, ending with the deletion.
     assert_eq!(left.items, events.len() + 1);
     assert_eq!(events.last().unwrap().event, "dsync.deleted");
+}
+
+/// `GET /manage/directories` on the test's server with the right key and `extra` headers.
+async fn list_with(s: &Scim, extra: &[(&str, &str)]) -> Reply {
+    let key = format!("Bearer {}", s.management_key.as_str());
+    let mut headers = vec![("authorization", key.as_str())];
+    headers.extend_from_slice(extra);
+    http(s.addr, "GET", "/manage/directories", None, &headers).await
+}
+
+#[tokio::test]
+async fn the_local_management_api_answers_its_key_and_nothing_else() {
+    let s = Scim::start().await;
+    let no_key = http(s.addr, "GET", "/manage/directories", None, &[]).await;
+    assert_eq!(no_key.status, 401, "{}", no_key.body);
+    assert_eq!(
+        no_key.header("www-authenticate"),
+        Some("Bearer realm=\"scim-local management\"")
+    );
+    assert_eq!(no_key.body["error"], "unauthorized");
+    // A SCIM token is not the management key, nor is a key of another server.
+    let scim_token = format!("Bearer {}", s.token);
+    let other = format!("Bearer {}", ManagementKey::generate().as_str());
+    for wrong in [
+        scim_token.as_str(),
+        other.as_str(),
+        "Bearer ",
+        "Basic Zm9vOmJhcg==",
+    ] {
+        let r = http(
+            s.addr,
+            "GET",
+            "/manage/directories",
+            None,
+            &[("authorization", wrong)],
+        )
+        .await;
+        assert_eq!(r.status, 401, "{wrong}: {}", r.body);
+    }
+    let listed = list_with(&s, &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+}
+
+/// DNS rebinding: a page on evil.example re-resolves its name to 127.0.0.1 and then reads the
+/// answers as its own origin. Its requests name evil.example in Host.
+#[tokio::test]
+async fn a_rebound_host_name_does_not_reach_the_management_api() {
+    let s = Scim::start().await;
+    let port = s.addr.port();
+    for host in [
+        "evil.example".to_string(),
+        format!("evil.example:{port}"),
+        format!("127.0.0.1.evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+    ] {
+        let r = list_with(&s, &[("host", &host)]).await;
+        assert_eq!(r.status, 403, "{host}: {}", r.body);
+        assert_eq!(r.body["error"], "forbidden");
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "LOCALHOST".to_string(),
+    ] {
+        assert_eq!(
+            list_with(&s, &[("host", &host)]).await.status,
+            200,
+            "{host}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cross_site_request_does_not_reach_the_management_api() {
+    let s = Scim::start().await;
+    let port = s.addr.port();
+    let other_port = format!("http://127.0.0.1:{}", port.wrapping_add(1));
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("origin", other_port.as_str()),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let r = list_with(&s, &[(name, value)]).await;
+        assert_eq!(r.status, 403, "{name}: {value}: {}", r.body);
+    }
+    let own = format!("http://localhost:{port}");
+    assert_eq!(list_with(&s, &[("origin", &own)]).await.status, 200);
+    assert_eq!(
+        list_with(&s, &[("sec-fetch-site", "same-origin")])
+            .await
+            .status,
+        200
+    );
+}
+
+/// An HTML form (or a "simple" fetch) can only send these types without a CORS preflight; even
+/// with the key (which a page cannot know) such a write is refused and creates nothing.
+#[tokio::test]
+async fn a_form_post_creates_no_directory() {
+    let s = Scim::start().await;
+    let key = format!("Bearer {}", s.management_key.as_str());
+    for (content_type, body) in [
+        ("text/plain", r#"{"name": "Evil"}"#),
+        ("application/x-www-form-urlencoded", "name=Evil"),
+        ("multipart/form-data; boundary=x", "--x--"),
+    ] {
+        let r = http(
+            s.addr,
+            "POST",
+            "/manage/directories",
+            Some(body.into()),
+            &[("authorization", &key), ("content-type", content_type)],
+        )
+        .await;
+        assert_eq!(r.status, 415, "{content_type}: {}", r.body);
+    }
+    let no_type = http(
+        s.addr,
+        "POST",
+        &format!("/manage/directories/{}/tokens", s.directory),
+        None,
+        &[("authorization", &key), ("content-type", "")],
+    )
+    .await;
+    assert_eq!(no_type.status, 415, "{}", no_type.body);
+    let listed = list_with(&s, &[]).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        listed.body
+    );
+    let charset = http(
+        s.addr,
+        "POST",
+        "/manage/directories",
+        Some(r#"{"name": "Fine"}"#.into()),
+        &[
+            ("authorization", &key),
+            ("content-type", "application/json; charset=utf-8"),
+        ],
+    )
+    .await;
+    assert_eq!(charset.status, 201, "{}", charset.body);
+}
+
+/// A tunnel relays the whole port: the IdP's SCIM requests must pass, the management API not.
+#[tokio::test]
+async fn through_a_tunnel_scim_answers_and_the_management_api_does_not() {
+    let s = Scim::start().await;
+    let bearer = format!("Bearer {}", s.token);
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7;proto=https"),
+        ("x-forwarded-host", "abc.tunnel.example"),
+        ("x-forwarded-proto", "https"),
+        ("x-real-ip", "203.0.113.7"),
+        ("via", "1.1 tunnel"),
+    ] {
+        let r = list_with(&s, &[(name, value)]).await;
+        assert_eq!(r.status, 403, "{name}: {}", r.body);
+        let users = http(
+            s.addr,
+            "GET",
+            &s.v2("/Users"),
+            None,
+            &[("authorization", &bearer), (name, value)],
+        )
+        .await;
+        assert_eq!(users.status, 200, "{name}: {}", users.body);
+    }
 }

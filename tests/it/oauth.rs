@@ -12,14 +12,8 @@ use crate::support::{http, Reply, Scim};
 const FORM: &str = "application/x-www-form-urlencoded";
 
 async fn manage(s: &Scim, method: &str, path: &str, body: Option<Value>) -> Reply {
-    http(
-        s.addr,
-        method,
-        &format!("/manage/directories/{}{path}", s.directory),
-        body.map(|b| b.to_string()),
-        &[],
-    )
-    .await
+    s.manage(method, &format!("/directories/{}{path}", s.directory), body)
+        .await
 }
 
 /// A new client of the test's directory: (client_id, client_secret).

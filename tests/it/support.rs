@@ -12,6 +12,7 @@ use scim_lambda::admin::Admin;
 use scim_lambda::api::App;
 use scim_lambda::local::embedded;
 use scim_lambda::local::meter::{IdempotencyTokens, Meter};
+use scim_lambda::management_key::ManagementKey;
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::Value;
 
@@ -60,6 +61,8 @@ pub struct Scim {
     pub meter: Arc<Meter>,
     /// The (metered) DynamoDB endpoint the store talks to.
     endpoint: String,
+    /// What opens this server's `/manage/` routes (as scim-local prints it).
+    pub management_key: ManagementKey,
 }
 
 pub struct Reply {
@@ -92,7 +95,12 @@ impl Scim {
         let mut app = App::new(store.clone(), Some(public.clone()));
         app.budget = budget;
         let app = Arc::new(app);
-        tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
+        let management_key = ManagementKey::generate();
+        tokio::spawn(scim_lambda::local::serve(
+            listener,
+            Arc::clone(&app),
+            Some(management_key.clone()),
+        ));
         let admin =
             Admin::with_public_url(store, &public).with_token_grace(std::time::Duration::ZERO);
         let created = admin.create_directory("test", None).await.unwrap();
@@ -104,6 +112,7 @@ impl Scim {
             admin,
             meter,
             endpoint,
+            management_key,
         }
     }
 
@@ -147,6 +156,22 @@ impl Scim {
     }
     pub async fn delete(&self, path: &str) -> Reply {
         self.send("DELETE", &self.v2(path), None).await
+    }
+
+    /// A management API request as the application sends it locally: `/manage` + `path`, with
+    /// the management key and a JSON body.
+    pub async fn manage(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let key = format!("Bearer {}", self.management_key.as_str());
+        self.raw(
+            method,
+            &format!("/manage{path}"),
+            body.map(|b| b.to_string()),
+            &[
+                ("authorization", &key),
+                ("content-type", "application/json"),
+            ],
+        )
+        .await
     }
 
     /// Any request: raw body text and explicit headers (no token added).
@@ -248,7 +273,8 @@ impl Scim {
     }
 }
 
-/// One HTTP/1.1 request to `addr` with `headers` (a SCIM content type unless they name one).
+/// One HTTP/1.1 request to `addr` with `headers` (a SCIM content type and `addr` as the host
+/// unless they name them).
 pub async fn http(
     addr: std::net::SocketAddr,
     method: &str,
@@ -261,10 +287,10 @@ pub async fn http(
         .await
         .unwrap();
     tokio::spawn(conn);
-    let mut req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string());
+    let mut req = hyper::Request::builder().method(method).uri(path);
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req = req.header("host", addr.to_string());
+    }
     if !headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))

@@ -13,7 +13,7 @@ use hyper::body::Bytes;
 use scim_lambda::service::webhooks::Deliverer;
 use serde_json::{json, Value};
 
-use crate::support::{http, Scim};
+use crate::support::Scim;
 
 /// What the receiver got: (webhook-id, webhook-timestamp, webhook-signature, body, when).
 type Got = (String, String, String, String, Instant);
@@ -92,14 +92,13 @@ fn verifies(secret: &str, id: &str, ts: &str, body: &str, header: &str) -> bool 
 }
 
 async fn register(s: &Scim, url: &str) -> String {
-    let r = http(
-        s.addr,
-        "PUT",
-        &format!("/manage/directories/{}/webhook", s.directory),
-        Some(json!({"url": url}).to_string()),
-        &[],
-    )
-    .await;
+    let r = s
+        .manage(
+            "PUT",
+            &format!("/directories/{}/webhook", s.directory),
+            Some(json!({"url": url})),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body["secret"].as_str().unwrap().to_string()
 }
