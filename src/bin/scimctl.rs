@@ -86,16 +86,24 @@ enum EventsCommand {
 
 #[derive(Subcommand)]
 enum WebhookCommand {
-    /// Register (or replace) the webhook URL; prints the signing secret once.
+    /// Register (or replace) the webhook URL; prints the signing secret once. A replaced
+    /// secret keeps signing, next to the new one, for 24 hours.
     Set {
         directory: String,
         url: String,
     },
+    /// The URL and the delivery state: cursor, last error, parked events, disabled.
     Show {
         directory: String,
     },
     Delete {
         directory: String,
+    },
+    /// Deliver again from sequence number FROM on (parked events; re-enables after a 410).
+    Resume {
+        directory: String,
+        #[arg(long = "from")]
+        from_sequence: u64,
     },
 }
 
@@ -236,6 +244,10 @@ async fn main() {
             WebhookCommand::Set { directory, url } => admin.set_webhook(&directory, &url).await,
             WebhookCommand::Show { directory } => admin.webhook(&directory).await,
             WebhookCommand::Delete { directory } => admin.delete_webhook(&directory).await,
+            WebhookCommand::Resume {
+                directory,
+                from_sequence,
+            } => admin.resume_webhook(&directory, from_sequence).await,
         },
     };
     match result {

@@ -91,10 +91,13 @@ impl Scim {
         let public = format!("http://{addr}");
         let mut app = App::new(store.clone(), Some(public.clone()));
         app.budget = budget;
+        // The tests' webhook receivers listen on 127.0.0.1, as on a developer's machine.
+        app.webhook_urls = scim_lambda::service::webhooks::target::UrlPolicy::Local;
         let app = Arc::new(app);
         tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app)));
-        let admin =
-            Admin::with_public_url(store, &public).with_token_grace(std::time::Duration::ZERO);
+        let admin = Admin::with_public_url(store, &public)
+            .with_token_grace(std::time::Duration::ZERO)
+            .with_url_policy(scim_lambda::service::webhooks::target::UrlPolicy::Local);
         let created = admin.create_directory("test", None).await.unwrap();
         Scim {
             app,
