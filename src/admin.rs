@@ -8,6 +8,7 @@ use crate::clock;
 use crate::scim::error::ScimError;
 use crate::scim::normal;
 use crate::scim::schema::ResourceKind;
+use crate::service::webhooks::target::{self, UrlPolicy, WebhookUrl};
 use crate::service::{self, webhooks, Service};
 use crate::store::clients::ClientRecord;
 use crate::store::directories::{self, AuthMethods, Directory};
@@ -52,6 +53,8 @@ pub struct Admin {
     public_url: String,
     /// How long a directory delete waits between revoking its tokens and deleting its data.
     token_grace: std::time::Duration,
+    /// Which webhook URLs may be registered (`UrlPolicy::Aws` unless told).
+    url_policy: UrlPolicy,
 }
 
 impl Admin {
@@ -64,7 +67,9 @@ impl Admin {
             .ok()
             .and_then(|s| s.parse().ok())
             .map_or(auth::CACHE_TTL, std::time::Duration::from_secs);
-        Admin::with_public_url(store, &public_url).with_token_grace(grace)
+        Admin::with_public_url(store, &public_url)
+            .with_token_grace(grace)
+            .with_url_policy(UrlPolicy::from_env())
     }
 
     pub fn with_public_url(store: Store, public_url: &str) -> Self {
@@ -72,7 +77,14 @@ impl Admin {
             store,
             public_url: public_url.trim_end_matches('/').to_string(),
             token_grace: auth::CACHE_TTL,
+            url_policy: UrlPolicy::Aws,
         }
+    }
+
+    /// Which webhook URLs this admin accepts (`Local`: a local server or test).
+    pub fn with_url_policy(mut self, policy: UrlPolicy) -> Self {
+        self.url_policy = policy;
+        self
     }
 
     /// The wait of a directory delete between tokens and data (tests, and stores no Lambda uses).
@@ -359,45 +371,83 @@ impl Admin {
         Ok(out)
     }
 
-    /// The directory's webhook (URL, creation time, delivery state), or `null`.
+    /// The directory's webhook (URL, creation time, delivery state with parked events), or
+    /// `null`.
     pub async fn webhook(&self, dir: &str) -> Result<Value, AdminError> {
         self.directory(dir).await?;
         let Some(hook) = self.store.get_webhook(dir).await? else {
             return Ok(Value::Null);
         };
         let mut out = json!(hook);
+        if let Some((_, until)) = hook
+            .previous_secret
+            .filter(|(_, u)| *u > clock::now_millis())
+        {
+            out["previous_secret_expires_at"] = json!(clock::format_rfc3339(until));
+        }
         out["delivery"] = json!(self.store.delivery_state(dir).await?);
         Ok(out)
     }
 
-    /// Registers (or replaces) the directory's webhook; returns its signing secret, shown once
-    /// (a replacement gets a new secret). A new webhook gets the events committed from now on
-    /// (the Events API has the history).
+    /// Registers (or replaces) the directory's webhook; returns its signing secret, shown once.
+    /// A replacement gets a new secret and the replaced one keeps signing next to it for 24 h
+    /// (`previous_secret_expires_at`), so the receiver can switch without a gap; it also turns
+    /// deliveries back on after a 410. A new webhook gets the events committed from now on (the
+    /// Events API has the history).
     pub async fn set_webhook(&self, dir: &str, url: &str) -> Result<Value, AdminError> {
         self.directory(dir).await?;
-        let ok = url.starts_with("https://")
-            || url.starts_with("http://127.0.0.1")
-            || url.starts_with("http://localhost");
-        if !ok || url.len() > 2_048 || url.chars().any(char::is_whitespace) {
-            return Err(AdminError::BadRequest(
-                "the webhook URL must be https:// (http:// only on localhost)".into(),
-            ));
-        }
+        let checked = WebhookUrl::parse(url, self.url_policy)
+            .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+        check_resolves_public(&checked, self.url_policy).await?;
+        let now = clock::now_millis();
+        let existing = self.store.get_webhook(dir).await?;
         let hook = Webhook {
             directory_id: dir.into(),
-            url: url.into(),
+            url: checked.as_str().into(),
             secret: webhooks::new_secret(),
-            created_at: clock::now_rfc3339(),
+            previous_secret: existing.as_ref().map(|old| {
+                (
+                    old.secret.clone(),
+                    now + crate::store::webhooks::ROTATION_OVERLAP_MS,
+                )
+            }),
+            created_at: clock::format_rfc3339(now),
         };
         // A replaced URL keeps the cursor (what was not delivered goes to the new one).
-        if self.store.get_webhook(dir).await?.is_none() {
-            let now = self.store.sequence(dir).await?;
-            self.store.start_deliveries_at(dir, now).await?;
+        if existing.is_none() {
+            let seq = self.store.sequence(dir).await?;
+            self.store.start_deliveries_at(dir, seq).await?;
+        } else {
+            self.store.enable_deliveries(dir).await?;
         }
         self.store.put_webhook(&hook).await?;
         let mut out = json!(hook);
         out["secret"] = json!(hook.secret);
+        if let Some((_, until)) = hook.previous_secret {
+            out["previous_secret_expires_at"] = json!(clock::format_rfc3339(until));
+        }
         Ok(out)
+    }
+
+    /// Delivers the directory's events again from sequence number `from` on (parked events,
+    /// or events a receiver lost), and turns deliveries back on after a 410. Takes effect at
+    /// the directory's next delivery: its next event in AWS, within a moment on a local server.
+    pub async fn resume_webhook(&self, dir: &str, from: u64) -> Result<Value, AdminError> {
+        self.directory(dir).await?;
+        if self.store.get_webhook(dir).await?.is_none() {
+            return Err(AdminError::BadRequest(format!(
+                "directory {dir} has no webhook; register one first"
+            )));
+        }
+        let last = self.store.sequence(dir).await?;
+        if from == 0 || from > last + 1 {
+            return Err(AdminError::BadRequest(format!(
+                "resume_from_sequence must be between 1 and {} (the next event)",
+                last + 1
+            )));
+        }
+        self.store.resume_deliveries(dir, from).await?;
+        self.webhook(dir).await
     }
 
     pub async fn delete_webhook(&self, dir: &str) -> Result<Value, AdminError> {
@@ -534,4 +584,22 @@ fn indent(s: &str) -> String {
         .map(|l| format!("  {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Refuses a host name that resolves to an address webhooks may not reach, so the application
+/// hears it now (400) rather than from `last_error` later. A name that does not resolve (yet)
+/// is accepted: the deliverer checks every address it connects to anyway.
+async fn check_resolves_public(url: &WebhookUrl, policy: UrlPolicy) -> Result<(), AdminError> {
+    let target::Host::Name(name) = url.host() else {
+        return Ok(());
+    };
+    let resolver =
+        webhooks::connect::CheckedResolver::new(policy, webhooks::connect::system_lookup());
+    let lookup = tokio::time::timeout(std::time::Duration::from_secs(2), resolver.resolve(name));
+    match lookup.await {
+        Ok(Err(webhooks::connect::ResolveError::Refused(e))) => {
+            Err(AdminError::BadRequest(e.to_string()))
+        }
+        _ => Ok(()),
+    }
 }

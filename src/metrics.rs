@@ -7,6 +7,10 @@
 //! included), `ConsumedReadUnits` / `ConsumedWriteUnits` (the capacity DynamoDB reported for
 //! them), `AuthFailures` (count of 401s). A Lambda process serves one request at a time, so the
 //! process-wide counters' deltas are the request's own (`store::CALLS`, `store::capacity`).
+//!
+//! The webhook function adds `WebhookDeliveryFailures` (count, dimension `Family=webhooks`): one
+//! line per failed delivery attempt, with the failure's class (`http_4xx`, `timeout`, ...) as a
+//! property for Logs Insights, not a dimension (the alarm wants one series).
 
 use serde_json::json;
 
@@ -52,17 +56,52 @@ pub fn request_line(family: &str, status: u16, cost: Cost, now_millis: i64) -> S
     .to_string()
 }
 
-/// Writes a request's EMF line to stdout, in Lambda only (`AWS_LAMBDA_FUNCTION_NAME` set):
-/// CloudWatch Logs turns it into metrics; locally it would only be noise.
-pub fn emit(family: &str, status: u16, cost: Cost) {
+/// The metric a failed webhook delivery attempt counts in.
+pub const WEBHOOK_DELIVERY_FAILURES: &str = "WebhookDeliveryFailures";
+
+/// The EMF line of one failed webhook delivery attempt; `class` is `webhooks::Failure::class`.
+pub fn webhook_failure_line(class: &str, now_millis: i64) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": now_millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Family"]],
+                "Metrics": [{"Name": WEBHOOK_DELIVERY_FAILURES, "Unit": "Count"}]
+            }]
+        },
+        "Family": "webhooks",
+        WEBHOOK_DELIVERY_FAILURES: 1,
+        "FailureClass": class,
+    })
+    .to_string()
+}
+
+/// Whether EMF lines are written: in Lambda only (`AWS_LAMBDA_FUNCTION_NAME` set), where
+/// CloudWatch Logs turns them into metrics; locally they would only be noise.
+fn in_lambda() -> bool {
     static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()) {
-        return;
+    *IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some())
+}
+
+/// Writes a request's EMF line to stdout (in Lambda).
+pub fn emit(family: &str, status: u16, cost: Cost) {
+    if in_lambda() {
+        println!(
+            "{}",
+            request_line(family, status, cost, crate::clock::now_millis())
+        );
     }
-    println!(
-        "{}",
-        request_line(family, status, cost, crate::clock::now_millis())
-    );
+}
+
+/// Writes a failed webhook attempt's EMF line to stdout (in Lambda).
+pub fn emit_webhook_failure(class: &str) {
+    if in_lambda() {
+        println!(
+            "{}",
+            webhook_failure_line(class, crate::clock::now_millis())
+        );
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +132,21 @@ mod tests {
         assert_eq!(line["StatusClass"], "4xx");
         assert_eq!(line["AuthFailures"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
+    }
+
+    #[test]
+    fn a_failed_webhook_attempt_is_one_count_of_one_series() {
+        let line: serde_json::Value =
+            serde_json::from_str(&webhook_failure_line("http_4xx", 1_700_000_000_000)).unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "ScimLambda");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Family"]]));
+        assert_eq!(
+            directive["Metrics"][0],
+            serde_json::json!({"Name": "WebhookDeliveryFailures", "Unit": "Count"})
+        );
+        assert_eq!(line["Family"], "webhooks");
+        assert_eq!(line["WebhookDeliveryFailures"], 1);
+        assert_eq!(line["FailureClass"], "http_4xx");
     }
 }

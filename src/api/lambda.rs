@@ -74,10 +74,11 @@ pub async fn run_publisher() -> Result<(), lambda_http::Error> {
 pub const WEBHOOKS: &str = "webhooks";
 
 pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
-    use crate::service::webhooks::Deliverer;
+    use crate::service::webhooks::{target::UrlPolicy, Deliverer};
     use lambda_http::lambda_runtime::{self, LambdaEvent};
     crate::telemetry::init();
-    let deliverer = Arc::new(Deliverer::new(crate::store::Store::from_env().await)?);
+    let store = crate::store::Store::from_env().await;
+    let deliverer = Arc::new(Deliverer::new(store, UrlPolicy::Aws)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let deliverer = Arc::clone(&deliverer);
         async move {
@@ -86,11 +87,13 @@ pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
             for (message, directory) in webhook_triggers(&event.payload) {
                 by_directory.entry(directory).or_default().push(message);
             }
+            let deadline = budget_until(event.context.deadline);
+            let directories = by_directory.keys().cloned().collect();
             let mut failures = Vec::new();
-            for (directory, messages) in by_directory {
-                if let Err(e) = deliverer.deliver(&directory).await {
+            for (directory, result) in deliverer.deliver_all(directories, deadline).await {
+                if let Err(e) = result {
                     tracing::warn!(%directory, error = %e, "webhook delivery will be retried");
-                    failures.extend(messages);
+                    failures.extend(by_directory.remove(&directory).unwrap_or_default());
                 }
             }
             let failed: Vec<serde_json::Value> = failures
@@ -101,6 +104,17 @@ pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
         }
     }))
     .await
+}
+
+/// Time kept back from the invocation's deadline to record state and answer the batch.
+pub const WEBHOOK_MARGIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// When a webhook invocation stops starting attempts: its deadline (Unix ms, from the Runtime
+/// API's `Lambda-Runtime-Deadline-Ms`) less [`WEBHOOK_MARGIN`].
+pub fn budget_until(deadline_ms: u64) -> std::time::Instant {
+    let left = deadline_ms.saturating_sub(crate::clock::now_millis().max(0) as u64);
+    std::time::Instant::now()
+        + std::time::Duration::from_millis(left).saturating_sub(WEBHOOK_MARGIN)
 }
 
 /// (message id, directory id) of each SQS message carrying an EventBridge event of ours.

@@ -102,7 +102,8 @@ fn path_of(req: &Request) -> String {
 async fn serve(app: &App, req: &Request, path: &str) -> Result<(u16, Option<Value>), Failure> {
     let segs: Vec<String> = path.split('/').skip(2).map(percent_decode).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let admin = Admin::with_public_url(app.store().clone(), &public_url(app, req));
+    let admin = Admin::with_public_url(app.store().clone(), &public_url(app, req))
+        .with_url_policy(app.webhook_urls);
     let query = query_pairs(req);
     let q = |name: &str| {
         query
@@ -204,6 +205,18 @@ async fn serve(app: &App, req: &Request, path: &str) -> Result<(u16, Option<Valu
             ok(admin.set_webhook(d, url).await?)
         }
         (&Method::DELETE, ["directories", d, "webhook"]) => ok(admin.delete_webhook(d).await?),
+        // On the webhook's own route (no new API Gateway route): deliver again from a sequence.
+        (&Method::PATCH, ["directories", d, "webhook"]) => {
+            let body = json_body(req)?;
+            let from = body["resume_from_sequence"].as_u64().ok_or_else(|| {
+                fail(
+                    400,
+                    "invalid_request",
+                    "\"resume_from_sequence\" (a positive integer) is required",
+                )
+            })?;
+            ok(admin.resume_webhook(d, from).await?)
+        }
         _ => Err(fail(404, "not_found", format!("no route {m} {path}"))),
     }
 }

@@ -48,6 +48,8 @@ pub struct App {
     pub edge_secret: Option<String>,
     /// How long one request's store work may take before it answers 503 (`store::deadline`).
     pub budget: std::time::Duration,
+    /// Which webhook URLs the management API accepts: `Aws` unless a local server says so.
+    pub webhook_urls: crate::service::webhooks::target::UrlPolicy,
     /// When this process last noted a directory's failed request (at most once a minute).
     errors_noted: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
@@ -62,6 +64,7 @@ impl App {
                 .filter(|u| !u.is_empty()),
             edge_secret: None,
             budget: deadline::REQUEST_BUDGET,
+            webhook_urls: Default::default(),
             errors_noted: std::sync::Mutex::default(),
         }
     }

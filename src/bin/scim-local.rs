@@ -13,6 +13,7 @@ use scim_lambda::api::{App, ENV_PUBLIC_URL};
 use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
+use scim_lambda::service::webhooks::target::UrlPolicy;
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -74,7 +75,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("http://{addr}"));
-    let admin = Admin::with_public_url(store.clone(), &public);
+    // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
+    let admin = Admin::with_public_url(store.clone(), &public).with_url_policy(UrlPolicy::Local);
     let (d, created) = demo::ensure(&store, &admin, state.as_deref()).await?;
     let token = d["token"].as_str().unwrap_or_default();
     println!("store:            {backing}");
@@ -140,7 +142,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::time::Duration::from_millis(200),
         scim_lambda::auth::CACHE_TTL,
     ));
-    let app = App::new(store, Some(public.clone()));
+    let mut app = App::new(store, Some(public.clone()));
+    app.webhook_urls = UrlPolicy::Local;
     eprintln!("scim-local listening on {public}");
     scim_lambda::local::serve(listener, Arc::new(app), management).await?;
     Ok(())

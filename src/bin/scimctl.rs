@@ -95,16 +95,24 @@ enum EventsCommand {
 
 #[derive(Subcommand)]
 enum WebhookCommand {
-    /// Register (or replace) the webhook URL; prints the signing secret once.
+    /// Register (or replace) the webhook URL; prints the signing secret once. A replaced
+    /// secret keeps signing, next to the new one, for 24 hours.
     Set {
         directory: String,
         url: String,
     },
+    /// The URL and the delivery state: cursor, last error, parked events, disabled.
     Show {
         directory: String,
     },
     Delete {
         directory: String,
+    },
+    /// Deliver again from sequence number FROM on (parked events; re-enables after a 410).
+    Resume {
+        directory: String,
+        #[arg(long = "from")]
+        from_sequence: u64,
     },
 }
 
@@ -253,6 +261,10 @@ async fn main() {
             WebhookCommand::Set { directory, url } => admin.set_webhook(&directory, &url).await,
             WebhookCommand::Show { directory } => admin.webhook(&directory).await,
             WebhookCommand::Delete { directory } => admin.delete_webhook(&directory).await,
+            WebhookCommand::Resume {
+                directory,
+                from_sequence,
+            } => admin.resume_webhook(&directory, from_sequence).await,
         },
     };
     match result {
@@ -383,6 +395,14 @@ async fn over_api(
             WebhookCommand::Delete { directory } => {
                 (Method::DELETE, format!("{}/webhook", dir(directory)), None)
             }
+            WebhookCommand::Resume {
+                directory,
+                from_sequence,
+            } => (
+                Method::PATCH,
+                format!("{}/webhook", dir(directory)),
+                Some(json!({ "resume_from_sequence": from_sequence })),
+            ),
         },
         Command::Events {
             command:

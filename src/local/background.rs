@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::service::webhooks::target::UrlPolicy;
 use crate::service::webhooks::Deliverer;
 use crate::store::directories::DELETING;
 use crate::store::Store;
@@ -16,7 +17,7 @@ use crate::store::Store;
 /// first sees it being deleted (`auth::CACHE_TTL` in `scim-local`: no cached token can write
 /// behind the delete).
 pub async fn run(store: Store, every: Duration, grace: Duration) {
-    let deliverer = match Deliverer::new(store.clone()) {
+    let deliverer = match Deliverer::new(store.clone(), UrlPolicy::Local) {
         Ok(d) => Some(d),
         Err(e) => {
             tracing::error!(error = %e, "webhook deliveries are off");

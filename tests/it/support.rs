@@ -94,6 +94,8 @@ impl Scim {
         let public = format!("http://{addr}");
         let mut app = App::new(store.clone(), Some(public.clone()));
         app.budget = budget;
+        // The tests' webhook receivers listen on 127.0.0.1, as on a developer's machine.
+        app.webhook_urls = scim_lambda::service::webhooks::target::UrlPolicy::Local;
         let app = Arc::new(app);
         let management_key = ManagementKey::generate();
         tokio::spawn(scim_lambda::local::serve(
@@ -101,8 +103,9 @@ impl Scim {
             Arc::clone(&app),
             Some(management_key.clone()),
         ));
-        let admin =
-            Admin::with_public_url(store, &public).with_token_grace(std::time::Duration::ZERO);
+        let admin = Admin::with_public_url(store, &public)
+            .with_token_grace(std::time::Duration::ZERO)
+            .with_url_policy(scim_lambda::service::webhooks::target::UrlPolicy::Local);
         let created = admin.create_directory("test", None).await.unwrap();
         Scim {
             app,
