@@ -18,7 +18,15 @@
 //!   they are not dense. The IdP's retry of the change has its own block and its own events.
 //! - Readers (`Store::events`) take the sequence first, the open blocks second, then Query the
 //!   events at or below both bounds with strongly consistent reads: everything at or below the
-//!   bound has committed, so an `after` cursor never skips an event.
+//!   bound has committed, so an `after` cursor never skips an event. The bound is exact whatever
+//!   the number of blocks: blocks list by first number, so the reader pages through them only
+//!   until the first live one (the oldest live block is the lowest bound; every stale one before
+//!   it is passed). A block opened concurrently with a reader is either committed before the
+//!   reader's sequence read (then the block Query, which follows, sees it) or after it (then its
+//!   numbers are above the sequence read). Stale blocks never hold a reader, so a reader deletes
+//!   those it passed (`RETIRE_PER_READ` at most), and each block carries a TTL
+//!   (`BLOCK_TTL_SECS`) so DynamoDB removes it even if no reader comes; `directory check
+//!   --repair` removes them too.
 //! - Events expire by TTL after the retention (`SCIM_EVENT_RETENTION_DAYS`, default 30).
 
 use serde::Serialize;
@@ -37,6 +45,13 @@ const LAST: &str = "last";
 const SINCE_MS: &str = "since_ms";
 /// A block not extended for this long was left by a writer that died (no request runs so long).
 pub const BLOCK_STALE_MS: u64 = 120_000;
+/// A block's TTL after it opens: far past `BLOCK_STALE_MS`, so TTL only ever removes blocks that
+/// readers already pass (DynamoDB deletes an expired item within days, never before it expires).
+pub const BLOCK_TTL_SECS: u64 = 3_600;
+/// Stale blocks one read deletes as it passes them (40 BatchWriteItem calls at most); more wait
+/// for the next read, their TTL or `directory check --repair`.
+const RETIRE_PER_READ: usize = 1_000;
+const TTL: &str = "ttl";
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
@@ -91,7 +106,7 @@ impl Emit {
         item.insert("created_at".into(), s(&self.created_at));
         item.insert("data".into(), s(self.data.to_string()));
         let ttl = clock::now_millis() as u64 / 1000 + store.event_retention_days * 86_400;
-        item.insert("ttl".into(), n(ttl));
+        item.insert(TTL.into(), n(ttl));
         item
     }
 }
@@ -167,7 +182,9 @@ impl Numbering for Outbox {
             let mut block = key(pk, block_sk(current + 1));
             block.insert(FIRST.into(), n(current + 1));
             block.insert(LAST.into(), n(next));
-            block.insert(SINCE_MS.into(), n(clock::now_millis()));
+            let since = clock::now_millis() as u64;
+            block.insert(SINCE_MS.into(), n(since));
+            block.insert(TTL.into(), n(since / 1000 + BLOCK_TTL_SECS));
             tx.put(block, None, Role::Other)?;
         }
         Ok(())
@@ -257,18 +274,68 @@ impl Store {
         Ok(tx.commit_numbered(self).await?.unwrap_or(0))
     }
 
-    /// The highest number a reader may read up to now: the sequence, and below any open block.
+    /// The highest number a reader may read up to now: the sequence, and below the oldest live
+    /// block. Stale blocks passed on the way are retired.
     async fn readable_bound(&self, dir: &str) -> Result<u64, StoreError> {
-        let mut bound = self.sequence(dir).await?;
-        let (blocks, _) = self
-            .query_prefix(dir, BLOCK_PREFIX, None, 1_000, false)
-            .await?;
-        for b in blocks.iter().filter(|b| !block_is_stale(b)) {
-            if let Some(first) = get_n(b, FIRST) {
-                bound = bound.min(first.saturating_sub(1));
+        // The sequence first: a block committed after this read only holds numbers above it.
+        let sequence = self.sequence(dir).await?;
+        let mut stale = Vec::new();
+        let mut start = None;
+        let bound = 'pages: loop {
+            // Blocks list by first number: the first live one is the lowest bound. Every page
+            // (1 MB, about 10,000 blocks) is read until it is found, however many lie before it.
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+                .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
+                .expression_attribute_values(":b", s(BLOCK_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::sdk)?;
+            for b in out.items.unwrap_or_default() {
+                if block_is_stale(&b) {
+                    if let Some(sk) = get_s(&b, keys::SK) {
+                        stale.push(sk.to_string());
+                    }
+                    continue;
+                }
+                let first = get_n(&b, FIRST).ok_or_else(|| {
+                    StoreError::dynamo(format!("event block without a first number: {b:?}"))
+                })?;
+                break 'pages sequence.min(first.saturating_sub(1));
             }
-        }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => break sequence,
+            }
+        };
+        self.retire_blocks(dir, stale).await;
         Ok(bound)
+    }
+
+    /// Deletes stale blocks a reader passed. Tidying only (readers pass them anyway): a failure is
+    /// logged, never the read's.
+    async fn retire_blocks(&self, dir: &str, mut stale: Vec<String>) {
+        stale.truncate(RETIRE_PER_READ);
+        if stale.is_empty() {
+            return;
+        }
+        let pk = keys::directory_pk(dir);
+        let writes: Result<Vec<_>, StoreError> = stale
+            .into_iter()
+            .map(|sk| super::members::delete_request(pk.clone(), sk))
+            .collect();
+        let result = match writes {
+            Ok(w) => self.batch_write(w).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(directory = %dir, error = %e, "stale event blocks not retired");
+        }
     }
 
     /// Events numbered after `after`, oldest first, at most `limit`, of the named types only when

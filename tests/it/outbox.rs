@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use scim_lambda::store::outbox::Event;
+use aws_sdk_dynamodb::types::AttributeValue;
+use scim_lambda::store::outbox::{self, Event};
 use serde_json::{json, Value};
 
 use crate::support::Scim;
@@ -316,4 +317,147 @@ async fn the_events_api_pages_filters_and_replays_from_any_point() {
     assert_eq!(names(&only.data), ["dsync.activated"]);
     assert_eq!(only.after, 26);
     assert!(!only.has_more);
+}
+
+/// The directory's open event blocks, as stored.
+async fn blocks(s: &Scim) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let store = s.app.store();
+    store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .expression_attribute_values(":b", AttributeValue::S("EVX#BLOCK#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+/// What `count` large changes cut short long ago leave behind: numbers reserved, never used, and
+/// their blocks, stale (blocks written before they had a TTL).
+async fn leave_dead_blocks(s: &Scim, count: u64) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let store = s.app.store();
+    let pk = format!("DIR#{}", s.directory);
+    let from = store.sequence(&s.directory).await.unwrap() + 1;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key("sk", AttributeValue::S("EVX#SEQ".into()))
+        .update_expression("ADD seq :k")
+        .expression_attribute_values(":k", AttributeValue::N(count.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let puts: Vec<WriteRequest> = (from..from + count)
+        .map(|first| {
+            let n = |v: u64| AttributeValue::N(v.to_string());
+            let item = PutRequest::builder()
+                .item("pk", AttributeValue::S(pk.clone()))
+                .item("sk", AttributeValue::S(outbox::block_sk(first)))
+                .item("first", n(first))
+                .item("last", n(first))
+                .item("since_ms", n(0))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(item).build()
+        })
+        .collect();
+    for chunk in puts.chunks(25) {
+        store
+            .client()
+            .batch_write_item()
+            .request_items(store.table(), chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_and_one_dead_blocks_never_let_a_reader_pass_a_live_one() {
+    use scim_lambda::local::meter::Fault;
+    let s = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..80 {
+        users.push(s.user(&format!("d{i}@example.com")).await);
+    }
+    // A clean run of the same change on another group: where its first edge transaction lands.
+    let dry = s.group("Dry", &[]).await;
+    s.meter.take();
+    assert!(
+        s.patch(&format!("/Groups/{dry}"), add_members(&users))
+            .await
+            .status
+            < 300
+    );
+    let at = s
+        .meter
+        .take()
+        .operations()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == "TransactWriteItems")
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    let g = s.group("Held", &[]).await;
+    // Throttling and timeouts cut 1,001 large member changes short, long ago.
+    leave_dead_blocks(&s, 1_001).await;
+    let store = s.app.store();
+    let cursor = store.events(&s.directory, 0, 100_000, &[]).await.unwrap();
+    assert!(!cursor.has_more);
+    let cursor = cursor.after;
+
+    // A large change is under way now: its block is fresh, part of its edges and events are in.
+    s.meter.take();
+    s.meter.inject(Fault::Crash {
+        at,
+        delivered: true,
+    });
+    let cut = s.patch(&format!("/Groups/{g}"), add_members(&users)).await;
+    s.meter.clear();
+    assert!(cut.status >= 500, "{}", cut.status);
+    s.user("after@example.com").await;
+
+    // The reader stops below the live block, behind the 1,001 dead ones: nothing of the change,
+    // nor what committed after it, and its cursor does not move past the block.
+    let page = store
+        .events(&s.directory, cursor, 100_000, &[])
+        .await
+        .unwrap();
+    assert_eq!(names(&page.data), Vec::<&str>::new());
+    assert_eq!(page.after, cursor);
+    // The reads retired the dead blocks they passed; the live block stays, with its TTL.
+    let open = blocks(&s).await;
+    assert_eq!(open.len(), 1, "only the live block is left");
+    let num = |k: &str| -> u64 { open[0][k].as_n().unwrap().parse().unwrap() };
+    assert!(num("ttl") >= num("since_ms") / 1000 + outbox::BLOCK_TTL_SECS);
+    assert!(s.check().await.problems.is_empty());
+
+    // When the live block is stale, the reader reads on from its cursor and skips nothing.
+    s.age_event_blocks().await;
+    let page = store
+        .events(&s.directory, cursor, 100_000, &[])
+        .await
+        .unwrap();
+    assert!(page
+        .data
+        .iter()
+        .any(|e| e.event == "dsync.group.user_added" && e.data["group"]["id"] == g.as_str()));
+    assert!(page
+        .data
+        .iter()
+        .any(|e| e.event == "dsync.user.created" && e.data["username"] == "after@example.com"));
+    assert!(page.data.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    assert!(
+        blocks(&s).await.is_empty(),
+        "the reader retired the stale block"
+    );
 }
