@@ -461,3 +461,118 @@ async fn a_thousand_and_one_dead_blocks_never_let_a_reader_pass_a_live_one() {
         "the reader retired the stale block"
     );
 }
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The Events API over HTTP, as the application reads it.
+async fn events_api(s: &Scim, after: u64) -> (Value, usize) {
+    let r = crate::support::http(
+        s.addr,
+        "GET",
+        &format!(
+            "/manage/directories/{}/events?after={after}&limit=100",
+            s.directory
+        ),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let size = r.body.to_string().len();
+    (r.body, size)
+}
+
+#[tokio::test]
+async fn a_user_with_a_230_kb_attribute_is_updated_and_its_event_says_what_it_left_out() {
+    let s = Scim::start().await;
+    let user = |department: String| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+            "userName": "ada@example.com", ENTERPRISE: {"department": department}})
+    };
+    let created = s.post("/Users", user("R&D".into())).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // The IdP sends the whole user with a 230 KB attribute (the resource fits its 256 KiB cap)...
+    let r = s
+        .put(&format!("/Users/{id}"), user("a".repeat(230_000)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // ...and changes it again by PATCH.
+    let r = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": format!("{ENTERPRISE}:department"),
+                    "value": "b".repeat(230_000)}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stored = s.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(
+        stored[ENTERPRISE]["department"].as_str().unwrap().len(),
+        230_000
+    );
+
+    let (page, _) = events_api(&s, 0).await;
+    let updates: Vec<&Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "dsync.user.updated")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    for e in updates {
+        assert!(e.to_string().len() <= outbox::MAX_EVENT_BYTES);
+        let d = &e["data"];
+        assert_eq!(d["id"], id.as_str());
+        assert_eq!(d["username"], "ada@example.com");
+        assert_eq!(d["raw_attributes_omitted"], true);
+        assert_eq!(d["custom_attributes_omitted"], true);
+        assert_eq!(d["previous_attributes"]["raw_attributes_omitted"], true);
+    }
+    // The full value is one management API call away.
+    let full = crate::support::http(
+        s.addr,
+        "GET",
+        &format!("/manage/directories/{}/users/{id}", s.directory),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(full.status, 200, "{}", full.body);
+    assert_eq!(
+        full.body["custom_attributes"]["department"]
+            .as_str()
+            .unwrap()
+            .len(),
+        230_000
+    );
+}
+
+#[tokio::test]
+async fn an_events_api_page_of_large_events_fits_a_lambda_response() {
+    let s = Scim::start().await;
+    for i in 0..20 {
+        let r = s
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+                    "userName": format!("big{i}@example.com"),
+                    ENTERPRISE: {"department": "d".repeat(95_000)}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Lambda answers at most 6 MB, and API Gateway's `body` is the page as an escaped string.
+    let (mut after, mut seen) = (0, 0);
+    loop {
+        let (page, size) = events_api(&s, after).await;
+        assert!(size <= 3_000_000, "a page of {size} bytes");
+        seen += page["data"].as_array().unwrap().len();
+        after = page["after"].as_u64().unwrap();
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    assert_eq!(seen, 21, "activated and 20 created, each once");
+}
