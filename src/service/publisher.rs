@@ -15,7 +15,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
 use crate::store::keys;
-use crate::store::outbox::{Event, EVENT_PREFIX};
+use crate::store::outbox::{self, Event, EVENT_PREFIX};
 
 /// The `source` of every event this stack puts on its bus.
 pub const SOURCE: &str = "scim-lambda.directory";
@@ -24,6 +24,8 @@ pub const ENV_BUS: &str = "SCIM_EVENT_BUS";
 /// PutEvents takes at most 10 entries and 256 KB per call.
 const MAX_ENTRIES: usize = 10;
 const MAX_CALL_BYTES: usize = 250_000;
+/// Largest PutEvents entry (EventBridge quotas: 256 KB; read as 256,000 bytes to be safe).
+pub const MAX_ENTRY_BYTES: usize = 256_000;
 const ATTEMPTS: u32 = 4;
 
 /// The events in a DynamoDB stream event: inserts of `EVENT#` items, in stream order.
@@ -38,7 +40,7 @@ pub fn events_in(stream_event: &Value) -> Vec<Event> {
                 directory_id: keys::directory_from_pk(text(keys::PK)?)?,
                 sequence: sk.strip_prefix(EVENT_PREFIX)?.parse().ok()?,
                 created_at: text("created_at").unwrap_or_default().into(),
-                data: serde_json::from_str(text("data")?).ok()?,
+                data: outbox::event_data(text("data")?)?,
             })
         })
         .collect()
@@ -52,6 +54,18 @@ pub fn entry(bus: &str, e: &Event) -> PutEventsRequestEntry {
         .detail_type(&e.event)
         .detail(serde_json::to_string(e).unwrap_or_default())
         .build()
+}
+
+/// An entry's size as EventBridge counts it (User Guide, "Calculating PutEvents event entry
+/// size"): `Time` 14 bytes if set, and the UTF-8 bytes of `Source`, `DetailType`, `Detail` and
+/// each of `Resources`. Events are capped at `outbox::MAX_EVENT_BYTES`, so this stays under
+/// `MAX_ENTRY_BYTES`.
+pub fn entry_size(e: &PutEventsRequestEntry) -> usize {
+    e.time().map_or(0, |_| 14)
+        + e.source().map_or(0, str::len)
+        + e.detail_type().map_or(0, str::len)
+        + e.detail().map_or(0, str::len)
+        + e.resources().iter().map(String::len).sum::<usize>()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,14 +82,15 @@ pub async fn publish(
     let mut calls: Vec<Vec<PutEventsRequestEntry>> = vec![Vec::new()];
     let mut bytes = 0;
     for e in events {
-        let size = serde_json::to_vec(e).map_or(0, |b| b.len()) + e.event.len() + SOURCE.len();
+        let entry = entry(bus, e);
+        let size = entry_size(&entry);
         let full = calls.last().is_some_and(|c| c.len() >= MAX_ENTRIES);
         if full || bytes + size > MAX_CALL_BYTES {
             calls.push(Vec::new());
             bytes = 0;
         }
         bytes += size;
-        calls.last_mut().expect("pushed").push(entry(bus, e));
+        calls.last_mut().expect("pushed").push(entry);
     }
     for mut entries in calls.into_iter().filter(|c| !c.is_empty()) {
         let mut attempt = 0;
@@ -142,5 +157,24 @@ mod tests {
         let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
         assert_eq!(detail["sequence"], 7);
         assert_eq!(detail["directory_id"], "d1");
+    }
+
+    /// An event stored before the cap (up to DynamoDB's 400 KB) would be refused by PutEvents
+    /// and stall its stream shard: it is put cut to the cap, with its marker.
+    #[test]
+    fn an_event_stored_above_the_cap_is_put_within_an_entry() {
+        let data = json!({"id": "u1", "username": "ada@example.com",
+            "raw_attributes": {"userName": "ada@example.com", "x": "a".repeat(380_000)}});
+        let event = json!({"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {
+            "pk": {"S": "DIR#d1"}, "sk": {"S": "EVENT#00000000000000000009"},
+            "id": {"S": "event_1"}, "event": {"S": "dsync.user.created"},
+            "created_at": {"S": "2026-01-01T00:00:00.000Z"},
+            "data": {"S": data.to_string()}}}}]});
+        let events = events_in(&event);
+        let e = entry("bus", &events[0]);
+        assert!(entry_size(&e) <= MAX_ENTRY_BYTES, "{}", entry_size(&e));
+        let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
+        assert_eq!(detail["data"]["raw_attributes_omitted"], true);
+        assert_eq!(detail["data"]["username"], "ada@example.com");
     }
 }

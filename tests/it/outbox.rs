@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use scim_lambda::store::outbox::Event;
+use aws_sdk_dynamodb::types::AttributeValue;
+use scim_lambda::store::outbox::{self, Event};
 use serde_json::{json, Value};
 
 use crate::support::Scim;
@@ -316,4 +317,262 @@ async fn the_events_api_pages_filters_and_replays_from_any_point() {
     assert_eq!(names(&only.data), ["dsync.activated"]);
     assert_eq!(only.after, 26);
     assert!(!only.has_more);
+}
+
+/// The directory's open event blocks, as stored.
+async fn blocks(s: &Scim) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let store = s.app.store();
+    store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .expression_attribute_values(":b", AttributeValue::S("EVX#BLOCK#".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
+}
+
+/// What `count` large changes cut short long ago leave behind: numbers reserved, never used, and
+/// their blocks, stale (blocks written before they had a TTL).
+async fn leave_dead_blocks(s: &Scim, count: u64) {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let store = s.app.store();
+    let pk = format!("DIR#{}", s.directory);
+    let from = store.sequence(&s.directory).await.unwrap() + 1;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.clone()))
+        .key("sk", AttributeValue::S("EVX#SEQ".into()))
+        .update_expression("ADD seq :k")
+        .expression_attribute_values(":k", AttributeValue::N(count.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let puts: Vec<WriteRequest> = (from..from + count)
+        .map(|first| {
+            let n = |v: u64| AttributeValue::N(v.to_string());
+            let item = PutRequest::builder()
+                .item("pk", AttributeValue::S(pk.clone()))
+                .item("sk", AttributeValue::S(outbox::block_sk(first)))
+                .item("first", n(first))
+                .item("last", n(first))
+                .item("since_ms", n(0))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(item).build()
+        })
+        .collect();
+    for chunk in puts.chunks(25) {
+        store
+            .client()
+            .batch_write_item()
+            .request_items(store.table(), chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_thousand_and_one_dead_blocks_never_let_a_reader_pass_a_live_one() {
+    use scim_lambda::local::meter::Fault;
+    let s = Scim::start().await;
+    let mut users = Vec::new();
+    for i in 0..80 {
+        users.push(s.user(&format!("d{i}@example.com")).await);
+    }
+    // A clean run of the same change on another group: where its first edge transaction lands.
+    let dry = s.group("Dry", &[]).await;
+    s.meter.take();
+    assert!(
+        s.patch(&format!("/Groups/{dry}"), add_members(&users))
+            .await
+            .status
+            < 300
+    );
+    let at = s
+        .meter
+        .take()
+        .operations()
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o == "TransactWriteItems")
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    let g = s.group("Held", &[]).await;
+    // Throttling and timeouts cut 1,001 large member changes short, long ago.
+    leave_dead_blocks(&s, 1_001).await;
+    let store = s.app.store();
+    let cursor = store.events(&s.directory, 0, 100_000, &[]).await.unwrap();
+    assert!(!cursor.has_more);
+    let cursor = cursor.after;
+
+    // A large change is under way now: its block is fresh, part of its edges and events are in.
+    s.meter.take();
+    s.meter.inject(Fault::Crash {
+        at,
+        delivered: true,
+    });
+    let cut = s.patch(&format!("/Groups/{g}"), add_members(&users)).await;
+    s.meter.clear();
+    assert!(cut.status >= 500, "{}", cut.status);
+    s.user("after@example.com").await;
+
+    // The reader stops below the live block, behind the 1,001 dead ones: nothing of the change,
+    // nor what committed after it, and its cursor does not move past the block.
+    let page = store
+        .events(&s.directory, cursor, 100_000, &[])
+        .await
+        .unwrap();
+    assert_eq!(names(&page.data), Vec::<&str>::new());
+    assert_eq!(page.after, cursor);
+    // The reads retired the dead blocks they passed; the live block stays, with its TTL.
+    let open = blocks(&s).await;
+    assert_eq!(open.len(), 1, "only the live block is left");
+    let num = |k: &str| -> u64 { open[0][k].as_n().unwrap().parse().unwrap() };
+    assert!(num("ttl") >= num("since_ms") / 1000 + outbox::BLOCK_TTL_SECS);
+    assert!(s.check().await.problems.is_empty());
+
+    // When the live block is stale, the reader reads on from its cursor and skips nothing.
+    s.age_event_blocks().await;
+    let page = store
+        .events(&s.directory, cursor, 100_000, &[])
+        .await
+        .unwrap();
+    assert!(page
+        .data
+        .iter()
+        .any(|e| e.event == "dsync.group.user_added" && e.data["group"]["id"] == g.as_str()));
+    assert!(page
+        .data
+        .iter()
+        .any(|e| e.event == "dsync.user.created" && e.data["username"] == "after@example.com"));
+    assert!(page.data.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    assert!(
+        blocks(&s).await.is_empty(),
+        "the reader retired the stale block"
+    );
+}
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The Events API over HTTP, as the application reads it.
+async fn events_api(s: &Scim, after: u64) -> (Value, usize) {
+    let r = crate::support::http(
+        s.addr,
+        "GET",
+        &format!(
+            "/manage/directories/{}/events?after={after}&limit=100",
+            s.directory
+        ),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let size = r.body.to_string().len();
+    (r.body, size)
+}
+
+#[tokio::test]
+async fn a_user_with_a_230_kb_attribute_is_updated_and_its_event_says_what_it_left_out() {
+    let s = Scim::start().await;
+    let user = |department: String| {
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+            "userName": "ada@example.com", ENTERPRISE: {"department": department}})
+    };
+    let created = s.post("/Users", user("R&D".into())).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    // The IdP sends the whole user with a 230 KB attribute (the resource fits its 256 KiB cap)...
+    let r = s
+        .put(&format!("/Users/{id}"), user("a".repeat(230_000)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // ...and changes it again by PATCH.
+    let r = s
+        .patch(
+            &format!("/Users/{id}"),
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": format!("{ENTERPRISE}:department"),
+                    "value": "b".repeat(230_000)}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let stored = s.get(&format!("/Users/{id}")).await.body;
+    assert_eq!(
+        stored[ENTERPRISE]["department"].as_str().unwrap().len(),
+        230_000
+    );
+
+    let (page, _) = events_api(&s, 0).await;
+    let updates: Vec<&Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "dsync.user.updated")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    for e in updates {
+        assert!(e.to_string().len() <= outbox::MAX_EVENT_BYTES);
+        let d = &e["data"];
+        assert_eq!(d["id"], id.as_str());
+        assert_eq!(d["username"], "ada@example.com");
+        assert_eq!(d["raw_attributes_omitted"], true);
+        assert_eq!(d["custom_attributes_omitted"], true);
+        assert_eq!(d["previous_attributes"]["raw_attributes_omitted"], true);
+    }
+    // The full value is one management API call away.
+    let full = crate::support::http(
+        s.addr,
+        "GET",
+        &format!("/manage/directories/{}/users/{id}", s.directory),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(full.status, 200, "{}", full.body);
+    assert_eq!(
+        full.body["custom_attributes"]["department"]
+            .as_str()
+            .unwrap()
+            .len(),
+        230_000
+    );
+}
+
+#[tokio::test]
+async fn an_events_api_page_of_large_events_fits_a_lambda_response() {
+    let s = Scim::start().await;
+    for i in 0..20 {
+        let r = s
+            .post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+                    "userName": format!("big{i}@example.com"),
+                    ENTERPRISE: {"department": "d".repeat(95_000)}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Lambda answers at most 6 MB, and API Gateway's `body` is the page as an escaped string.
+    let (mut after, mut seen) = (0, 0);
+    loop {
+        let (page, size) = events_api(&s, after).await;
+        assert!(size <= 3_000_000, "a page of {size} bytes");
+        seen += page["data"].as_array().unwrap().len();
+        after = page["after"].as_u64().unwrap();
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    assert_eq!(seen, 21, "activated and 20 created, each once");
 }
