@@ -161,6 +161,28 @@ pub fn canonical_endpoint(segment: &str) -> Option<&'static str> {
         .find(|n| n.eq_ignore_ascii_case(segment))
 }
 
+/// The routes template.yaml declares: every route of `ROUTES`, and for each SCIM route with an
+/// endpoint name, its all-lower-case spelling too. API Gateway matches paths case-sensitively,
+/// and clients send either the RFC's spelling or lower case (`/users`); other mixtures of case
+/// work only locally.
+pub fn api_gateway_routes() -> Vec<(Family, String)> {
+    let mut out: Vec<(Family, String)> = ROUTES.iter().map(|(f, p)| (*f, p.to_string())).collect();
+    for (family, path) in ROUTES {
+        let lower = path
+            .split('/')
+            .map(|seg| match canonical_endpoint(seg) {
+                Some(name) if name == seg => seg.to_ascii_lowercase(),
+                _ => seg.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        if path.starts_with("/scim/") && lower != *path {
+            out.push((*family, lower));
+        }
+    }
+    out
+}
+
 /// The family whose route template matches `path` (segment by segment; `{x}` matches one
 /// non-empty segment; a SCIM endpoint name in any case), as API Gateway would pick it once
 /// template.yaml declares the lower-case spellings too.
