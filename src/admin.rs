@@ -286,6 +286,7 @@ impl Admin {
     pub async fn delete_directory(&self, id: &str) -> Result<Value, AdminError> {
         self.begin_delete(id).await?;
         let items = self.store.delete_directory(id, self.token_grace).await?;
+        self.store.delete_webhook(id).await?;
         Ok(json!({"deleted": id, "items_deleted": items}))
     }
 
@@ -296,6 +297,10 @@ impl Admin {
         let d = self.directory(id).await?;
         self.store.begin_delete(&d).await?;
         self.store.revoke_credentials(id).await?;
+        // The registration outlives the data by a day: `dsync.deleted` and the events before it
+        // can still be delivered.
+        let expires = clock::now_millis() / 1000 + 86_400;
+        self.store.expire_webhook(id, expires).await?;
         Ok(json!({"deleting": id}))
     }
 

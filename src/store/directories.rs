@@ -245,7 +245,8 @@ impl Store {
     /// delete — every item of its partition but its events (kept, so `dsync.deleted` can still
     /// be read and delivered; TTL removes them), then the registry entry. Each step is
     /// idempotent: a delete cut off anywhere is finished by running it again. Returns the items
-    /// deleted.
+    /// deleted. The webhook registration is not touched here (it expires by TTL once the delete
+    /// begins: `expire_webhook`), so the clean-up function needs no access to its table.
     pub async fn delete_directory(
         &self,
         id: &str,
@@ -275,7 +276,6 @@ impl Store {
                 break;
             }
         }
-        self.delete_webhook(id).await?;
         self.client
             .delete_item()
             .table_name(&self.table)

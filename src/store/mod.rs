@@ -37,6 +37,10 @@ pub const ENV_TABLE: &str = "SCIM_TABLE";
 pub const ENV_TOKENS_TABLE: &str = "SCIM_TOKENS_TABLE";
 pub const DEFAULT_TABLE: &str = "scim-directory";
 pub const DEFAULT_TOKENS_TABLE: &str = "scim-tokens";
+/// Webhook registrations (their signing secrets must be readable, so they have a table of their
+/// own under a key only the management and webhook roles may use; `webhooks.rs`).
+pub const ENV_WEBHOOKS_TABLE: &str = "SCIM_WEBHOOKS_TABLE";
+pub const DEFAULT_WEBHOOKS_TABLE: &str = "scim-webhooks";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -146,6 +150,7 @@ pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
     pub(crate) tokens_table: String,
+    pub(crate) webhooks_table: String,
     /// Days events are kept (`outbox::ENV_RETENTION_DAYS`).
     pub(crate) event_retention_days: u64,
 }
@@ -156,6 +161,10 @@ impl Store {
             client,
             table: table.into(),
             tokens_table: tokens_table.into(),
+            webhooks_table: std::env::var(ENV_WEBHOOKS_TABLE)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| DEFAULT_WEBHOOKS_TABLE.into()),
             event_retention_days: std::env::var(outbox::ENV_RETENTION_DAYS)
                 .ok()
                 .and_then(|d| d.parse().ok())
@@ -254,6 +263,9 @@ impl Store {
     }
     pub fn tokens_table(&self) -> &str {
         &self.tokens_table
+    }
+    pub fn webhooks_table(&self) -> &str {
+        &self.webhooks_table
     }
 }
 

@@ -34,6 +34,13 @@ pub fn tokens_table_design() -> TableDesign {
     }
 }
 
+pub fn webhooks_table_design() -> TableDesign {
+    TableDesign {
+        keys: vec![("directory_id", "HASH")],
+        indexes: vec![],
+    }
+}
+
 fn key_schema(keys: &[(&str, &str)]) -> Result<Vec<KeySchemaElement>, StoreError> {
     keys.iter()
         .map(|(name, ty)| {
@@ -69,7 +76,7 @@ impl Store {
         Ok(())
     }
 
-    /// Creates both tables if they do not exist yet. Returns the names of the tables created.
+    /// Creates the three tables if they do not exist yet. Returns the names of the tables created.
     pub async fn create_tables(&self) -> Result<Vec<String>, StoreError> {
         let existing = self
             .client
@@ -83,6 +90,7 @@ impl Store {
         for (name, design) in [
             (self.table.clone(), directory_table_design()),
             (self.tokens_table.clone(), tokens_table_design()),
+            (self.webhooks_table.clone(), webhooks_table_design()),
         ] {
             if existing.contains(&name) {
                 continue;

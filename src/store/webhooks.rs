@@ -1,8 +1,10 @@
 //! Webhook registrations and their delivery state.
 //!
-//! - The registration (URL and signing secret) is in the secrets (tokens) table under
-//!   `webhook#{directory}`: the secret must be readable to sign with, so it lives with the other
-//!   credentials, never in the directory table. A re-registration keeps the secret it replaces
+//! - The registration (URL and signing secret) is in the webhooks table, keyed by directory. The
+//!   secret must be readable to sign with, so it is kept apart from everything else: a table of
+//!   its own, encrypted with a customer-managed KMS key that only the management and webhook
+//!   roles may use (template.yaml `WebhooksKey`; a role without `kms:Decrypt` on it cannot read
+//!   the table whatever its DynamoDB grants). A re-registration keeps the secret it replaces
 //!   for [`ROTATION_OVERLAP_MS`], so receivers can switch secrets without a gap.
 //! - The delivery state is the directory partition's `WEBHOOK` item: the last sequence number
 //!   delivered (the cursor), a lease (one deliverer per directory at a time, so deliveries go out
@@ -11,7 +13,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys::{self, TOKEN_HASH};
+use super::keys;
 use super::{get_n, get_s, is_condition_failure, key, n, s, Item, Store, StoreError};
 use crate::clock;
 
@@ -74,10 +76,6 @@ pub struct DeliveryState {
     pub disabled_at: Option<String>,
 }
 
-fn registration_key(dir: &str) -> String {
-    format!("webhook#{dir}")
-}
-
 fn parked_to_item(p: &Parked) -> AttributeValue {
     AttributeValue::M(
         [
@@ -111,7 +109,6 @@ fn bounded(error: &str) -> String {
 impl Store {
     pub async fn put_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         let mut item = Item::new();
-        item.insert(TOKEN_HASH.into(), s(registration_key(&w.directory_id)));
         item.insert("directory_id".into(), s(&w.directory_id));
         item.insert("url".into(), s(&w.url));
         item.insert("secret".into(), s(&w.secret));
@@ -120,11 +117,27 @@ impl Store {
             item.insert("previous_secret_until".into(), n(until));
         }
         item.insert("created_at".into(), s(&w.created_at));
-        self.put_secret(item, false).await
+        self.client
+            .put_item()
+            .table_name(&self.webhooks_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     pub async fn get_webhook(&self, dir: &str) -> Result<Option<Webhook>, StoreError> {
-        let item = self.get_secret(&registration_key(dir)).await?;
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.webhooks_table)
+            .key("directory_id", s(dir))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?
+            .item;
         Ok(item.as_ref().and_then(|i| {
             let previous = get_s(i, "previous_secret").zip(get_n(i, "previous_secret_until"));
             Some(Webhook {
@@ -137,8 +150,37 @@ impl Store {
         }))
     }
 
+    /// Lets a deleted directory's registration expire (DynamoDB TTL) at `at_secs`, so its last
+    /// events (`dsync.deleted`) can still be delivered and the clean-up function, which finishes
+    /// the delete, never needs access to the webhooks table or its key.
+    pub async fn expire_webhook(&self, dir: &str, at_secs: i64) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.webhooks_table)
+            .key("directory_id", s(dir))
+            .update_expression("SET #ttl = :at")
+            .condition_expression("attribute_exists(directory_id)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":at", n(at_secs))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+
     pub async fn delete_webhook(&self, dir: &str) -> Result<(), StoreError> {
-        self.delete_secret(&registration_key(dir)).await
+        self.client
+            .delete_item()
+            .table_name(&self.webhooks_table)
+            .key("directory_id", s(dir))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     pub async fn delivery_state(&self, dir: &str) -> Result<DeliveryState, StoreError> {

@@ -1,7 +1,9 @@
 //! scimctl's contract: directories, tokens (two live at most, expiry, revocation), tables.
 
 use scim_lambda::admin::Admin;
-use scim_lambda::store::tables::{directory_table_design, tokens_table_design};
+use scim_lambda::store::tables::{
+    directory_table_design, tokens_table_design, webhooks_table_design,
+};
 
 use crate::support::{local, store, Scim};
 
@@ -92,6 +94,7 @@ fn template_tables_match_scimctl_tables_create() {
     for (name, design) in [
         ("DirectoryTable", directory_table_design()),
         ("TokensTable", tokens_table_design()),
+        ("WebhooksTable", webhooks_table_design()),
     ] {
         let props = &res[name]["Properties"];
         assert_eq!(

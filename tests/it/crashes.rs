@@ -566,8 +566,12 @@ async fn deleting_a_directory_converges() {
             assert!(first.is_err() || delivered && at == calls.round_trips());
             scim.meter.clear();
             let retry = scim.admin.delete_directory(&scim.directory).await;
+            // The last call deletes the webhook registration, after the registry entry: a cut
+            // there (or an answer lost after the registry entry went) leaves the registration to
+            // the TTL its delete set when it began.
+            let last = at == calls.round_trips() || delivered && at + 1 == calls.round_trips();
             assert!(
-                retry.is_ok() || first.is_ok() || delivered && at == calls.round_trips(),
+                retry.is_ok() || first.is_ok() || last,
                 "cut at {at}: retry {retry:?}"
             );
             let store = scim.app.store();

@@ -524,7 +524,7 @@ async fn access_tokens_are_capped_per_client_expire_by_ttl_and_are_not_listed() 
         .is_none());
     assert_eq!(store.list_tokens(&dir).await.unwrap().len(), 1);
     assert_eq!(store.list_clients(&dir).await.unwrap().len(), 1);
-    let r = http(s.addr, "GET", "/manage/directories", None, &[]).await;
+    let r = s.manage("GET", "/directories", None).await;
     assert_eq!(r.status, 200);
 }
 

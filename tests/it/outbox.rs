@@ -466,17 +466,16 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 
 /// The Events API over HTTP, as the application reads it.
 async fn events_api(s: &Scim, after: u64) -> (Value, usize) {
-    let r = crate::support::http(
-        s.addr,
-        "GET",
-        &format!(
-            "/manage/directories/{}/events?after={after}&limit=100",
-            s.directory
-        ),
-        None,
-        &[],
-    )
-    .await;
+    let r = s
+        .manage(
+            "GET",
+            &format!(
+                "/directories/{}/events?after={after}&limit=100",
+                s.directory
+            ),
+            None,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let size = r.body.to_string().len();
     (r.body, size)
@@ -531,14 +530,13 @@ async fn a_user_with_a_230_kb_attribute_is_updated_and_its_event_says_what_it_le
         assert_eq!(d["previous_attributes"]["raw_attributes_omitted"], true);
     }
     // The full value is one management API call away.
-    let full = crate::support::http(
-        s.addr,
-        "GET",
-        &format!("/manage/directories/{}/users/{id}", s.directory),
-        None,
-        &[],
-    )
-    .await;
+    let full = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/users/{id}", s.directory),
+            None,
+        )
+        .await;
     assert_eq!(full.status, 200, "{}", full.body);
     assert_eq!(
         full.body["custom_attributes"]["department"]

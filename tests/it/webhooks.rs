@@ -900,3 +900,43 @@ async fn last_error_is_a_failure_class_not_a_socket_error() {
         "could not connect (TCP or TLS)"
     );
 }
+
+/// Registrations live in a table of their own (its KMS key is only the management and webhook
+/// roles'): the tokens table holds none. A directory delete lets the registration expire a day
+/// later (TTL), so `dsync.deleted` can still be delivered and the clean-up function never needs
+/// the webhooks table.
+#[tokio::test]
+async fn registrations_have_a_table_of_their_own_and_expire_after_a_directory_delete() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = Scim::start().await;
+    register(&s, "http://127.0.0.1:9/hook").await;
+    let store = s.app.store();
+    let scan = |table: String| async move {
+        store
+            .client()
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+    };
+    let tokens = scan(store.tokens_table().to_string()).await;
+    assert!(tokens.iter().all(|i| !format!("{i:?}").contains("whsec_")));
+    let r = s
+        .manage("DELETE", &format!("/directories/{}", s.directory), None)
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    let hooks = scan(store.webhooks_table().to_string()).await;
+    assert_eq!(hooks.len(), 1);
+    let ttl: i64 = match &hooks[0]["ttl"] {
+        AttributeValue::N(n) => n.parse().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let now = scim_lambda::clock::now_millis() / 1000;
+    assert!(
+        (now + 86_000..=now + 86_500).contains(&ttl),
+        "{ttl} vs {now}"
+    );
+}
