@@ -229,7 +229,7 @@ impl Store {
         if let Some(e) = endpoint {
             conf = conf.endpoint_url(e);
         }
-        conf = conf.interceptor(CountCalls);
+        conf = conf.interceptor(CountCalls).timeout_config(sdk_timeouts());
         let (table, tokens) = table_names_from_env();
         Store::new(Client::from_conf(conf.build()), table, tokens)
     }
@@ -267,6 +267,19 @@ impl Store {
     pub fn webhooks_table(&self) -> &str {
         &self.webhooks_table
     }
+}
+
+/// Per-attempt and per-operation limits on every DynamoDB call in AWS: without them the SDK waits
+/// on a stalled connection until the Lambda times out (no default beyond connecting). An attempt
+/// (one HTTP exchange) gets 5 s, a call with its retries 12 s — both far above what DynamoDB
+/// takes for the largest request here (a 100-item transaction, a 1 MB Query page) and within a
+/// request's 20 s budget (`deadline`), so a stall becomes a retry, then a clear 503.
+pub fn sdk_timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(5))
+        .operation_timeout(std::time::Duration::from_secs(12))
+        .build()
 }
 
 /// The HTTPS client of every DynamoDB (and credential-provider) call: rustls with ring crypto and

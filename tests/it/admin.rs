@@ -289,3 +289,19 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
         .await;
     assert_eq!(dup.status, 409, "{}", dup.body);
 }
+
+/// The store the Lambda functions build bounds every DynamoDB call (a stalled connection would
+/// otherwise hold the invocation until its timeout): per attempt and per call with retries.
+#[tokio::test]
+async fn the_functions_store_bounds_every_dynamodb_call() {
+    std::env::set_var("AWS_REGION", "us-east-1");
+    std::env::set_var("AWS_ACCESS_KEY_ID", "local");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
+    let store = scim_lambda::store::Store::from_env_at(Some("http://127.0.0.1:9")).await;
+    let config = store.client().config();
+    let timeouts = config.timeout_config().expect("timeouts are set");
+    let attempt = timeouts.operation_attempt_timeout().expect("per attempt");
+    let operation = timeouts.operation_timeout().expect("per operation");
+    assert!(attempt < operation, "{attempt:?} < {operation:?}");
+    assert!(operation < scim_lambda::store::deadline::REQUEST_BUDGET);
+}
