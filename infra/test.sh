@@ -37,12 +37,20 @@ step "cargo clippy"
 cargo clippy --all-targets --features local --quiet -- -D warnings
 
 step "tests"
+# Every DynamoDB call a function makes is recorded (src/local/calls.rs) for the IAM test below.
+export SCIM_IAM_RECORD="$STATE/iam-calls"
+rm -rf "$SCIM_IAM_RECORD"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --features local --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+  step "IAM: every call the suite made is allowed, every grant is used (tests/it/iam.rs)"
+  cargo nextest run --features local --run-ignored only --no-capture -E 'test(/^iam::/)'
 else
   cargo test --features local --no-fail-fast 2>&1 | tee "$STATE/nextest.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+  cargo test --features local --test it -- --ignored --nocapture iam::
 fi
-[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+unset SCIM_IAM_RECORD
 
 step "the benchmark, input and cold-start commands run (debug builds, tiny sizes; figures not judged)"
 cargo build --quiet --features local --examples --bins

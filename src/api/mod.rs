@@ -129,6 +129,15 @@ impl App {
 /// The Lambda (and local server) entry point for one resource family.
 pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let started = Instant::now();
+    crate::store::caller::scope(family.name(), handle_family(app, family, req, started)).await
+}
+
+async fn handle_family(
+    app: &App,
+    family: Family,
+    req: Request,
+    started: Instant,
+) -> Response<Body> {
     let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
     let (read, write) = crate::store::capacity::consumed();
     let response = match family {

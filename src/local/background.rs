@@ -38,7 +38,10 @@ pub async fn run(store: Store, every: Duration, grace: Duration) {
                     if d.status == DELETING {
                         let since = *deleting.entry(d.id.clone()).or_insert_with(Instant::now);
                         if since.elapsed() >= grace {
-                            match store.delete_directory(&d.id, Duration::ZERO).await {
+                            let delete = store.delete_directory(&d.id, Duration::ZERO);
+                            match crate::store::caller::scope(crate::store::caller::CLEANUP, delete)
+                                .await
+                            {
                                 Ok(items) => {
                                     tracing::info!(directory = %d.id, items, "directory deleted")
                                 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::clock;
+use crate::store::caller::{self, CLEANUP};
 use crate::store::{deadline, directories, keys, Store, StoreError};
 
 /// How long one clean-up may run (the function's timeout is 900 s).
@@ -65,11 +66,8 @@ pub fn directory_deletes(event: &Value) -> Vec<String> {
 
 /// Deletes a directory's data once no cached token can write any more (`auth::CACHE_TTL`).
 pub async fn finish_directory_delete(store: &Store, id: &str) -> Result<(), StoreError> {
-    let items = deadline::within(
-        CLEAN_UP_BUDGET,
-        store.delete_directory(id, crate::auth::CACHE_TTL),
-    )
-    .await?;
+    let delete = store.delete_directory(id, crate::auth::CACHE_TTL);
+    let items = caller::scope(CLEANUP, deadline::within(CLEAN_UP_BUDGET, delete)).await?;
     tracing::info!(directory = %id, items, "directory deleted");
     Ok(())
 }
@@ -81,11 +79,8 @@ pub async fn finish(store: &Store, c: &CleanUp) -> Result<(), StoreError> {
     if request_ends > now {
         tokio::time::sleep(Duration::from_millis(request_ends - now)).await;
     }
-    let done = deadline::within(
-        CLEAN_UP_BUDGET,
-        store.clean_up_group(&c.directory, &c.group),
-    )
-    .await?;
+    let clean_up = store.clean_up_group(&c.directory, &c.group);
+    let done = caller::scope(CLEANUP, deadline::within(CLEAN_UP_BUDGET, clean_up)).await?;
     tracing::info!(directory = %c.directory, group = %c.group, finished_here = done, "group clean-up");
     Ok(())
 }

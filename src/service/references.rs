@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{visible, Service};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::schema::ResourceKind;
-use crate::store::{deadline, keys, Record, StoreError};
+use crate::store::{caller, deadline, keys, Record, StoreError};
 
 /// Most group members / user groups one response lists (Lambda's 6 MB response limit).
 pub const MAX_INLINE_REFERENCES: usize = 25_000;
@@ -54,9 +54,9 @@ impl Service {
                 ResourceKind::User => keys::member_of_prefix(&r.id),
                 ResourceKind::Group => keys::member_prefix(&r.id),
             };
-            tasks.spawn(deadline::at(until, async move {
+            tasks.spawn(caller::inherit(deadline::at(until, async move {
                 (i, store.edge_page(&dir, &prefix, limit).await)
-            }));
+            })));
         }
         while !tasks.is_empty() {
             let (i, ids) = joined(tasks.join_next().await)?;

@@ -53,7 +53,7 @@ use sha2::Sha256;
 use crate::clock;
 use crate::store::outbox::Event;
 use crate::store::webhooks::{Parked, Webhook};
-use crate::store::{Store, StoreError};
+use crate::store::{caller, Store, StoreError};
 use connect::{HttpsClient, Lookup, ResolveError};
 use target::{UrlError, UrlPolicy, WebhookUrl};
 
@@ -258,6 +258,10 @@ impl Deliverer {
         dir: &str,
         deadline: Instant,
     ) -> Result<usize, DeliveryError> {
+        caller::scope(caller::WEBHOOKS, self.deliver_within(dir, deadline)).await
+    }
+
+    async fn deliver_within(&self, dir: &str, deadline: Instant) -> Result<usize, DeliveryError> {
         let Some(hook) = self.store.get_webhook(dir).await? else {
             return Ok(0);
         };
@@ -306,10 +310,10 @@ impl Deliverer {
             .map(|dir| {
                 let (me, permits) = (Arc::clone(self), Arc::clone(&permits));
                 let d = dir.clone();
-                let task = tokio::spawn(async move {
+                let task = tokio::spawn(caller::inherit(async move {
                     let _permit = permits.acquire_owned().await;
                     me.deliver_until(&d, deadline).await
-                });
+                }));
                 (dir, task)
             })
             .collect();

@@ -3,6 +3,7 @@
 //! enforces uniqueness and optimistic concurrency with conditional writes, so DynamoDB itself is the
 //! arbiter when two requests race.
 
+pub mod caller;
 pub mod capacity;
 pub mod check;
 pub mod clients;
@@ -357,6 +358,10 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or_default()
             .to_string();
+        #[cfg(feature = "local")]
+        if let Some(body) = request.body().bytes() {
+            crate::local::calls::record(&op, body);
+        }
         if capacity::reports_capacity(&op) {
             let body: Option<Value> = request
                 .body()

@@ -305,3 +305,19 @@ async fn the_functions_store_bounds_every_dynamodb_call() {
     assert!(attempt < operation, "{attempt:?} < {operation:?}");
     assert!(operation < scim_lambda::store::deadline::REQUEST_BUDGET);
 }
+
+/// A management delete cut off after marking the directory `deleting` but before its tokens were
+/// revoked: the clean-up function (fed by that mark) revokes them with the data.
+#[tokio::test]
+async fn the_clean_up_function_revokes_what_a_cut_delete_left() {
+    let s = crate::support::Scim::start().await;
+    let store = s.app.store();
+    let d = store.get_directory(&s.directory).await.unwrap().unwrap();
+    store.begin_delete(&d).await.unwrap();
+    assert!(!store.list_tokens(&s.directory).await.unwrap().is_empty());
+    scim_lambda::service::cleanup::finish_directory_delete(store, &s.directory)
+        .await
+        .unwrap();
+    assert!(store.list_tokens(&s.directory).await.unwrap().is_empty());
+    assert!(store.get_directory(&s.directory).await.unwrap().is_none());
+}

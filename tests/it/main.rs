@@ -13,6 +13,7 @@ mod events;
 mod events_table;
 mod fuzz_corpus;
 mod groups;
+mod iam;
 mod local_server;
 mod logs;
 mod manage;

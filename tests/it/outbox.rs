@@ -574,3 +574,37 @@ async fn an_events_api_page_of_large_events_fits_a_lambda_response() {
     }
     assert_eq!(seen, 21, "activated and 20 created, each once");
 }
+
+/// The two readers of events in AWS — the management API's Events API and the webhook
+/// deliverer — retire the dead blocks they pass (so their roles need BatchWriteItem; the IAM
+/// test holds them to it).
+#[tokio::test]
+async fn the_events_api_and_the_webhook_deliverer_retire_dead_blocks() {
+    use scim_lambda::service::webhooks::{target::UrlPolicy, Deliverer};
+    let s = Scim::start().await;
+    s.user("a@example.com").await;
+    leave_dead_blocks(&s, 30).await;
+    let r = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/events?after=0", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(blocks(&s).await.is_empty(), "the Events API retired them");
+
+    let r = s
+        .manage(
+            "PUT",
+            &format!("/directories/{}/webhook", s.directory),
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    leave_dead_blocks(&s, 30).await;
+    let deliverer = Deliverer::new(s.app.store().clone(), UrlPolicy::Local).unwrap();
+    // Nothing listens on port 9: the delivery fails, after reading (and tidying) the events.
+    let _ = deliverer.deliver(&s.directory).await;
+    assert!(blocks(&s).await.is_empty(), "the deliverer retired them");
+}

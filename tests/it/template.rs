@@ -522,3 +522,40 @@ fn a_custom_domain_is_created_mapped_and_used_only_when_configured() {
         );
     }
 }
+
+/// The rest of least privilege that lives in the template: only the publisher may put directory
+/// events on the bus; the access log names the IAM caller of `/manage`; the webhook queue hides a
+/// trigger for at least six times the function's timeout (AWS's advice for SQS event sources),
+/// so a trigger is not redelivered while it is being served.
+#[test]
+fn the_bus_takes_directory_events_only_from_the_publisher_and_the_queue_outlasts_its_function() {
+    let t = load();
+    let r = &t["Resources"];
+    let policy = r
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|v| v["Type"] == "AWS::Events::EventBusPolicy")
+        .expect("a bus policy");
+    let st = &policy["Properties"]["Statement"];
+    assert_eq!(st["Effect"], "Deny");
+    assert_eq!(st["Action"], "events:PutEvents");
+    assert_eq!(
+        st["Condition"]["StringEquals"]["events:source"],
+        scim_lambda::service::publisher::SOURCE
+    );
+    assert!(serde_yaml::to_string(&st["Condition"]["ArnNotEquals"])
+        .unwrap()
+        .contains("PublisherFunctionRole"));
+    let format = r["ScimApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .unwrap();
+    assert!(format.contains("$context.authorizer.iam.userArn"));
+    let queue = r["WebhookQueue"]["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .unwrap();
+    let timeout = r["WebhookFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    assert!(queue >= 6 * timeout, "{queue} < 6 × {timeout}");
+}

@@ -910,6 +910,11 @@ async fn registrations_have_a_table_of_their_own_and_expire_after_a_directory_de
     use aws_sdk_dynamodb::types::AttributeValue;
     let s = Scim::start().await;
     register(&s, "http://127.0.0.1:9/hook").await;
+    let hook = format!("/directories/{}/webhook", s.directory);
+    assert_eq!(s.manage("DELETE", &hook, None).await.status, 200);
+    let shown = s.manage("GET", &hook, None).await.body;
+    assert!(shown.get("url").is_none_or(|u| u.is_null()), "{shown}");
+    register(&s, "http://127.0.0.1:9/hook").await;
     let store = s.app.store();
     let scan = |table: String| async move {
         store
