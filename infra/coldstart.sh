@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lambda cold start and size (README "Cold start and size"). Builds the function binary and a
+# Lambda cold start and size (docs/cold-start.md). Builds the function binary and a
 # hello-world lambda_http baseline exactly as shipped (release profile, no `local` feature: the
 # build SAM runs), starts it as each of the three functions under a loopback Lambda Runtime API,
 # and prints init duration, first and warm invocation, peak RSS and size. Then the arm64 sizes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README "Run the tests"; .ci/run calls it). Installs what it needs (Python
+# The test command (README "The two commands"; .ci/run calls it). Installs what it needs (Python
 # tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
 # so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
 # (nextest), a smoke run of the benchmark, input and cold-start commands, the conformance checkers,

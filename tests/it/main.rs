@@ -9,6 +9,7 @@ mod contention;
 mod cost;
 mod crashes;
 mod discovery;
+mod docs;
 mod events;
 mod events_table;
 mod fuzz_corpus;
