@@ -9,7 +9,7 @@
 //!    round trips, items read and written, read/write request units, p50/p99 latency.
 //! 4. A full import read (Entra and Okta): every user in pages of `count=100`.
 //!
-//! Prints markdown tables (the README quotes them) and the process's peak RSS: server, emulator
+//! Prints markdown tables (docs/benchmark.md quotes them) and the process's peak RSS: server, emulator
 //! and client share this one process. Latencies are on the emulator, on a shared machine: compare
 //! ratios and medians, not absolute milliseconds.
 

@@ -16,7 +16,7 @@ use super::schema::{self, Mutability, ResourceKind};
 /// limited to 1 KiB); far above anything an IdP sends.
 pub const MAX_KEYED_VALUE: usize = 512;
 /// Most members one request may name (a body or one PATCH operation). A 6 MB body holds about
-/// 120,000 bare ids; 50,000 is the largest group we measure (README "Benchmark").
+/// 120,000 bare ids; 50,000 is the largest group we measure (docs/benchmark.md).
 pub const MAX_MEMBERS_PER_REQUEST: usize = 50_000;
 
 pub fn too_many_members(n: usize) -> ScimError {

@@ -43,7 +43,7 @@ pub fn matches_element(
 /// (final sigma), or NFC `é` and NFD `é`, are one name. The store folds userName, displayName
 /// and emails the same way, so `userName eq` and the uniqueness guard agree (DESIGN: one rule
 /// everywhere). The tables come from the `caseless` and `unicode-normalization` crates pinned by
-/// Cargo.lock, not from the toolchain; README "Data model" says how a change is migrated.
+/// Cargo.lock, not from the toolchain; docs/behaviour.md says how a change is migrated.
 pub fn fold_case(s: &str) -> String {
     use caseless::Caseless;
     use unicode_normalization::UnicodeNormalization;
