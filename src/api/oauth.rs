@@ -22,10 +22,10 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-use super::request::{parse_form, percent_decode};
+use super::request::{parse_form, percent_decode, route_path};
 use super::App;
 use crate::auth::OAuthError;
 
@@ -55,12 +55,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
-    let raw = req.raw_http_path();
-    let path = if raw.is_empty() {
-        req.uri().path()
-    } else {
-        raw
-    };
+    let path = route_path(req);
     // Exactly `/oauth2/{directoryId}/token` (the one route of this function); anything else is
     // no directory's token endpoint.
     let directory = match path.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {

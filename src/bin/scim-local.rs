@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
-use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
 use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
 use scim_lambda::service::webhooks::target::UrlPolicy;
+use scim_lambda::service::PublicUrl;
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -76,27 +76,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("http://{addr}"));
     // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
-    let admin = Admin::with_public_url(store.clone(), &public).with_url_policy(UrlPolicy::Local);
-    let (d, created) = demo::ensure(&store, &admin, state.as_deref()).await?;
-    let token = d["token"].as_str().unwrap_or_default();
+    let mut app = App::new(store.clone(), Some(public.clone()));
+    app.webhook_urls = UrlPolicy::Local;
+    let (demo, created) =
+        demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
+    let (d, token) = (&demo.directory, &demo.token);
     println!("store:            {backing}");
     println!(
         "demo directory:   {} ({})",
-        d["id"].as_str().unwrap_or_default(),
+        d.id,
         if created { "created" } else { "existing" }
     );
-    println!(
-        "SCIM 2.0 base URL: {}",
-        d["scim_v2_url"].as_str().unwrap_or_default()
-    );
-    println!(
-        "SCIM 1.1 base URL: {}",
-        d["scim_v1_url"].as_str().unwrap_or_default()
-    );
+    println!("SCIM 2.0 base URL: {}", d.scim_v2_url);
+    println!("SCIM 1.1 base URL: {}", d.scim_v1_url);
     println!("Bearer token:      {token}");
     println!(
         "try: curl -H 'Authorization: Bearer {token}' {}/Users",
-        d["scim_v2_url"].as_str().unwrap_or_default()
+        d.scim_v2_url
     );
     if let Some(e) = &embedded_endpoint {
         println!(
@@ -142,8 +138,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::time::Duration::from_millis(200),
         scim_lambda::auth::CACHE_TTL,
     ));
-    let mut app = App::new(store, Some(public.clone()));
-    app.webhook_urls = UrlPolicy::Local;
     eprintln!("scim-local listening on {public}");
     scim_lambda::local::serve(listener, Arc::new(app), management).await?;
     Ok(())

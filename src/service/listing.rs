@@ -117,6 +117,21 @@ pub async fn list(
     Ok(page)
 }
 
+/// Visible resources of a kind in id (creation) order after the id `after`, at most `limit`,
+/// and whether more follow: the loop of an unfiltered SCIM list, for the management API's reads.
+pub async fn after(
+    svc: &Service,
+    dir: &str,
+    kind: ResourceKind,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Record>, bool), ScimError> {
+    let m = Query::new(svc, kind, dir, None, String::new())
+        .matching(after, Some(limit))
+        .await?;
+    Ok((m.records, m.more))
+}
+
 impl Service {
     /// References of `records` unless the projection leaves them out (`wanted` false: not asked).
     pub async fn references_shown(
