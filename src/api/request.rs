@@ -213,4 +213,21 @@ mod tests {
         assert_eq!(percent_decode("a+b%2"), "a+b%2");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
     }
+
+    #[test]
+    fn printed_urls_keep_the_stage_in_front_of_each_route() {
+        let req = lambda_http::http::Request::builder()
+            .uri("https://ignored/prod/manage/directories")
+            .header("host", "api.example.com")
+            .body(lambda_http::Body::Empty)
+            .expect("a valid test request");
+        assert_eq!(
+            public_base(&req, None, "/manage"),
+            "https://api.example.com/prod"
+        );
+        assert_eq!(
+            public_base(&req, Some("https://scim.example.com"), "/manage"),
+            "https://scim.example.com"
+        );
+    }
 }

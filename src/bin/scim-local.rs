@@ -35,51 +35,39 @@ struct Args {
     endpoint: Option<String>,
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    scim_lambda::telemetry::init();
-    let args = Args::parse();
-    let (table, tokens) = store::table_names_from_env();
-    // The embedded emulator's endpoint, for scimctl while this server runs.
-    let mut embedded_endpoint = None;
-    let (store, state, backing) = match &args.endpoint {
-        Some(e) => (
+/// The store, where the demo token is kept, how the store is described, and the embedded
+/// emulator's endpoint (for scimctl while this server runs) when there is one.
+async fn open_store(
+    args: &Args,
+) -> Result<(Store, Option<PathBuf>, String, Option<String>), Box<dyn std::error::Error>> {
+    if let Some(e) = &args.endpoint {
+        return Ok((
             Store::from_env_at(Some(e)).await,
             Some(PathBuf::from(".local/demo-endpoint.json")),
             format!("DynamoDB at {e}"),
-        ),
-        None => {
-            let (storage, state, backing) = if args.memory {
-                (
-                    embedded::Storage::Memory,
-                    None,
-                    "embedded, in memory".into(),
-                )
-            } else {
-                (
-                    embedded::Storage::File(args.data.clone()),
-                    Some(args.data.with_extension("demo.json")),
-                    format!("embedded, {}", args.data.display()),
-                )
-            };
-            let endpoint = embedded::start(&storage).await?;
-            embedded_endpoint = Some(endpoint.clone());
-            (Store::local(&endpoint, &table, &tokens), state, backing)
-        }
+            None,
+        ));
+    }
+    let (storage, state, backing) = if args.memory {
+        (
+            embedded::Storage::Memory,
+            None,
+            "embedded, in memory".into(),
+        )
+    } else {
+        (
+            embedded::Storage::File(args.data.clone()),
+            Some(args.data.with_extension("demo.json")),
+            format!("embedded, {}", args.data.display()),
+        )
     };
-    store.create_tables().await?;
+    let endpoint = embedded::start(&storage).await?;
+    let (table, tokens) = store::table_names_from_env();
+    let store = Store::local(&endpoint, &table, &tokens);
+    Ok((store, state, backing, Some(endpoint)))
+}
 
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
-    let addr = listener.local_addr()?;
-    let public = std::env::var(ENV_PUBLIC_URL)
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("http://{addr}"));
-    // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
-    let mut app = App::new(store.clone(), Some(public.clone()));
-    app.webhook_urls = UrlPolicy::Local;
-    let (demo, created) =
-        demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
+fn print_demo(demo: &demo::Demo, created: bool, backing: &str) {
     let (d, token) = (&demo.directory, &demo.token);
     println!("store:            {backing}");
     println!(
@@ -94,6 +82,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "try: curl -H 'Authorization: Bearer {token}' {}/Users",
         d.scim_v2_url
     );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    scim_lambda::telemetry::init();
+    let args = Args::parse();
+    let (store, state, backing, embedded_endpoint) = open_store(&args).await?;
+    store.create_tables().await?;
+
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let addr = listener.local_addr()?;
+    let public = std::env::var(ENV_PUBLIC_URL)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("http://{addr}"));
+    // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
+    let mut app = App::new(store.clone(), Some(public.clone()));
+    app.webhook_urls = UrlPolicy::Local;
+    let (demo, created) =
+        demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
+    print_demo(&demo, created, &backing);
     if let Some(e) = &embedded_endpoint {
         println!(
             "scimctl here:      export AWS_ENDPOINT_URL_DYNAMODB={e} AWS_REGION=us-east-1 \

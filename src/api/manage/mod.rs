@@ -18,8 +18,8 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use request::{
-    EventsQuery, ManageRequest, NewCredential, NewDirectory, PageQuery, ResumeDeliveries,
-    WebhookTarget, MAX_PAGE,
+    DirectoryRequest, EventsQuery, ManageRequest, NewCredential, NewDirectory, PageQuery,
+    ResumeDeliveries, WebhookTarget, MAX_PAGE,
 };
 
 use super::request::public_base;
@@ -136,88 +136,77 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 
 /// The one service call a request names, and its answer.
 async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Answer, Failure> {
-    use ManageRequest as R;
     let svc = &app.service;
     match req {
-        R::ListDirectories => answer(200, &directories::list(svc, base).await?),
-        R::CreateDirectory(b) => answer(
+        ManageRequest::ListDirectories => answer(200, &directories::list(svc, base).await?),
+        ManageRequest::CreateDirectory(b) => answer(
             201,
             &directories::create(svc, base, &b.name, b.expires_in_days).await?,
         ),
-        R::ShowDirectory { directory } => {
-            answer(200, &directories::show(svc, base, &directory).await?)
+        ManageRequest::Directory { directory, request } => {
+            dispatch_directory(app, base, &directory, request).await
         }
+    }
+}
+
+async fn dispatch_directory(
+    app: &App,
+    base: &PublicUrl,
+    d: &str,
+    req: DirectoryRequest,
+) -> Result<Answer, Failure> {
+    use DirectoryRequest as R;
+    let svc = &app.service;
+    match req {
+        R::Show => answer(200, &directories::show(svc, base, d).await?),
         // The data goes after the token grace, in the clean-up function (`service::cleanup`).
-        R::DeleteDirectory { directory } => {
-            answer(202, &directories::begin_delete(svc, &directory).await?)
-        }
-        R::ListTokens { directory } => {
-            answer(200, &credentials::list_tokens(svc, &directory).await?)
-        }
-        R::IssueToken { directory, body } => answer(
+        R::Delete => answer(202, &directories::begin_delete(svc, d).await?),
+        R::ListTokens => answer(200, &credentials::list_tokens(svc, d).await?),
+        R::IssueToken(b) => answer(
             201,
-            &credentials::issue_token(svc, &directory, body.expires_in_days).await?,
+            &credentials::issue_token(svc, d, b.expires_in_days).await?,
         ),
-        R::RevokeToken {
-            directory,
-            token_id,
-        } => answer(
-            200,
-            &credentials::revoke_token(svc, &directory, &token_id).await?,
-        ),
-        R::ListClients { directory } => {
-            answer(200, &credentials::list_clients(svc, &directory).await?)
+        R::RevokeToken { token_id } => {
+            answer(200, &credentials::revoke_token(svc, d, &token_id).await?)
         }
-        R::CreateClient { directory, body } => answer(
+        R::ListClients => answer(200, &credentials::list_clients(svc, d).await?),
+        R::CreateClient(b) => answer(
             201,
-            &credentials::create_client(svc, base, &directory, body.expires_in_days).await?,
+            &credentials::create_client(svc, base, d, b.expires_in_days).await?,
         ),
-        R::RevokeClient {
-            directory,
-            client_id,
-        } => answer(
+        R::RevokeClient { client_id } => {
+            answer(200, &credentials::revoke_client(svc, d, &client_id).await?)
+        }
+        R::SetAuthMethods(m) => answer(200, &credentials::set_auth_methods(svc, d, m).await?),
+        R::ListUsers(p) => answer(
             200,
-            &credentials::revoke_client(svc, &directory, &client_id).await?,
+            &directory_reads::users(svc, d, p.after.as_deref(), p.limit).await?,
         ),
-        R::SetAuthMethods { directory, methods } => answer(
+        R::ListGroups(p) => answer(
             200,
-            &credentials::set_auth_methods(svc, &directory, methods).await?,
+            &directory_reads::groups(svc, d, p.after.as_deref(), p.limit).await?,
         ),
-        R::ListUsers { directory, page } => answer(
-            200,
-            &directory_reads::users(svc, &directory, page.after.as_deref(), page.limit).await?,
-        ),
-        R::ListGroups { directory, page } => answer(
-            200,
-            &directory_reads::groups(svc, &directory, page.after.as_deref(), page.limit).await?,
-        ),
-        R::GetUser { directory, id } => match directory_reads::user(svc, &directory, &id).await? {
+        R::GetUser { id } => match directory_reads::user(svc, d, &id).await? {
             Some(u) => answer(200, &u),
             None => Err(fail(404, "not_found", format!("no user {id}"))),
         },
-        R::GetGroup { directory, id } => {
-            match directory_reads::group(svc, &directory, &id).await? {
-                Some(g) => answer(200, &g),
-                None => Err(fail(404, "not_found", format!("no group {id}"))),
-            }
-        }
-        R::ListEvents { directory, query } => answer(
+        R::GetGroup { id } => match directory_reads::group(svc, d, &id).await? {
+            Some(g) => answer(200, &g),
+            None => Err(fail(404, "not_found", format!("no group {id}"))),
+        },
+        R::ListEvents(q) => answer(
             200,
-            &event_reads::read(svc, &directory, query.after, query.limit, &query.types).await?,
+            &event_reads::read(svc, d, q.after, q.limit, &q.types).await?,
         ),
-        R::ShowWebhook { directory } => {
-            answer(200, &webhook_registrations::show(svc, &directory).await?)
-        }
-        R::SetWebhook { directory, body } => answer(
+        R::ShowWebhook => answer(200, &webhook_registrations::show(svc, d).await?),
+        R::SetWebhook(b) => answer(
             200,
-            &webhook_registrations::register(svc, &directory, &body.url, app.webhook_urls).await?,
+            &webhook_registrations::register(svc, d, &b.url, app.webhook_urls).await?,
         ),
-        R::DeleteWebhook { directory } => {
-            answer(200, &webhook_registrations::delete(svc, &directory).await?)
-        }
-        R::ResumeWebhook { directory, body } => answer(
+        R::DeleteWebhook => answer(200, &webhook_registrations::delete(svc, d).await?),
+        R::ResumeWebhook(b) => answer(
             200,
-            &webhook_registrations::resume(svc, &directory, body.resume_from_sequence).await?,
+            &webhook_registrations::resume(svc, d, b.resume_from_sequence).await?,
         ),
     }
 }

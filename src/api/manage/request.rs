@@ -64,74 +64,44 @@ pub struct EventsQuery {
 pub enum ManageRequest {
     ListDirectories,
     CreateDirectory(NewDirectory),
-    ShowDirectory {
+    /// A route under `/manage/directories/{directory}`.
+    Directory {
         directory: String,
+        request: DirectoryRequest,
     },
+}
+
+/// What a request asks of one directory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DirectoryRequest {
+    Show,
     /// Marks the directory `deleting`; the clean-up function deletes its data after the grace.
-    DeleteDirectory {
-        directory: String,
-    },
-    ListTokens {
-        directory: String,
-    },
-    IssueToken {
-        directory: String,
-        body: NewCredential,
-    },
+    Delete,
+    ListTokens,
+    IssueToken(NewCredential),
     RevokeToken {
-        directory: String,
         token_id: String,
     },
-    ListClients {
-        directory: String,
-    },
-    CreateClient {
-        directory: String,
-        body: NewCredential,
-    },
+    ListClients,
+    CreateClient(NewCredential),
     RevokeClient {
-        directory: String,
         client_id: String,
     },
-    SetAuthMethods {
-        directory: String,
-        methods: AuthMethods,
-    },
-    ListUsers {
-        directory: String,
-        page: PageQuery,
-    },
-    ListGroups {
-        directory: String,
-        page: PageQuery,
-    },
+    SetAuthMethods(AuthMethods),
+    ListUsers(PageQuery),
+    ListGroups(PageQuery),
     GetUser {
-        directory: String,
         id: String,
     },
     GetGroup {
-        directory: String,
         id: String,
     },
-    ListEvents {
-        directory: String,
-        query: EventsQuery,
-    },
-    ShowWebhook {
-        directory: String,
-    },
-    SetWebhook {
-        directory: String,
-        body: WebhookTarget,
-    },
-    DeleteWebhook {
-        directory: String,
-    },
+    ListEvents(EventsQuery),
+    ShowWebhook,
+    SetWebhook(WebhookTarget),
+    DeleteWebhook,
     /// On the webhook's own route (no API Gateway route of its own).
-    ResumeWebhook {
-        directory: String,
-        body: ResumeDeliveries,
-    },
+    ResumeWebhook(ResumeDeliveries),
 }
 
 /// The path from `/manage` on (a stage or base path in front is dropped), without a trailing `/`.
@@ -162,106 +132,68 @@ impl ManageRequest {
                     expires_in_days: expiry(&body)?,
                 }))
             }
-            (_, ["directories", d, rest @ ..]) => {
-                Self::parse_directory(req, d.to_string(), rest)?.ok_or_else(no_route)
-            }
+            (_, ["directories", d, rest @ ..]) => match DirectoryRequest::parse(req, rest)? {
+                Some(request) => Ok(ManageRequest::Directory {
+                    directory: d.to_string(),
+                    request,
+                }),
+                None => Err(no_route()),
+            },
             _ => Err(no_route()),
         }
     }
+}
 
-    /// A route under `/manage/directories/{d}/`; `None`: no such route.
-    fn parse_directory(
-        req: &Request,
-        directory: String,
-        rest: &[&str],
-    ) -> Result<Option<ManageRequest>, Failure> {
-        use ManageRequest as R;
-        let d = directory;
+impl DirectoryRequest {
+    /// The route after `/manage/directories/{d}`; `None`: no such route.
+    fn parse(req: &Request, rest: &[&str]) -> Result<Option<DirectoryRequest>, Failure> {
+        use DirectoryRequest as R;
         Ok(Some(match (req.method(), rest) {
-            (&Method::GET, []) => R::ShowDirectory { directory: d },
-            (&Method::DELETE, []) => R::DeleteDirectory { directory: d },
-            (&Method::GET, ["tokens"]) => R::ListTokens { directory: d },
-            (&Method::POST, ["tokens"]) => R::IssueToken {
-                directory: d,
-                body: new_credential(req)?,
-            },
+            (&Method::GET, []) => R::Show,
+            (&Method::DELETE, []) => R::Delete,
+            (&Method::GET, ["tokens"]) => R::ListTokens,
+            (&Method::POST, ["tokens"]) => R::IssueToken(new_credential(req)?),
             (&Method::DELETE, ["tokens", t]) => R::RevokeToken {
-                directory: d,
                 token_id: t.to_string(),
             },
-            (&Method::GET, ["clients"]) => R::ListClients { directory: d },
-            (&Method::POST, ["clients"]) => R::CreateClient {
-                directory: d,
-                body: new_credential(req)?,
-            },
+            (&Method::GET, ["clients"]) => R::ListClients,
+            (&Method::POST, ["clients"]) => R::CreateClient(new_credential(req)?),
             (&Method::DELETE, ["clients", c]) => R::RevokeClient {
-                directory: d,
                 client_id: c.to_string(),
             },
-            (&Method::PUT, ["auth"]) => R::SetAuthMethods {
-                directory: d,
-                methods: auth_methods(&json_body(req)?)?,
-            },
-            (&Method::GET, ["users"]) => R::ListUsers {
-                directory: d,
-                page: page_query(req)?,
-            },
-            (&Method::GET, ["groups"]) => R::ListGroups {
-                directory: d,
-                page: page_query(req)?,
-            },
-            (&Method::GET, ["users", id]) => R::GetUser {
-                directory: d,
-                id: id.to_string(),
-            },
-            (&Method::GET, ["groups", id]) => R::GetGroup {
-                directory: d,
-                id: id.to_string(),
-            },
-            (&Method::GET, ["events"]) => R::ListEvents {
-                directory: d,
-                query: events_query(req)?,
-            },
-            (_, ["webhook"]) => return Self::parse_webhook(req, d),
+            (&Method::PUT, ["auth"]) => R::SetAuthMethods(auth_methods(&json_body(req)?)?),
+            (&Method::GET, ["users"]) => R::ListUsers(page_query(req)?),
+            (&Method::GET, ["groups"]) => R::ListGroups(page_query(req)?),
+            (&Method::GET, ["users", id]) => R::GetUser { id: id.to_string() },
+            (&Method::GET, ["groups", id]) => R::GetGroup { id: id.to_string() },
+            (&Method::GET, ["events"]) => R::ListEvents(events_query(req)?),
+            (&Method::GET, ["webhook"]) => R::ShowWebhook,
+            (&Method::DELETE, ["webhook"]) => R::DeleteWebhook,
+            (&Method::PUT, ["webhook"]) => R::SetWebhook(webhook_target(&json_body(req)?)?),
+            (&Method::PATCH, ["webhook"]) => R::ResumeWebhook(resume(&json_body(req)?)?),
             _ => return Ok(None),
         }))
     }
+}
 
-    /// The routes of `/manage/directories/{d}/webhook`.
-    fn parse_webhook(req: &Request, directory: String) -> Result<Option<ManageRequest>, Failure> {
-        Ok(Some(match *req.method() {
-            Method::GET => ManageRequest::ShowWebhook { directory },
-            Method::DELETE => ManageRequest::DeleteWebhook { directory },
-            Method::PUT => {
-                let body = json_body(req)?;
-                let url = body["url"]
-                    .as_str()
-                    .ok_or_else(|| fail(400, "invalid_request", "\"url\" is required"))?;
-                ManageRequest::SetWebhook {
-                    directory,
-                    body: WebhookTarget { url: url.into() },
-                }
-            }
-            Method::PATCH => {
-                let from = json_body(req)?["resume_from_sequence"]
-                    .as_u64()
-                    .ok_or_else(|| {
-                        fail(
-                            400,
-                            "invalid_request",
-                            "\"resume_from_sequence\" (a positive integer) is required",
-                        )
-                    })?;
-                ManageRequest::ResumeWebhook {
-                    directory,
-                    body: ResumeDeliveries {
-                        resume_from_sequence: from,
-                    },
-                }
-            }
-            _ => return Ok(None),
-        }))
-    }
+fn webhook_target(body: &Value) -> Result<WebhookTarget, Failure> {
+    let url = body["url"]
+        .as_str()
+        .ok_or_else(|| fail(400, "invalid_request", "\"url\" is required"))?;
+    Ok(WebhookTarget { url: url.into() })
+}
+
+fn resume(body: &Value) -> Result<ResumeDeliveries, Failure> {
+    let from = body["resume_from_sequence"].as_u64().ok_or_else(|| {
+        fail(
+            400,
+            "invalid_request",
+            "\"resume_from_sequence\" (a positive integer) is required",
+        )
+    })?;
+    Ok(ResumeDeliveries {
+        resume_from_sequence: from,
+    })
 }
 
 /// A query parameter (names are exact: this API defines them).
@@ -370,4 +302,66 @@ fn json_body(req: &Request) -> Result<Value, Failure> {
         .ok()
         .filter(Value::is_object)
         .ok_or_else(|| fail(400, "invalid_request", "the body must be a JSON object"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Body;
+
+    fn request(method: &str, uri: &str, body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::Text(body.into()))
+            .expect("a valid test request")
+    }
+
+    #[test]
+    fn a_route_behind_a_stage_parses_with_its_decoded_ids() {
+        let r = request(
+            "DELETE",
+            "https://h/prod/manage/directories/d%2D1/tokens/tok_1/",
+            "",
+        );
+        assert_eq!(
+            ManageRequest::parse(&r).unwrap(),
+            ManageRequest::Directory {
+                directory: "d-1".into(),
+                request: DirectoryRequest::RevokeToken {
+                    token_id: "tok_1".into()
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn the_application_pages_users_with_after_and_limit() {
+        let r = request(
+            "GET",
+            "https://h/manage/directories/d/users?after=u1&limit=5",
+            "",
+        );
+        assert_eq!(
+            ManageRequest::parse(&r).unwrap(),
+            ManageRequest::Directory {
+                directory: "d".into(),
+                request: DirectoryRequest::ListUsers(PageQuery {
+                    after: Some("u1".into()),
+                    limit: 5,
+                }),
+            }
+        );
+        let r = request("GET", "https://h/manage/directories/d/users?limit=101", "");
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_directory_without_a_name_or_an_unknown_route_is_refused() {
+        let r = request("POST", "https://h/manage/directories", r#"{"name": " "}"#);
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
+        let r = request("POST", "https://h/manage/directories/d/webhook", "{}");
+        let f = ManageRequest::parse(&r).unwrap_err();
+        assert_eq!((f.status, f.code), (404, "not_found"));
+    }
 }
