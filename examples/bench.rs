@@ -21,10 +21,10 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
-use scim_lambda::admin::Admin;
 use scim_lambda::api::App;
 use scim_lambda::local::meter::{IdempotencyTokens, Meter, Usage};
 use scim_lambda::local::{embedded, runtime_api};
+use scim_lambda::service::{directories, PublicUrl};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::{json, Value};
 
@@ -582,16 +582,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let public = format!("http://{}", listener.local_addr()?);
     let app = Arc::new(App::new(store.clone(), Some(public.clone())));
     tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app), None));
-    let d = Admin::with_public_url(store, &public)
-        .create_directory("bench", None)
-        .await?;
-    let directory = d["id"].as_str().unwrap_or_default().to_string();
+    let d = directories::create(&app.service, &PublicUrl::new(&public), "bench", None).await?;
+    let directory = d.directory.id.clone();
     let idp = Idp {
         http: Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build_http(),
-        base: d["scim_v2_url"].as_str().unwrap_or_default().to_string(),
-        token: d["token"].as_str().unwrap_or_default().to_string(),
+        base: d.directory.scim_v2_url.clone(),
+        token: d.token.clone(),
     };
     let bench = Bench {
         idp: idp.clone(),

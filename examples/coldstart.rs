@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use scim_lambda::admin::Admin;
 use scim_lambda::local::embedded;
 use scim_lambda::local::runtime_api::{peak_rss_kib, RuntimeApi};
+use scim_lambda::service::{directories, PublicUrl, Service};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 
 #[derive(Parser)]
@@ -120,13 +120,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = embedded::start(&embedded::Storage::Memory).await?;
     let store = Store::local(&endpoint, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
     store.create_tables().await?;
-    let d = Admin::with_public_url(store, "http://coldstart")
-        .create_directory("coldstart", None)
-        .await?;
-    let (dir, token) = (
-        d["id"].as_str().unwrap_or_default(),
-        d["token"].as_str().unwrap_or_default(),
-    );
+    let svc = Service::new(store);
+    let base = PublicUrl::new("http://coldstart");
+    let d = directories::create(&svc, &base, "coldstart", None).await?;
+    let (dir, token) = (d.directory.id.as_str(), d.token.as_str());
     let mut all = Vec::new();
     for spec in &args.binaries {
         let (name, path) = spec.split_once('=').ok_or("NAME=PATH expected")?;

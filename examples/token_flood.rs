@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use clap::Parser;
-use scim_lambda::admin::Admin;
 use scim_lambda::api::{handle, App, Family};
 use scim_lambda::local::embedded;
+use scim_lambda::service::{credentials, directories, PublicUrl};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 
 #[derive(Parser)]
@@ -67,21 +67,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = embedded::start(&embedded::Storage::Memory).await?;
     let store = Store::local(&endpoint, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
     store.create_tables().await?;
-    let admin = Admin::with_public_url(store.clone(), "https://scim.example.com");
-    let dir = admin.create_directory("flood", None).await?["id"]
-        .as_str()
-        .ok_or("no directory id")?
-        .to_string();
-    let client = admin.create_client(&dir, None).await?;
-    let id = client["client_id"]
-        .as_str()
-        .ok_or("no client id")?
-        .to_string();
-    let secret = client["client_secret"]
-        .as_str()
-        .ok_or("no secret")?
-        .to_string();
     let app = App::new(store, None);
+    let base = PublicUrl::new("https://scim.example.com");
+    let dir = directories::create(&app.service, &base, "flood", None)
+        .await?
+        .directory
+        .id;
+    let client = credentials::create_client(&app.service, &base, &dir, None).await?;
+    let (id, secret) = (client.client.client_id, client.client_secret);
     let n = args.requests.max(1);
     println!("| request | status | requests | answered per second | p50 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -5,7 +5,6 @@
 //! (DynamoDB single table + hashed tokens). Imports go downward only: `scim` knows nothing of AWS or
 //! HTTP, `store` nothing of HTTP.
 
-pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod clock;

@@ -38,6 +38,8 @@ pub enum ClientError {
     },
     #[error("the management API's answer was cut off: {0}")]
     Body(#[source] hyper::Error),
+    #[error("the management API's answer is not what was asked for")]
+    Unexpected(#[source] serde_json::Error),
     #[error("{status} {code}: {message}")]
     Refused {
         status: u16,
@@ -125,6 +127,17 @@ impl ManagementClient {
             });
         }
         Ok(answer)
+    }
+
+    /// `call`, with the answer read as the service's typed value (`EventsPage`, ...).
+    pub async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ClientError> {
+        serde_json::from_value(self.call(method, path, body).await?)
+            .map_err(ClientError::Unexpected)
     }
 }
 

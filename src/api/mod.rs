@@ -18,8 +18,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use crate::auth::{self, Authenticator};
 use crate::clock;
 use crate::scim::error::ScimError;
-use crate::service::Service;
-use crate::store::{deadline, Store};
+use crate::service::{self, deadline, Service, Store};
 
 pub use request::{ScimRequest, Version};
 pub use response::ScimResponse;
@@ -36,7 +35,7 @@ pub const ENV_EDGE_SECRET: &str = "SCIM_EDGE_SECRET";
 pub const EDGE_HEADER: &str = "x-scim-edge";
 
 /// Environment variable naming the public base URL (custom domain); see README.
-pub use crate::admin::ENV_PUBLIC_URL;
+pub use crate::service::management::ENV_PUBLIC_URL;
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).
 pub struct App {
@@ -46,7 +45,7 @@ pub struct App {
     /// With the edge (template `EdgeWebAclArn`): the `x-scim-edge` value CloudFront adds; SCIM
     /// and token requests without it went around the WAF and are refused.
     pub edge_secret: Option<String>,
-    /// How long one request's store work may take before it answers 503 (`store::deadline`).
+    /// How long one request's store work may take before it answers 503 (`service::deadline`).
     pub budget: std::time::Duration,
     /// Which webhook URLs the management API accepts: `Aws` unless a local server says so.
     pub webhook_urls: crate::service::webhooks::target::UrlPolicy,
@@ -129,7 +128,7 @@ impl App {
 /// The Lambda (and local server) entry point for one resource family.
 pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
     let started = Instant::now();
-    crate::store::caller::scope(family.name(), handle_family(app, family, req, started)).await
+    service::caller::scope(family.name(), handle_family(app, family, req, started)).await
 }
 
 async fn handle_family(
@@ -138,8 +137,8 @@ async fn handle_family(
     req: Request,
     started: Instant,
 ) -> Response<Body> {
-    let calls = crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed);
-    let (read, write) = crate::store::capacity::consumed();
+    let calls = service::CALLS.load(std::sync::atomic::Ordering::Relaxed);
+    let (read, write) = service::capacity::consumed();
     let response = match family {
         Family::Management => manage::handle(app, req).await,
         _ if !app.through_edge(&req) => {
@@ -151,10 +150,10 @@ async fn handle_family(
             handle_scim(app, family, req, started).await
         }
     };
-    let (read_after, write_after) = crate::store::capacity::consumed();
+    let (read_after, write_after) = service::capacity::consumed();
     let cost = crate::metrics::Cost {
         latency_ms: started.elapsed().as_millis() as u64,
-        dynamodb_calls: crate::store::CALLS.load(std::sync::atomic::Ordering::Relaxed) - calls,
+        dynamodb_calls: service::CALLS.load(std::sync::atomic::Ordering::Relaxed) - calls,
         read_units: read_after - read,
         write_units: write_after - write,
     };

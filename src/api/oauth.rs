@@ -22,10 +22,11 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use lambda_http::http::Method;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::request::{parse_form, percent_decode};
+use super::request::{parse_form, percent_decode, route_path};
 use super::App;
 use crate::auth::OAuthError;
 
@@ -54,22 +55,88 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         .expect("static headers are valid")
 }
 
+/// A client-credentials token request (RFC 6749 §4.4.2), parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub directory: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The scopes asked for, in order (none: the answer names none).
+    pub scope: Vec<String>,
+}
+
+/// The answer to a granted request (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
 async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
-    let raw = req.raw_http_path();
-    let path = if raw.is_empty() {
-        req.uri().path()
-    } else {
-        raw
+    let t = TokenRequest::parse(req)?;
+    let (token, expires_in) = app
+        .auth
+        .issue_access_token(&t.directory, &t.client_id, &t.client_secret)
+        .await?;
+    let answer = TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in,
+        scope: (!t.scope.is_empty()).then(|| t.scope.join(" ")),
     };
-    // Exactly `/oauth2/{directoryId}/token` (the one route of this function); anything else is
-    // no directory's token endpoint.
-    let directory = match path.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
-        ["", "oauth2", d, "token"] if !d.is_empty() => percent_decode(d),
-        _ => return Err(OAuthError::NotFound),
-    };
-    if req.method() != Method::POST {
-        return Err(OAuthError::MethodNotAllowed);
+    Ok(json!(answer))
+}
+
+impl TokenRequest {
+    /// Checks in the order a client is best told what is wrong: the route (404), the method
+    /// (405), the body's encoding, the client's credentials, then the grant.
+    pub fn parse(req: &Request) -> Result<TokenRequest, OAuthError> {
+        // Exactly `/oauth2/{directoryId}/token` (the one route of this function); anything else
+        // is no directory's token endpoint.
+        let path = route_path(req).trim_end_matches('/');
+        let directory = match path.split('/').collect::<Vec<_>>()[..] {
+            ["", "oauth2", d, "token"] if !d.is_empty() => percent_decode(d),
+            _ => return Err(OAuthError::NotFound),
+        };
+        if req.method() != Method::POST {
+            return Err(OAuthError::MethodNotAllowed);
+        }
+        let form = form(req)?;
+        let param = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let (client_id, client_secret) = client_credentials(req, &param)?;
+        match param("grant_type") {
+            None => return Err(OAuthError::InvalidRequest("grant_type is required".into())),
+            Some("client_credentials") => {}
+            Some(other) => {
+                return Err(OAuthError::UnsupportedGrantType(
+                    other.chars().take(50).collect(),
+                ))
+            }
+        }
+        let scope = param("scope")
+            .unwrap_or_default()
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(TokenRequest {
+            directory,
+            client_id,
+            client_secret,
+            scope,
+        })
     }
+}
+
+/// The form body's pairs: `application/x-www-form-urlencoded` UTF-8, each name at most once.
+fn form(req: &Request) -> Result<Vec<(String, String)>, OAuthError> {
     let content_type = req
         .headers()
         .get("content-type")
@@ -94,13 +161,15 @@ async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
             )));
         }
     }
-    let param = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let basic = basic_credentials(req)?;
-    let (client_id, secret) = match (basic, param("client_secret")) {
+    Ok(form)
+}
+
+/// `(client_id, client_secret)` from the Basic header, the form, or both when they agree.
+fn client_credentials<'a>(
+    req: &Request,
+    param: &impl Fn(&str) -> Option<&'a str>,
+) -> Result<(String, String), OAuthError> {
+    Ok(match (basic_credentials(req)?, param("client_secret")) {
         // Entra's "credential send method: Both" sends the same credentials both ways; RFC 6749
         // §2.3 asks for one method, so two that disagree are refused.
         (Some((id, secret)), Some(body_secret))
@@ -126,36 +195,7 @@ async fn serve(app: &App, req: &Request) -> Result<Value, OAuthError> {
             secret.to_string(),
         ),
         (None, None) => return Err(OAuthError::InvalidClient),
-    };
-    match param("grant_type") {
-        None => {
-            return Err(OAuthError::InvalidRequest("grant_type is required".into()));
-        }
-        Some("client_credentials") => {}
-        Some(other) => {
-            return Err(OAuthError::UnsupportedGrantType(
-                other.chars().take(50).collect(),
-            ))
-        }
-    }
-    let scope: Vec<&str> = param("scope")
-        .unwrap_or_default()
-        .split([' ', ','])
-        .filter(|s| !s.is_empty())
-        .collect();
-    let (token, expires_in) = app
-        .auth
-        .issue_access_token(&directory, &client_id, &secret)
-        .await?;
-    let mut out = json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": expires_in,
-    });
-    if !scope.is_empty() {
-        out["scope"] = json!(scope.join(" "));
-    }
-    Ok(out)
+    })
 }
 
 /// `(client_id, client_secret)` from `Authorization: Basic …`, each form-urlencoded inside the

@@ -42,14 +42,7 @@ pub struct ScimRequest {
 
 impl ScimRequest {
     pub fn parse(req: &Request, public_url: Option<&str>) -> Result<Self, ScimError> {
-        let raw = req.raw_http_path();
-        let path = if raw.is_empty() {
-            req.uri().path()
-        } else {
-            raw
-        };
-        // The stage may be in uri().path() but not in raw_http_path(); use whichever has /scim/.
-        let full = req.uri().path();
+        let path = route_path(req);
         let segs: Vec<&str> = path.split('/').collect();
         let at = segs
             .iter()
@@ -84,7 +77,11 @@ impl ScimRequest {
             }
         }
         let query = query_pairs(req);
-        let base_url = base_url(req, full, public_url, version, &directory);
+        let base_url = format!(
+            "{}/scim/{}/{directory}",
+            public_base(req, public_url, "/scim/"),
+            version.segment()
+        );
         Ok(ScimRequest {
             method: req.method().clone(),
             version,
@@ -123,26 +120,31 @@ impl ScimRequest {
     }
 }
 
-fn base_url(
-    req: &Request,
-    full_path: &str,
-    public_url: Option<&str>,
-    version: Version,
-    directory: &str,
-) -> String {
-    let tail = format!("/scim/{}/{}", version.segment(), directory);
+/// The path a route is read from: API Gateway's raw path when there is one (it has no stage in
+/// front), else the URI's (a local server, a test).
+pub fn route_path(req: &Request) -> &str {
+    let raw = req.raw_http_path();
+    if raw.is_empty() {
+        req.uri().path()
+    } else {
+        raw
+    }
+}
+
+/// `scheme://host[/stage]`, what every URL this service prints starts with (SCIM `meta.location`,
+/// the management API's directory URLs): `SCIM_PUBLIC_URL` when set, else this request's host
+/// and whatever precedes `route` (`/scim/`, `/manage`) in its URI path — the REST API stage or a
+/// custom domain's base path mapping, which the raw path leaves out.
+pub fn public_base(req: &Request, public_url: Option<&str>, route: &str) -> String {
     if let Some(u) = public_url {
-        return format!("{u}{tail}");
+        return u.to_string();
     }
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     let scheme = h("x-forwarded-proto").unwrap_or("https");
     let host = h("host").unwrap_or("localhost");
-    // Everything before /scim/ is the stage or a base path mapping.
-    let prefix = full_path
-        .find("/scim/")
-        .map(|i| &full_path[..i])
-        .unwrap_or("");
-    format!("{scheme}://{host}{prefix}{tail}")
+    let full = req.uri().path();
+    let prefix = full.find(route).map_or("", |i| &full[..i]);
+    format!("{scheme}://{host}{prefix}")
 }
 
 /// The decoded query pairs of a request (from the URI, else from the Lambda event's parameters).
@@ -210,5 +212,22 @@ mod tests {
         );
         assert_eq!(percent_decode("a+b%2"), "a+b%2");
         assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn printed_urls_keep_the_stage_in_front_of_each_route() {
+        let req = lambda_http::http::Request::builder()
+            .uri("https://ignored/prod/manage/directories")
+            .header("host", "api.example.com")
+            .body(lambda_http::Body::Empty)
+            .expect("a valid test request");
+        assert_eq!(
+            public_base(&req, None, "/manage"),
+            "https://api.example.com/prod"
+        );
+        assert_eq!(
+            public_base(&req, Some("https://scim.example.com"), "/manage"),
+            "https://scim.example.com"
+        );
     }
 }

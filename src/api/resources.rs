@@ -15,8 +15,8 @@ use crate::scim::resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::v1;
 use crate::service::write::{etag_matches, Change, Written};
+use crate::service::Record;
 use crate::service::{listing, Reference};
-use crate::store::Record;
 
 pub async fn serve(
     app: &App,

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
-use scim_lambda::admin::Admin;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
 use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
 use scim_lambda::service::webhooks::target::UrlPolicy;
+use scim_lambda::service::PublicUrl;
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -35,38 +35,60 @@ struct Args {
     endpoint: Option<String>,
 }
 
+/// The store, where the demo token is kept, how the store is described, and the embedded
+/// emulator's endpoint (for scimctl while this server runs) when there is one.
+async fn open_store(
+    args: &Args,
+) -> Result<(Store, Option<PathBuf>, String, Option<String>), Box<dyn std::error::Error>> {
+    if let Some(e) = &args.endpoint {
+        return Ok((
+            Store::from_env_at(Some(e)).await,
+            Some(PathBuf::from(".local/demo-endpoint.json")),
+            format!("DynamoDB at {e}"),
+            None,
+        ));
+    }
+    let (storage, state, backing) = if args.memory {
+        (
+            embedded::Storage::Memory,
+            None,
+            "embedded, in memory".into(),
+        )
+    } else {
+        (
+            embedded::Storage::File(args.data.clone()),
+            Some(args.data.with_extension("demo.json")),
+            format!("embedded, {}", args.data.display()),
+        )
+    };
+    let endpoint = embedded::start(&storage).await?;
+    let (table, tokens) = store::table_names_from_env();
+    let store = Store::local(&endpoint, &table, &tokens);
+    Ok((store, state, backing, Some(endpoint)))
+}
+
+fn print_demo(demo: &demo::Demo, created: bool, backing: &str) {
+    let (d, token) = (&demo.directory, &demo.token);
+    println!("store:            {backing}");
+    println!(
+        "demo directory:   {} ({})",
+        d.id,
+        if created { "created" } else { "existing" }
+    );
+    println!("SCIM 2.0 base URL: {}", d.scim_v2_url);
+    println!("SCIM 1.1 base URL: {}", d.scim_v1_url);
+    println!("Bearer token:      {token}");
+    println!(
+        "try: curl -H 'Authorization: Bearer {token}' {}/Users",
+        d.scim_v2_url
+    );
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     scim_lambda::telemetry::init();
     let args = Args::parse();
-    let (table, tokens) = store::table_names_from_env();
-    // The embedded emulator's endpoint, for scimctl while this server runs.
-    let mut embedded_endpoint = None;
-    let (store, state, backing) = match &args.endpoint {
-        Some(e) => (
-            Store::from_env_at(Some(e)).await,
-            Some(PathBuf::from(".local/demo-endpoint.json")),
-            format!("DynamoDB at {e}"),
-        ),
-        None => {
-            let (storage, state, backing) = if args.memory {
-                (
-                    embedded::Storage::Memory,
-                    None,
-                    "embedded, in memory".into(),
-                )
-            } else {
-                (
-                    embedded::Storage::File(args.data.clone()),
-                    Some(args.data.with_extension("demo.json")),
-                    format!("embedded, {}", args.data.display()),
-                )
-            };
-            let endpoint = embedded::start(&storage).await?;
-            embedded_endpoint = Some(endpoint.clone());
-            (Store::local(&endpoint, &table, &tokens), state, backing)
-        }
-    };
+    let (store, state, backing, embedded_endpoint) = open_store(&args).await?;
     store.create_tables().await?;
 
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
@@ -76,28 +98,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("http://{addr}"));
     // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
-    let admin = Admin::with_public_url(store.clone(), &public).with_url_policy(UrlPolicy::Local);
-    let (d, created) = demo::ensure(&store, &admin, state.as_deref()).await?;
-    let token = d["token"].as_str().unwrap_or_default();
-    println!("store:            {backing}");
-    println!(
-        "demo directory:   {} ({})",
-        d["id"].as_str().unwrap_or_default(),
-        if created { "created" } else { "existing" }
-    );
-    println!(
-        "SCIM 2.0 base URL: {}",
-        d["scim_v2_url"].as_str().unwrap_or_default()
-    );
-    println!(
-        "SCIM 1.1 base URL: {}",
-        d["scim_v1_url"].as_str().unwrap_or_default()
-    );
-    println!("Bearer token:      {token}");
-    println!(
-        "try: curl -H 'Authorization: Bearer {token}' {}/Users",
-        d["scim_v2_url"].as_str().unwrap_or_default()
-    );
+    let mut app = App::new(store.clone(), Some(public.clone()));
+    app.webhook_urls = UrlPolicy::Local;
+    let (demo, created) =
+        demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
+    print_demo(&demo, created, &backing);
     if let Some(e) = &embedded_endpoint {
         println!(
             "scimctl here:      export AWS_ENDPOINT_URL_DYNAMODB={e} AWS_REGION=us-east-1 \
@@ -142,8 +147,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::time::Duration::from_millis(200),
         scim_lambda::auth::CACHE_TTL,
     ));
-    let mut app = App::new(store, Some(public.clone()));
-    app.webhook_urls = UrlPolicy::Local;
     eprintln!("scim-local listening on {public}");
     scim_lambda::local::serve(listener, Arc::new(app), management).await?;
     Ok(())

@@ -5,10 +5,15 @@
 
 use clap::{Parser, Subcommand};
 use hyper::Method;
-use scim_lambda::admin::{self, Admin};
+use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, WebhookTarget};
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
-use scim_lambda::store::Store;
-use serde_json::{json, Value};
+use scim_lambda::service::directories::{self, AuthMethods};
+use scim_lambda::service::event_reads::{self, EventsPage};
+use scim_lambda::service::webhooks::target::UrlPolicy;
+use scim_lambda::service::{credentials, webhook_registrations};
+use scim_lambda::service::{ManagementError, PublicUrl, Service, Store};
+use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Parser)]
 #[command(name = "scimctl", about = "Manage SCIM directories and bearer tokens")]
@@ -183,50 +188,38 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    if let Some(url) = cli.management_url.as_deref().filter(|u| !u.is_empty()) {
-        if let Err(e) = over_api(url, &cli.command, cli.json).await {
-            eprintln!("scimctl: {e}");
-            std::process::exit(1);
-        }
-        return;
+    let outcome = match cli.management_url.as_deref().filter(|u| !u.is_empty()) {
+        Some(url) => over_api(url, &cli.command, cli.json).await,
+        None => direct(cli.command, cli.json).await.map_err(Into::into),
+    };
+    if let Err(e) = outcome {
+        eprintln!("scimctl: {e}");
+        std::process::exit(1);
     }
-    let admin = Admin::new(Store::from_env().await);
-    let result = match cli.command {
+}
+
+/// One command on the tables themselves, through the service functions the management API runs.
+async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> {
+    let svc = Service::new(Store::from_env().await);
+    let base = PublicUrl::from_env();
+    let out = match command {
         Command::Tables {
             command: TablesCommand::Create,
-        } => admin.create_tables().await,
-        Command::Directory { command } => match command {
-            DirectoryCommand::Create {
-                name,
-                expires_in_days,
-            } => admin.create_directory(&name, expires_in_days).await,
-            DirectoryCommand::List => admin.list_directories().await,
-            DirectoryCommand::Show { id } => admin.show_directory(&id).await,
-            DirectoryCommand::Delete { id } => admin.delete_directory(&id).await,
-            DirectoryCommand::Check { id, repair } => admin.check_directory(&id, repair).await,
-            DirectoryCommand::Auth {
-                id,
-                bearer,
-                client_credentials,
-            } => {
-                let methods = scim_lambda::store::directories::AuthMethods {
-                    bearer,
-                    client_credentials,
-                };
-                admin.set_auth_methods(&id, methods).await
+        } => shown(&directories::create_tables(&svc).await?),
+        Command::Directory {
+            command: DirectoryCommand::Check { id, repair },
+        } => {
+            let report = directories::check(&svc, &id, repair).await?;
+            println!("{}", print(&shown(&report), as_json));
+            if !report.problems.is_empty() && !report.repaired {
+                std::process::exit(3);
             }
-        },
-        Command::Token { command } => match command {
-            TokenCommand::Issue {
-                directory,
-                expires_in_days,
-            } => admin.issue_token(&directory, expires_in_days).await,
-            TokenCommand::List { directory } => admin.list_tokens(&directory).await,
-            TokenCommand::Revoke {
-                directory,
-                token_id,
-            } => admin.revoke_token(&directory, &token_id).await,
-        },
+            return Ok(());
+        }
+        Command::Directory { command } => directory(&svc, &base, command).await?,
+        Command::Token { command } => token(&svc, command).await?,
+        Command::Client { command } => client(&svc, &base, command).await?,
+        Command::Webhook { command } => webhook(&svc, command).await?,
         Command::Events {
             command:
                 EventsCommand::Tail {
@@ -239,63 +232,154 @@ async fn main() {
             let types: Vec<String> = event
                 .map(|e| e.split(',').map(str::to_string).collect())
                 .unwrap_or_default();
-            let page = |after| admin.events(&directory, after, 100, &types);
-            if let Err(e) = tail(page, after, follow).await {
-                eprintln!("scimctl: {e}");
-                std::process::exit(1);
-            }
-            return;
+            let page = |after| event_reads::read(&svc, &directory, after, 100, &types);
+            return tail(page, after, follow).await;
         }
-        Command::Client { command } => match command {
-            ClientCommand::Create {
-                directory,
-                expires_in_days,
-            } => admin.create_client(&directory, expires_in_days).await,
-            ClientCommand::List { directory } => admin.list_clients(&directory).await,
-            ClientCommand::Revoke {
-                directory,
-                client_id,
-            } => admin.revoke_client(&directory, &client_id).await,
-        },
-        Command::Webhook { command } => match command {
-            WebhookCommand::Set { directory, url } => admin.set_webhook(&directory, &url).await,
-            WebhookCommand::Show { directory } => admin.webhook(&directory).await,
-            WebhookCommand::Delete { directory } => admin.delete_webhook(&directory).await,
-            WebhookCommand::Resume {
-                directory,
-                from_sequence,
-            } => admin.resume_webhook(&directory, from_sequence).await,
-        },
     };
-    match result {
-        Ok(out) => {
-            println!("{}", admin::print(&out, cli.json));
-            let unrepaired = out["problems"].as_array().is_some_and(|p| !p.is_empty())
-                && out["repaired"] != serde_json::Value::Bool(true);
-            if unrepaired {
-                std::process::exit(3);
-            }
+    println!("{}", print(&out, as_json));
+    Ok(())
+}
+
+async fn directory(
+    svc: &Service,
+    base: &PublicUrl,
+    command: DirectoryCommand,
+) -> Result<Value, ManagementError> {
+    Ok(match command {
+        DirectoryCommand::Create {
+            name,
+            expires_in_days,
+        } => shown(&directories::create(svc, base, &name, expires_in_days).await?),
+        DirectoryCommand::List => shown(&directories::list(svc, base).await?),
+        DirectoryCommand::Show { id } => shown(&directories::show(svc, base, &id).await?),
+        DirectoryCommand::Delete { id } => {
+            let grace = directories::token_grace_from_env();
+            shown(&directories::delete_now(svc, &id, grace).await?)
         }
-        Err(e) => {
-            eprintln!("scimctl: {e}");
-            std::process::exit(1);
+        DirectoryCommand::Check { id, repair } => {
+            shown(&directories::check(svc, &id, repair).await?)
         }
+        DirectoryCommand::Auth {
+            id,
+            bearer,
+            client_credentials,
+        } => {
+            let methods = AuthMethods {
+                bearer,
+                client_credentials,
+            };
+            shown(&credentials::set_auth_methods(svc, &id, methods).await?)
+        }
+    })
+}
+
+async fn token(svc: &Service, command: TokenCommand) -> Result<Value, ManagementError> {
+    Ok(match command {
+        TokenCommand::Issue {
+            directory,
+            expires_in_days,
+        } => shown(&credentials::issue_token(svc, &directory, expires_in_days).await?),
+        TokenCommand::List { directory } => {
+            shown(&credentials::list_tokens(svc, &directory).await?)
+        }
+        TokenCommand::Revoke {
+            directory,
+            token_id,
+        } => shown(&credentials::revoke_token(svc, &directory, &token_id).await?),
+    })
+}
+
+async fn client(
+    svc: &Service,
+    base: &PublicUrl,
+    command: ClientCommand,
+) -> Result<Value, ManagementError> {
+    Ok(match command {
+        ClientCommand::Create {
+            directory,
+            expires_in_days,
+        } => shown(&credentials::create_client(svc, base, &directory, expires_in_days).await?),
+        ClientCommand::List { directory } => {
+            shown(&credentials::list_clients(svc, &directory).await?)
+        }
+        ClientCommand::Revoke {
+            directory,
+            client_id,
+        } => shown(&credentials::revoke_client(svc, &directory, &client_id).await?),
+    })
+}
+
+async fn webhook(svc: &Service, command: WebhookCommand) -> Result<Value, ManagementError> {
+    Ok(match command {
+        WebhookCommand::Set { directory, url } => {
+            let policy = UrlPolicy::from_env();
+            shown(&webhook_registrations::register(svc, &directory, &url, policy).await?)
+        }
+        WebhookCommand::Show { directory } => {
+            shown(&webhook_registrations::show(svc, &directory).await?)
+        }
+        WebhookCommand::Delete { directory } => {
+            shown(&webhook_registrations::delete(svc, &directory).await?)
+        }
+        WebhookCommand::Resume {
+            directory,
+            from_sequence,
+        } => shown(&webhook_registrations::resume(svc, &directory, from_sequence).await?),
+    })
+}
+
+/// A typed answer as a JSON tree, for `print` (the field order is the type's).
+fn shown<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// JSON as-is for `--json`; otherwise `key: value` lines (arrays: one block per element).
+fn print(v: &Value, as_json: bool) -> String {
+    if as_json {
+        return serde_json::to_string_pretty(v).unwrap_or_default();
     }
+    match v {
+        Value::Array(items) if items.is_empty() => "(none)".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| print(i, false))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}: {s}"),
+                Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => {
+                    format!("{k}:\n{}", indent(&print(v, false)))
+                }
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Prints events as JSON lines from `after` on; with `follow`, polls for new ones every second.
 async fn tail<F, Fut, E>(mut events: F, mut after: u64, follow: bool) -> Result<(), E>
 where
     F: FnMut(u64) -> Fut,
-    Fut: std::future::Future<Output = Result<Value, E>>,
+    Fut: std::future::Future<Output = Result<EventsPage, E>>,
 {
     loop {
         let page = events(after).await?;
-        for e in page["data"].as_array().into_iter().flatten() {
-            println!("{e}");
+        for e in &page.data {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
         }
-        after = page["after"].as_u64().unwrap_or(after);
-        if page["has_more"] == true {
+        after = page.after;
+        if page.has_more {
             continue;
         }
         if !follow {
@@ -306,41 +390,65 @@ where
 }
 
 /// One command through the management API of a running scim-local: the same answers as the
-/// direct commands, since both run `Admin`. `tables create` and `directory check` have no route
-/// (scim-local creates its tables; a check reads the tables themselves).
+/// direct commands, since both run the same service functions. `tables create` and
+/// `directory check` have no route (scim-local creates its tables; a check reads the tables
+/// themselves).
 async fn over_api(
     base: &str,
     command: &Command,
     as_json: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let api = ManagementClient::from_env(base)?;
-    let dir = |d: &str| format!("/directories/{}", segment(d));
-    let days = |d: &Option<u32>| Some(json!({ "expires_in_days": d }));
-    let (method, path, body) = match command {
+    if let Command::Events {
+        command:
+            EventsCommand::Tail {
+                directory,
+                after,
+                event,
+                follow,
+            },
+    } = command
+    {
+        let filter = event
+            .as_deref()
+            .map(|e| format!("&event={}", segment(e)))
+            .unwrap_or_default();
+        let page = |after: u64| {
+            let path = format!("{}/events?after={after}&limit=100{filter}", dir(directory));
+            let api = &api;
+            async move { api.call_as::<EventsPage>(Method::GET, &path, None).await }
+        };
+        return Ok(tail(page, *after, *follow).await?);
+    }
+    let (method, path, body) = route(command)?;
+    let out = api.call(method, &path, body).await?;
+    println!("{}", print(&out, as_json));
+    Ok(())
+}
+
+/// A management route: method, path under `/manage` and JSON body.
+type Route = (Method, String, Option<Value>);
+
+/// `/directories/{d}`, the directory segment escaped.
+fn dir(d: &str) -> String {
+    format!("/directories/{}", segment(d))
+}
+
+/// A typed request body as JSON.
+fn body<T: Serialize>(b: &T) -> Option<Value> {
+    Some(shown(b))
+}
+
+/// The route a command names (the events tail is paged by `over_api` itself).
+fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
+    let days = |d: &Option<u32>| {
+        body(&NewCredential {
+            expires_in_days: *d,
+        })
+    };
+    Ok(match command {
         Command::Tables { .. } => return Err(tables_only()),
-        Command::Directory { command } => match command {
-            DirectoryCommand::Create {
-                name,
-                expires_in_days,
-            } => (
-                Method::POST,
-                "/directories".to_string(),
-                Some(json!({"name": name, "expires_in_days": expires_in_days})),
-            ),
-            DirectoryCommand::List => (Method::GET, "/directories".to_string(), None),
-            DirectoryCommand::Show { id } => (Method::GET, dir(id), None),
-            DirectoryCommand::Delete { id } => (Method::DELETE, dir(id), None),
-            DirectoryCommand::Auth {
-                id,
-                bearer,
-                client_credentials,
-            } => (
-                Method::PUT,
-                format!("{}/auth", dir(id)),
-                Some(json!({"bearer": bearer, "client_credentials": client_credentials})),
-            ),
-            DirectoryCommand::Check { .. } => return Err(tables_only()),
-        },
+        Command::Directory { command } => directory_route(command).ok_or_else(tables_only)?,
         Command::Token { command } => match command {
             TokenCommand::Issue {
                 directory,
@@ -383,51 +491,68 @@ async fn over_api(
                 None,
             ),
         },
-        Command::Webhook { command } => match command {
-            WebhookCommand::Set { directory, url } => (
-                Method::PUT,
-                format!("{}/webhook", dir(directory)),
-                Some(json!({ "url": url })),
-            ),
-            WebhookCommand::Show { directory } => {
-                (Method::GET, format!("{}/webhook", dir(directory)), None)
-            }
-            WebhookCommand::Delete { directory } => {
-                (Method::DELETE, format!("{}/webhook", dir(directory)), None)
-            }
-            WebhookCommand::Resume {
-                directory,
-                from_sequence,
-            } => (
-                Method::PATCH,
-                format!("{}/webhook", dir(directory)),
-                Some(json!({ "resume_from_sequence": from_sequence })),
-            ),
-        },
-        Command::Events {
-            command:
-                EventsCommand::Tail {
-                    directory,
-                    after,
-                    event,
-                    follow,
-                },
-        } => {
-            let filter = event
-                .as_deref()
-                .map(|e| format!("&event={}", segment(e)))
-                .unwrap_or_default();
-            let page = |after: u64| {
-                let path = format!("{}/events?after={after}&limit=100{filter}", dir(directory));
-                let api = &api;
-                async move { api.call(Method::GET, &path, None).await }
-            };
-            return Ok(tail(page, *after, *follow).await?);
+        Command::Webhook { command } => webhook_route(command),
+        Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
+    })
+}
+
+/// `None`: `directory check`, which reads the tables and has no route.
+fn directory_route(command: &DirectoryCommand) -> Option<Route> {
+    Some(match command {
+        DirectoryCommand::Create {
+            name,
+            expires_in_days,
+        } => (
+            Method::POST,
+            "/directories".to_string(),
+            body(&NewDirectory {
+                name: name.clone(),
+                expires_in_days: *expires_in_days,
+            }),
+        ),
+        DirectoryCommand::List => (Method::GET, "/directories".to_string(), None),
+        DirectoryCommand::Show { id } => (Method::GET, dir(id), None),
+        DirectoryCommand::Delete { id } => (Method::DELETE, dir(id), None),
+        DirectoryCommand::Auth {
+            id,
+            bearer,
+            client_credentials,
+        } => (
+            Method::PUT,
+            format!("{}/auth", dir(id)),
+            body(&AuthMethods {
+                bearer: *bearer,
+                client_credentials: *client_credentials,
+            }),
+        ),
+        DirectoryCommand::Check { .. } => return None,
+    })
+}
+
+fn webhook_route(command: &WebhookCommand) -> Route {
+    match command {
+        WebhookCommand::Set { directory, url } => (
+            Method::PUT,
+            format!("{}/webhook", dir(directory)),
+            body(&WebhookTarget { url: url.clone() }),
+        ),
+        WebhookCommand::Show { directory } => {
+            (Method::GET, format!("{}/webhook", dir(directory)), None)
         }
-    };
-    let out = api.call(method, &path, body).await?;
-    println!("{}", admin::print(&out, as_json));
-    Ok(())
+        WebhookCommand::Delete { directory } => {
+            (Method::DELETE, format!("{}/webhook", dir(directory)), None)
+        }
+        WebhookCommand::Resume {
+            directory,
+            from_sequence,
+        } => (
+            Method::PATCH,
+            format!("{}/webhook", dir(directory)),
+            body(&ResumeDeliveries {
+                resume_from_sequence: *from_sequence,
+            }),
+        ),
+    }
 }
 
 fn tables_only() -> Box<dyn std::error::Error> {

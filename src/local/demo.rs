@@ -6,51 +6,69 @@
 
 use std::path::Path;
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use crate::admin::{Admin, AdminError};
 use crate::auth;
 use crate::clock;
-use crate::store::Store;
+use crate::service::directories::{self, DirectoryView};
+use crate::service::{ManagementError, PublicUrl, Service};
 
-/// The demo directory (`id`, `name`, URLs, `token`) and whether it was created by this call.
+/// The demo directory and its token.
+pub struct Demo {
+    pub directory: DirectoryView,
+    pub token: String,
+}
+
+/// What is kept beside the local data: the demo directory's id and plaintext token.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    id: String,
+    token: String,
+}
+
+/// The demo directory and whether it was created by this call.
 pub async fn ensure(
-    store: &Store,
-    admin: &Admin,
+    svc: &Service,
+    base: &PublicUrl,
     state: Option<&Path>,
-) -> Result<(Value, bool), AdminError> {
+) -> Result<(Demo, bool), ManagementError> {
     if let Some(saved) = state.and_then(read) {
-        if still_valid(store, &saved).await? {
-            let mut shown = admin
-                .show_directory(saved["id"].as_str().unwrap_or(""))
-                .await?;
-            shown["token"] = saved["token"].clone();
-            return Ok((shown, false));
+        if still_valid(svc, &saved).await? {
+            let shown = directories::show(svc, base, &saved.id).await?;
+            let demo = Demo {
+                directory: shown.directory,
+                token: saved.token,
+            };
+            return Ok((demo, false));
         }
     }
-    let created = admin.create_directory("demo", None).await?;
+    let created = directories::create(svc, base, "demo", None).await?;
     if let Some(path) = state {
-        let saved = json!({"id": created["id"], "token": created["token"]});
-        if let Err(e) = std::fs::write(path, saved.to_string()) {
+        let saved = Saved {
+            id: created.directory.id.clone(),
+            token: created.token.clone(),
+        };
+        let text = serde_json::to_string(&saved).unwrap_or_default();
+        if let Err(e) = std::fs::write(path, text) {
             tracing::warn!(path = %path.display(), error = %e, "cannot save the demo token");
         }
     }
-    Ok((created, true))
+    let demo = Demo {
+        directory: created.directory,
+        token: created.token,
+    };
+    Ok((demo, true))
 }
 
-fn read(path: &Path) -> Option<Value> {
-    let v: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    (v["id"].is_string() && v["token"].is_string()).then_some(v)
+fn read(path: &Path) -> Option<Saved> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 /// The saved token still opens the saved directory in this store.
-async fn still_valid(store: &Store, saved: &Value) -> Result<bool, AdminError> {
-    let (Some(id), Some(token)) = (saved["id"].as_str(), saved["token"].as_str()) else {
-        return Ok(false);
-    };
-    let record = store.get_token(&auth::hash_token(token)).await?;
+async fn still_valid(svc: &Service, saved: &Saved) -> Result<bool, ManagementError> {
+    let record = svc.store.get_token(&auth::hash_token(&saved.token)).await?;
     Ok(
-        record.is_some_and(|t| t.directory_id == id && t.is_live(clock::now_millis()))
-            && store.get_directory(id).await?.is_some(),
+        record.is_some_and(|t| t.directory_id == saved.id && t.is_live(clock::now_millis()))
+            && svc.store.get_directory(&saved.id).await?.is_some(),
     )
 }

@@ -117,6 +117,21 @@ pub async fn list(
     Ok(page)
 }
 
+/// Visible resources of a kind in id (creation) order after the id `after`, at most `limit`,
+/// and whether more follow: the loop of an unfiltered SCIM list, for the management API's reads.
+pub async fn after(
+    svc: &Service,
+    dir: &str,
+    kind: ResourceKind,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Record>, bool), ScimError> {
+    let m = Query::new(svc, kind, dir, None, String::new())
+        .matching(after, Some(limit))
+        .await?;
+    Ok((m.records, m.more))
+}
+
 impl Service {
     /// References of `records` unless the projection leaves them out (`wanted` false: not asked).
     pub async fn references_shown(
@@ -182,20 +197,7 @@ impl<'a> Query<'a> {
         let mut cut = None;
         let mut found: Vec<Record> = match &self.plan {
             None => {
-                // Read on past any group still being created (invisible), so a page is full
-                // and `more` is right whenever more visible resources follow.
-                let mut out: Vec<Record> = Vec::new();
-                let mut cursor = after.map(str::to_string);
-                loop {
-                    let (page, more) = store
-                        .list_page(self.dir, self.kind, cursor.as_deref(), limit - out.len())
-                        .await?;
-                    cursor = page.last().map(|r| r.id.clone());
-                    out.extend(page.into_iter().filter(visible));
-                    if !more || cursor.is_none() || out.len() >= limit {
-                        break;
-                    }
-                }
+                let mut out = self.visible_after(after, limit).await?;
                 if want.is_none() && out.len() > READ_BUDGET {
                     out.truncate(READ_BUDGET);
                     cut = out.last().map(|r| r.id.clone());
@@ -252,6 +254,30 @@ impl<'a> Query<'a> {
             more,
             cut,
         })
+    }
+
+    /// Up to `limit` visible resources after `after`, reading on past any group still being
+    /// created (invisible), so a page is full and `more` is right whenever more visible
+    /// resources follow.
+    async fn visible_after(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Record>, ScimError> {
+        let mut out: Vec<Record> = Vec::new();
+        let mut cursor = after.map(str::to_string);
+        loop {
+            let (page, more) = self
+                .svc
+                .store
+                .list_page(self.dir, self.kind, cursor.as_deref(), limit - out.len())
+                .await?;
+            cursor = page.last().map(|r| r.id.clone());
+            out.extend(page.into_iter().filter(visible));
+            if !more || cursor.is_none() || out.len() >= limit {
+                return Ok(out);
+            }
+        }
     }
 
     /// Every match when the budget allows, else 400 `tooMany` saying what to ask instead.

@@ -1,13 +1,24 @@
-//! The service layer: everything a request does between parsing and rendering. One write
+//! The service layer: every use case, between parsing and rendering. For the IdP: one write
 //! pipeline (`write.rs`), the references a resource shows (`references.rs`) and the listing policy
-//! (`listing.rs`). It takes and returns plain values — records, references, pages — and SCIM
-//! errors; it never sees HTTP. The API handlers, scimctl, the benchmark and the fuzz harness call
-//! the same entry points.
+//! (`listing.rs`), answering SCIM errors. For the application (`management.rs` and its error):
+//! directory lifecycle and status (`directories.rs`), credentials (`credentials.rs`), webhook
+//! registrations (`webhook_registrations.rs`; delivery is `webhooks.rs`), the Events API
+//! (`event_reads.rs`) and normalised users and groups (`directory_reads.rs`). Every function
+//! takes and returns typed values (`Serialize` structs and enums) and never sees HTTP: the API
+//! handlers, scimctl, scim-local, the benchmark and the fuzz harness render the same answers.
+//!
+//! The transports see the store only through what is re-exported here.
 
 pub mod cleanup;
+pub mod credentials;
+pub mod directories;
+pub mod directory_reads;
+pub mod event_reads;
 pub mod listing;
+pub mod management;
 pub mod publisher;
 pub mod references;
+pub mod webhook_registrations;
 pub mod webhooks;
 pub mod write;
 
@@ -18,8 +29,12 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::lexer::clip;
 use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
-use crate::store::{Record, State, Store, StoreError};
+use crate::store::{State, StoreError};
 
+/// What the transports use of the store: the record a handler renders, the store handle they are
+/// built with, the request deadline and caller scope, and the counters the metrics read.
+pub use crate::store::{caller, capacity, deadline, Record, Store, CALLS};
+pub use management::{ManagementError, PublicUrl};
 pub use references::Reference;
 
 /// The service's handles, built once per process (outside the Lambda handler).

@@ -86,6 +86,16 @@ impl Service {
                 })
                 .collect());
         }
+        self.with_group_names(dir, edges).await
+    }
+
+    /// A user's group edges as references with each group's displayName; edges to groups that
+    /// are gone or not created yet are left out.
+    async fn with_group_names(
+        &self,
+        dir: &str,
+        edges: Vec<Vec<String>>,
+    ) -> Result<Vec<Vec<Reference>>, ScimError> {
         let all: Vec<String> = edges
             .iter()
             .flatten()

@@ -5,7 +5,7 @@
 //!
 //! Status: `pending` (created, no SCIM request yet) → `linked` (first authenticated SCIM request:
 //! `dsync.activated`) → `deleting` (`dsync.deleted`). `invalid_credentials` is not stored: it is
-//! what a pending or linked directory shows when it has no live token (`admin.rs`).
+//! what a pending or linked directory shows when it has no live token (`service/directories.rs`).
 //! `last_request_at` moves when a Lambda looks a token up (at most every `auth::CACHE_TTL` per
 //! process), `last_error` when an authenticated request fails (at most once a minute per
 //! process), so neither costs a write per request.

@@ -1,6 +1,7 @@
 //! scimctl's contract: directories, tokens (two live at most, expiry, revocation), tables.
 
-use scim_lambda::admin::Admin;
+use scim_lambda::service::directories::{self, DirectoryStatus};
+use scim_lambda::service::{credentials, PublicUrl, Service};
 use scim_lambda::store::tables::{
     directory_table_design, tokens_table_design, webhooks_table_design,
 };
@@ -9,39 +10,44 @@ use crate::support::{local, store, Scim};
 
 #[tokio::test]
 async fn directory_create_prints_urls_and_a_token() {
-    let admin = Admin::with_public_url(store().await, "https://api.example.com/");
-    let d = admin.create_directory("Acme", None).await.unwrap();
-    let id = d["id"].as_str().unwrap();
+    let svc = Service::new(store().await);
+    let base = PublicUrl::new("https://api.example.com/");
+    let d = directories::create(&svc, &base, "Acme", None)
+        .await
+        .unwrap();
+    let id = d.directory.id.as_str();
     assert_eq!(
-        d["scim_v2_url"],
+        d.directory.scim_v2_url,
         format!("https://api.example.com/scim/v2/{id}")
     );
     assert_eq!(
-        d["scim_v1_url"],
+        d.directory.scim_v1_url,
         format!("https://api.example.com/scim/v1/{id}")
     );
-    assert!(d["token"].as_str().unwrap().starts_with("scim_sk_"));
-    let shown = admin.show_directory(id).await.unwrap();
-    assert_eq!(shown["name"], "Acme");
-    assert!(admin
-        .list_directories()
+    assert!(d.token.starts_with("scim_sk_"));
+    assert_eq!(d.directory.status, DirectoryStatus::Pending);
+    let shown = directories::show(&svc, &base, id).await.unwrap();
+    assert_eq!(shown.directory.name, "Acme");
+    assert!(directories::list(&svc, &base)
         .await
         .unwrap()
-        .as_array()
-        .unwrap()
         .iter()
-        .any(|x| x["id"] == id));
+        .any(|x| x.id == id));
 }
 
 #[tokio::test]
 async fn a_directory_holds_at_most_two_live_tokens() {
     let s = Scim::start().await;
-    let second = s.admin.issue_token(&s.directory, Some(30)).await.unwrap();
-    assert!(second["expires_at_millis"].as_i64().is_some());
-    let err = s.admin.issue_token(&s.directory, None).await.unwrap_err();
+    let second = credentials::issue_token(s.svc(), &s.directory, Some(30))
+        .await
+        .unwrap();
+    assert!(second.record.expires_at_millis.is_some());
+    let err = credentials::issue_token(s.svc(), &s.directory, None)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("revoke one first"));
     // Rotation: both tokens work until the old one is revoked.
-    let new_token = second["token"].as_str().unwrap();
+    let new_token = second.token.as_str();
     let with = |t: &str| format!("Bearer {t}");
     let r = s
         .raw(
@@ -52,31 +58,39 @@ async fn a_directory_holds_at_most_two_live_tokens() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let listed = s.admin.list_tokens(&s.directory).await.unwrap();
+    let listed = credentials::list_tokens(s.svc(), &s.directory)
+        .await
+        .unwrap();
     let old_id = listed
-        .as_array()
-        .unwrap()
         .iter()
-        .find(|t| t["token_id"] != second["token_id"])
-        .unwrap()["token_id"]
-        .as_str()
+        .find(|t| t.credential.token_id != second.record.token_id)
         .unwrap()
-        .to_string();
-    s.admin.revoke_token(&s.directory, &old_id).await.unwrap();
+        .credential
+        .token_id
+        .clone();
+    credentials::revoke_token(s.svc(), &s.directory, &old_id)
+        .await
+        .unwrap();
     // The revoking process's cache is not the server's: a new server process sees it at once;
     // here the server shares the process, so check the store directly.
-    let tokens = s.admin.list_tokens(&s.directory).await.unwrap();
-    assert_eq!(tokens.as_array().unwrap().len(), 1);
-    s.admin.issue_token(&s.directory, None).await.unwrap();
+    let tokens = credentials::list_tokens(s.svc(), &s.directory)
+        .await
+        .unwrap();
+    assert_eq!(tokens.len(), 1);
+    credentials::issue_token(s.svc(), &s.directory, None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn deleting_a_directory_removes_its_data_and_tokens() {
     let s = Scim::start().await;
     s.user("a@x.com").await;
-    let out = s.admin.delete_directory(&s.directory).await.unwrap();
-    assert!(out["items_deleted"].as_u64().unwrap() >= 2);
-    assert!(s.admin.show_directory(&s.directory).await.is_err());
+    let out = s.delete_directory().await.unwrap();
+    assert!(out.items_deleted >= 2);
+    assert!(directories::show(s.svc(), &s.base, &s.directory)
+        .await
+        .is_err());
     assert!(s
         .app
         .store()
@@ -270,8 +284,10 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
         "{:?}",
         report.problems
     );
-    let repaired = s.admin.check_directory(&s.directory, true).await.unwrap();
-    assert_eq!(repaired["repaired"], true);
+    let repaired = directories::check(s.svc(), &s.directory, true)
+        .await
+        .unwrap();
+    assert!(repaired.repaired);
     assert!(
         s.check().await.problems.is_empty(),
         "{:?}",

@@ -551,7 +551,7 @@ async fn deleting_a_directory_converges() {
     }
     let scim = arranged().await;
     scim.meter.take();
-    scim.admin.delete_directory(&scim.directory).await.unwrap();
+    scim.delete_directory().await.unwrap();
     let calls = scim.meter.take();
     println!(
         "delete directory: {} calls {:?}",
@@ -562,10 +562,10 @@ async fn deleting_a_directory_converges() {
         for delivered in [false, true] {
             let scim = arranged().await;
             scim.meter.inject(Fault::Crash { at, delivered });
-            let first = scim.admin.delete_directory(&scim.directory).await;
+            let first = scim.delete_directory().await;
             assert!(first.is_err() || delivered && at == calls.round_trips());
             scim.meter.clear();
-            let retry = scim.admin.delete_directory(&scim.directory).await;
+            let retry = scim.delete_directory().await;
             // The last call deletes the webhook registration, after the registry entry: a cut
             // there (or an answer lost after the registry entry went) leaves the registration to
             // the TTL its delete set when it began.

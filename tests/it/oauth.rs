@@ -111,8 +111,10 @@ async fn both_client_authentication_methods_issue_tokens_that_open_the_scim_api(
     assert!(r.body.get("scope").is_none());
 
     // Another directory: its token endpoint refuses this client, its SCIM API this token.
-    let other = s.admin.create_directory("other", None).await.unwrap();
-    let other_dir = other["id"].as_str().unwrap();
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None)
+        .await
+        .unwrap();
+    let other_dir = other.directory.id.as_str();
     let r = token_request(
         &s,
         other_dir,
@@ -602,7 +604,7 @@ async fn deleting_a_directory_deletes_its_clients_and_access_tokens() {
     )
     .await;
     assert_eq!(r.status, 200);
-    s.admin.delete_directory(&s.directory).await.unwrap();
+    s.delete_directory().await.unwrap();
     let store = s.app.store();
     assert!(store.get_client(&id).await.unwrap().is_none());
     assert!(store.list_tokens(&s.directory).await.unwrap().is_empty());

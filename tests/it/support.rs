@@ -8,11 +8,11 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use scim_lambda::admin::Admin;
 use scim_lambda::api::App;
 use scim_lambda::local::embedded;
 use scim_lambda::local::meter::{IdempotencyTokens, Meter};
 use scim_lambda::management_key::ManagementKey;
+use scim_lambda::service::{directories, PublicUrl, Service};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::Value;
 
@@ -56,7 +56,8 @@ pub struct Scim {
     pub addr: std::net::SocketAddr,
     pub directory: String,
     pub token: String,
-    pub admin: Admin,
+    /// What this server's printed URLs start with (`directories::create` and friends take it).
+    pub base: PublicUrl,
     /// Every DynamoDB call of this test's server (see `cost`).
     pub meter: Arc<Meter>,
     /// The (metered) DynamoDB endpoint the store talks to.
@@ -103,20 +104,33 @@ impl Scim {
             Arc::clone(&app),
             Some(management_key.clone()),
         ));
-        let admin = Admin::with_public_url(store, &public)
-            .with_token_grace(std::time::Duration::ZERO)
-            .with_url_policy(scim_lambda::service::webhooks::target::UrlPolicy::Local);
-        let created = admin.create_directory("test", None).await.unwrap();
+        let base = PublicUrl::new(&public);
+        let created = directories::create(&app.service, &base, "test", None)
+            .await
+            .unwrap();
         Scim {
             app,
             addr,
-            directory: created["id"].as_str().unwrap().to_string(),
-            token: created["token"].as_str().unwrap().to_string(),
-            admin,
+            directory: created.directory.id,
+            token: created.token,
+            base,
             meter,
             endpoint,
             management_key,
         }
+    }
+
+    /// The service the server runs: the management use cases are its functions.
+    pub fn svc(&self) -> &Service {
+        &self.app.service
+    }
+
+    /// Deletes the directory here and now, as `scimctl directory delete` does (no token grace:
+    /// the test's server is the only one using the table).
+    pub async fn delete_directory(
+        &self,
+    ) -> Result<directories::DirectoryDeleted, scim_lambda::service::ManagementError> {
+        directories::delete_now(self.svc(), &self.directory, std::time::Duration::ZERO).await
     }
 
     /// The DynamoDB endpoint this test's store talks to (through the meter).

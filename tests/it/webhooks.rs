@@ -653,13 +653,15 @@ async fn a_slow_receiver_does_not_delay_other_directories() {
     register(&s, &slow.url).await;
     s.user("slow@example.com").await;
     // A second directory of the same store, with a fast receiver.
-    let other = s.admin.create_directory("other", None).await.unwrap();
-    let (dir2, token2) = (
-        other["id"].as_str().unwrap(),
-        other["token"].as_str().unwrap(),
-    );
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None)
+        .await
+        .unwrap();
+    let (dir2, token2) = (other.directory.id.as_str(), other.token.as_str());
     let fast = receiver(0).await;
-    s.admin.set_webhook(dir2, &fast.url).await.unwrap();
+    let local = scim_lambda::service::webhooks::target::UrlPolicy::Local;
+    scim_lambda::service::webhook_registrations::register(s.svc(), dir2, &fast.url, local)
+        .await
+        .unwrap();
     let r = s
         .raw(
             "POST",
@@ -769,10 +771,7 @@ async fn a_rotated_secret_keeps_signing_next_to_the_new_one_for_a_day() {
 #[tokio::test]
 async fn hostile_webhook_urls_are_refused_at_registration() {
     let s = started().await;
-    let aws = scim_lambda::admin::Admin::with_public_url(
-        s.app.store().clone(),
-        "https://api.example.com",
-    );
+    let aws = scim_lambda::service::webhooks::target::UrlPolicy::Aws;
     for url in [
         "http://127.0.0.1@attacker.example/",
         "http://localhost.attacker.example/",
@@ -783,8 +782,10 @@ async fn hostile_webhook_urls_are_refused_at_registration() {
         "https://10.0.0.1/",
         "http://hooks.example.com/",
     ] {
-        match aws.set_webhook(&s.directory, url).await {
-            Err(scim_lambda::admin::AdminError::BadRequest(_)) => {}
+        let registered =
+            scim_lambda::service::webhook_registrations::register(s.svc(), &s.directory, url, aws);
+        match registered.await {
+            Err(scim_lambda::service::ManagementError::WebhookUrl(_)) => {}
             other => panic!("{url}: {other:?}"),
         }
     }

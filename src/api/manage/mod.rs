@@ -1,0 +1,212 @@
+//! The management API for the application that deploys this stack: its own admin screens create
+//! directories and their credentials, read normalised users and groups, read the Events API and
+//! register webhooks. Routes live under `/manage/`, behind API Gateway's `AWS_IAM` authorizer
+//! (SigV4; see template.yaml): a SCIM token never opens them, and this handler never reads one.
+//! The local server serves them too, on loopback only, without IAM but with its management key
+//! and its checks against tunnels, CSRF and DNS rebinding (`local/server.rs`).
+//!
+//! A request is parsed once into a `ManageRequest` (`request.rs`), `dispatch` makes the one
+//! service call it names (the same functions `scimctl` runs) and renders the typed answer as JSON.
+//! Errors are `{"error": code, "message": text}` with 400, 404, 409 or 503, mapped here, once.
+
+mod request;
+
+use std::time::Instant;
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::json;
+
+pub use request::{
+    DirectoryRequest, EventsQuery, ManageRequest, NewCredential, NewDirectory, PageQuery,
+    ResumeDeliveries, WebhookTarget, MAX_PAGE,
+};
+
+use super::request::public_base;
+use super::App;
+use crate::service::{
+    credentials, deadline, directories, directory_reads, event_reads, webhook_registrations,
+    ManagementError, PublicUrl,
+};
+
+/// An answer other than success: the status, a stable code and a message for a person.
+#[derive(Debug)]
+pub struct Failure {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+/// The one mapping from a management error to an HTTP answer.
+impl From<ManagementError> for Failure {
+    fn from(e: ManagementError) -> Self {
+        use ManagementError as E;
+        match e {
+            E::NoDirectory(_) | E::NoToken(..) | E::NoClient(..) => {
+                fail(404, "not_found", e.to_string())
+            }
+            E::TooManyTokens(_) | E::TooManyClients(_) | E::MethodOff(..) => {
+                fail(409, "conflict", e.to_string())
+            }
+            E::WebhookUrl(_) | E::NoAuthMethod | E::NoWebhook(_) | E::ResumeOutOfRange { .. } => {
+                fail(400, "invalid_request", e.to_string())
+            }
+            E::Scim(s) if s.status == 503 => fail(503, "unavailable", s.detail),
+            E::Scim(s) => fail(s.status, "invalid_request", s.detail),
+            E::Unavailable(_) => {
+                tracing::warn!(error = %chain(&e), "management request: store unavailable");
+                fail(503, "unavailable", "the store is busy; retry")
+            }
+            E::Store(_) | E::Corrupt { .. } => {
+                tracing::error!(error = %chain(&e), "management request failed");
+                fail(503, "unavailable", "the store failed; retry")
+            }
+        }
+    }
+}
+
+/// An error and its causes, for the log line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// A rendered success: status and JSON text.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+fn answer<T: Serialize>(status: u16, value: &T) -> Result<Answer, Failure> {
+    let body = serde_json::to_string(value).map_err(|e| {
+        tracing::error!(error = %e, "management answer did not serialise");
+        fail(
+            503,
+            "unavailable",
+            "the answer could not be rendered; retry",
+        )
+    })?;
+    Ok(Answer { status, body })
+}
+
+/// The Lambda (and local server) entry point of the management routes.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = request::manage_path(&req).to_string();
+    let outcome = match ManageRequest::parse(&req) {
+        Ok(parsed) => {
+            let base = PublicUrl::new(&public_base(&req, app.public_url.as_deref(), "/manage"));
+            deadline::within(app.budget, dispatch(app, &base, parsed)).await
+        }
+        Err(f) => Err(f),
+    };
+    let (status, body) = match outcome {
+        Ok(a) => (a.status, a.body),
+        Err(f) => (
+            f.status,
+            json!({"error": f.code, "message": f.message}).to_string(),
+        ),
+    };
+    tracing::info!(method = %method, path = %path, status, latency_ms = started.elapsed().as_millis() as u64, "manage");
+    let mut resp = Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store");
+    if status == 503 {
+        resp = resp.header("retry-after", "2");
+    }
+    resp.body(Body::Text(body))
+        .expect("static headers are valid")
+}
+
+/// The one service call a request names, and its answer.
+async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Answer, Failure> {
+    let svc = &app.service;
+    match req {
+        ManageRequest::ListDirectories => answer(200, &directories::list(svc, base).await?),
+        ManageRequest::CreateDirectory(b) => answer(
+            201,
+            &directories::create(svc, base, &b.name, b.expires_in_days).await?,
+        ),
+        ManageRequest::Directory { directory, request } => {
+            dispatch_directory(app, base, &directory, request).await
+        }
+    }
+}
+
+async fn dispatch_directory(
+    app: &App,
+    base: &PublicUrl,
+    d: &str,
+    req: DirectoryRequest,
+) -> Result<Answer, Failure> {
+    use DirectoryRequest as R;
+    let svc = &app.service;
+    match req {
+        R::Show => answer(200, &directories::show(svc, base, d).await?),
+        // The data goes after the token grace, in the clean-up function (`service::cleanup`).
+        R::Delete => answer(202, &directories::begin_delete(svc, d).await?),
+        R::ListTokens => answer(200, &credentials::list_tokens(svc, d).await?),
+        R::IssueToken(b) => answer(
+            201,
+            &credentials::issue_token(svc, d, b.expires_in_days).await?,
+        ),
+        R::RevokeToken { token_id } => {
+            answer(200, &credentials::revoke_token(svc, d, &token_id).await?)
+        }
+        R::ListClients => answer(200, &credentials::list_clients(svc, d).await?),
+        R::CreateClient(b) => answer(
+            201,
+            &credentials::create_client(svc, base, d, b.expires_in_days).await?,
+        ),
+        R::RevokeClient { client_id } => {
+            answer(200, &credentials::revoke_client(svc, d, &client_id).await?)
+        }
+        R::SetAuthMethods(m) => answer(200, &credentials::set_auth_methods(svc, d, m).await?),
+        R::ListUsers(p) => answer(
+            200,
+            &directory_reads::users(svc, d, p.after.as_deref(), p.limit).await?,
+        ),
+        R::ListGroups(p) => answer(
+            200,
+            &directory_reads::groups(svc, d, p.after.as_deref(), p.limit).await?,
+        ),
+        R::GetUser { id } => match directory_reads::user(svc, d, &id).await? {
+            Some(u) => answer(200, &u),
+            None => Err(fail(404, "not_found", format!("no user {id}"))),
+        },
+        R::GetGroup { id } => match directory_reads::group(svc, d, &id).await? {
+            Some(g) => answer(200, &g),
+            None => Err(fail(404, "not_found", format!("no group {id}"))),
+        },
+        R::ListEvents(q) => answer(
+            200,
+            &event_reads::read(svc, d, q.after, q.limit, &q.types).await?,
+        ),
+        R::ShowWebhook => answer(200, &webhook_registrations::show(svc, d).await?),
+        R::SetWebhook(b) => answer(
+            200,
+            &webhook_registrations::register(svc, d, &b.url, app.webhook_urls).await?,
+        ),
+        R::DeleteWebhook => answer(200, &webhook_registrations::delete(svc, d).await?),
+        R::ResumeWebhook(b) => answer(
+            200,
+            &webhook_registrations::resume(svc, d, b.resume_from_sequence).await?,
+        ),
+    }
+}

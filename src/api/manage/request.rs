@@ -1,0 +1,367 @@
+//! A management API request, parsed once (as mini-redis parses a frame into a `Command`): the
+//! route, its path parameters, query and JSON body become one `ManageRequest` value, and
+//! `super::dispatch` makes the one service call it names. Bodies and queries are plain serde
+//! structs, so the API's shape can be described from them; the hand-written checks keep the
+//! answers' wording (`"name" is required`, ...).
+
+use lambda_http::http::Method;
+use lambda_http::Request;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{fail, Failure};
+use crate::api::request::{percent_decode, query_pairs, route_path};
+use crate::service::directories::AuthMethods;
+
+/// Most items one page of users, groups or events returns.
+pub const MAX_PAGE: usize = 100;
+const DEFAULT_PAGE: usize = 10;
+
+/// `POST /manage/directories`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDirectory {
+    pub name: String,
+    /// Lifetime of the first token, in days (none: no expiry).
+    pub expires_in_days: Option<u32>,
+}
+
+/// `POST .../tokens` and `POST .../clients` (the body may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCredential {
+    pub expires_in_days: Option<u32>,
+}
+
+/// `PUT .../webhook`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookTarget {
+    pub url: String,
+}
+
+/// `PATCH .../webhook`: deliver again from a sequence number on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeDeliveries {
+    pub resume_from_sequence: u64,
+}
+
+/// `?after=&limit=` of the users and groups reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// `?after=&limit=&event=` of the Events API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsQuery {
+    pub after: u64,
+    pub limit: usize,
+    /// Only these event types (`event=a,b`); empty: all.
+    pub types: Vec<String>,
+}
+
+/// Every route of the management API (template.yaml's `/manage/...`), with what it carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ManageRequest {
+    ListDirectories,
+    CreateDirectory(NewDirectory),
+    /// A route under `/manage/directories/{directory}`.
+    Directory {
+        directory: String,
+        request: DirectoryRequest,
+    },
+}
+
+/// What a request asks of one directory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum DirectoryRequest {
+    Show,
+    /// Marks the directory `deleting`; the clean-up function deletes its data after the grace.
+    Delete,
+    ListTokens,
+    IssueToken(NewCredential),
+    RevokeToken {
+        token_id: String,
+    },
+    ListClients,
+    CreateClient(NewCredential),
+    RevokeClient {
+        client_id: String,
+    },
+    SetAuthMethods(AuthMethods),
+    ListUsers(PageQuery),
+    ListGroups(PageQuery),
+    GetUser {
+        id: String,
+    },
+    GetGroup {
+        id: String,
+    },
+    ListEvents(EventsQuery),
+    ShowWebhook,
+    SetWebhook(WebhookTarget),
+    DeleteWebhook,
+    /// On the webhook's own route (no API Gateway route of its own).
+    ResumeWebhook(ResumeDeliveries),
+}
+
+/// The path from `/manage` on (a stage or base path in front is dropped), without a trailing `/`.
+pub fn manage_path(req: &Request) -> &str {
+    let path = route_path(req);
+    path.find("/manage")
+        .map_or(path, |i| &path[i..])
+        .trim_end_matches('/')
+}
+
+impl ManageRequest {
+    pub fn parse(req: &Request) -> Result<ManageRequest, Failure> {
+        let path = manage_path(req);
+        let segs: Vec<String> = path.split('/').skip(2).map(percent_decode).collect();
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let m = req.method();
+        let no_route = || fail(404, "not_found", format!("no route {m} {path}"));
+        match (m, segs.as_slice()) {
+            (&Method::GET, ["directories"]) => Ok(ManageRequest::ListDirectories),
+            (&Method::POST, ["directories"]) => {
+                let body = json_body(req)?;
+                let name = body["name"]
+                    .as_str()
+                    .filter(|n| !n.trim().is_empty())
+                    .ok_or_else(|| fail(400, "invalid_request", "\"name\" is required"))?;
+                Ok(ManageRequest::CreateDirectory(NewDirectory {
+                    name: name.to_string(),
+                    expires_in_days: expiry(&body)?,
+                }))
+            }
+            (_, ["directories", d, rest @ ..]) => match DirectoryRequest::parse(req, rest)? {
+                Some(request) => Ok(ManageRequest::Directory {
+                    directory: d.to_string(),
+                    request,
+                }),
+                None => Err(no_route()),
+            },
+            _ => Err(no_route()),
+        }
+    }
+}
+
+impl DirectoryRequest {
+    /// The route after `/manage/directories/{d}`; `None`: no such route.
+    fn parse(req: &Request, rest: &[&str]) -> Result<Option<DirectoryRequest>, Failure> {
+        use DirectoryRequest as R;
+        Ok(Some(match (req.method(), rest) {
+            (&Method::GET, []) => R::Show,
+            (&Method::DELETE, []) => R::Delete,
+            (&Method::GET, ["tokens"]) => R::ListTokens,
+            (&Method::POST, ["tokens"]) => R::IssueToken(new_credential(req)?),
+            (&Method::DELETE, ["tokens", t]) => R::RevokeToken {
+                token_id: t.to_string(),
+            },
+            (&Method::GET, ["clients"]) => R::ListClients,
+            (&Method::POST, ["clients"]) => R::CreateClient(new_credential(req)?),
+            (&Method::DELETE, ["clients", c]) => R::RevokeClient {
+                client_id: c.to_string(),
+            },
+            (&Method::PUT, ["auth"]) => R::SetAuthMethods(auth_methods(&json_body(req)?)?),
+            (&Method::GET, ["users"]) => R::ListUsers(page_query(req)?),
+            (&Method::GET, ["groups"]) => R::ListGroups(page_query(req)?),
+            (&Method::GET, ["users", id]) => R::GetUser { id: id.to_string() },
+            (&Method::GET, ["groups", id]) => R::GetGroup { id: id.to_string() },
+            (&Method::GET, ["events"]) => R::ListEvents(events_query(req)?),
+            (&Method::GET, ["webhook"]) => R::ShowWebhook,
+            (&Method::DELETE, ["webhook"]) => R::DeleteWebhook,
+            (&Method::PUT, ["webhook"]) => R::SetWebhook(webhook_target(&json_body(req)?)?),
+            (&Method::PATCH, ["webhook"]) => R::ResumeWebhook(resume(&json_body(req)?)?),
+            _ => return Ok(None),
+        }))
+    }
+}
+
+fn webhook_target(body: &Value) -> Result<WebhookTarget, Failure> {
+    let url = body["url"]
+        .as_str()
+        .ok_or_else(|| fail(400, "invalid_request", "\"url\" is required"))?;
+    Ok(WebhookTarget { url: url.into() })
+}
+
+fn resume(body: &Value) -> Result<ResumeDeliveries, Failure> {
+    let from = body["resume_from_sequence"].as_u64().ok_or_else(|| {
+        fail(
+            400,
+            "invalid_request",
+            "\"resume_from_sequence\" (a positive integer) is required",
+        )
+    })?;
+    Ok(ResumeDeliveries {
+        resume_from_sequence: from,
+    })
+}
+
+/// A query parameter (names are exact: this API defines them).
+fn query(req: &Request, name: &str) -> Option<String> {
+    query_pairs(req)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn page_query(req: &Request) -> Result<PageQuery, Failure> {
+    Ok(PageQuery {
+        after: query(req, "after"),
+        limit: page_size(query(req, "limit"))?,
+    })
+}
+
+fn events_query(req: &Request) -> Result<EventsQuery, Failure> {
+    let after = match query(req, "after") {
+        None => 0,
+        Some(a) => a.parse().map_err(|_| {
+            fail(
+                400,
+                "invalid_request",
+                "\"after\" must be a sequence number",
+            )
+        })?,
+    };
+    let types = query(req, "event")
+        .map(|e| {
+            e.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(EventsQuery {
+        after,
+        limit: page_size(query(req, "limit"))?,
+        types,
+    })
+}
+
+fn auth_methods(body: &Value) -> Result<AuthMethods, Failure> {
+    let flag = |name: &str| {
+        body[name].as_bool().ok_or_else(|| {
+            fail(
+                400,
+                "invalid_request",
+                format!("\"{name}\" must be true or false"),
+            )
+        })
+    };
+    Ok(AuthMethods {
+        bearer: flag("bearer")?,
+        client_credentials: flag("client_credentials")?,
+    })
+}
+
+fn page_size(limit: Option<String>) -> Result<usize, Failure> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                fail(
+                    400,
+                    "invalid_request",
+                    format!("\"limit\" must be 1 to {MAX_PAGE}"),
+                )
+            }),
+    }
+}
+
+fn new_credential(req: &Request) -> Result<NewCredential, Failure> {
+    if req.body().as_ref().is_empty() {
+        return Ok(NewCredential::default());
+    }
+    Ok(NewCredential {
+        expires_in_days: expiry(&json_body(req)?)?,
+    })
+}
+
+fn expiry(body: &Value) -> Result<Option<u32>, Failure> {
+    match body.get("expires_in_days") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|d| u32::try_from(d).ok())
+            .filter(|d| *d > 0)
+            .map(Some)
+            .ok_or_else(|| {
+                fail(
+                    400,
+                    "invalid_request",
+                    "\"expires_in_days\" must be a positive integer",
+                )
+            }),
+    }
+}
+
+fn json_body(req: &Request) -> Result<Value, Failure> {
+    serde_json::from_slice::<Value>(req.body().as_ref())
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| fail(400, "invalid_request", "the body must be a JSON object"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::Body;
+
+    fn request(method: &str, uri: &str, body: &str) -> Request {
+        lambda_http::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::Text(body.into()))
+            .expect("a valid test request")
+    }
+
+    #[test]
+    fn a_route_behind_a_stage_parses_with_its_decoded_ids() {
+        let r = request(
+            "DELETE",
+            "https://h/prod/manage/directories/d%2D1/tokens/tok_1/",
+            "",
+        );
+        assert_eq!(
+            ManageRequest::parse(&r).unwrap(),
+            ManageRequest::Directory {
+                directory: "d-1".into(),
+                request: DirectoryRequest::RevokeToken {
+                    token_id: "tok_1".into()
+                },
+            }
+        );
+    }
+
+    #[test]
+    fn the_application_pages_users_with_after_and_limit() {
+        let r = request(
+            "GET",
+            "https://h/manage/directories/d/users?after=u1&limit=5",
+            "",
+        );
+        assert_eq!(
+            ManageRequest::parse(&r).unwrap(),
+            ManageRequest::Directory {
+                directory: "d".into(),
+                request: DirectoryRequest::ListUsers(PageQuery {
+                    after: Some("u1".into()),
+                    limit: 5,
+                }),
+            }
+        );
+        let r = request("GET", "https://h/manage/directories/d/users?limit=101", "");
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_directory_without_a_name_or_an_unknown_route_is_refused() {
+        let r = request("POST", "https://h/manage/directories", r#"{"name": " "}"#);
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
+        let r = request("POST", "https://h/manage/directories/d/webhook", "{}");
+        let f = ManageRequest::parse(&r).unwrap_err();
+        assert_eq!((f.status, f.code), (404, "not_found"));
+    }
+}

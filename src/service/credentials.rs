@@ -1,0 +1,292 @@
+//! A directory's credentials: bearer tokens an admin issues, OAuth 2.0 clients (client
+//! credentials, RFC 6749 §4.4; their access tokens come from the token endpoint, `api/oauth.rs`)
+//! and which of the two methods the directory accepts.
+//!
+//! At most `MAX_LIVE_TOKENS` live tokens and as many live clients per directory: the current one
+//! and its replacement while an admin rotates. Secrets are shown once, when made; the store keeps
+//! only their SHA-256 (`auth.rs`).
+
+use serde::Serialize;
+
+use super::management::{directory, ManagementError, PublicUrl, MAX_LIVE_TOKENS};
+use super::Service;
+use crate::auth;
+use crate::clock;
+use crate::store::clients::ClientRecord;
+use crate::store::directories::AuthMethods;
+use crate::store::tokens::TokenRecord;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A bearer token as listed (never its secret or hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenView {
+    pub token_id: String,
+    pub directory_id: String,
+    pub created_at: String,
+    /// Milliseconds since the epoch after which the token is refused.
+    pub expires_at_millis: Option<i64>,
+    /// The OAuth client an access token was issued to (none for a bearer token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl From<&TokenRecord> for TokenView {
+    fn from(t: &TokenRecord) -> Self {
+        TokenView {
+            token_id: t.token_id.clone(),
+            directory_id: t.directory_id.clone(),
+            created_at: t.created_at.clone(),
+            expires_at_millis: t.expires_at_millis,
+            client_id: t.client_id.clone(),
+        }
+    }
+}
+
+/// An OAuth client as listed (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub directory_id: String,
+    pub created_at: String,
+    pub expires_at_millis: Option<i64>,
+}
+
+impl From<&ClientRecord> for ClientView {
+    fn from(c: &ClientRecord) -> Self {
+        ClientView {
+            client_id: c.client_id.clone(),
+            directory_id: c.directory_id.clone(),
+            created_at: c.created_at.clone(),
+            expires_at_millis: c.expires_at_millis,
+        }
+    }
+}
+
+/// A listed credential and whether it is live (not expired).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Listed<T> {
+    #[serde(flatten)]
+    pub credential: T,
+    pub live: bool,
+}
+
+/// A new bearer token: its secret, shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    #[serde(flatten)]
+    pub record: TokenView,
+    pub token: String,
+}
+
+/// A new OAuth client: its secret, shown this once, and where to exchange it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientView,
+    pub client_secret: String,
+    pub token_endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRevoked {
+    pub revoked: String,
+    pub directory_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRevoked {
+    pub revoked: String,
+    pub directory_id: String,
+    pub access_tokens_revoked: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthMethodsSet {
+    pub directory_id: String,
+    pub auth_methods: AuthMethods,
+    pub credentials_revoked: usize,
+}
+
+fn expiry(now: i64, expires_in_days: Option<u32>) -> Option<i64> {
+    expires_in_days.map(|d| now + i64::from(d) * DAY_MS)
+}
+
+/// Issues a bearer token (refused while `MAX_LIVE_TOKENS` live ones exist).
+pub async fn issue_token(
+    svc: &Service,
+    dir: &str,
+    expires_in_days: Option<u32>,
+) -> Result<IssuedToken, ManagementError> {
+    if !directory(svc, dir).await?.auth_methods.bearer {
+        return Err(ManagementError::MethodOff(dir.into(), "bearer tokens"));
+    }
+    let now = clock::now_millis();
+    let tokens = svc.store.list_tokens(dir).await?;
+    if tokens.iter().filter(|t| t.is_live(now)).count() >= MAX_LIVE_TOKENS {
+        return Err(ManagementError::TooManyTokens(dir.into()));
+    }
+    let (token, record) = new_token(svc, dir, expires_in_days).await?;
+    Ok(IssuedToken {
+        record: (&record).into(),
+        token,
+    })
+}
+
+/// Makes and stores a bearer token; the caller has checked the directory and the limits.
+pub(crate) async fn new_token(
+    svc: &Service,
+    dir: &str,
+    expires_in_days: Option<u32>,
+) -> Result<(String, TokenRecord), ManagementError> {
+    let token = auth::new_token();
+    let hash = auth::hash_token(&token);
+    let record = TokenRecord {
+        token_id: auth::token_id(&hash),
+        hash,
+        directory_id: dir.to_string(),
+        created_at: clock::now_rfc3339(),
+        expires_at_millis: expiry(clock::now_millis(), expires_in_days),
+        client_id: None,
+    };
+    svc.store.put_token(&record).await?;
+    Ok((token, record))
+}
+
+pub async fn list_tokens(
+    svc: &Service,
+    dir: &str,
+) -> Result<Vec<Listed<TokenView>>, ManagementError> {
+    directory(svc, dir).await?;
+    let now = clock::now_millis();
+    let tokens = svc.store.list_tokens(dir).await?;
+    Ok(tokens
+        .iter()
+        .map(|t| Listed {
+            credential: t.into(),
+            live: t.is_live(now),
+        })
+        .collect())
+}
+
+pub async fn revoke_token(
+    svc: &Service,
+    dir: &str,
+    token_id: &str,
+) -> Result<TokenRevoked, ManagementError> {
+    let t = svc
+        .store
+        .list_tokens(dir)
+        .await?
+        .into_iter()
+        .find(|t| t.token_id == token_id)
+        .ok_or_else(|| ManagementError::NoToken(token_id.into(), dir.into()))?;
+    svc.store.delete_token(&t.hash).await?;
+    Ok(TokenRevoked {
+        revoked: token_id.into(),
+        directory_id: dir.into(),
+    })
+}
+
+/// Creates an OAuth client (client credentials) for the directory; the secret is shown once.
+pub async fn create_client(
+    svc: &Service,
+    base: &PublicUrl,
+    dir: &str,
+    expires_in_days: Option<u32>,
+) -> Result<CreatedClient, ManagementError> {
+    if !directory(svc, dir).await?.auth_methods.client_credentials {
+        return Err(ManagementError::MethodOff(dir.into(), "client credentials"));
+    }
+    let now = clock::now_millis();
+    let clients = svc.store.list_clients(dir).await?;
+    if clients.iter().filter(|c| c.is_live(now)).count() >= MAX_LIVE_TOKENS {
+        return Err(ManagementError::TooManyClients(dir.into()));
+    }
+    let secret = auth::random_with(auth::CLIENT_SECRET_PREFIX, 32);
+    let client = ClientRecord {
+        client_id: auth::random_with(auth::CLIENT_ID_PREFIX, 12),
+        directory_id: dir.into(),
+        secret_hash: auth::hash_token(&secret),
+        created_at: clock::now_rfc3339(),
+        expires_at_millis: expiry(now, expires_in_days),
+        access_tokens: vec![],
+    };
+    svc.store.put_client(&client).await?;
+    Ok(CreatedClient {
+        client: (&client).into(),
+        client_secret: secret,
+        token_endpoint: base.token_endpoint(dir),
+    })
+}
+
+pub async fn list_clients(
+    svc: &Service,
+    dir: &str,
+) -> Result<Vec<Listed<ClientView>>, ManagementError> {
+    directory(svc, dir).await?;
+    let now = clock::now_millis();
+    let clients = svc.store.list_clients(dir).await?;
+    Ok(clients
+        .iter()
+        .map(|c| Listed {
+            credential: c.into(),
+            live: c.is_live(now),
+        })
+        .collect())
+}
+
+/// Revokes a client and so every access token issued to it (each is checked against its
+/// client: effective within the token cache's 30 s).
+pub async fn revoke_client(
+    svc: &Service,
+    dir: &str,
+    client_id: &str,
+) -> Result<ClientRevoked, ManagementError> {
+    let found = svc.store.get_client(client_id).await?;
+    let Some(client) = found.filter(|c| c.directory_id == dir) else {
+        return Err(ManagementError::NoClient(client_id.into(), dir.into()));
+    };
+    svc.store.delete_client(client_id).await?;
+    for hash in &client.access_tokens {
+        // Already refused with the client gone; the items are only tidied.
+        svc.store.delete_token(hash).await?;
+    }
+    Ok(ClientRevoked {
+        revoked: client_id.into(),
+        directory_id: dir.into(),
+        access_tokens_revoked: client.access_tokens.len(),
+    })
+}
+
+/// Chooses how the directory's SCIM clients authenticate. Turning a method off revokes its
+/// credentials (bearer tokens; clients and their access tokens).
+pub async fn set_auth_methods(
+    svc: &Service,
+    dir: &str,
+    methods: AuthMethods,
+) -> Result<AuthMethodsSet, ManagementError> {
+    directory(svc, dir).await?;
+    if !methods.bearer && !methods.client_credentials {
+        return Err(ManagementError::NoAuthMethod);
+    }
+    svc.store.set_auth_methods(dir, methods).await?;
+    let mut revoked = 0;
+    if !methods.bearer {
+        for t in svc.store.list_tokens(dir).await? {
+            svc.store.delete_token(&t.hash).await?;
+            revoked += 1;
+        }
+    }
+    if !methods.client_credentials {
+        for c in svc.store.list_clients(dir).await? {
+            svc.store.delete_client(&c.client_id).await?;
+            revoked += 1;
+        }
+    }
+    Ok(AuthMethodsSet {
+        directory_id: dir.into(),
+        auth_methods: methods,
+        credentials_revoked: revoked,
+    })
+}

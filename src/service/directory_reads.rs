@@ -1,0 +1,204 @@
+//! Normalised users and groups for the application (`scim::normal`: one shape whatever the IdP,
+//! WorkOS Directory Sync's field names), paged in creation order after an id. The pages come from
+//! the same listing loop as SCIM lists (`listing::after`), so a group still being created is
+//! invisible here too; a user carries its groups (`{id, name}`) through the same reference reads
+//! as a SCIM response.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::management::{directory, ManagementError};
+use super::{listing, Service};
+use crate::scim::normal;
+use crate::scim::schema::ResourceKind;
+use crate::store::Record;
+
+/// A group a user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// `active` or `inactive` (SCIM `active`; absent means active).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserState {
+    Active,
+    Inactive,
+}
+
+/// A user as the application sees it (`scim::normal`), with its groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalisedUser {
+    pub id: String,
+    pub directory_id: String,
+    /// The IdP's id (SCIM `externalId`).
+    pub idp_id: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub state: UserState,
+    /// Extension attributes, flattened (an open set: whatever the IdP's schemas carry).
+    pub custom_attributes: Map<String, Value>,
+    /// The SCIM resource as stored (open, like every SCIM body).
+    pub raw_attributes: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub groups: Vec<GroupRef>,
+}
+
+/// A group as the application sees it (`scim::normal`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalisedGroup {
+    pub id: String,
+    pub directory_id: String,
+    pub idp_id: Option<String>,
+    pub name: Option<String>,
+    pub raw_attributes: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A page of users or groups; `list_metadata.after` is where the next page starts (`None`: the
+/// last page).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourcePage<T> {
+    pub data: Vec<T>,
+    pub list_metadata: ListMetadata,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListMetadata {
+    pub after: Option<String>,
+}
+
+/// A page of the directory's users after the id `after`.
+pub async fn users(
+    svc: &Service,
+    dir: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
+    let (records, after) = page(svc, dir, ResourceKind::User, after, limit).await?;
+    Ok(ResourcePage {
+        data: normalised_users(svc, dir, &records).await?,
+        list_metadata: ListMetadata { after },
+    })
+}
+
+/// A page of the directory's groups after the id `after`.
+pub async fn groups(
+    svc: &Service,
+    dir: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
+    let (records, after) = page(svc, dir, ResourceKind::Group, after, limit).await?;
+    let data = records
+        .iter()
+        .map(|r| normalise(ResourceKind::Group, dir, r))
+        .collect::<Result<_, _>>()?;
+    Ok(ResourcePage {
+        data,
+        list_metadata: ListMetadata { after },
+    })
+}
+
+/// One user, normalised; `None` when there is no such (visible) user.
+pub async fn user(
+    svc: &Service,
+    dir: &str,
+    id: &str,
+) -> Result<Option<NormalisedUser>, ManagementError> {
+    let Some(r) = one(svc, dir, ResourceKind::User, id).await? else {
+        return Ok(None);
+    };
+    Ok(normalised_users(svc, dir, &[r]).await?.pop())
+}
+
+/// One group, normalised; `None` when there is no such (visible) group.
+pub async fn group(
+    svc: &Service,
+    dir: &str,
+    id: &str,
+) -> Result<Option<NormalisedGroup>, ManagementError> {
+    one(svc, dir, ResourceKind::Group, id)
+        .await?
+        .map(|r| normalise(ResourceKind::Group, dir, &r))
+        .transpose()
+}
+
+/// Visible records after `after` and, when more follow, the id the next page starts after.
+async fn page(
+    svc: &Service,
+    dir: &str,
+    kind: ResourceKind,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<Record>, Option<String>), ManagementError> {
+    directory(svc, dir).await?;
+    let (records, more) = listing::after(svc, dir, kind, after, limit)
+        .await
+        .map_err(ManagementError::Scim)?;
+    let next = records.last().filter(|_| more).map(|r| r.id.clone());
+    Ok((records, next))
+}
+
+async fn one(
+    svc: &Service,
+    dir: &str,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Option<Record>, ManagementError> {
+    directory(svc, dir).await?;
+    match svc.get(dir, kind, id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.status == 404 => Ok(None),
+        Err(e) => Err(ManagementError::Scim(e)),
+    }
+}
+
+/// Users with their groups (one bounded reference read for the page, as SCIM responses do).
+async fn normalised_users(
+    svc: &Service,
+    dir: &str,
+    records: &[Record],
+) -> Result<Vec<NormalisedUser>, ManagementError> {
+    let refs = svc
+        .references(dir, ResourceKind::User, &records.iter().collect::<Vec<_>>())
+        .await
+        .map_err(ManagementError::Scim)?;
+    records
+        .iter()
+        .zip(refs)
+        .map(|(r, groups)| {
+            let mut user: NormalisedUser = normalise(ResourceKind::User, dir, r)?;
+            user.groups = groups
+                .into_iter()
+                .map(|g| GroupRef {
+                    id: g.id,
+                    name: g.display,
+                })
+                .collect();
+            Ok(user)
+        })
+        .collect()
+}
+
+/// `scim::normal`'s object of a record, as its typed shape. A stored body that does not fit
+/// (an attribute of the wrong type) is a corrupt item, named by its id.
+fn normalise<T: serde::de::DeserializeOwned>(
+    kind: ResourceKind,
+    dir: &str,
+    r: &Record,
+) -> Result<T, ManagementError> {
+    serde_json::from_value(normal::object(kind, dir, &r.id, &r.body, &r.meta)).map_err(|source| {
+        ManagementError::Corrupt {
+            id: r.id.clone(),
+            source,
+        }
+    })
+}
