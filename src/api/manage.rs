@@ -18,8 +18,8 @@ use super::request::{percent_decode, query_pairs};
 use super::App;
 use crate::admin::{Admin, AdminError};
 use crate::scim::schema::ResourceKind;
+use crate::store::deadline;
 use crate::store::directories::AuthMethods;
-use crate::store::{deadline, StoreError};
 
 /// Most items one page of users, groups or events returns.
 pub const MAX_PAGE: usize = 100;
@@ -51,9 +51,12 @@ impl From<AdminError> for Failure {
             AdminError::BadRequest(m) => fail(400, "invalid_request", m),
             AdminError::Scim(s) if s.status == 503 => fail(503, "unavailable", s.detail),
             AdminError::Scim(s) => fail(s.status, "invalid_request", s.detail),
-            AdminError::Store(StoreError::Unavailable(m)) => fail(503, "unavailable", m),
+            AdminError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %crate::telemetry::chain(&e), "management request: store unavailable");
+                fail(503, "unavailable", e.to_string())
+            }
             AdminError::Store(other) => {
-                tracing::error!(error = %other, "management request failed");
+                tracing::error!(error = %crate::telemetry::chain(&other), "management request failed");
                 fail(503, "unavailable", "the store failed; retry")
             }
         }

@@ -32,7 +32,7 @@ pub async fn ensure(
     if let Some(path) = state {
         let saved = json!({"id": created["id"], "token": created["token"]});
         if let Err(e) = std::fs::write(path, saved.to_string()) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot save the demo token");
+            tracing::warn!(path = %path.display(), error = %crate::telemetry::chain(&e), "cannot save the demo token");
         }
     }
     Ok((created, true))

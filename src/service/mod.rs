@@ -19,6 +19,7 @@ use crate::scim::filter::lexer::clip;
 use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
 use crate::store::{Record, State, Store, StoreError};
+use crate::telemetry::chain;
 
 pub use references::Reference;
 
@@ -113,14 +114,23 @@ impl From<StoreError> for ScimError {
                     }
                 ))
             }
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "store unavailable");
+            e @ (StoreError::Unavailable { .. } | StoreError::OutOfTime { .. }) => {
+                tracing::warn!(error = %chain(&e), "store unavailable");
                 ScimError::unavailable(
                     "the directory store is busy; nothing was left half-written, retry the request",
                 )
             }
-            StoreError::Dynamo(detail) => {
-                tracing::error!(error = %detail, "store failure");
+            // Never the cause's text to the client (it may hold DynamoDB's messages): the log
+            // has it all.
+            e @ (StoreError::Sdk { .. }
+            | StoreError::UnexpectedCondition { .. }
+            | StoreError::Request(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::Json { .. }
+            | StoreError::Entropy { .. }
+            | StoreError::Task(_)
+            | StoreError::Bug(_)) => {
+                tracing::error!(error = %chain(&e), "store failure");
                 ScimError::internal()
             }
         }

@@ -86,7 +86,7 @@ impl Store {
                     } else {
                         ResourceKind::Group
                     };
-                    let r = record_from_item(kind, item)?;
+                    let r = record_from_item(&self.table, kind, item)?;
                     resources.insert((kind, r.id.clone()), r);
                 }
                 "UNAME" | "GNAME" => {

@@ -37,7 +37,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::tx::{Expr, Numbering, Role, Tx};
-use super::{get_n, get_s, key, keys, n, s, Item, Store, StoreError};
+use super::{get_n, get_s, key, keys, n, s, Item, ItemKey, Store, StoreError};
 use crate::clock;
 
 pub const EVENT_PREFIX: &str = "EVENT#";
@@ -389,8 +389,10 @@ impl Store {
                     }
                     continue;
                 }
-                let first = get_n(&b, FIRST).ok_or_else(|| {
-                    StoreError::dynamo(format!("event block without a first number: {b:?}"))
+                let first = get_n(&b, FIRST).ok_or_else(|| StoreError::Corrupt {
+                    at: ItemKey::of(&self.table, &b),
+                    problem: "an event block without its first number",
+                    source: None,
                 })?;
                 break 'pages sequence.min(first.saturating_sub(1));
             }
@@ -420,7 +422,7 @@ impl Store {
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            tracing::warn!(directory = %dir, error = %e, "stale event blocks not retired");
+            tracing::warn!(directory = %dir, error = %crate::telemetry::chain(&e), "stale event blocks not retired");
         }
     }
 
