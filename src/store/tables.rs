@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use super::keys::{PK, SK, TOKENS_BY_DIRECTORY, TOKEN_HASH};
+use super::keys::{PK, SK, TOKENS_BY_DIRECTORY, TOKEN_HASH, WEBHOOK_DIRECTORY};
 use super::{Store, StoreError};
 
 /// A table's key design: (attribute, HASH|RANGE) pairs, and GSIs as (name, key pairs).
@@ -36,7 +36,7 @@ pub fn tokens_table_design() -> TableDesign {
 
 pub fn webhooks_table_design() -> TableDesign {
     TableDesign {
-        keys: vec![("directory_id", "HASH")],
+        keys: vec![(WEBHOOK_DIRECTORY, "HASH")],
         indexes: vec![],
     }
 }
