@@ -31,7 +31,9 @@ fn request(dir: &str, id: &str, secret: &str) -> lambda_http::Request {
             "authorization",
             format!("Basic {}", B64.encode(format!("{id}:{secret}"))),
         )
-        .body(lambda_http::Body::Text("grant_type=client_credentials".into()))
+        .body(lambda_http::Body::Text(
+            "grant_type=client_credentials".into(),
+        ))
         .expect("a valid request")
 }
 
@@ -71,8 +73,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("no directory id")?
         .to_string();
     let client = admin.create_client(&dir, None).await?;
-    let id = client["client_id"].as_str().ok_or("no client id")?.to_string();
-    let secret = client["client_secret"].as_str().ok_or("no secret")?.to_string();
+    let id = client["client_id"]
+        .as_str()
+        .ok_or("no client id")?
+        .to_string();
+    let secret = client["client_secret"]
+        .as_str()
+        .ok_or("no secret")?
+        .to_string();
     let app = App::new(store, None);
     let n = args.requests.max(1);
     println!("| request | status | requests | answered per second | p50 ms | max ms |");
