@@ -135,7 +135,7 @@ impl OAuthError {
 
 impl From<StoreError> for OAuthError {
     fn from(e: StoreError) -> Self {
-        tracing::warn!(error = %e, "token endpoint store failure");
+        tracing::warn!(error = %crate::telemetry::chain(&e), "token endpoint store failure");
         OAuthError::Unavailable("the store is unavailable".into())
     }
 }
@@ -246,7 +246,7 @@ impl Authenticator {
         for old in evicted {
             // Already refused (no longer on the client's list); the items are only tidied.
             if let Err(e) = self.store.delete_token(&old).await {
-                tracing::warn!(error = %e, "could not delete a retired access token");
+                tracing::warn!(error = %crate::telemetry::chain(&e), "could not delete a retired access token");
             }
         }
         let lifetime = ((expires - now).max(0) as u64).div_ceil(1000);
@@ -293,7 +293,7 @@ impl Authenticator {
                     // (`dsync.activated`): once per lookup, not per request. A failure here
                     // must not fail the request; the next lookup tries again.
                     if let Err(e) = self.store.record_request(directory).await {
-                        tracing::warn!(%directory, error = %e, "could not record the request");
+                        tracing::warn!(%directory, error = %crate::telemetry::chain(&e), "could not record the request");
                     }
                 }
                 r

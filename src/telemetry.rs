@@ -4,6 +4,9 @@
 //! engine: about 0.5 MB of the Lambda binary for a feature no one here uses.
 //! Request logs carry ids, method, path, status, latency and User-Agent — never a token, a body or
 //! a query string (filters hold e-mail addresses).
+//! An error is logged with its whole chain ([`chain`]): a store failure reads "DynamoDB Query
+//! failed: service error: ResourceNotFoundException: Requested resource not found", not just its
+//! first link.
 
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
@@ -40,9 +43,59 @@ fn filter(spec: Option<&str>) -> Targets {
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
+/// An error and every cause under it (`source()`), joined by `: `, for a log field
+/// (`error = %telemetry::chain(&e)`). A link whose text repeats the one above it (an error that
+/// prints its source and also returns it) is shown once.
+pub fn chain<'a>(error: &'a (dyn std::error::Error + 'static)) -> Chain<'a> {
+    Chain(error)
+}
+
+/// See [`chain`].
+pub struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !text.is_empty() && !last.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("DynamoDB Query failed")]
+    struct Outer(#[source] Middle);
+    #[derive(Debug, thiserror::Error)]
+    #[error("service error")]
+    struct Middle(#[source] std::io::Error);
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn a_logged_error_shows_every_cause() {
+        let e = Outer(Middle(std::io::Error::other(
+            "Requested resource not found",
+        )));
+        assert_eq!(
+            chain(&e).to_string(),
+            "DynamoDB Query failed: service error: Requested resource not found"
+        );
+        let e = Repeats(std::io::Error::other("throttled"));
+        assert_eq!(chain(&e).to_string(), "throttled");
+    }
 
     #[test]
     fn rust_log_levels_and_targets() {

@@ -89,7 +89,7 @@ impl App {
                 .record_error(directory, e.status, &e.detail)
                 .await
             {
-                tracing::warn!(%directory, error = %err, "could not record the error");
+                tracing::warn!(%directory, error = %crate::telemetry::chain(&err), "could not record the error");
             }
         }
     }

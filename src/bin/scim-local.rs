@@ -119,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let management = if addr.ip().is_loopback() {
         let key = match &key_file {
             Some(path) => ManagementKey::load_or_create(path).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "the management key is for this run only");
+                tracing::warn!(error = %scim_lambda::telemetry::chain(&e), "the management key is for this run only");
                 ManagementKey::generate()
             }),
             None => ManagementKey::generate(),

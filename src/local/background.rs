@@ -12,6 +12,7 @@ use crate::service::webhooks::target::UrlPolicy;
 use crate::service::webhooks::Deliverer;
 use crate::store::directories::DELETING;
 use crate::store::Store;
+use crate::telemetry::chain;
 
 /// Runs until the process ends, every `every`; a directory's data goes `grace` after this loop
 /// first sees it being deleted (`auth::CACHE_TTL` in `scim-local`: no cached token can write
@@ -20,7 +21,7 @@ pub async fn run(store: Store, every: Duration, grace: Duration) {
     let deliverer = match Deliverer::new(store.clone(), UrlPolicy::Local) {
         Ok(d) => Some(d),
         Err(e) => {
-            tracing::error!(error = %e, "webhook deliveries are off");
+            tracing::error!(error = %chain(&e), "webhook deliveries are off");
             None
         }
     };
@@ -32,7 +33,7 @@ pub async fn run(store: Store, every: Duration, grace: Duration) {
                 for d in dirs {
                     if let Some(deliverer) = &deliverer {
                         if let Err(e) = deliverer.deliver(&d.id).await {
-                            tracing::warn!(directory = %d.id, error = %e, "webhook delivery failed; retrying");
+                            tracing::warn!(directory = %d.id, error = %chain(&e), "webhook delivery failed; retrying");
                         }
                     }
                     if d.status == DELETING {
@@ -46,14 +47,14 @@ pub async fn run(store: Store, every: Duration, grace: Duration) {
                                     tracing::info!(directory = %d.id, items, "directory deleted")
                                 }
                                 Err(e) => {
-                                    tracing::warn!(directory = %d.id, error = %e, "directory delete continues")
+                                    tracing::warn!(directory = %d.id, error = %chain(&e), "directory delete continues")
                                 }
                             }
                         }
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not list directories"),
+            Err(e) => tracing::warn!(error = %chain(&e), "could not list directories"),
         }
         tokio::time::sleep(every).await;
     }

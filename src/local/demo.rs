@@ -50,7 +50,7 @@ pub async fn ensure(
         };
         let text = serde_json::to_string(&saved).unwrap_or_default();
         if let Err(e) = std::fs::write(path, text) {
-            tracing::warn!(path = %path.display(), error = %e, "cannot save the demo token");
+            tracing::warn!(path = %path.display(), error = %crate::telemetry::chain(&e), "cannot save the demo token");
         }
     }
     let demo = Demo {

@@ -67,7 +67,7 @@ pub enum ManagementError {
 impl From<StoreError> for ManagementError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => ManagementError::Unavailable(e),
+            e if e.is_unavailable() => ManagementError::Unavailable(e),
             other => ManagementError::Store(other),
         }
     }

@@ -30,6 +30,7 @@ use crate::scim::filter::lexer::clip;
 use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
 use crate::store::{State, StoreError};
+use crate::telemetry::chain;
 
 /// What the transports use of the store: the record a handler renders, the store handle they are
 /// built with, the request deadline and caller scope, and the counters the metrics read.
@@ -128,14 +129,23 @@ impl From<StoreError> for ScimError {
                     }
                 ))
             }
-            StoreError::Unavailable(detail) => {
-                tracing::warn!(error = %detail, "store unavailable");
+            e @ (StoreError::Unavailable { .. } | StoreError::OutOfTime { .. }) => {
+                tracing::warn!(error = %chain(&e), "store unavailable");
                 ScimError::unavailable(
                     "the directory store is busy; nothing was left half-written, retry the request",
                 )
             }
-            StoreError::Dynamo(detail) => {
-                tracing::error!(error = %detail, "store failure");
+            // Never the cause's text to the client (it may hold DynamoDB's messages): the log
+            // has it all.
+            e @ (StoreError::Sdk { .. }
+            | StoreError::UnexpectedCondition { .. }
+            | StoreError::Request(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::Json { .. }
+            | StoreError::Entropy { .. }
+            | StoreError::Task(_)
+            | StoreError::Bug(_)) => {
+                tracing::error!(error = %chain(&e), "store failure");
                 ScimError::internal()
             }
         }

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_eventbridge::operation::put_events::PutEventsError;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
@@ -68,9 +69,16 @@ pub fn entry_size(e: &PutEventsRequestEntry) -> usize {
         + e.resources().iter().map(String::len).sum::<usize>()
 }
 
+/// Why a batch was not published (the stream retries it, bisecting).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct PublishError(String);
+pub enum PublishError {
+    /// The PutEvents call itself failed; EventBridge's (or the connection's) error is the source.
+    #[error("EventBridge PutEvents failed")]
+    PutEvents(#[source] Box<aws_sdk_eventbridge::error::SdkError<PutEventsError>>),
+    /// EventBridge kept refusing some entries (its per-entry error codes).
+    #[error("EventBridge refused {failed} entries after {attempts} attempts")]
+    Refused { failed: usize, attempts: u32 },
+}
 
 /// Puts `events` on `bus`, in calls of at most 10 entries and 250 KB; entries EventBridge did
 /// not take are put again with backoff. An error fails the stream batch (it is retried, bisected).
@@ -100,9 +108,7 @@ pub async fn publish(
                 .set_entries(Some(entries.clone()))
                 .send()
                 .await
-                .map_err(|e| {
-                    PublishError(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
-                })?;
+                .map_err(|e| PublishError::PutEvents(Box::new(e)))?;
             if out.failed_entry_count() == 0 {
                 break;
             }
@@ -116,10 +122,10 @@ pub async fn publish(
                 .collect();
             attempt += 1;
             if attempt >= ATTEMPTS {
-                return Err(PublishError(format!(
-                    "EventBridge refused {} entries after {ATTEMPTS} attempts",
-                    failed.len()
-                )));
+                return Err(PublishError::Refused {
+                    failed: failed.len(),
+                    attempts: ATTEMPTS,
+                });
             }
             entries = failed;
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;

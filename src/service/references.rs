@@ -143,7 +143,7 @@ fn joined(
 ) -> Result<(usize, Vec<String>), ScimError> {
     match j {
         Some(Ok((i, ids))) => Ok((i, ids?)),
-        Some(Err(e)) => Err(StoreError::Dynamo(format!("read task failed: {e}")).into()),
-        None => Err(StoreError::Dynamo("no read task to join".into()).into()),
+        Some(Err(e)) => Err(StoreError::Task(e).into()),
+        None => Err(StoreError::Bug("no read task to join").into()),
     }
 }

@@ -165,7 +165,7 @@ impl Failure {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("event {sequence} was not accepted: {why}")]
     Refused { sequence: u64, why: Failure },

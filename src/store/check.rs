@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::keys;
+use super::keys::{self, SortKey};
 use super::outbox;
 use super::resources::{index_entries, record_from_item, ID};
 use super::tx::{Expr, Role, Tx};
@@ -78,30 +78,24 @@ impl Store {
         let mut stale_blocks: Vec<Item> = Vec::new();
         for item in &items {
             let sk = get_s(item, keys::SK).unwrap_or_default().to_string();
-            let parts: Vec<String> = sk.split('#').map(keys::unescape).collect();
-            match parts[0].as_str() {
-                "USER" | "GROUP" => {
-                    let kind = if parts[0] == "USER" {
-                        ResourceKind::User
-                    } else {
-                        ResourceKind::Group
-                    };
-                    let r = record_from_item(kind, item)?;
+            match SortKey::parse(&sk) {
+                Some(SortKey::Resource(kind, _)) => {
+                    let r = record_from_item(&self.table, kind, item)?;
                     resources.insert((kind, r.id.clone()), r);
                 }
-                "UNAME" | "GNAME" => {
+                Some(SortKey::NameGuard(..)) => {
                     guards.insert(sk.clone(), get_s(item, ID).unwrap_or_default().to_string());
                 }
-                "UEXT" | "UEMAIL" | "GEXT" => {
+                Some(SortKey::IndexEntry { .. }) => {
                     index.insert(sk.clone());
                 }
-                "MEMBER" if parts.len() == 3 => {
-                    members.insert((parts[1].clone(), parts[2].clone()));
+                Some(SortKey::Member { group, user }) => {
+                    members.insert((group, user));
                 }
-                "MEMBEROF" if parts.len() == 3 => {
-                    member_of.insert((parts[2].clone(), parts[1].clone()));
+                Some(SortKey::MemberOf { user, group }) => {
+                    member_of.insert((group, user));
                 }
-                "STATS" => {
+                Some(SortKey::Stats | SortKey::Counter(_)) => {
                     for kind in [ResourceKind::User, ResourceKind::Group] {
                         let v = item
                             .get(kind.endpoint())
@@ -111,12 +105,10 @@ impl Store {
                         *counted.entry(kind).or_default() += v;
                     }
                 }
-                "CLEANUP" if parts.len() == 3 => {
-                    clean_ups.insert(parts[2].clone());
+                Some(SortKey::CleanUp { group }) => {
+                    clean_ups.insert(group);
                 }
-                "EVX"
-                    if parts.len() == 3 && parts[1] == "BLOCK" && outbox::block_is_stale(item) =>
-                {
+                Some(SortKey::EventBlock(_)) if outbox::block_is_stale(item) => {
                     stale_blocks.push(key(pk.clone(), sk.clone()));
                 }
                 _ => {}

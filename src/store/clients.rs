@@ -13,7 +13,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::keys::TOKEN_HASH;
+use super::keys::{self, TOKEN_HASH};
 use super::{get_n, get_s, is_condition_failure, n, s, Item, Store, StoreError};
 
 const KIND: &str = "client";
@@ -41,14 +41,10 @@ impl ClientRecord {
     }
 }
 
-fn client_key(client_id: &str) -> String {
-    format!("client#{client_id}")
-}
-
 impl Store {
     pub async fn put_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         let mut item = Item::new();
-        item.insert(TOKEN_HASH.into(), s(client_key(&c.client_id)));
+        item.insert(TOKEN_HASH.into(), s(keys::client_key(&c.client_id)));
         item.insert("kind".into(), s(KIND));
         item.insert("client_id".into(), s(&c.client_id));
         item.insert("directory_id".into(), s(&c.directory_id));
@@ -62,7 +58,7 @@ impl Store {
     }
 
     pub async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let item = self.get_secret(&client_key(client_id)).await?;
+        let item = self.get_secret(&keys::client_key(client_id)).await?;
         Ok(item.as_ref().and_then(client_from_item))
     }
 
@@ -73,7 +69,7 @@ impl Store {
     }
 
     pub async fn delete_client(&self, client_id: &str) -> Result<(), StoreError> {
-        self.delete_secret(&client_key(client_id)).await
+        self.delete_secret(&keys::client_key(client_id)).await
     }
 
     /// Adds an access token's hash to the client's live list, on condition the client is still
@@ -89,7 +85,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, s(client_key(&client.client_id)))
+            .key(TOKEN_HASH, s(keys::client_key(&client.client_id)))
             .update_expression("SET #t = list_append(if_not_exists(#t, :empty), :new)")
             .condition_expression("attribute_exists(#k) AND secret_hash = :secret")
             .expression_attribute_names("#t", ACCESS_TOKENS)
@@ -124,7 +120,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.tokens_table)
-            .key(TOKEN_HASH, s(client_key(&client.client_id)))
+            .key(TOKEN_HASH, s(keys::client_key(&client.client_id)))
             .update_expression(format!("REMOVE {remove}"))
             .condition_expression("#t[0] = :oldest")
             .expression_attribute_names("#t", ACCESS_TOKENS)

@@ -59,14 +59,15 @@ pub async fn backoff(attempt: u32) -> bool {
 
 /// One more retry of `what`: counts the attempt and sleeps as [`backoff`] does, or gives up with
 /// `Unavailable` (503) when the deadline leaves no room. Every retry loop of a request ends here.
-pub async fn retry(attempt: &mut u32, what: &str) -> Result<(), StoreError> {
+pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreError> {
     *attempt += 1;
     if backoff(*attempt).await {
         Ok(())
     } else {
-        Err(StoreError::Unavailable(format!(
-            "{what} ({attempt} attempts)"
-        )))
+        Err(StoreError::OutOfTime {
+            what,
+            attempts: *attempt,
+        })
     }
 }
 

@@ -15,7 +15,6 @@ use serde_json::{json, Value};
 
 use super::keys::{self, REGISTRY_PK};
 use super::members::delete_request;
-use super::outbox::EVENT_PREFIX;
 use super::tx::{Expr, Role, Tx};
 use super::{get_s, is_condition_failure, key, s, Item, Store, StoreError};
 use crate::clock;
@@ -267,7 +266,7 @@ impl Store {
             // mark): the delete names the key alone.
             let writes = keys
                 .into_iter()
-                .filter(|(_, sk)| !sk.starts_with(EVENT_PREFIX) && !sk.starts_with("EVX#"))
+                .filter(|(_, sk)| !keys::SortKey::parse(sk).is_some_and(|k| k.is_outbox()))
                 .map(|(pk, sk)| delete_request(pk, sk))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             deleted += writes.len();

@@ -20,9 +20,24 @@
 //! | membership (group→user)  | `DIR#{dir}`       | `MEMBER#{groupId}#{userId}`          |
 //! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
 //! | page anchor (TTL)        | `DIR#{dir}`       | `ANCHOR#{queryHash}#{position}`      |
+//! | event (outbox)           | `DIR#{dir}`       | `EVENT#{sequence:020}`               |
+//! | event sequence counter   | `DIR#{dir}`       | `EVX#SEQ`                            |
+//! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
+//! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
-//! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order.
+//! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
+//! are zero-padded to 20 digits (every `u64`), so `EVENT#` and `EVX#BLOCK#` list in number order.
+//! [`SortKey::parse`] is the one reading of a sort key back into what the item is (the check,
+//! and the stream decoders, which see items by their keys).
+//!
+//! The other two tables have a key of one attribute:
+//!
+//! | table    | item                 | key attribute        | value                 |
+//! |----------|----------------------|----------------------|-----------------------|
+//! | tokens   | SCIM or access token | `token_hash`         | SHA-256 of the token  |
+//! | tokens   | OAuth client         | `token_hash`         | `client#{clientId}`   |
+//! | webhooks | registration         | `directory_id`       | `{dir}`               |
 
 use crate::scim::filter::eval::fold_case;
 use crate::scim::schema::ResourceKind;
@@ -57,10 +72,13 @@ pub const COUNTER_SHARDS: u32 = 16;
 
 /// The counter shard a resource's create and delete move (FNV-1a of its id).
 pub fn counter_sk(id: &str) -> String {
+    format!("STATS#{:02}", counter_shard(id))
+}
+fn counter_shard(id: &str) -> u32 {
     let hash = id.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    format!("STATS#{:02}", hash % COUNTER_SHARDS)
+    hash % COUNTER_SHARDS
 }
 
 /// The marker of a deleted group whose membership edges are still being removed.
@@ -110,6 +128,15 @@ pub enum Index {
 }
 
 impl Index {
+    fn of_tag(tag: &str) -> Option<Index> {
+        [
+            Index::UserExternalId,
+            Index::UserEmail,
+            Index::GroupExternalId,
+        ]
+        .into_iter()
+        .find(|i| i.tag().strip_suffix('#') == Some(tag))
+    }
     fn tag(self) -> &'static str {
         match self {
             Index::UserExternalId => "UEXT#",
@@ -153,9 +180,126 @@ pub fn unescape(value: &str) -> String {
     value.replace("%23", "#").replace("%25", "%")
 }
 
+/// An event's sort key: its per-directory sequence number, zero-padded so keys sort by number.
+pub fn event_sk(seq: u64) -> String {
+    format!("{EVENT_PREFIX}{seq:020}")
+}
+pub const EVENT_PREFIX: &str = "EVENT#";
+/// The directory's event sequence counter (the last number taken).
+pub fn event_seq_sk() -> &'static str {
+    "EVX#SEQ"
+}
+/// A block of event numbers a multi-transaction write reserved, by its first number.
+pub fn event_block_sk(first: u64) -> String {
+    format!("{EVENT_BLOCK_PREFIX}{first:020}")
+}
+pub const EVENT_BLOCK_PREFIX: &str = "EVX#BLOCK#";
+
+/// The webhook delivery state of the directory (cursor, lease, failures; `webhooks.rs`).
+pub fn webhook_state_sk() -> &'static str {
+    "WEBHOOK"
+}
+
 /// Tokens table: one item per token, keyed by the token's SHA-256 (hex). Only the hash is stored.
 pub const TOKEN_HASH: &str = "token_hash";
 pub const TOKENS_BY_DIRECTORY: &str = "by-directory";
+/// An OAuth client's item in the tokens table. The prefix keeps it apart from every token hash
+/// (hex digits only); the client id is one we mint (`clients.rs`), never a client's input.
+pub fn client_key(client_id: &str) -> String {
+    format!("client#{client_id}")
+}
+
+/// Webhooks table: one registration per directory, keyed by the directory id itself.
+pub const WEBHOOK_DIRECTORY: &str = "directory_id";
+
+/// What an item of the directory table is, read from its sort key. Values come back unescaped;
+/// name guards and index values come back as stored (case-folded where the index folds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// `DIR#{dir}` (in the `DIRECTORIES` partition): a directory's registry entry.
+    Registry(String),
+    /// `STATS`: the cursor key and the counters written before sharding.
+    Stats,
+    /// `STATS#{shard}`: a counter shard.
+    Counter(u32),
+    /// `CLEANUP#GROUP#{id}`: a deleted group whose membership edges are still being removed.
+    CleanUp { group: String },
+    /// `USER#{id}` or `GROUP#{id}`.
+    Resource(ResourceKind, String),
+    /// `UNAME#{name}` or `GNAME#{name}`: the uniqueness guard of a (folded) name.
+    NameGuard(ResourceKind, String),
+    /// `UEXT#`, `UEMAIL#`, `GEXT#` `{value}#{id}`: a lookup index item.
+    IndexEntry {
+        index: Index,
+        value: String,
+        id: String,
+    },
+    /// `MEMBER#{group}#{user}`.
+    Member { group: String, user: String },
+    /// `MEMBEROF#{user}#{group}`.
+    MemberOf { user: String, group: String },
+    /// `ANCHOR#{query}#{position}`: a page anchor.
+    Anchor { query: String, position: usize },
+    /// `EVENT#{sequence}`.
+    Event(u64),
+    /// `EVX#SEQ`.
+    EventSeq,
+    /// `EVX#BLOCK#{first}`.
+    EventBlock(u64),
+    /// `WEBHOOK`.
+    WebhookState,
+}
+
+impl SortKey {
+    /// What the item under sort key `sk` is; `None` for a key this code never writes.
+    pub fn parse(sk: &str) -> Option<SortKey> {
+        let parts: Vec<&str> = sk.split('#').collect();
+        let key = match parts.as_slice() {
+            ["STATS"] => SortKey::Stats,
+            ["STATS", shard] => SortKey::Counter(shard.parse().ok()?),
+            ["DIR", dir] => SortKey::Registry(unescape(dir)),
+            ["CLEANUP", "GROUP", id] => SortKey::CleanUp {
+                group: unescape(id),
+            },
+            ["USER", id] => SortKey::Resource(ResourceKind::User, unescape(id)),
+            ["GROUP", id] => SortKey::Resource(ResourceKind::Group, unescape(id)),
+            ["UNAME", name] => SortKey::NameGuard(ResourceKind::User, unescape(name)),
+            ["GNAME", name] => SortKey::NameGuard(ResourceKind::Group, unescape(name)),
+            [tag, value, id] if Index::of_tag(tag).is_some() => SortKey::IndexEntry {
+                index: Index::of_tag(tag)?,
+                value: unescape(value),
+                id: unescape(id),
+            },
+            ["MEMBER", group, user] => SortKey::Member {
+                group: unescape(group),
+                user: unescape(user),
+            },
+            ["MEMBEROF", user, group] => SortKey::MemberOf {
+                user: unescape(user),
+                group: unescape(group),
+            },
+            ["ANCHOR", query, position] => SortKey::Anchor {
+                query: unescape(query),
+                position: position.parse().ok()?,
+            },
+            ["EVENT", seq] => SortKey::Event(seq.parse().ok()?),
+            ["EVX", "SEQ"] => SortKey::EventSeq,
+            ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
+            ["WEBHOOK"] => SortKey::WebhookState,
+            _ => return None,
+        };
+        Some(key)
+    }
+
+    /// The event outbox's own items (events, the counter, number blocks): a directory delete
+    /// leaves them to expire, so the Events API still shows what happened.
+    pub fn is_outbox(&self) -> bool {
+        matches!(
+            self,
+            SortKey::Event(_) | SortKey::EventSeq | SortKey::EventBlock(_)
+        )
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +349,106 @@ mod tests {
             let stored = esc(&fold_case(v)).len().max(esc(v).len());
             assert_eq!(crate::scim::resource::key_len(v), stored, "{v}");
         }
+    }
+
+    /// Every key this module builds reads back as what it is, with its values unescaped.
+    #[test]
+    fn every_sort_key_reads_back_as_its_item() {
+        use ResourceKind::{Group, User};
+        let cases = [
+            (registry_sk("d#1"), SortKey::Registry("d#1".into())),
+            (stats_sk().into(), SortKey::Stats),
+            (counter_sk("u1"), SortKey::Counter(counter_shard("u1"))),
+            (cleanup_sk("g1"), SortKey::CleanUp { group: "g1".into() }),
+            (
+                resource_sk(User, "u%1"),
+                SortKey::Resource(User, "u%1".into()),
+            ),
+            (
+                resource_sk(Group, "g1"),
+                SortKey::Resource(Group, "g1".into()),
+            ),
+            (
+                unique_name_sk(User, "Ada#X"),
+                SortKey::NameGuard(User, "ada#x".into()),
+            ),
+            (
+                unique_name_sk(Group, "Eng"),
+                SortKey::NameGuard(Group, "eng".into()),
+            ),
+            (
+                Index::UserEmail.sk("A#b@x.com", "u1"),
+                SortKey::IndexEntry {
+                    index: Index::UserEmail,
+                    value: "a#b@x.com".into(),
+                    id: "u1".into(),
+                },
+            ),
+            (
+                Index::UserExternalId.sk("E1", "u1"),
+                SortKey::IndexEntry {
+                    index: Index::UserExternalId,
+                    value: "E1".into(),
+                    id: "u1".into(),
+                },
+            ),
+            (
+                Index::GroupExternalId.sk("x", "g1"),
+                SortKey::IndexEntry {
+                    index: Index::GroupExternalId,
+                    value: "x".into(),
+                    id: "g1".into(),
+                },
+            ),
+            (
+                member_sk("g1", "u#1"),
+                SortKey::Member {
+                    group: "g1".into(),
+                    user: "u#1".into(),
+                },
+            ),
+            (
+                member_of_sk("u1", "g1"),
+                SortKey::MemberOf {
+                    user: "u1".into(),
+                    group: "g1".into(),
+                },
+            ),
+            (
+                anchor_sk("q#h", 40),
+                SortKey::Anchor {
+                    query: "q#h".into(),
+                    position: 40,
+                },
+            ),
+            (event_sk(7), SortKey::Event(7)),
+            (event_sk(u64::MAX), SortKey::Event(u64::MAX)),
+            (event_seq_sk().into(), SortKey::EventSeq),
+            (event_block_sk(42), SortKey::EventBlock(42)),
+            (webhook_state_sk().into(), SortKey::WebhookState),
+        ];
+        for (sk, want) in cases {
+            assert_eq!(SortKey::parse(&sk), Some(want), "{sk}");
+        }
+        for foreign in [
+            "",
+            "USER",
+            "MEMBER#g",
+            "EVENT#x",
+            "STATS#a",
+            "NOPE#1",
+            "EVX#BLOCK",
+        ] {
+            assert_eq!(SortKey::parse(foreign), None, "{foreign}");
+        }
+        assert!(SortKey::parse(&event_block_sk(1)).is_some_and(|k| k.is_outbox()));
+        assert!(!SortKey::parse(webhook_state_sk()).is_some_and(|k| k.is_outbox()));
+    }
+
+    #[test]
+    fn event_keys_sort_by_number() {
+        assert!(event_sk(9) < event_sk(10));
+        assert!(event_block_sk(99) < event_block_sk(100));
     }
 
     #[test]

@@ -258,6 +258,7 @@ impl Store {
         group_id: &str,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
+        let mut rounds = 0;
         loop {
             let users = self
                 .edge_page(dir, &keys::member_prefix(group_id), 2_000)
@@ -266,10 +267,12 @@ impl Store {
                 return Ok(());
             }
             if deadline::passed() {
-                return Err(StoreError::Unavailable(
-                    "the group's memberships are still being removed".into(),
-                ));
+                return Err(StoreError::OutOfTime {
+                    what: "the group's memberships are still being removed",
+                    attempts: rounds,
+                });
             }
+            rounds += 1;
             let member_of: Vec<String> = users
                 .iter()
                 .map(|u| keys::member_of_sk(u, group_id))
@@ -437,7 +440,7 @@ async fn join_one(
 ) -> Result<(), StoreError> {
     match tasks.join_next().await {
         Some(Ok(r)) => r,
-        Some(Err(e)) => Err(StoreError::Dynamo(format!("write task failed: {e}"))),
+        Some(Err(e)) => Err(StoreError::Task(e)),
         None => Ok(()),
     }
 }
@@ -448,6 +451,6 @@ pub(crate) fn delete_request(pk: String, sk: String) -> Result<WriteRequest, Sto
     let del = DeleteRequest::builder()
         .set_key(Some(key(pk, sk)))
         .build()
-        .map_err(StoreError::dynamo)?;
+        .map_err(StoreError::Request)?;
     Ok(WriteRequest::builder().delete_request(del).build())
 }

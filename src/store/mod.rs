@@ -23,7 +23,7 @@ pub mod webhooks;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde_json::{Map, Value};
@@ -43,6 +43,12 @@ pub const DEFAULT_TOKENS_TABLE: &str = "scim-tokens";
 pub const ENV_WEBHOOKS_TABLE: &str = "SCIM_WEBHOOKS_TABLE";
 pub const DEFAULT_WEBHOOKS_TABLE: &str = "scim-webhooks";
 
+/// An underlying error kept as a cause (an SDK error of any operation).
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the store could not do what was asked. The first five are answers the service turns
+/// into SCIM errors; `Unavailable` and `OutOfTime` are a 503 (retry); the rest are a 500 and
+/// keep their cause for the log (`telemetry::chain`), never for the client.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness guard already exists (userName taken).
@@ -60,22 +66,99 @@ pub enum StoreError {
     /// added or removed them): recompute, so each change has exactly one event.
     #[error("memberships changed concurrently: {0:?}")]
     EdgesMoved(Vec<String>),
-    /// Throttled, a DynamoDB server error, a lost connection, or retries that ran out of time:
-    /// nothing half-written is visible, and the same request may be sent again.
-    #[error("dynamodb unavailable: {0}")]
-    Unavailable(String),
-    #[error("dynamodb: {0}")]
-    Dynamo(String),
+    /// Throttled, a DynamoDB server error, a lost connection or a timeout, after the SDK's own
+    /// retries: nothing half-written is visible, and the same request may be sent again.
+    #[error(
+        "DynamoDB {operation} is unavailable (throttled, a server error or a lost connection)"
+    )]
+    Unavailable {
+        operation: &'static str,
+        #[source]
+        source: Cause,
+    },
+    /// A retry loop of ours (conflicts, throttled batch items, a long clean-up) that the
+    /// request's deadline stopped (`deadline::retry`): retrying the request goes on.
+    #[error("{what} ({attempts} attempts)")]
+    OutOfTime { what: &'static str, attempts: u32 },
+    /// Any other failure of an SDK call: a bug or a misconfiguration (a missing table, a
+    /// permission the role lacks), named by its operation; DynamoDB's message is the source.
+    #[error("DynamoDB {operation} failed")]
+    Sdk {
+        operation: &'static str,
+        #[source]
+        source: Cause,
+    },
+    /// A transaction cancelled by the condition of an item no role explains (a bug).
+    #[error("TransactWriteItems cancelled by an unexpected condition failure at item {item}")]
+    UnexpectedCondition {
+        item: usize,
+        #[source]
+        source: Cause,
+    },
+    /// An SDK request builder refused its input (a required field left out: a bug).
+    #[error("a DynamoDB request could not be built")]
+    Request(#[source] aws_sdk_dynamodb::error::BuildError),
+    /// A stored item that does not have the shape this code writes.
+    #[error("corrupt item {at}: {problem}")]
+    Corrupt {
+        at: ItemKey,
+        problem: &'static str,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+    /// A value that could not be serialised for storage.
+    #[error("could not serialise {what}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The operating system gave no random bytes.
+    #[error("no random bytes for {what}")]
+    Entropy {
+        what: &'static str,
+        #[source]
+        source: getrandom::Error,
+    },
+    /// A task that ran part of the work (parallel reads or batch writes) panicked or was
+    /// cancelled.
+    #[error("a store task failed")]
+    Task(#[source] tokio::task::JoinError),
+    /// A broken invariant of this code.
+    #[error("bug: {0}")]
+    Bug(&'static str),
+}
+
+/// Where an item lives: what a corrupt-item error names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemKey {
+    pub table: String,
+    pub pk: String,
+    pub sk: String,
+}
+
+impl ItemKey {
+    /// The key of `item` in `table` (`?` for a key attribute the item lacks).
+    pub(crate) fn of(table: &str, item: &Item) -> Self {
+        let part = |name| get_s(item, name).unwrap_or("?").to_string();
+        ItemKey {
+            table: table.to_string(),
+            pk: part(keys::PK),
+            sk: part(keys::SK),
+        }
+    }
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (pk {}, sk {})", self.table, self.pk, self.sk)
+    }
 }
 
 impl StoreError {
-    /// A failure that is not an SDK call's (a builder, a corrupt item).
-    pub fn dynamo(e: impl std::fmt::Display) -> Self {
-        StoreError::Dynamo(e.to_string())
-    }
-
     /// An SDK call's failure, after the SDK's own retries: throttling, DynamoDB 5xx, timeouts and
-    /// lost connections are `Unavailable`; anything else is a bug or a misconfiguration.
+    /// lost connections are `Unavailable`; anything else is `Sdk`. Both keep the SDK error (and
+    /// with it DynamoDB's code and message) as their source, and name the operation.
     pub fn sdk<E>(e: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -99,13 +182,31 @@ impl StoreError {
             }
             _ => false,
         };
-        let detail = DisplayErrorContext(&e).to_string();
+        let operation = operation_of::<E>();
+        let source = Box::new(e);
         if transient {
-            StoreError::Unavailable(detail)
+            StoreError::Unavailable { operation, source }
         } else {
-            StoreError::Dynamo(detail)
+            StoreError::Sdk { operation, source }
         }
     }
+
+    /// Whether the same request may succeed if sent again (a 503, not a 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable { .. } | StoreError::OutOfTime { .. }
+        )
+    }
+}
+
+/// The DynamoDB operation an SDK error type belongs to: every operation's error is
+/// `aws_sdk_dynamodb::operation::<op>::<Op>Error` (`GetItemError` → `GetItem`). Only a log
+/// label: if the SDK ever named its types otherwise, the label would be the type's last segment.
+fn operation_of<E>() -> &'static str {
+    let name = std::any::type_name::<E>();
+    let last = name.rsplit("::").next().unwrap_or(name);
+    last.strip_suffix("Error").unwrap_or(last)
 }
 
 /// A stored resource: its id, the normalised body (no id/meta/members) and its meta.
@@ -420,4 +521,39 @@ pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetad
     e.as_service_error()
         .and_then(|s| s.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sdk_error_is_named_by_its_operation() {
+        use aws_sdk_dynamodb::operation;
+        assert_eq!(
+            operation_of::<operation::get_item::GetItemError>(),
+            "GetItem"
+        );
+        assert_eq!(
+            operation_of::<operation::transact_write_items::TransactWriteItemsError>(),
+            "TransactWriteItems"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_item_names_its_key() {
+        let item = key(
+            keys::directory_pk("d1"),
+            keys::resource_sk(crate::scim::schema::ResourceKind::User, "u1"),
+        );
+        let e = StoreError::Corrupt {
+            at: ItemKey::of("scim-directory", &item),
+            problem: "no version",
+            source: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "corrupt item scim-directory (pk DIR#d1, sk USER#u1): no version"
+        );
+    }
 }

@@ -164,7 +164,7 @@ impl Store {
         block: Option<u64>,
     ) -> Result<Record, StoreError> {
         let State::Pending { intent, .. } = &pending.state else {
-            return Err(StoreError::dynamo("finish_create of a live resource"));
+            return Err(StoreError::Bug("finish_create of a live resource"));
         };
         let mut live = wanted.clone();
         live.id = pending.id.clone();
@@ -466,8 +466,8 @@ impl Store {
         // The group is gone for every reader now; what the deadline leaves undone, the clean-up
         // function (stream) or the next attempt finishes.
         match self.finish_clean_up(dir, &old.id).await {
-            Err(StoreError::Unavailable(why)) => {
-                tracing::warn!(group = %old.id, %why, "group clean-up continues after the request");
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(group = %old.id, error = %crate::telemetry::chain(&e), "group clean-up continues after the request");
                 Ok(())
             }
             other => other,

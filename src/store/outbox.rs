@@ -37,12 +37,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::tx::{Expr, Numbering, Role, Tx};
-use super::{get_n, get_s, key, keys, n, s, Item, Store, StoreError};
+use super::{get_n, get_s, key, keys, n, s, Item, ItemKey, Store, StoreError};
 use crate::clock;
 
-pub const EVENT_PREFIX: &str = "EVENT#";
-const SEQ_SK: &str = "EVX#SEQ";
-const BLOCK_PREFIX: &str = "EVX#BLOCK#";
+/// Kept here for the stream decoders that read it from the outbox (`keys::SortKey` is the one
+/// reading of a sort key).
+pub use super::keys::EVENT_PREFIX;
 const SEQ: &str = "seq";
 const FIRST: &str = "first";
 const LAST: &str = "last";
@@ -77,13 +77,6 @@ const MAX_PAGE_BYTES: usize = 2_000_000;
 /// Suffix of the marker that says a field was left out of an event for size.
 pub const OMITTED_SUFFIX: &str = "_omitted";
 
-pub fn event_sk(seq: u64) -> String {
-    format!("{EVENT_PREFIX}{seq:020}")
-}
-pub fn block_sk(first: u64) -> String {
-    format!("{BLOCK_PREFIX}{first:020}")
-}
-
 /// One directory event, as the Events API, EventBridge and webhooks deliver it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Event {
@@ -116,7 +109,7 @@ impl Emit {
     }
 
     fn item(&self, store: &Store, dir: &str, seq: u64) -> Item {
-        let mut item = key(keys::directory_pk(dir), event_sk(seq));
+        let mut item = key(keys::directory_pk(dir), keys::event_sk(seq));
         item.insert("id".into(), s(&self.id));
         item.insert("event".into(), s(&self.name));
         item.insert("created_at".into(), s(&self.created_at));
@@ -249,7 +242,7 @@ impl Numbering for Outbox {
             Expr::new("#s = :cur").value(":cur", n(current))
         };
         tx.update(
-            key(pk.clone(), SEQ_SK.into()),
+            key(pk.clone(), keys::event_seq_sk().into()),
             Expr::new("SET #s = :next")
                 .name("#s", SEQ)
                 .value(":next", n(next)),
@@ -265,7 +258,7 @@ impl Numbering for Outbox {
         }
         if self.reserve.is_some() {
             // The block covers this transaction's events too: they belong to the same change.
-            let mut block = key(pk, block_sk(current + 1));
+            let mut block = key(pk, keys::event_block_sk(current + 1));
             block.insert(FIRST.into(), n(current + 1));
             block.insert(LAST.into(), n(next));
             let since = clock::now_millis() as u64;
@@ -314,7 +307,7 @@ impl Tx {
     /// Closes the block this request opened at `first` (its change is complete).
     pub(crate) fn close_block(&mut self, dir: &str, first: u64) -> Result<(), StoreError> {
         self.delete(
-            key(keys::directory_pk(dir), block_sk(first)),
+            key(keys::directory_pk(dir), keys::event_block_sk(first)),
             None,
             Role::Other,
         )
@@ -348,7 +341,7 @@ impl Store {
     /// The directory's last sequence number (0 before its first event).
     pub async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
         let item = self
-            .get_item(keys::directory_pk(dir), SEQ_SK.into())
+            .get_item(keys::directory_pk(dir), keys::event_seq_sk().into())
             .await?;
         Ok(item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0))
     }
@@ -376,7 +369,7 @@ impl Store {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :b)")
                 .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
-                .expression_attribute_values(":b", s(BLOCK_PREFIX))
+                .expression_attribute_values(":b", s(keys::EVENT_BLOCK_PREFIX))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -389,8 +382,10 @@ impl Store {
                     }
                     continue;
                 }
-                let first = get_n(&b, FIRST).ok_or_else(|| {
-                    StoreError::dynamo(format!("event block without a first number: {b:?}"))
+                let first = get_n(&b, FIRST).ok_or_else(|| StoreError::Corrupt {
+                    at: ItemKey::of(&self.table, &b),
+                    problem: "an event block without its first number",
+                    source: None,
                 })?;
                 break 'pages sequence.min(first.saturating_sub(1));
             }
@@ -420,7 +415,7 @@ impl Store {
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            tracing::warn!(directory = %dir, error = %e, "stale event blocks not retired");
+            tracing::warn!(directory = %dir, error = %crate::telemetry::chain(&e), "stale event blocks not retired");
         }
     }
 
@@ -455,8 +450,8 @@ impl Store {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
                 .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
-                .expression_attribute_values(":a", s(event_sk(after + 1)))
-                .expression_attribute_values(":b", s(event_sk(bound)))
+                .expression_attribute_values(":a", s(keys::event_sk(after + 1)))
+                .expression_attribute_values(":b", s(keys::event_sk(bound)))
                 .consistent_read(true)
                 .limit(want.min(budget) as i32)
                 .set_exclusive_start_key(start.take());
@@ -515,7 +510,10 @@ pub(crate) fn block_is_stale(block: &Item) -> bool {
 }
 
 fn seq_of_key(k: &Item) -> Option<u64> {
-    get_s(k, keys::SK)?.strip_prefix(EVENT_PREFIX)?.parse().ok()
+    match keys::SortKey::parse(get_s(k, keys::SK)?)? {
+        keys::SortKey::Event(seq) => Some(seq),
+        _ => None,
+    }
 }
 
 fn event_from_item(dir: &str, item: &Item) -> Option<Event> {

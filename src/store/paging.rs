@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::keys;
-use super::{get_n, get_s, key, n, s, Store, StoreError};
+use super::{get_n, get_s, key, n, s, ItemKey, Store, StoreError};
 use crate::scim::schema::ResourceKind;
 
 /// How long an anchor lives (seconds), matching the cursor timeout.
@@ -42,7 +42,10 @@ impl Store {
     pub async fn cursor_key(&self, dir: &str) -> Result<Vec<u8>, StoreError> {
         let fresh = {
             let mut b = [0u8; 32];
-            getrandom::getrandom(&mut b).map_err(StoreError::dynamo)?;
+            getrandom::getrandom(&mut b).map_err(|source| StoreError::Entropy {
+                what: "a cursor key",
+                source,
+            })?;
             b
         };
         let out = self
@@ -62,7 +65,15 @@ impl Store {
                     .and_then(|v| v.as_b().ok())
                     .map(|b| b.as_ref().to_vec())
             })
-            .ok_or_else(|| StoreError::Dynamo("cursor key missing after update".into()))
+            .ok_or_else(|| StoreError::Corrupt {
+                at: ItemKey {
+                    table: self.table.clone(),
+                    pk: keys::directory_pk(dir),
+                    sk: keys::stats_sk().into(),
+                },
+                problem: "cursor_key is not binary",
+                source: None,
+            })
     }
 
     pub async fn anchor(

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde_json::{Map, Value};
 
 use super::keys::{self, Index};
-use super::{get_n, get_s, key, n, s, Item, Record, State, Store, StoreError};
+use super::{get_n, get_s, key, n, s, Item, ItemKey, Record, State, Store, StoreError};
 use crate::scim::resource::{index_values, IndexValues, Meta};
 use crate::scim::schema::ResourceKind;
 
@@ -32,7 +32,8 @@ impl Store {
         let item = self
             .get_item(keys::directory_pk(dir), keys::resource_sk(kind, id))
             .await?;
-        item.map(|i| record_from_item(kind, &i)).transpose()
+        item.map(|i| record_from_item(&self.table, kind, &i))
+            .transpose()
     }
 
     /// Fetches many resources by id (BatchGetItem, 100 keys a call, strongly consistent). Missing
@@ -52,7 +53,7 @@ impl Store {
                 .map(|id| key(keys::directory_pk(dir), keys::resource_sk(kind, id)))
                 .collect();
             for item in self.batch_get(keys, None).await? {
-                let r = record_from_item(kind, &item)?;
+                let r = record_from_item(&self.table, kind, &item)?;
                 found.insert(r.id.clone(), r);
             }
         }
@@ -77,7 +78,7 @@ impl Store {
             let out = self
                 .client
                 .batch_get_item()
-                .request_items(&self.table, ka.build().map_err(StoreError::dynamo)?)
+                .request_items(&self.table, ka.build().map_err(StoreError::Request)?)
                 .send()
                 .await
                 .map_err(StoreError::sdk)?;
@@ -143,7 +144,7 @@ impl Store {
             .await?;
         let records = items
             .iter()
-            .map(|i| record_from_item(kind, i))
+            .map(|i| record_from_item(&self.table, kind, i))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((records, more))
     }
@@ -215,7 +216,10 @@ pub(crate) fn index_entries(kind: ResourceKind, v: &IndexValues) -> Vec<(Index, 
 }
 
 pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result<Item, StoreError> {
-    let body = serde_json::to_string(&r.body).map_err(StoreError::dynamo)?;
+    let body = serde_json::to_string(&r.body).map_err(|source| StoreError::Json {
+        what: "a resource body",
+        source,
+    })?;
     let mut item = key(keys::directory_pk(dir), keys::resource_sk(kind, &r.id));
     item.insert(BODY.into(), s(body));
     item.insert(VERSION.into(), n(r.meta.version));
@@ -235,17 +239,25 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     Ok(item)
 }
 
-pub(crate) fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record, StoreError> {
-    let corrupt =
-        |what: &str| StoreError::Dynamo(format!("stored {} item lacks {what}", kind.name()));
+/// The record a resource item holds; `table` names where it was read, for a corrupt item's error.
+pub(crate) fn record_from_item(
+    table: &str,
+    kind: ResourceKind,
+    item: &Item,
+) -> Result<Record, StoreError> {
+    let corrupt = |problem, source| StoreError::Corrupt {
+        at: ItemKey::of(table, item),
+        problem,
+        source,
+    };
     let id = get_s(item, keys::SK)
         .and_then(|sk| keys::id_from_resource_sk(kind, sk))
-        .ok_or_else(|| corrupt("a resource sort key"))?;
+        .ok_or_else(|| corrupt("no resource sort key", None))?;
     let body: Map<String, Value> = get_s(item, BODY)
         .map(serde_json::from_str)
         .transpose()
-        .map_err(StoreError::dynamo)?
-        .ok_or_else(|| corrupt("body"))?;
+        .map_err(|e| corrupt("a body that is not a JSON object", Some(e)))?
+        .ok_or_else(|| corrupt("no body", None))?;
     let state = match (get_s(item, PENDING), item.contains_key(DELETING)) {
         (Some(intent), _) => State::Pending {
             intent: intent.to_string(),
@@ -260,7 +272,7 @@ pub(crate) fn record_from_item(kind: ResourceKind, item: &Item) -> Result<Record
         meta: Meta {
             created: get_s(item, CREATED).unwrap_or_default().to_string(),
             last_modified: get_s(item, MODIFIED).unwrap_or_default().to_string(),
-            version: get_n(item, VERSION).ok_or_else(|| corrupt("version"))?,
+            version: get_n(item, VERSION).ok_or_else(|| corrupt("no version", None))?,
         },
         state,
         edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
@@ -284,7 +296,7 @@ impl Store {
             let p = PutRequest::builder()
                 .set_item(Some(item))
                 .build()
-                .map_err(StoreError::dynamo)?;
+                .map_err(StoreError::Request)?;
             writes.push(WriteRequest::builder().put_request(p).build());
             Ok(())
         };

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
-use super::keys::{PK, SK, TOKENS_BY_DIRECTORY, TOKEN_HASH};
+use super::keys::{PK, SK, TOKENS_BY_DIRECTORY, TOKEN_HASH, WEBHOOK_DIRECTORY};
 use super::{Store, StoreError};
 
 /// A table's key design: (attribute, HASH|RANGE) pairs, and GSIs as (name, key pairs).
@@ -36,7 +36,7 @@ pub fn tokens_table_design() -> TableDesign {
 
 pub fn webhooks_table_design() -> TableDesign {
     TableDesign {
-        keys: vec![("directory_id", "HASH")],
+        keys: vec![(WEBHOOK_DIRECTORY, "HASH")],
         indexes: vec![],
     }
 }
@@ -52,7 +52,7 @@ fn key_schema(keys: &[(&str, &str)]) -> Result<Vec<KeySchemaElement>, StoreError
                     KeyType::Range
                 })
                 .build()
-                .map_err(StoreError::dynamo)
+                .map_err(StoreError::Request)
         })
         .collect()
 }
@@ -65,7 +65,7 @@ impl Store {
             .attribute_name("ttl")
             .enabled(true)
             .build()
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::Request)?;
         self.client
             .update_time_to_live()
             .table_name(table)
@@ -107,7 +107,7 @@ impl Store {
                         .attribute_name(*a)
                         .attribute_type(ScalarAttributeType::S)
                         .build()
-                        .map_err(StoreError::dynamo)
+                        .map_err(StoreError::Request)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let gsis = design
@@ -123,7 +123,7 @@ impl Store {
                                 .build(),
                         )
                         .build()
-                        .map_err(StoreError::dynamo)
+                        .map_err(StoreError::Request)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let result = self
@@ -145,7 +145,7 @@ impl Store {
                 Err(e)
                     if e.as_service_error()
                         .is_some_and(|s| s.is_resource_in_use_exception()) => {}
-                Err(e) => return Err(StoreError::Dynamo(format!("{e:?}"))),
+                Err(e) => return Err(StoreError::sdk(e)),
             }
         }
         Ok(created)

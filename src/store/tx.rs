@@ -165,7 +165,7 @@ impl Tx {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::Request)?;
         self.push(TransactWriteItem::builder().put(put).build(), role);
         Ok(())
     }
@@ -184,7 +184,7 @@ impl Tx {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::Request)?;
         self.push(TransactWriteItem::builder().delete(del).build(), role);
         Ok(())
     }
@@ -205,7 +205,7 @@ impl Tx {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .build()
-            .map_err(StoreError::dynamo)?;
+            .map_err(StoreError::Request)?;
         self.push(TransactWriteItem::builder().update(upd).build(), role);
         Ok(())
     }
@@ -257,6 +257,7 @@ impl Tx {
             let mut transient = false;
             let mut missing = Vec::new();
             let mut moved = Vec::new();
+            let mut unexpected = None;
             for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
                 match (reason.code(), self.roles.get(i)) {
                     (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
@@ -273,9 +274,8 @@ impl Tx {
                     }
                     (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
                     (Some("ConditionalCheckFailed"), _) => {
-                        return Err(StoreError::Dynamo(format!(
-                            "unexpected condition failure at item {i}: {cancel:?}"
-                        )))
+                        unexpected = Some(i);
+                        break;
                     }
                     (
                         Some(
@@ -289,6 +289,12 @@ impl Tx {
                     _ => {}
                 }
             }
+            if let Some(item) = unexpected {
+                return Err(StoreError::UnexpectedCondition {
+                    item,
+                    source: Box::new(err),
+                });
+            }
             if !missing.is_empty() {
                 return Err(StoreError::MissingMembers(missing));
             }
@@ -296,9 +302,7 @@ impl Tx {
                 return Err(StoreError::EdgesMoved(moved));
             }
             if !transient {
-                return Err(StoreError::Dynamo(format!(
-                    "transaction cancelled: {cancel:?}"
-                )));
+                return Err(StoreError::sdk(err));
             }
             deadline::retry(
                 &mut attempt,

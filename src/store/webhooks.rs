@@ -17,7 +17,6 @@ use super::keys;
 use super::{get_n, get_s, is_condition_failure, key, n, s, Item, Store, StoreError};
 use crate::clock;
 
-const STATE_SK: &str = "WEBHOOK";
 /// How long a replaced signing secret still signs deliveries (next to the new one).
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
 /// Parked events the state keeps (the newest); older ones are still in the Events API.
@@ -109,7 +108,7 @@ fn bounded(error: &str) -> String {
 impl Store {
     pub async fn put_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
         let mut item = Item::new();
-        item.insert("directory_id".into(), s(&w.directory_id));
+        item.insert(keys::WEBHOOK_DIRECTORY.into(), s(&w.directory_id));
         item.insert("url".into(), s(&w.url));
         item.insert("secret".into(), s(&w.secret));
         if let Some((previous, until)) = &w.previous_secret {
@@ -132,7 +131,7 @@ impl Store {
             .client
             .get_item()
             .table_name(&self.webhooks_table)
-            .key("directory_id", s(dir))
+            .key(keys::WEBHOOK_DIRECTORY, s(dir))
             .consistent_read(true)
             .send()
             .await
@@ -141,7 +140,7 @@ impl Store {
         Ok(item.as_ref().and_then(|i| {
             let previous = get_s(i, "previous_secret").zip(get_n(i, "previous_secret_until"));
             Some(Webhook {
-                directory_id: get_s(i, "directory_id")?.into(),
+                directory_id: get_s(i, keys::WEBHOOK_DIRECTORY)?.into(),
                 url: get_s(i, "url")?.into(),
                 secret: get_s(i, "secret")?.into(),
                 previous_secret: previous.map(|(p, until)| (p.to_string(), until as i64)),
@@ -158,7 +157,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.webhooks_table)
-            .key("directory_id", s(dir))
+            .key(keys::WEBHOOK_DIRECTORY, s(dir))
             .update_expression("SET #ttl = :at")
             .condition_expression("attribute_exists(directory_id)")
             .expression_attribute_names("#ttl", "ttl")
@@ -176,7 +175,7 @@ impl Store {
         self.client
             .delete_item()
             .table_name(&self.webhooks_table)
-            .key("directory_id", s(dir))
+            .key(keys::WEBHOOK_DIRECTORY, s(dir))
             .send()
             .await
             .map_err(StoreError::sdk)?;
@@ -185,7 +184,7 @@ impl Store {
 
     pub async fn delivery_state(&self, dir: &str) -> Result<DeliveryState, StoreError> {
         let item = self
-            .get_item(keys::directory_pk(dir), STATE_SK.into())
+            .get_item(keys::directory_pk(dir), keys::webhook_state_sk().into())
             .await?
             .unwrap_or_default();
         let failing = get_n(&item, "failing_sequence").zip(get_n(&item, "failing_since"));
@@ -206,7 +205,7 @@ impl Store {
 
     /// Sets the cursor of a new webhook: deliveries start after `seq`.
     pub async fn start_deliveries_at(&self, dir: &str, seq: u64) -> Result<(), StoreError> {
-        let mut item = key(keys::directory_pk(dir), STATE_SK.into());
+        let mut item = key(keys::directory_pk(dir), keys::webhook_state_sk().into());
         item.insert("delivered".into(), n(seq));
         self.client
             .put_item()
@@ -259,7 +258,10 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), STATE_SK.into())))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
             .update_expression("SET lease_until = :until, holder = :me")
             .condition_expression(condition)
             .expression_attribute_values(":until", n(until_ms))
@@ -280,7 +282,10 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), STATE_SK.into())))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
             .update_expression("REMOVE lease_until, holder")
             .condition_expression("holder = :me")
             .expression_attribute_values(":me", s(holder))
@@ -382,7 +387,10 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), STATE_SK.into())))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
             .update_expression("REMOVE disabled, disabled_at")
             .send()
             .await
@@ -404,7 +412,10 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), STATE_SK.into())))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
             .update_expression(
                 "SET delivered = :d, parked = :p REMOVE lease_until, holder, last_error, \
                  failing_sequence, failing_since, disabled, disabled_at",
@@ -426,7 +437,10 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::directory_pk(dir), STATE_SK.into())))
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
             .condition_expression("holder = :me")
             .expression_attribute_values(":me", s(holder))
     }

@@ -360,7 +360,10 @@ async fn leave_dead_blocks(s: &Scim, count: u64) {
             let n = |v: u64| AttributeValue::N(v.to_string());
             let item = PutRequest::builder()
                 .item("pk", AttributeValue::S(pk.clone()))
-                .item("sk", AttributeValue::S(outbox::block_sk(first)))
+                .item(
+                    "sk",
+                    AttributeValue::S(scim_lambda::store::keys::event_block_sk(first)),
+                )
                 .item("first", n(first))
                 .item("last", n(first))
                 .item("since_ms", n(0))

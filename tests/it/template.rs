@@ -151,7 +151,7 @@ fn events_reach_the_bus_from_the_stream_and_webhooks_retry_for_a_day() {
     .unwrap();
     assert_eq!(
         pattern["dynamodb"]["NewImage"]["sk"]["S"][0]["prefix"],
-        scim_lambda::store::outbox::EVENT_PREFIX
+        scim_lambda::store::keys::EVENT_PREFIX
     );
     assert_eq!(pattern["eventName"][0], "INSERT");
     assert_eq!(ev["BisectBatchOnFunctionError"], true);

@@ -11,6 +11,7 @@
 
 mod request;
 
+use crate::telemetry::chain;
 use std::time::Instant;
 
 use lambda_http::{Body, Request, Response};
@@ -73,18 +74,6 @@ impl From<ManagementError> for Failure {
     }
 }
 
-/// An error and its causes, for the log line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
 /// A rendered success: status and JSON text.
 struct Answer {
     status: u16,
@@ -93,7 +82,7 @@ struct Answer {
 
 fn answer<T: Serialize>(status: u16, value: &T) -> Result<Answer, Failure> {
     let body = serde_json::to_string(value).map_err(|e| {
-        tracing::error!(error = %e, "management answer did not serialise");
+        tracing::error!(error = %chain(&e), "management answer did not serialise");
         fail(
             503,
             "unavailable",
