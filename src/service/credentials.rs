@@ -20,6 +20,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// A bearer token as listed (never its secret or hash).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct TokenView {
     pub token_id: String,
     pub directory_id: String,
@@ -45,6 +46,7 @@ impl From<&TokenRecord> for TokenView {
 
 /// An OAuth client as listed (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ClientView {
     pub client_id: String,
     pub directory_id: String,
@@ -65,6 +67,7 @@ impl From<&ClientRecord> for ClientView {
 
 /// A listed credential and whether it is live (not expired).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct Listed<T> {
     #[serde(flatten)]
     pub credential: T,
@@ -73,6 +76,7 @@ pub struct Listed<T> {
 
 /// A new bearer token: its secret, shown this once.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct IssuedToken {
     #[serde(flatten)]
     pub record: TokenView,
@@ -81,6 +85,7 @@ pub struct IssuedToken {
 
 /// A new OAuth client: its secret, shown this once, and where to exchange it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: ClientView,
@@ -89,12 +94,14 @@ pub struct CreatedClient {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct TokenRevoked {
     pub revoked: String,
     pub directory_id: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ClientRevoked {
     pub revoked: String,
     pub directory_id: String,
@@ -102,6 +109,7 @@ pub struct ClientRevoked {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct AuthMethodsSet {
     pub directory_id: String,
     pub auth_methods: AuthMethods,

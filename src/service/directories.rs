@@ -24,6 +24,7 @@ pub use crate::store::directories::AuthMethods;
 
 /// What a directory shows of its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DirectoryStatus {
     /// Created; no authenticated SCIM request yet.
@@ -38,6 +39,7 @@ pub enum DirectoryStatus {
 
 /// The last failed authenticated SCIM request of a directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct LastError {
     pub at: Option<String>,
     pub status: Option<u16>,
@@ -46,6 +48,7 @@ pub struct LastError {
 
 /// A directory as the management API and `scimctl` show it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DirectoryView {
     pub id: String,
     pub name: String,
@@ -62,6 +65,7 @@ pub struct DirectoryView {
 
 /// A new directory with its first bearer token (shown this once).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct CreatedDirectory {
     #[serde(flatten)]
     pub directory: DirectoryView,
@@ -71,6 +75,7 @@ pub struct CreatedDirectory {
 
 /// One directory with its counts and its bearer tokens.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DirectoryDetail {
     #[serde(flatten)]
     pub directory: DirectoryView,
@@ -81,6 +86,7 @@ pub struct DirectoryDetail {
 
 /// A directory deleted here and now (the command line).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DirectoryDeleted {
     pub deleted: String,
     pub items_deleted: usize,
@@ -88,12 +94,14 @@ pub struct DirectoryDeleted {
 
 /// A directory marked `deleting`; the clean-up function deletes its data after the grace.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DirectoryDeleting {
     pub deleting: String,
 }
 
 /// The tables `scimctl tables create` made (`created`: the ones that were missing).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct TablesCreated {
     pub table: String,
     pub tokens_table: String,

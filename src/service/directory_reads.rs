@@ -15,6 +15,7 @@ use crate::store::Record;
 
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct GroupRef {
     pub id: String,
     pub name: Option<String>,
@@ -22,6 +23,7 @@ pub struct GroupRef {
 
 /// `active` or `inactive` (SCIM `active`; absent means active).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserState {
     Active,
@@ -30,6 +32,7 @@ pub enum UserState {
 
 /// A user as the application sees it (`scim::normal`), with its groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NormalisedUser {
     pub id: String,
     pub directory_id: String,
@@ -52,6 +55,7 @@ pub struct NormalisedUser {
 
 /// A group as the application sees it (`scim::normal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NormalisedGroup {
     pub id: String,
     pub directory_id: String,
@@ -65,12 +69,14 @@ pub struct NormalisedGroup {
 /// A page of users or groups; `list_metadata.after` is where the next page starts (`None`: the
 /// last page).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ResourcePage<T> {
     pub data: Vec<T>,
     pub list_metadata: ListMetadata,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ListMetadata {
     pub after: Option<String>,
 }

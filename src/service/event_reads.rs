@@ -10,6 +10,7 @@ pub use crate::store::outbox::Event;
 
 /// A page of events and where the next read starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct EventsPage {
     pub data: Vec<Event>,
     /// Pass as `after` to read on: the last number this read covered (returned or filtered out).

@@ -19,6 +19,7 @@ pub use crate::store::webhooks::{DeliveryState, Parked};
 
 /// The registration and where its deliveries stand.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct WebhookView {
     pub directory_id: String,
     pub url: String,
@@ -31,6 +32,7 @@ pub struct WebhookView {
 
 /// A new or replaced registration with its signing secret, shown this once.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct RegisteredWebhook {
     pub directory_id: String,
     pub url: String,
@@ -41,6 +43,7 @@ pub struct RegisteredWebhook {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct WebhookDeleted {
     /// Always `"webhook"`.
     pub deleted: &'static str,

@@ -23,6 +23,7 @@ const ACCESS_TOKENS: &str = "access_tokens";
 pub const MAX_ACCESS_TOKENS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ClientRecord {
     pub client_id: String,
     pub directory_id: String,

@@ -25,6 +25,7 @@ pub const DELETING: &str = "deleting";
 const STATUS: &str = "status";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct Directory {
     pub id: String,
     pub name: String,
@@ -42,6 +43,7 @@ pub struct Directory {
 /// The credentials a directory's SCIM clients may use: bearer tokens an admin issues, OAuth 2.0
 /// client credentials (access tokens from the token endpoint), or both (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct AuthMethods {
     pub bearer: bool,
     pub client_credentials: bool,

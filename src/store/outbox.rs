@@ -79,6 +79,7 @@ pub const OMITTED_SUFFIX: &str = "_omitted";
 
 /// One directory event, as the Events API, EventBridge and webhooks deliver it.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct Event {
     pub id: String,
     pub event: String,
@@ -329,6 +330,7 @@ pub(crate) fn membership(dir: &str, added: bool, group: &Value, user_id: &str) -
 
 /// A page of events and where the next read starts.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct EventPage {
     pub data: Vec<Event>,
     /// Pass as `after` to read on: the last number this read covered (returned or filtered out).

@@ -19,6 +19,7 @@ use super::{get_n, get_s, n, s, Item, Store, StoreError};
 const ACCESS_DIRECTORY: &str = "access_directory_id";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct TokenRecord {
     pub token_id: String,
     #[serde(skip)]

@@ -25,6 +25,7 @@ pub const MAX_PARKED: usize = 100;
 const MAX_ERROR_CHARS: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct Webhook {
     pub directory_id: String,
     pub url: String,
@@ -52,6 +53,7 @@ impl Webhook {
 
 /// An event set aside after its receiver refused it for longer than the park time.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct Parked {
     pub sequence: u64,
     pub event_id: String,
@@ -61,6 +63,7 @@ pub struct Parked {
 
 /// Where a directory's deliveries stand.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DeliveryState {
     /// The last sequence number delivered (0: none).
     pub delivered: u64,

@@ -19,6 +19,7 @@ const DEFAULT_PAGE: usize = 10;
 
 /// `POST /manage/directories`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NewDirectory {
     pub name: String,
     /// Lifetime of the first token, in days (none: no expiry).
@@ -27,24 +28,28 @@ pub struct NewDirectory {
 
 /// `POST .../tokens` and `POST .../clients` (the body may be empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NewCredential {
     pub expires_in_days: Option<u32>,
 }
 
 /// `PUT .../webhook`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct WebhookTarget {
     pub url: String,
 }
 
 /// `PATCH .../webhook`: deliver again from a sequence number on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ResumeDeliveries {
     pub resume_from_sequence: u64,
 }
 
 /// `?after=&limit=` of the users and groups reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct PageQuery {
     pub after: Option<String>,
     pub limit: usize,
@@ -52,6 +57,7 @@ pub struct PageQuery {
 
 /// `?after=&limit=&event=` of the Events API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct EventsQuery {
     pub after: u64,
     pub limit: usize,
