@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use crate::auth;
 use crate::clock;
+use crate::events::normal;
 use crate::scim::error::ScimError;
-use crate::scim::normal;
 use crate::scim::schema::ResourceKind;
 use crate::service::webhooks::target::{self, UrlPolicy, WebhookUrl};
 use crate::service::{self, webhooks, Service};
@@ -304,7 +304,7 @@ impl Admin {
         Ok(json!({"deleting": id}))
     }
 
-    /// A page of a directory's users or groups, normalised (`scim::normal`), in creation order
+    /// A page of a directory's users or groups, normalised (`events::normal`), in creation order
     /// after the id `after`. Users carry their `groups` ({id, name}).
     pub async fn resources(
         &self,

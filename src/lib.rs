@@ -9,6 +9,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod events;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;

@@ -14,8 +14,9 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
+use crate::events::Event;
 use crate::store::keys;
-use crate::store::outbox::{self, Event, EVENT_PREFIX};
+use crate::store::outbox;
 
 /// The `source` of every event this stack puts on its bus.
 pub const SOURCE: &str = "scim-lambda.directory";
@@ -33,15 +34,14 @@ pub fn events_in(stream_event: &Value) -> Vec<Event> {
     super::cleanup::new_images(stream_event, "INSERT")
         .filter_map(|image| {
             let text = |k: &str| image[k]["S"].as_str();
-            let sk = text(keys::SK)?;
-            Some(Event {
-                id: text("id")?.into(),
-                event: text("event")?.into(),
-                directory_id: keys::directory_from_pk(text(keys::PK)?)?,
-                sequence: sk.strip_prefix(EVENT_PREFIX)?.parse().ok()?,
-                created_at: text("created_at").unwrap_or_default().into(),
-                data: outbox::event_data(text("data")?)?,
-            })
+            Event::from_stored(
+                keys::directory_from_pk(text(keys::PK)?)?,
+                outbox::event_seq(text(keys::SK)?)?,
+                text("id")?,
+                text("event")?,
+                text("created_at"),
+                text("data")?,
+            )
         })
         .collect()
 }
@@ -51,14 +51,14 @@ pub fn entry(bus: &str, e: &Event) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(SOURCE)
-        .detail_type(&e.event)
+        .detail_type(e.event.as_str())
         .detail(serde_json::to_string(e).unwrap_or_default())
         .build()
 }
 
 /// An entry's size as EventBridge counts it (User Guide, "Calculating PutEvents event entry
 /// size"): `Time` 14 bytes if set, and the UTF-8 bytes of `Source`, `DetailType`, `Detail` and
-/// each of `Resources`. Events are capped at `outbox::MAX_EVENT_BYTES`, so this stays under
+/// each of `Resources`. Events are capped at `events::MAX_EVENT_BYTES`, so this stays under
 /// `MAX_ENTRY_BYTES`.
 pub fn entry_size(e: &PutEventsRequestEntry) -> usize {
     e.time().map_or(0, |_| 14)

@@ -51,7 +51,7 @@ use hyper::body::Bytes;
 use sha2::Sha256;
 
 use crate::clock;
-use crate::store::outbox::Event;
+use crate::events::Event;
 use crate::store::webhooks::{Parked, Webhook};
 use crate::store::{caller, Store, StoreError};
 use connect::{HttpsClient, Lookup, ResolveError};
