@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod events;
+pub mod function;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;
@@ -19,3 +20,4 @@ pub mod scim;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod workers;

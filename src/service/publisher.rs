@@ -12,11 +12,8 @@
 use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use serde_json::Value;
 
 use crate::events::Event;
-use crate::store::keys;
-use crate::store::outbox;
 
 /// The `source` of every event this stack puts on its bus.
 pub const SOURCE: &str = "scim-lambda.directory";
@@ -28,23 +25,6 @@ const MAX_CALL_BYTES: usize = 250_000;
 /// Largest PutEvents entry (EventBridge quotas: 256 KB; read as 256,000 bytes to be safe).
 pub const MAX_ENTRY_BYTES: usize = 256_000;
 const ATTEMPTS: u32 = 4;
-
-/// The events in a DynamoDB stream event: inserts of `EVENT#` items, in stream order.
-pub fn events_in(stream_event: &Value) -> Vec<Event> {
-    super::cleanup::new_images(stream_event, "INSERT")
-        .filter_map(|image| {
-            let text = |k: &str| image[k]["S"].as_str();
-            Event::from_stored(
-                keys::directory_from_pk(text(keys::PK)?)?,
-                outbox::event_seq(text(keys::SK)?)?,
-                text("id")?,
-                text("event")?,
-                text("created_at"),
-                text("data")?,
-            )
-        })
-        .collect()
-}
 
 /// The PutEvents entry of one event.
 pub fn entry(bus: &str, e: &Event) -> PutEventsRequestEntry {
@@ -131,32 +111,30 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn stored(seq: u64, data: &Value) -> Event {
+        let (dir, created) = ("d1".to_string(), Some("2026-01-01T00:00:00.000Z"));
+        Event::from_stored(
+            dir,
+            seq,
+            "event_1",
+            "dsync.user.created",
+            created,
+            &data.to_string(),
+        )
+        .unwrap()
+    }
 
     #[test]
-    fn only_event_inserts_are_published() {
-        let record = |name: &str, sk: &str| {
-            json!({"eventName": name, "dynamodb": {"NewImage": {
-                "pk": {"S": "DIR#d1"}, "sk": {"S": sk}, "id": {"S": "event_1"},
-                "event": {"S": "dsync.user.created"}, "created_at": {"S": "t"},
-                "data": {"S": "{\"id\":\"u1\"}"}}}})
-        };
-        let event = json!({"Records": [
-            record("INSERT", "EVENT#00000000000000000007"),
-            record("MODIFY", "EVENT#00000000000000000008"),
-            record("INSERT", "USER#u1"),
-        ]});
-        let events = events_in(&event);
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].sequence, 7);
-        assert_eq!(events[0].directory_id, "d1");
-        assert_eq!(events[0].data, json!({"id": "u1"}));
-        let e = entry("bus", &events[0]);
+    fn an_entry_is_the_envelope_under_its_event_name() {
+        let e = entry("bus", &stored(7, &json!({"id": "u1"})));
         assert_eq!(e.detail_type(), Some("dsync.user.created"));
         assert_eq!(e.source(), Some(SOURCE));
         let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
         assert_eq!(detail["sequence"], 7);
         assert_eq!(detail["directory_id"], "d1");
+        assert_eq!(detail["data"], json!({"id": "u1"}));
     }
 
     /// An event stored before the cap (up to DynamoDB's 400 KB) would be refused by PutEvents
@@ -165,13 +143,7 @@ mod tests {
     fn an_event_stored_above_the_cap_is_put_within_an_entry() {
         let data = json!({"id": "u1", "username": "ada@example.com",
             "raw_attributes": {"userName": "ada@example.com", "x": "a".repeat(380_000)}});
-        let event = json!({"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {
-            "pk": {"S": "DIR#d1"}, "sk": {"S": "EVENT#00000000000000000009"},
-            "id": {"S": "event_1"}, "event": {"S": "dsync.user.created"},
-            "created_at": {"S": "2026-01-01T00:00:00.000Z"},
-            "data": {"S": data.to_string()}}}}]});
-        let events = events_in(&event);
-        let e = entry("bus", &events[0]);
+        let e = entry("bus", &stored(9, &data));
         assert!(entry_size(&e) <= MAX_ENTRY_BYTES, "{}", entry_size(&e));
         let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
         assert_eq!(detail["data"]["raw_attributes_omitted"], true);
