@@ -65,7 +65,7 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
-        // One binary for all three; the function's family comes from SCIM_FAMILY.
+        // One binary for every function; which one it is comes from SCIM_FAMILY.
         assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "lambda");
         assert_eq!(
             f["Properties"]["Environment"]["Variables"]["SCIM_FAMILY"],
