@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use clap::Parser;
-use scim_lambda::api::{handle, App, Family};
+use scim_lambda::api::{handle, App};
+use scim_lambda::function::Function;
 use scim_lambda::local::embedded;
 use scim_lambda::service::{credentials, directories, PublicUrl};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
@@ -42,7 +43,7 @@ async fn run(app: &App, n: usize, req: impl Fn() -> lambda_http::Request) -> (u1
     let mut status = 0;
     for _ in 0..n {
         let started = Instant::now();
-        status = handle(app, Family::Token, req()).await.status().as_u16();
+        status = handle(app, Function::Token, req()).await.status().as_u16();
         times.push(started.elapsed());
     }
     times.sort();

@@ -1,13 +1,25 @@
-//! Serverless SCIM endpoint: AWS Lambda + DynamoDB.
+//! Serverless SCIM endpoint: AWS Lambda + DynamoDB, with the events, webhooks and management API
+//! a SaaS application needs to learn what its customers' identity providers changed.
 //!
-//! Request path: API Gateway → a thin binary (`src/bin`) → `api` (HTTP ⇄ typed SCIM requests,
-//! auth, routing) → `scim` (pure protocol: schemas, filters, PATCH, paging, errors) and `store`
-//! (DynamoDB single table + hashed tokens). Imports go downward only: `scim` knows nothing of AWS or
-//! HTTP, `store` nothing of HTTP.
+//! One binary (`src/bin/lambda.rs`) runs as eight Lambda functions ([`function::Function`]):
+//! SCIM Users, Groups and discovery, the OAuth token endpoint and the management API serve HTTP
+//! through API Gateway ([`api`]); clean-up and publisher read the directory table's stream and
+//! webhooks reads the webhook queue ([`workers`]). `scimctl` and `scim-local` (the one-port local
+//! server, feature `local`) use the same library.
+//!
+//! The request path: API Gateway → [`api`] (HTTP ⇄ typed requests, auth, routing) → [`service`]
+//! (every use case: the write pipeline, listing, directories, credentials, webhooks) → [`store`]
+//! (DynamoDB single table, tokens and webhooks tables), which commits each change with its
+//! [`events`] in one transaction. Imports go downward only: [`scim`] (the protocol) and
+//! [`events`] (the event catalogue, envelope and payloads) are pure — nothing of AWS, HTTP or
+//! I/O; [`store`] knows nothing of HTTP; [`workers`] decode AWS event payloads and call the
+//! service, as [`api`] does for HTTP.
 
 pub mod api;
 pub mod auth;
 pub mod clock;
+pub mod events;
+pub mod function;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;
@@ -17,3 +29,4 @@ pub mod scim;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod workers;

@@ -1,5 +1,5 @@
 //! HTTP edge: a lambda_http `Request` becomes a typed SCIM request (version, directory, resource
-//! path, query, body), is authenticated, dispatched to its resource family, and every outcome —
+//! path, query, body), is authenticated, dispatched to the function that serves it, and every outcome —
 //! success or `ScimError` — becomes one SCIM response. One structured log line per request.
 
 pub mod discovery;
@@ -20,9 +20,9 @@ use crate::clock;
 use crate::scim::error::ScimError;
 use crate::service::{self, deadline, Service, Store};
 
+pub use crate::function::Function;
 pub use request::{ScimRequest, Version};
 pub use response::ScimResponse;
-pub use routes::Family;
 
 /// Requests bigger than this are refused with 413 before parsing (RFC 7644 §3.12 `tooLarge` is a
 /// Bulk concept; a plain 413 is what a client expects for one resource). Lambda takes events up
@@ -125,30 +125,32 @@ impl App {
     }
 }
 
-/// The Lambda (and local server) entry point for one resource family.
-pub async fn handle(app: &App, family: Family, req: Request) -> Response<Body> {
+/// The Lambda (and local server) entry point of the functions that serve HTTP.
+pub async fn handle(app: &App, family: Function, req: Request) -> Response<Body> {
     let started = Instant::now();
     service::caller::scope(family.name(), handle_family(app, family, req, started)).await
 }
 
 async fn handle_family(
     app: &App,
-    family: Family,
+    family: Function,
     req: Request,
     started: Instant,
 ) -> Response<Body> {
     let calls = service::CALLS.load(std::sync::atomic::Ordering::Relaxed);
     let (read, write) = service::capacity::consumed();
     let response = match family {
-        Family::Management => manage::handle(app, req).await,
+        f if !f.serves_http() => {
+            let e = ScimError::not_found("this function serves no HTTP routes");
+            ScimResponse::error(Version::V2, &e).into_http()
+        }
+        Function::Management => manage::handle(app, req).await,
         _ if !app.through_edge(&req) => {
             let e = ScimError::forbidden("requests must come through the stack's CloudFront edge");
             ScimResponse::error(Version::V2, &e).into_http()
         }
-        Family::Token => oauth::handle(app, req).await,
-        Family::Users | Family::Groups | Family::Discovery => {
-            handle_scim(app, family, req, started).await
-        }
+        Function::Token => oauth::handle(app, req).await,
+        _ => handle_scim(app, family, req, started).await,
     };
     let (read_after, write_after) = service::capacity::consumed();
     let cost = crate::metrics::Cost {
@@ -161,7 +163,12 @@ async fn handle_family(
     response
 }
 
-async fn handle_scim(app: &App, family: Family, req: Request, started: Instant) -> Response<Body> {
+async fn handle_scim(
+    app: &App,
+    family: Function,
+    req: Request,
+    started: Instant,
+) -> Response<Body> {
     let request_id = req
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
@@ -204,7 +211,7 @@ async fn handle_scim(app: &App, family: Family, req: Request, started: Instant) 
     response.into_http()
 }
 
-async fn serve(app: &App, family: Family, req: ScimRequest) -> Result<ScimResponse, ScimError> {
+async fn serve(app: &App, family: Function, req: ScimRequest) -> Result<ScimResponse, ScimError> {
     let token = auth::bearer(req.header("authorization"));
     let allowed = match token {
         Some(t) => {
@@ -223,12 +230,14 @@ async fn serve(app: &App, family: Family, req: ScimRequest) -> Result<ScimRespon
         )));
     }
     match family {
-        Family::Users => resources::serve(app, crate::scim::schema::ResourceKind::User, &req).await,
-        Family::Groups => {
+        Function::Users => {
+            resources::serve(app, crate::scim::schema::ResourceKind::User, &req).await
+        }
+        Function::Groups => {
             resources::serve(app, crate::scim::schema::ResourceKind::Group, &req).await
         }
-        Family::Discovery => discovery::serve(app, &req).await,
-        Family::Management | Family::Token => Err(ScimError::not_found("no SCIM endpoint here")),
+        Function::Discovery => discovery::serve(app, &req).await,
+        _ => Err(ScimError::not_found("no SCIM endpoint here")),
     }
 }
 

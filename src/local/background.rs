@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::function::Function;
 use crate::service::webhooks::target::UrlPolicy;
 use crate::service::webhooks::Deliverer;
 use crate::store::directories::DELETING;
@@ -40,7 +41,7 @@ pub async fn run(store: Store, every: Duration, grace: Duration) {
                         let since = *deleting.entry(d.id.clone()).or_insert_with(Instant::now);
                         if since.elapsed() >= grace {
                             let delete = store.delete_directory(&d.id, Duration::ZERO);
-                            match crate::store::caller::scope(crate::store::caller::CLEANUP, delete)
+                            match crate::store::caller::scope(Function::Cleanup.name(), delete)
                                 .await
                             {
                                 Ok(items) => {

@@ -28,6 +28,7 @@ use hyper::Method;
 use tokio::net::TcpListener;
 
 use crate::api::{self, routes, App, ScimResponse, Version, MAX_BODY_BYTES};
+use crate::function::Function;
 use crate::management_key::{is_loopback_host, ManagementKey};
 use crate::scim::error::ScimError;
 
@@ -203,12 +204,12 @@ async fn dispatch(
         Version::V2
     };
     let family = routes::route(parts.uri.path())
-        .filter(|f| management.is_some() || *f != routes::Family::Management);
+        .filter(|f| management.is_some() || *f != Function::Management);
     let Some(family) = family else {
         let e = ScimError::not_found(format!("no route for {}", parts.uri.path()));
         return to_hyper(ScimResponse::error(version, &e).into_http());
     };
-    if let (routes::Family::Management, Some(m)) = (family, management) {
+    if let (Function::Management, Some(m)) = (family, management) {
         if let Err(refused) = m.admit(&parts) {
             tracing::warn!(path = %parts.uri.path(), reason = %refused, "management request refused");
             return refused.into_response();

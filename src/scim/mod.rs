@@ -7,7 +7,6 @@ pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod list;
-pub mod normal;
 pub mod patch;
 pub mod path;
 pub mod plan;

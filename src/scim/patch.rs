@@ -9,7 +9,8 @@
 //! - read-only attributes in path-less values (`id`, `meta`, `groups`) are ignored when harmless.
 //!
 //! Group `members` are never written into the body: memberships are one store item per edge
-//! (DESIGN), so every op on `members` becomes a [`MemberChange`] and the store applies them in
+//! (`store::members`: a 50,000-member list would not fit DynamoDB's 400 KB item), so every op
+//! on `members` becomes a [`MemberChange`] and the store applies them in
 //! order. `apply` is all-or-nothing: on error the resource is left exactly as it was.
 
 mod edit;
@@ -465,7 +466,8 @@ impl Patcher {
                     ))
                 })?;
             if top.mutability == Mutability::WriteOnly {
-                // `password`: accepted so IdPs that push it succeed, never stored (DESIGN).
+                // `password`: accepted so IdPs that push it succeed, never stored
+                // (RFC 7643 §4.1.1: `password` is writeOnly, never returned; we keep no copy at all).
                 return Ok(());
             }
             Target {
@@ -513,7 +515,8 @@ impl Patcher {
     }
 
     fn finish(&mut self) {
-        // DESIGN: password is accepted and never stored, whatever path brought it in.
+        // `password` is accepted and never stored, whatever path brought it in (RFC 7643 §4.1.1:
+        // writeOnly; we keep no copy at all).
         while let Some(k) = key_ci(&self.doc, "password") {
             self.doc.shift_remove(&k);
         }

@@ -11,16 +11,16 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::clock;
-use crate::store::caller::{self, CLEANUP};
-use crate::store::{deadline, directories, keys, Store, StoreError};
+use crate::function::Function;
+use crate::store::caller;
+use crate::store::{deadline, Store, StoreError};
 
 /// How long one clean-up may run (the function's timeout is 900 s).
 const CLEAN_UP_BUDGET: Duration = Duration::from_secs(600);
 
-/// A clean-up the stream announced: the directory, the group, and when the marker was written.
+/// A clean-up the stream announced (`workers::records` reads it from the marker's insert): the
+/// directory, the group, and when the marker was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanUp {
     pub directory: String,
@@ -28,46 +28,14 @@ pub struct CleanUp {
     pub marked_ms: u64,
 }
 
-/// The new images of a DynamoDB stream event's records of `kind` (`INSERT`, `MODIFY`).
-pub fn new_images<'a>(event: &'a Value, kind: &'a str) -> impl Iterator<Item = &'a Value> {
-    event["Records"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(move |r| r["eventName"] == kind)
-        .map(|r| &r["dynamodb"]["NewImage"])
-}
-
-/// The clean-ups in a DynamoDB stream event (other records are ignored).
-pub fn clean_ups(event: &Value) -> Vec<CleanUp> {
-    new_images(event, "INSERT")
-        .filter_map(|image| {
-            let sk = image["sk"]["S"].as_str()?;
-            sk.strip_prefix(keys::CLEANUP_PREFIX)?;
-            Some(CleanUp {
-                directory: keys::directory_from_pk(image["pk"]["S"].as_str()?)?,
-                group: image["id"]["S"].as_str()?.to_string(),
-                marked_ms: image[keys::MARKED_MS]["N"].as_str()?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// Directories the stream shows turning (or still) `deleting`.
-pub fn directory_deletes(event: &Value) -> Vec<String> {
-    new_images(event, "MODIFY")
-        .filter_map(|image| {
-            (image["pk"]["S"] == keys::REGISTRY_PK && image["status"]["S"] == directories::DELETING)
-                .then(|| image["id"]["S"].as_str().map(str::to_string))
-                .flatten()
-        })
-        .collect()
-}
-
 /// Deletes a directory's data once no cached token can write any more (`auth::CACHE_TTL`).
 pub async fn finish_directory_delete(store: &Store, id: &str) -> Result<(), StoreError> {
     let delete = store.delete_directory(id, crate::auth::CACHE_TTL);
-    let items = caller::scope(CLEANUP, deadline::within(CLEAN_UP_BUDGET, delete)).await?;
+    let items = caller::scope(
+        Function::Cleanup.name(),
+        deadline::within(CLEAN_UP_BUDGET, delete),
+    )
+    .await?;
     tracing::info!(directory = %id, items, "directory deleted");
     Ok(())
 }
@@ -80,45 +48,11 @@ pub async fn finish(store: &Store, c: &CleanUp) -> Result<(), StoreError> {
         tokio::time::sleep(Duration::from_millis(request_ends - now)).await;
     }
     let clean_up = store.clean_up_group(&c.directory, &c.group);
-    let done = caller::scope(CLEANUP, deadline::within(CLEAN_UP_BUDGET, clean_up)).await?;
+    let done = caller::scope(
+        Function::Cleanup.name(),
+        deadline::within(CLEAN_UP_BUDGET, clean_up),
+    )
+    .await?;
     tracing::info!(directory = %c.directory, group = %c.group, finished_here = done, "group clean-up");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn registry_entries_turning_deleting_are_directory_deletes() {
-        let record = |status: &str| {
-            json!({"eventName": "MODIFY", "dynamodb": {"NewImage": {
-            "pk": {"S": "DIRECTORIES"}, "sk": {"S": "DIR#d1"}, "id": {"S": "d1"}, "status": {"S": status}}}})
-        };
-        let event = json!({"Records": [record("deleting"), record("linked")]});
-        assert_eq!(directory_deletes(&event), vec!["d1".to_string()]);
-    }
-
-    #[test]
-    fn only_marker_inserts_are_clean_ups() {
-        let record = |name: &str, sk: &str| {
-            json!({"eventName": name, "dynamodb": {"NewImage": {
-            "pk": {"S": "DIR#d%231"}, "sk": {"S": sk}, "id": {"S": "g1"}, "marked_ms": {"N": "5"}}}})
-        };
-        let event = json!({"Records": [
-            record("INSERT", "CLEANUP#GROUP#g1"),
-            record("REMOVE", "CLEANUP#GROUP#g1"),
-            record("INSERT", "USER#u1"),
-        ]});
-        assert!(directory_deletes(&event).is_empty());
-        assert_eq!(
-            clean_ups(&event),
-            vec![CleanUp {
-                directory: "d#1".into(),
-                group: "g1".into(),
-                marked_ms: 5
-            }]
-        );
-    }
 }

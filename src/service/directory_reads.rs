@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::management::{directory, ManagementError};
 use super::{listing, Service};
-use crate::scim::normal;
+use crate::events::normal;
 use crate::scim::schema::ResourceKind;
 use crate::store::Record;
 

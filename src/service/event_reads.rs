@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::management::ManagementError;
 use super::Service;
 
-pub use crate::store::outbox::Event;
+pub use crate::events::Event;
 
 /// A page of events and where the next read starts.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,10 +13,8 @@ use std::time::Duration;
 
 use aws_sdk_eventbridge::operation::put_events::PutEventsError;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use serde_json::Value;
 
-use crate::store::keys;
-use crate::store::outbox::{self, Event, EVENT_PREFIX};
+use crate::events::Event;
 
 /// The `source` of every event this stack puts on its bus.
 pub const SOURCE: &str = "scim-lambda.directory";
@@ -29,37 +27,19 @@ const MAX_CALL_BYTES: usize = 250_000;
 pub const MAX_ENTRY_BYTES: usize = 256_000;
 const ATTEMPTS: u32 = 4;
 
-/// The events in a DynamoDB stream event: inserts of `EVENT#` items, in stream order.
-pub fn events_in(stream_event: &Value) -> Vec<Event> {
-    super::cleanup::new_images(stream_event, "INSERT")
-        .filter_map(|image| {
-            let text = |k: &str| image[k]["S"].as_str();
-            let sk = text(keys::SK)?;
-            Some(Event {
-                id: text("id")?.into(),
-                event: text("event")?.into(),
-                directory_id: keys::directory_from_pk(text(keys::PK)?)?,
-                sequence: sk.strip_prefix(EVENT_PREFIX)?.parse().ok()?,
-                created_at: text("created_at").unwrap_or_default().into(),
-                data: outbox::event_data(text("data")?)?,
-            })
-        })
-        .collect()
-}
-
 /// The PutEvents entry of one event.
 pub fn entry(bus: &str, e: &Event) -> PutEventsRequestEntry {
     PutEventsRequestEntry::builder()
         .event_bus_name(bus)
         .source(SOURCE)
-        .detail_type(&e.event)
+        .detail_type(e.event.as_str())
         .detail(serde_json::to_string(e).unwrap_or_default())
         .build()
 }
 
 /// An entry's size as EventBridge counts it (User Guide, "Calculating PutEvents event entry
 /// size"): `Time` 14 bytes if set, and the UTF-8 bytes of `Source`, `DetailType`, `Detail` and
-/// each of `Resources`. Events are capped at `outbox::MAX_EVENT_BYTES`, so this stays under
+/// each of `Resources`. Events are capped at `events::MAX_EVENT_BYTES`, so this stays under
 /// `MAX_ENTRY_BYTES`.
 pub fn entry_size(e: &PutEventsRequestEntry) -> usize {
     e.time().map_or(0, |_| 14)
@@ -137,32 +117,30 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    fn stored(seq: u64, data: &Value) -> Event {
+        let (dir, created) = ("d1".to_string(), Some("2026-01-01T00:00:00.000Z"));
+        Event::from_stored(
+            dir,
+            seq,
+            "event_1",
+            "dsync.user.created",
+            created,
+            &data.to_string(),
+        )
+        .unwrap()
+    }
 
     #[test]
-    fn only_event_inserts_are_published() {
-        let record = |name: &str, sk: &str| {
-            json!({"eventName": name, "dynamodb": {"NewImage": {
-                "pk": {"S": "DIR#d1"}, "sk": {"S": sk}, "id": {"S": "event_1"},
-                "event": {"S": "dsync.user.created"}, "created_at": {"S": "t"},
-                "data": {"S": "{\"id\":\"u1\"}"}}}})
-        };
-        let event = json!({"Records": [
-            record("INSERT", "EVENT#00000000000000000007"),
-            record("MODIFY", "EVENT#00000000000000000008"),
-            record("INSERT", "USER#u1"),
-        ]});
-        let events = events_in(&event);
-        assert_eq!(events.len(), 1);
-        assert_eq!(events[0].sequence, 7);
-        assert_eq!(events[0].directory_id, "d1");
-        assert_eq!(events[0].data, json!({"id": "u1"}));
-        let e = entry("bus", &events[0]);
+    fn an_entry_is_the_envelope_under_its_event_name() {
+        let e = entry("bus", &stored(7, &json!({"id": "u1"})));
         assert_eq!(e.detail_type(), Some("dsync.user.created"));
         assert_eq!(e.source(), Some(SOURCE));
         let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
         assert_eq!(detail["sequence"], 7);
         assert_eq!(detail["directory_id"], "d1");
+        assert_eq!(detail["data"], json!({"id": "u1"}));
     }
 
     /// An event stored before the cap (up to DynamoDB's 400 KB) would be refused by PutEvents
@@ -171,13 +149,7 @@ mod tests {
     fn an_event_stored_above_the_cap_is_put_within_an_entry() {
         let data = json!({"id": "u1", "username": "ada@example.com",
             "raw_attributes": {"userName": "ada@example.com", "x": "a".repeat(380_000)}});
-        let event = json!({"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": {
-            "pk": {"S": "DIR#d1"}, "sk": {"S": "EVENT#00000000000000000009"},
-            "id": {"S": "event_1"}, "event": {"S": "dsync.user.created"},
-            "created_at": {"S": "2026-01-01T00:00:00.000Z"},
-            "data": {"S": data.to_string()}}}}]});
-        let events = events_in(&event);
-        let e = entry("bus", &events[0]);
+        let e = entry("bus", &stored(9, &data));
         assert!(entry_size(&e) <= MAX_ENTRY_BYTES, "{}", entry_size(&e));
         let detail: Value = serde_json::from_str(e.detail().unwrap()).unwrap();
         assert_eq!(detail["data"]["raw_attributes_omitted"], true);

@@ -51,7 +51,8 @@ use hyper::body::Bytes;
 use sha2::Sha256;
 
 use crate::clock;
-use crate::store::outbox::Event;
+use crate::events::Event;
+use crate::function::Function;
 use crate::store::webhooks::{Parked, Webhook};
 use crate::store::{caller, Store, StoreError};
 use connect::{HttpsClient, Lookup, ResolveError};
@@ -258,7 +259,11 @@ impl Deliverer {
         dir: &str,
         deadline: Instant,
     ) -> Result<usize, DeliveryError> {
-        caller::scope(caller::WEBHOOKS, self.deliver_within(dir, deadline)).await
+        caller::scope(
+            Function::Webhooks.name(),
+            self.deliver_within(dir, deadline),
+        )
+        .await
     }
 
     async fn deliver_within(&self, dir: &str, deadline: Instant) -> Result<usize, DeliveryError> {

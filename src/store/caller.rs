@@ -1,5 +1,5 @@
-//! Which function a DynamoDB call is made for: a task-local name (`users`, `groups`, `discovery`,
-//! `token`, `management`, `cleanup`, `webhooks`) set by each function's entry point and carried
+//! Which function a DynamoDB call is made for: a task-local name (`crate::function::Function`'s
+//! `name()`: `users`, `groups`, ..., `cleanup`, `webhooks`) set by each function's entry point and carried
 //! into the tasks a call spawns (`inherit`). The SDK interceptor reads it so that, under the
 //! `local` feature, the IAM test can hold every call the suite makes against the IAM statements
 //! of the function that made it (`local::calls`). Calls made outside any scope are the
@@ -10,11 +10,6 @@ use std::future::Future;
 tokio::task_local! {
     static FUNCTION: &'static str;
 }
-
-/// The clean-up function (stream-fed; `service::cleanup`).
-pub const CLEANUP: &str = "cleanup";
-/// The webhook deliverer (queue-fed; `service::webhooks`).
-pub const WEBHOOKS: &str = "webhooks";
 
 /// Runs `f` as a call of `function`. Boxed: a request's future is large, and a task-local scope
 /// would otherwise hold a second copy of it inline (the test threads' 2 MB stacks overflowed).

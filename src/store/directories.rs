@@ -18,6 +18,7 @@ use super::members::delete_request;
 use super::tx::{Expr, Role, Tx};
 use super::{get_s, is_condition_failure, key, s, Item, Store, StoreError};
 use crate::clock;
+use crate::events::{DirectorySummary, NewEvent};
 
 pub const PENDING: &str = "pending";
 pub const LINKED: &str = "linked";
@@ -73,8 +74,12 @@ impl Directory {
     }
 
     /// What events say of the directory.
-    pub fn summary(&self) -> Value {
-        json!({"id": self.id, "name": self.name, "created_at": self.created_at})
+    pub fn summary(&self) -> DirectorySummary {
+        DirectorySummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created_at: self.created_at.clone(),
+        }
     }
 }
 
@@ -152,9 +157,7 @@ impl Store {
             ),
             Role::Resource,
         )?;
-        let mut data = d.summary();
-        data["status"] = json!(LINKED);
-        tx.emit(id, "dsync.activated", json!({"directory": data}));
+        tx.emit(id, NewEvent::directory_activated(&d.summary(), LINKED));
         match tx.commit(self).await {
             // Another request linked it first.
             Err(StoreError::VersionMismatch) => Ok(()),
@@ -223,7 +226,7 @@ impl Store {
             ),
             Role::Resource,
         )?;
-        tx.emit(&d.id, "dsync.deleted", json!({"directory": d.summary()}));
+        tx.emit(&d.id, NewEvent::directory_deleted(&d.summary()));
         match tx.commit(self).await {
             Err(StoreError::VersionMismatch) => Ok(()),
             other => other,

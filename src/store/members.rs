@@ -12,13 +12,11 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
-use serde_json::Value;
-
 use super::keys;
-use super::outbox::{self, Emit};
 use super::resources::{DELETING, EDGE_SEQ};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
+use crate::events::{GroupSummary, Membership, NewEvent};
 use crate::scim::schema::ResourceKind;
 
 /// Membership edges to add to and remove from a group.
@@ -84,7 +82,7 @@ impl Store {
         dir: &str,
         group_id: &str,
         delta: &MemberDelta,
-        group: &Value,
+        group: &GroupSummary,
     ) -> Result<(), StoreError> {
         for op in ops(group_id, delta) {
             self.edge_op(tx, dir, &op)?;
@@ -179,7 +177,7 @@ impl Store {
         dir: &str,
         group_id: &str,
         delta: &MemberDelta,
-        group: &Value,
+        group: &GroupSummary,
         first_seq: u64,
     ) -> Result<(), StoreError> {
         let ops = ops(group_id, delta)
@@ -199,7 +197,7 @@ impl Store {
     pub(crate) async fn apply_edge_ops(
         &self,
         dir: &str,
-        ops: Vec<(EdgeOp, Option<(u64, Emit)>)>,
+        ops: Vec<(EdgeOp, Option<(u64, NewEvent)>)>,
     ) -> Result<(), StoreError> {
         let mut chunks: Vec<Vec<_>> = Vec::new();
         let mut size = MAX_TX_ITEMS;
@@ -222,7 +220,7 @@ impl Store {
     async fn commit_edges(
         &self,
         dir: &str,
-        mut chunk: Vec<(EdgeOp, Option<(u64, Emit)>)>,
+        mut chunk: Vec<(EdgeOp, Option<(u64, NewEvent)>)>,
     ) -> Result<(), StoreError> {
         loop {
             let mut tx = Tx::new(self);
@@ -392,16 +390,16 @@ impl Store {
     }
 }
 
-fn membership_event(dir: &str, op: &EdgeOp, group: &Value) -> Emit {
+fn membership_event(dir: &str, op: &EdgeOp, group: &GroupSummary) -> NewEvent {
     match op {
-        EdgeOp::Add(_, user) => outbox::membership(dir, true, group, user),
-        EdgeOp::Remove(_, user) => outbox::membership(dir, false, group, user),
+        EdgeOp::Add(_, user) => NewEvent::membership(Membership::Added, dir, group, user),
+        EdgeOp::Remove(_, user) => NewEvent::membership(Membership::Removed, dir, group, user),
     }
 }
 
 impl Tx {
-    fn emit_membership(&mut self, dir: &str, op: &EdgeOp, group: &Value) {
-        self.push_emit(dir, membership_event(dir, op, group));
+    fn emit_membership(&mut self, dir: &str, op: &EdgeOp, group: &GroupSummary) {
+        self.emit(dir, membership_event(dir, op, group));
     }
 }
 

@@ -34,8 +34,8 @@ use super::resources::{
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
+use crate::events::{GroupSummary, NewEvent, Object};
 use crate::scim::filter::eval::fold_case;
-use crate::scim::normal;
 use crate::scim::resource::{index_values, IndexValues};
 use crate::scim::schema::ResourceKind;
 
@@ -87,14 +87,10 @@ impl Store {
         )?;
         let none = IndexValues::default();
         self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
-        tx.emit(
-            dir,
-            &event_name(kind, "created"),
-            resource_data(dir, kind, record),
-        );
+        tx.emit(dir, NewEvent::created(&object(dir, kind, record)));
         if fits {
             self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
-            let group = normal::group_summary(&record.id, &record.body);
+            let group = GroupSummary::of(&record.id, &record.body);
             self.edge_changes(&mut tx, dir, &record.id, &delta, &group)?;
         } else {
             // The created event and the member events after it stay unread until the group is
@@ -180,7 +176,7 @@ impl Store {
             None => (None, 0),
         };
         if !delta.is_empty() {
-            let group = normal::group_summary(&live.id, &live.body);
+            let group = GroupSummary::of(&live.id, &live.body);
             self.apply_edges(dir, &live.id, &delta, &group, edges_from)
                 .await?;
         }
@@ -191,11 +187,7 @@ impl Store {
         // A takeover of an abandoned create with another body: the held created event showed
         // the first body.
         if pending.body != live.body {
-            tx.emit(
-                dir,
-                &event_name(kind, "updated"),
-                updated_data(dir, kind, pending, &live),
-            );
+            tx.emit(dir, updated(dir, kind, pending, &live));
         }
         tx.put(
             resource_item(dir, kind, &live)?,
@@ -284,11 +276,7 @@ impl Store {
                     Role::Resource,
                 )?;
                 if old.body != new.body {
-                    tx.emit(
-                        dir,
-                        &event_name(kind, "updated"),
-                        updated_data(dir, kind, old, new),
-                    );
+                    tx.emit(dir, updated(dir, kind, old, new));
                 }
                 let (before, after) =
                     (index_values(kind, &old.body), index_values(kind, &new.body));
@@ -314,8 +302,8 @@ impl Store {
             }
         }
         let group = match write {
-            GroupWrite::Replace { new, .. } => normal::group_summary(id, &new.body),
-            GroupWrite::Touch { group } => normal::group_summary(id, &group.body),
+            GroupWrite::Replace { new, .. } => GroupSummary::of(id, &new.body),
+            GroupWrite::Touch { group } => GroupSummary::of(id, &group.body),
         };
         // (The sequence item counts once even when only the member events use it.)
         if tx.len() + members.items() < MAX_TX_ITEMS {
@@ -371,11 +359,7 @@ impl Store {
         )?;
         let before = index_values(kind, &old.body);
         self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
-        tx.emit(
-            dir,
-            &event_name(kind, "deleted"),
-            resource_data(dir, kind, old),
-        );
+        tx.emit(dir, NewEvent::deleted(&object(dir, kind, old)));
         // A pending group was never counted.
         if !matches!(old.state, State::Pending { .. }) {
             self.move_counter(tx, dir, kind, &old.id, -1)?;
@@ -620,25 +604,12 @@ fn intent(record: &Record, members: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `dsync.{user|group}.{action}`.
-fn event_name(kind: ResourceKind, action: &str) -> String {
-    let what = match kind {
-        ResourceKind::User => "user",
-        ResourceKind::Group => "group",
-    };
-    format!("dsync.{what}.{action}")
+/// The normalised object of a record: what its events carry.
+fn object(dir: &str, kind: ResourceKind, r: &Record) -> Object {
+    Object::of(kind, dir, &r.id, &r.body, &r.meta)
 }
 
-/// A created or deleted event's data: the normalised object.
-fn resource_data(dir: &str, kind: ResourceKind, r: &Record) -> serde_json::Value {
-    normal::object(kind, dir, &r.id, &r.body, &r.meta)
-}
-
-/// An updated event's data: the normalised object and what changed (`previous_attributes`).
-fn updated_data(dir: &str, kind: ResourceKind, old: &Record, new: &Record) -> serde_json::Value {
-    let before = resource_data(dir, kind, old);
-    let mut after = resource_data(dir, kind, new);
-    let previous = normal::previous_attributes(&before, &after);
-    after["previous_attributes"] = serde_json::Value::Object(previous);
-    after
+/// The updated event of a record written from `old` to `new`.
+fn updated(dir: &str, kind: ResourceKind, old: &Record, new: &Record) -> NewEvent {
+    NewEvent::updated(&object(dir, kind, old), &object(dir, kind, new))
 }

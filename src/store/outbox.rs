@@ -27,18 +27,18 @@
 //!   those it passed (`RETIRE_PER_READ` at most), and each block carries a TTL
 //!   (`BLOCK_TTL_SECS`) so DynamoDB removes it even if no reader comes; `directory check
 //!   --repair` removes them too.
-//! - An event is at most `MAX_EVENT_BYTES` as the Events API, webhooks and EventBridge carry it:
-//!   a larger one omits its largest parts, each replaced by `"{field}_omitted": true` (`fit`).
-//!   So its item fits DynamoDB's 400 KB, its EventBridge entry 256 KB, and every write the
-//!   store accepts commits with its event.
+//! - What an event says (its type, its capped `data`) is built by `crate::events` and handed in
+//!   as a [`NewEvent`]; this module only numbers and writes it. The cap (`events::size`) keeps
+//!   its item under DynamoDB's 400 KB, so every write the store accepts commits with its event.
 //! - Events expire by TTL after the retention (`SCIM_EVENT_RETENTION_DAYS`, default 30).
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::tx::{Expr, Numbering, Role, Tx};
 use super::{get_n, get_s, key, keys, n, s, Item, ItemKey, Store, StoreError};
 use crate::clock;
+use crate::events::size::{ENVELOPE_BYTES, MAX_DATA_BYTES};
+use crate::events::{Event, NewEvent};
 
 /// Kept here for the stream decoders that read it from the outbox (`keys::SortKey` is the one
 /// reading of a sort key).
@@ -59,156 +59,26 @@ const TTL: &str = "ttl";
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
-/// Largest event, as its JSON envelope (`id`, `event`, `directory_id`, `sequence`, `created_at`,
-/// `data`) is stored and delivered: the Events API's element, the webhook body, the EventBridge
-/// `Detail`. Below an EventBridge entry's 256 KB with room for `Source` and `DetailType`
-/// (PutEvents entry size, EventBridge User Guide "Calculating PutEvents event entry size"), below
-/// the 256 KiB SQS message the webhook rule delivers (the bus adds about 300 bytes of envelope),
-/// and below DynamoDB's 400 KB item with the event's other attributes.
-pub const MAX_EVENT_BYTES: usize = 200_000;
-/// What the envelope around `data` may take: `{"id":"event_" + 32 hex,"event":…,"directory_id":…,
-/// "sequence":20 digits,"created_at":…,"data":}` is under 300 bytes with a 64-byte directory id.
-const ENVELOPE_BYTES: usize = 1_000;
-/// Largest `data`, so that the envelope holds `MAX_EVENT_BYTES`.
-const MAX_DATA_BYTES: usize = MAX_EVENT_BYTES - ENVELOPE_BYTES;
 /// Most event bytes one page returns (at least one event): a Lambda response holds 6 MB, and the
 /// page is JSON inside API Gateway's JSON `body` string, where escaping can double it.
 const MAX_PAGE_BYTES: usize = 2_000_000;
-/// Suffix of the marker that says a field was left out of an event for size.
-pub const OMITTED_SUFFIX: &str = "_omitted";
-
-/// One directory event, as the Events API, EventBridge and webhooks deliver it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
-pub struct Event {
-    pub id: String,
-    pub event: String,
-    pub directory_id: String,
-    pub sequence: u64,
-    pub created_at: String,
-    pub data: Value,
-}
-
-/// An event added to a transaction, numbered when the transaction commits.
-#[derive(Debug, Clone)]
-pub(crate) struct Emit {
-    id: String,
-    name: String,
-    created_at: String,
-    data: Value,
-}
-
-impl Emit {
-    pub(crate) fn new(name: &str, mut data: Value) -> Self {
-        fit(&mut data, MAX_DATA_BYTES);
-        Emit {
-            id: format!("event_{}", uuid::Uuid::now_v7().simple()),
-            name: name.into(),
-            created_at: clock::now_rfc3339(),
-            data,
-        }
-    }
-
-    fn item(&self, store: &Store, dir: &str, seq: u64) -> Item {
-        let mut item = key(keys::directory_pk(dir), keys::event_sk(seq));
-        item.insert("id".into(), s(&self.id));
-        item.insert("event".into(), s(&self.name));
-        item.insert("created_at".into(), s(&self.created_at));
-        item.insert("data".into(), s(self.data.to_string()));
-        let ttl = clock::now_millis() as u64 / 1000 + store.event_retention_days * 86_400;
-        item.insert(TTL.into(), n(ttl));
-        item
-    }
-}
-
-fn json_len(v: &Value) -> usize {
-    serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
-}
-
-/// Makes `data` at most `budget` bytes of JSON by omitting its largest parts, each replaced by
-/// `"{field}_omitted": true` in the same object, in this order: `raw_attributes` (the whole SCIM
-/// resource, and its old values in `previous_attributes`), then `custom_attributes`, then the
-/// largest remaining field that is not an object; at each step the copy inside
-/// `previous_attributes` goes before the current value. `id` and `directory_id` (ours, short) are
-/// kept, so a consumer can fetch the whole resource through the management API.
-pub fn fit(data: &mut Value, budget: usize) {
-    while json_len(data) > budget {
-        let mut best: Option<(Rank, Vec<String>)> = None;
-        candidates(data, &mut Vec::new(), false, &mut best);
-        match best {
-            Some((_, path)) => omit(data, &path),
-            // Nothing left to omit (unreachable for the normalised objects): keep the ids.
-            None => {
-                let keep = |k: &str| {
-                    data.get(k)
-                        .filter(|v| json_len(v) <= 256)
-                        .cloned()
-                        .unwrap_or(Value::Null)
-                };
-                *data = json!({"id": keep("id"), "directory_id": keep("directory_id"),
-                    "data_omitted": true});
-                return;
-            }
-        }
-    }
-}
-
-/// Which part to omit first: the lowest rank. (tier, outside `previous_attributes`, smaller).
-type Rank = (u8, bool, std::cmp::Reverse<usize>);
-
-fn candidates(
-    v: &Value,
-    path: &mut Vec<String>,
-    in_previous: bool,
-    best: &mut Option<(Rank, Vec<String>)>,
-) {
-    let Some(m) = v.as_object() else { return };
-    for (k, child) in m {
-        if k == "id" || k == "directory_id" || k.ends_with(OMITTED_SUFFIX) {
-            continue;
-        }
-        let tier = match k.as_str() {
-            "raw_attributes" => 0,
-            "custom_attributes" => 1,
-            _ if child.is_object() => {
-                path.push(k.clone());
-                candidates(child, path, in_previous || k == "previous_attributes", best);
-                path.pop();
-                continue;
-            }
-            _ => 2,
-        };
-        let rank = (tier, !in_previous, std::cmp::Reverse(json_len(child)));
-        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-            let mut p = path.clone();
-            p.push(k.clone());
-            *best = Some((rank, p));
-        }
-    }
-}
-
-fn omit(data: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut at = data;
-    for p in parents {
-        match at.get_mut(p) {
-            Some(next) => at = next,
-            None => return,
-        }
-    }
-    if let Some(m) = at.as_object_mut() {
-        m.remove(last);
-        m.insert(format!("{last}{OMITTED_SUFFIX}"), Value::Bool(true));
-    }
+/// The item of an event numbered `seq`.
+fn event_item(store: &Store, dir: &str, seq: u64, e: &NewEvent) -> Item {
+    let mut item = key(keys::directory_pk(dir), keys::event_sk(seq));
+    item.insert("id".into(), s(e.id()));
+    item.insert("event".into(), s(e.event().as_str()));
+    item.insert("created_at".into(), s(e.created_at()));
+    item.insert("data".into(), s(e.data().to_string()));
+    let ttl = clock::now_millis() as u64 / 1000 + store.event_retention_days * 86_400;
+    item.insert(TTL.into(), n(ttl));
+    item
 }
 
 /// What a transaction writes to the outbox besides its other items.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outbox {
     pub(crate) dir: String,
-    pub(crate) events: Vec<Emit>,
+    pub(crate) events: Vec<NewEvent>,
     /// Numbers to reserve after this transaction's own events; they and this transaction's
     /// events form a block.
     pub(crate) reserve: Option<u64>,
@@ -252,7 +122,7 @@ impl Numbering for Outbox {
         )?;
         for (i, e) in self.events.iter().enumerate() {
             tx.put(
-                e.item(store, &self.dir, current + 1 + i as u64),
+                event_item(store, &self.dir, current + 1 + i as u64, e),
                 None,
                 Role::Other,
             )?;
@@ -280,12 +150,8 @@ impl Tx {
     }
 
     /// Adds an event to this transaction, numbered at commit.
-    pub(crate) fn emit(&mut self, dir: &str, name: &str, data: Value) {
-        self.push_emit(dir, Emit::new(name, data));
-    }
-
-    pub(crate) fn push_emit(&mut self, dir: &str, emit: Emit) {
-        self.outbox_for(dir).events.push(emit);
+    pub(crate) fn emit(&mut self, dir: &str, event: NewEvent) {
+        self.outbox_for(dir).events.push(event);
     }
 
     /// Reserves `count` numbers after this transaction's events and opens a block of them;
@@ -300,9 +166,9 @@ impl Tx {
         store: &Store,
         dir: &str,
         seq: u64,
-        emit: &Emit,
+        event: &NewEvent,
     ) -> Result<(), StoreError> {
-        self.put(emit.item(store, dir, seq), None, Role::Other)
+        self.put(event_item(store, dir, seq, event), None, Role::Other)
     }
 
     /// Closes the block this request opened at `first` (its change is complete).
@@ -313,19 +179,6 @@ impl Tx {
             Role::Other,
         )
     }
-}
-
-/// The events of a membership edge change.
-pub(crate) fn membership(dir: &str, added: bool, group: &Value, user_id: &str) -> Emit {
-    let name = if added {
-        "dsync.group.user_added"
-    } else {
-        "dsync.group.user_removed"
-    };
-    Emit::new(
-        name,
-        json!({"directory_id": dir, "group": group, "user": {"id": user_id}}),
-    )
 }
 
 /// A page of events and where the next read starts.
@@ -519,137 +372,17 @@ fn seq_of_key(k: &Item) -> Option<u64> {
 }
 
 fn event_from_item(dir: &str, item: &Item) -> Option<Event> {
-    Some(Event {
-        id: get_s(item, "id")?.into(),
-        event: get_s(item, "event")?.into(),
-        directory_id: dir.into(),
-        sequence: seq_of_key(item)?,
-        created_at: get_s(item, "created_at").unwrap_or_default().into(),
-        data: event_data(get_s(item, "data")?)?,
-    })
+    Event::from_stored(
+        dir.into(),
+        seq_of_key(item)?,
+        get_s(item, "id")?,
+        get_s(item, "event")?,
+        get_s(item, "created_at"),
+        get_s(item, "data")?,
+    )
 }
 
-/// An event's `data` from its stored text, held to the cap: events stored before it (up to
-/// DynamoDB's 400 KB) are cut as new ones are, so no reader delivers more than `MAX_EVENT_BYTES`.
-pub fn event_data(text: &str) -> Option<Value> {
-    let mut data: Value = serde_json::from_str(text).ok()?;
-    // The text is the compact JSON `fit` measures (`Value::to_string`).
-    if text.len() > MAX_DATA_BYTES {
-        fit(&mut data, MAX_DATA_BYTES);
-    }
-    Some(data)
-}
-
-/// An event from its item as the table's stream carries it (the publisher's input).
-pub fn event_from_stream_image(item: &Item) -> Option<Event> {
-    let dir = keys::directory_from_pk(get_s(item, keys::PK)?)?;
-    event_from_item(&dir, item)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scim::normal;
-    use crate::scim::resource::Meta;
-    use crate::scim::schema::ResourceKind;
-
-    const EXT: &str = "urn:ietf:params:scim:schemas:extension:acme:1.0:User";
-
-    fn user(attr: &str) -> Value {
-        let body = json!({"userName": "ada@example.com", EXT: {"badge": attr}});
-        let meta = Meta {
-            created: "2026-01-01T00:00:00Z".into(),
-            last_modified: "2026-01-02T00:00:00Z".into(),
-            version: 1,
-        };
-        normal::object(
-            ResourceKind::User,
-            "d1",
-            "u1",
-            body.as_object().unwrap(),
-            &meta,
-        )
-    }
-
-    /// The envelope at its longest: the largest sequence, a 64-byte directory id.
-    fn longest_event(data: Value) -> usize {
-        let e = Event {
-            id: format!("event_{}", uuid::Uuid::now_v7().simple()),
-            event: "dsync.group.user_removed".into(),
-            directory_id: "d".repeat(64),
-            sequence: u64::MAX,
-            created_at: clock::now_rfc3339(),
-            data,
-        };
-        serde_json::to_vec(&e).unwrap().len()
-    }
-
-    #[test]
-    fn an_update_of_a_230_kb_attribute_keeps_what_fits_and_marks_the_rest() {
-        let (old, mut new) = (user(&"a".repeat(230_000)), user(&"b".repeat(230_000)));
-        new["previous_attributes"] = Value::Object(normal::previous_attributes(&old, &new));
-        let emit = Emit::new("dsync.user.updated", new);
-        assert!(longest_event(emit.data.clone()) <= MAX_EVENT_BYTES);
-        let d = &emit.data;
-        assert_eq!(d["id"], "u1");
-        assert_eq!(d["username"], "ada@example.com");
-        assert_eq!(d["raw_attributes_omitted"], true);
-        assert_eq!(d["custom_attributes_omitted"], true);
-        let p = &d["previous_attributes"];
-        assert_eq!(p["raw_attributes_omitted"], true);
-        assert_eq!(p["custom_attributes_omitted"], true);
-    }
-
-    #[test]
-    fn the_old_value_goes_before_the_new_one() {
-        let (old, mut new) = (user(&"a".repeat(60_000)), user(&"b".repeat(60_000)));
-        new["previous_attributes"] = Value::Object(normal::previous_attributes(&old, &new));
-        let emit = Emit::new("dsync.user.updated", new);
-        assert!(longest_event(emit.data.clone()) <= MAX_EVENT_BYTES);
-        let d = &emit.data;
-        let p = &d["previous_attributes"];
-        assert_eq!(p["raw_attributes_omitted"], true);
-        assert_eq!(
-            p["custom_attributes"][format!("{EXT}:badge")]
-                .as_str()
-                .unwrap()
-                .len(),
-            60_000
-        );
-        assert_eq!(
-            d["raw_attributes"][EXT]["badge"].as_str().unwrap().len(),
-            60_000
-        );
-        assert!(d.get("raw_attributes_omitted").is_none());
-    }
-
-    #[test]
-    fn a_membership_event_of_a_huge_group_name_keeps_the_ids() {
-        let group = json!({"id": "g1", "idp_id": "x", "name": "n".repeat(250_000)});
-        let emit = membership("d1", true, &group, "u1");
-        assert!(longest_event(emit.data.clone()) <= MAX_EVENT_BYTES);
-        assert_eq!(emit.data["group"]["id"], "g1");
-        assert_eq!(emit.data["group"]["name_omitted"], true);
-        assert_eq!(emit.data["group"]["idp_id"], "x");
-        assert_eq!(emit.data["user"]["id"], "u1");
-    }
-
-    #[test]
-    fn nothing_left_to_omit_still_ends_under_the_cap() {
-        let mut data = json!({"id": "u1", "k".repeat(300_000): {}});
-        fit(&mut data, MAX_DATA_BYTES);
-        assert!(json_len(&data) <= MAX_DATA_BYTES);
-        assert_eq!(data["id"], "u1");
-        assert_eq!(data["data_omitted"], true);
-    }
-
-    #[test]
-    fn a_stored_event_above_the_cap_is_cut_when_read() {
-        let text = user(&"a".repeat(350_000)).to_string();
-        let data = event_data(&text).unwrap();
-        assert!(longest_event(data.clone()) <= MAX_EVENT_BYTES);
-        assert_eq!(data["raw_attributes_omitted"], true);
-        let small = user("a").to_string();
-        assert_eq!(event_data(&small).unwrap(), user("a"));
-    }
+/// The number of the event at sort key `sk` (`EVENT#{seq}`), if `sk` is an event's.
+pub fn event_seq(sk: &str) -> Option<u64> {
+    sk.strip_prefix(EVENT_PREFIX)?.parse().ok()
 }

@@ -150,7 +150,7 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
 }
 
 /// Membership edges are items of their own: adding or removing one member costs the same whatever
-/// the group's size (DESIGN "Data model": O(1) items per member change).
+/// the group's size (`store::members`: O(1) items per member change).
 #[tokio::test]
 async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
     let scim = Scim::start().await;

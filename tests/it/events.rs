@@ -3,9 +3,10 @@
 //! Lambda Runtime API (the nearest thing to `sam local invoke` without Docker), against local
 //! DynamoDB seeded with the ids the fixtures name.
 
-use scim_lambda::api::{self, App, Family};
+use scim_lambda::api::{self, App};
 use scim_lambda::auth;
 use scim_lambda::clock;
+use scim_lambda::function::Function;
 use scim_lambda::local::runtime_api::RuntimeApi;
 use scim_lambda::scim::resource::{self, Meta};
 use scim_lambda::scim::schema::ResourceKind;
@@ -147,7 +148,7 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_handler() {
         let app = App::new(store.clone(), None);
         let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let family =
-            Family::from_name(function).unwrap_or_else(|| panic!("unknown function {function}"));
+            Function::from_name(function).unwrap_or_else(|| panic!("unknown function {function}"));
         let resp = api::handle(&app, family, req).await;
         let body = match resp.body() {
             lambda_http::Body::Text(t) => t.clone(),

@@ -101,13 +101,9 @@ fn like(pattern: &str, value: &str) -> bool {
 }
 
 fn function_of(name: &str) -> &'static str {
-    match name {
-        "cleanup" => "CleanupFunction",
-        "webhooks" => "WebhookFunction",
-        other => scim_lambda::api::Family::from_name(other)
-            .unwrap_or_else(|| panic!("unknown function {other}"))
-            .function(),
-    }
+    scim_lambda::function::Function::from_name(name)
+        .unwrap_or_else(|| panic!("unknown function {name}"))
+        .logical_id()
 }
 
 fn table_of(name: &str) -> &'static str {

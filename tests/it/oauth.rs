@@ -435,7 +435,7 @@ async fn only_the_exact_token_path_reaches_the_token_endpoint() {
             "grant_type=client_credentials".into(),
         ))
         .unwrap();
-    let resp = scim_lambda::api::handle(&s.app, scim_lambda::api::Family::Token, req).await;
+    let resp = scim_lambda::api::handle(&s.app, scim_lambda::function::Function::Token, req).await;
     assert_eq!(resp.status().as_u16(), 404);
 }
 
@@ -616,7 +616,8 @@ async fn deleting_a_directory_deletes_its_clients_and_access_tokens() {
 /// or a wrong `x-scim-edge`) are refused before any token check; through it they are served.
 #[tokio::test]
 async fn with_the_edge_only_requests_through_it_are_served() {
-    use scim_lambda::api::{handle, App, Family, EDGE_HEADER};
+    use scim_lambda::api::{handle, App, EDGE_HEADER};
+    use scim_lambda::function::Function;
     let s = Scim::start().await;
     let mut app = App::new(s.app.store().clone(), None);
     app.edge_secret = Some("0f5e-edge".into());
@@ -631,10 +632,10 @@ async fn with_the_edge_only_requests_through_it_are_served() {
         b.body(lambda_http::Body::Empty).unwrap()
     };
     for edge in [None, Some("wrong"), Some("0f5e-edge0")] {
-        let r = handle(&app, Family::Users, get(edge)).await;
+        let r = handle(&app, Function::Users, get(edge)).await;
         assert_eq!(r.status().as_u16(), 403, "{edge:?}");
     }
-    let r = handle(&app, Family::Users, get(Some("0f5e-edge"))).await;
+    let r = handle(&app, Function::Users, get(Some("0f5e-edge"))).await;
     assert_eq!(r.status().as_u16(), 200);
     let token = lambda_http::http::Request::builder()
         .method("POST")
@@ -645,7 +646,7 @@ async fn with_the_edge_only_requests_through_it_are_served() {
         ))
         .unwrap();
     assert_eq!(
-        handle(&app, Family::Token, token).await.status().as_u16(),
+        handle(&app, Function::Token, token).await.status().as_u16(),
         403
     );
 }

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use scim_lambda::store::outbox::{self, Event};
+use scim_lambda::events::{self, Event};
+use scim_lambda::store::outbox;
 use serde_json::{json, Value};
 
 use crate::support::Scim;
@@ -524,7 +525,7 @@ async fn a_user_with_a_230_kb_attribute_is_updated_and_its_event_says_what_it_le
         .collect();
     assert_eq!(updates.len(), 2);
     for e in updates {
-        assert!(e.to_string().len() <= outbox::MAX_EVENT_BYTES);
+        assert!(e.to_string().len() <= events::MAX_EVENT_BYTES);
         let d = &e["data"];
         assert_eq!(d["id"], id.as_str());
         assert_eq!(d["username"], "ada@example.com");

@@ -132,7 +132,7 @@ async fn replay(folder: &str) {
             .await
             .unwrap();
         cursor = page.after;
-        let events: Vec<&scim_lambda::store::outbox::Event> = page
+        let events: Vec<&scim_lambda::events::Event> = page
             .data
             .iter()
             .filter(|e| e.event != "dsync.activated")
@@ -179,7 +179,7 @@ fn protocol_problems(
     path: &str,
     status: u16,
     body: &Value,
-    events: &[&scim_lambda::store::outbox::Event],
+    events: &[&scim_lambda::events::Event],
 ) -> Vec<String> {
     let path = path.split('?').next().unwrap_or_default();
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -188,9 +188,8 @@ fn protocol_problems(
         Some(&"Groups") => "group",
         _ => "",
     };
-    let id_of = |e: &scim_lambda::store::outbox::Event| {
-        e.data["id"].as_str().unwrap_or_default().to_string()
-    };
+    let id_of =
+        |e: &scim_lambda::events::Event| e.data["id"].as_str().unwrap_or_default().to_string();
     let mut problems = Vec::new();
     let mut expect = |ok: bool, what: &str| {
         if !ok {
@@ -204,7 +203,7 @@ fn protocol_problems(
     let created = format!("dsync.{kind}.created");
     let updated = format!("dsync.{kind}.updated");
     let deleted = format!("dsync.{kind}.deleted");
-    let membership = |e: &&&scim_lambda::store::outbox::Event| {
+    let membership = |e: &&&scim_lambda::events::Event| {
         e.event == "dsync.group.user_added" || e.event == "dsync.group.user_removed"
     };
     match method {

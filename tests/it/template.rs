@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use scim_lambda::api::routes::ROUTES;
-use scim_lambda::api::Family;
+use scim_lambda::function::Function;
 use serde_yaml::Value;
 
 pub fn load() -> Value {
@@ -45,7 +45,7 @@ fn template_routes_equal_the_local_server_routes() {
     }
     let local: BTreeSet<(String, String)> = scim_lambda::api::routes::api_gateway_routes()
         .into_iter()
-        .map(|(f, p)| (f.function().to_string(), p))
+        .map(|(f, p)| (f.logical_id().to_string(), p))
         .collect();
     // Every route the local server knows is declared, in the RFC's spelling and in lower case.
     assert!(local.len() > ROUTES.len());
@@ -65,14 +65,14 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
-        // One binary for all three; the function's family comes from SCIM_FAMILY.
+        // One binary for every function; which one it is comes from SCIM_FAMILY.
         assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "lambda");
         assert_eq!(
             f["Properties"]["Environment"]["Variables"]["SCIM_FAMILY"],
             bin
         );
         assert_eq!(
-            scim_lambda::api::Family::from_name(bin).map(|f| f.function()),
+            Function::from_name(bin).map(|f| f.logical_id()),
             Some(logical)
         );
         let policy = serde_yaml::to_string(&f["Properties"]["Policies"]).unwrap();
@@ -90,7 +90,7 @@ fn the_clean_up_function_is_fed_only_clean_up_markers_from_the_table_stream() {
     assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "lambda");
     assert_eq!(
         f["Properties"]["Environment"]["Variables"]["SCIM_FAMILY"],
-        scim_lambda::api::lambda::CLEANUP
+        Function::Cleanup.name()
     );
     let event = &f["Properties"]["Events"]["CleanupMarkers"]["Properties"];
     let pattern = event["FilterCriteria"]["Filters"][0]["Pattern"]
@@ -139,7 +139,7 @@ fn events_reach_the_bus_from_the_stream_and_webhooks_retry_for_a_day() {
     let f = &r["PublisherFunction"]["Properties"];
     assert_eq!(
         f["Environment"]["Variables"]["SCIM_FAMILY"],
-        scim_lambda::api::lambda::PUBLISHER
+        Function::Publisher.name()
     );
     assert!(!f["Environment"]["Variables"][scim_lambda::service::publisher::ENV_BUS].is_null());
     let ev = &f["Events"]["DirectoryEvents"]["Properties"];
@@ -337,8 +337,8 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
     let own = api["RouteSettings"].as_mapping().unwrap();
     for (family, path) in ROUTES {
         let (rate, burst) = match family {
-            Family::Token => ("TokenThrottleRateLimit", "TokenThrottleBurstLimit"),
-            Family::Management => (
+            Function::Token => ("TokenThrottleRateLimit", "TokenThrottleBurstLimit"),
+            Function::Management => (
                 "ManagementThrottleRateLimit",
                 "ManagementThrottleBurstLimit",
             ),

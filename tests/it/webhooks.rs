@@ -336,7 +336,9 @@ async fn the_stream_carries_every_event_to_the_publisher() {
     s.delete(&format!("/Users/{u}")).await;
 
     let records = stream_records(&s.endpoint(), store.table()).await;
-    let published = scim_lambda::service::publisher::events_in(&json!({"Records": records}));
+    let stream: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(json!({ "Records": records })).unwrap();
+    let published = scim_lambda::workers::records::events(&stream);
     let expected = store
         .events(&s.directory, before, 100, &[])
         .await
@@ -354,9 +356,13 @@ async fn the_stream_carries_every_event_to_the_publisher() {
         let message = json!({"Records": [{"messageId": "m1", "body": json!({
             "detail-type": e.event, "source": scim_lambda::service::publisher::SOURCE, "detail": detail
         }).to_string()}]});
+        let batch: aws_lambda_events::sqs::SqsEvent = serde_json::from_value(message).unwrap();
         assert_eq!(
-            scim_lambda::api::lambda::webhook_triggers(&message),
-            vec![("m1".to_string(), s.directory.clone())]
+            scim_lambda::workers::records::webhook_triggers(&batch),
+            vec![scim_lambda::workers::records::WebhookTrigger {
+                message_id: "m1".into(),
+                directory: s.directory.clone()
+            }]
         );
     }
 }

@@ -41,7 +41,7 @@ pub fn matches_element(
 /// The case folding used for non-caseExact strings: Unicode canonical caseless matching (NFD,
 /// full case folding of CaseFolding.txt, recomposed to NFC), so `"ΟΔΥΣΣΕΥΣ"` and `"οδυσσευσ"`
 /// (final sigma), or NFC `é` and NFD `é`, are one name. The store folds userName, displayName
-/// and emails the same way, so `userName eq` and the uniqueness guard agree (DESIGN: one rule
+/// and emails the same way, so `userName eq` and the uniqueness guard agree (one rule
 /// everywhere). The tables come from the `caseless` and `unicode-normalization` crates pinned by
 /// Cargo.lock, not from the toolchain; docs/behaviour.md says how a change is migrated.
 pub fn fold_case(s: &str) -> String {

@@ -1,4 +1,4 @@
-//! Group membership ops. Memberships are one store item per (group, user) edge (DESIGN), never a
+//! Group membership ops. Memberships are one store item per (group, user) edge (`store::members`), never a
 //! list in the group body, so PATCH turns every op on `members` into a [`MemberChange`] for the
 //! store instead of editing JSON. Only shapes the store can carry out without reading the
 //! membership list are accepted: whole lists, listed ids, and `value eq` filters.

@@ -13,12 +13,90 @@
 //! other schema extension to `"{urn}:{attribute}"` (the attribute's full SCIM path, so names from
 //! two IdPs never collide).
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use super::resource::Meta;
-use super::schema::{ResourceKind, ENTERPRISE_USER};
+use crate::scim::resource::Meta;
+use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 
-/// The normalised object of a stored resource.
+/// The normalised user. Field order is the JSON order every consumer has seen since the first
+/// event: keep it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub directory_id: String,
+    /// The IdP's `externalId`, as sent (`null` when absent).
+    pub idp_id: Value,
+    pub username: Value,
+    pub email: Value,
+    pub first_name: Value,
+    pub last_name: Value,
+    pub state: UserState,
+    pub custom_attributes: Map<String, Value>,
+    pub raw_attributes: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `active` as the application sees it: SCIM's `active` coerced where it enters (Entra sends
+/// `"False"`); absent means active (RFC 7643 §4.1.1 gives no default; every IdP means active).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserState {
+    Active,
+    Inactive,
+}
+
+/// The normalised group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub id: String,
+    pub directory_id: String,
+    pub idp_id: Value,
+    pub name: Value,
+    pub raw_attributes: Map<String, Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A normalised user or group: the `data` of a created or deleted event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    User(Box<User>),
+    Group(Box<Group>),
+}
+
+impl Object {
+    /// The normalised object of a stored resource.
+    pub fn of(
+        kind: ResourceKind,
+        dir: &str,
+        id: &str,
+        body: &Map<String, Value>,
+        meta: &Meta,
+    ) -> Self {
+        match kind {
+            ResourceKind::User => Object::User(Box::new(user(dir, id, body, meta))),
+            ResourceKind::Group => Object::Group(Box::new(group(dir, id, body, meta))),
+        }
+    }
+
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Object::User(_) => ResourceKind::User,
+            Object::Group(_) => ResourceKind::Group,
+        }
+    }
+
+    /// The object as JSON (what `previous_attributes` compares and `fit` trims).
+    pub fn to_json(&self) -> Value {
+        // Plain structs of JSON values and strings: serialising them cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// The normalised object of a stored resource, as JSON (the management API's users and groups).
 pub fn object(
     kind: ResourceKind,
     dir: &str,
@@ -26,52 +104,66 @@ pub fn object(
     body: &Map<String, Value>,
     meta: &Meta,
 ) -> Value {
-    match kind {
-        ResourceKind::User => user(dir, id, body, meta),
-        ResourceKind::Group => group(dir, id, body, meta),
-    }
+    Object::of(kind, dir, id, body, meta).to_json()
 }
 
-fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> Value {
+fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> User {
     let name = body.get("name");
     let part = |k: &str| name.and_then(|n| n.get(k)).cloned().unwrap_or(Value::Null);
     // `active` is coerced to a boolean where it enters (Entra sends "False"); absent means active.
     let active = body.get("active").and_then(Value::as_bool).unwrap_or(true);
-    json!({
-        "id": id,
-        "directory_id": dir,
-        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
-        "username": body.get("userName").cloned().unwrap_or(Value::Null),
-        "email": primary_email(body),
-        "first_name": part("givenName"),
-        "last_name": part("familyName"),
-        "state": if active { "active" } else { "inactive" },
-        "custom_attributes": custom_attributes(body),
-        "raw_attributes": Value::Object(body.clone()),
-        "created_at": meta.created,
-        "updated_at": meta.last_modified,
-    })
+    User {
+        id: id.into(),
+        directory_id: dir.into(),
+        idp_id: attribute(body, "externalId"),
+        username: attribute(body, "userName"),
+        email: primary_email(body),
+        first_name: part("givenName"),
+        last_name: part("familyName"),
+        state: if active {
+            UserState::Active
+        } else {
+            UserState::Inactive
+        },
+        custom_attributes: custom_attributes(body),
+        raw_attributes: body.clone(),
+        created_at: meta.created.clone(),
+        updated_at: meta.last_modified.clone(),
+    }
 }
 
-fn group(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> Value {
-    json!({
-        "id": id,
-        "directory_id": dir,
-        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
-        "name": body.get("displayName").cloned().unwrap_or(Value::Null),
-        "raw_attributes": Value::Object(body.clone()),
-        "created_at": meta.created,
-        "updated_at": meta.last_modified,
-    })
+fn group(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> Group {
+    Group {
+        id: id.into(),
+        directory_id: dir.into(),
+        idp_id: attribute(body, "externalId"),
+        name: attribute(body, "displayName"),
+        raw_attributes: body.clone(),
+        created_at: meta.created.clone(),
+        updated_at: meta.last_modified.clone(),
+    }
 }
 
 /// A group as membership events name it: no raw attributes.
-pub fn group_summary(id: &str, body: &Map<String, Value>) -> Value {
-    json!({
-        "id": id,
-        "idp_id": body.get("externalId").cloned().unwrap_or(Value::Null),
-        "name": body.get("displayName").cloned().unwrap_or(Value::Null),
-    })
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSummary {
+    pub id: String,
+    pub idp_id: Value,
+    pub name: Value,
+}
+
+impl GroupSummary {
+    pub fn of(id: &str, body: &Map<String, Value>) -> Self {
+        GroupSummary {
+            id: id.into(),
+            idp_id: attribute(body, "externalId"),
+            name: attribute(body, "displayName"),
+        }
+    }
+}
+
+fn attribute(body: &Map<String, Value>, name: &str) -> Value {
+    body.get(name).cloned().unwrap_or(Value::Null)
 }
 
 fn primary_email(body: &Map<String, Value>) -> Value {
@@ -88,7 +180,7 @@ fn primary_email(body: &Map<String, Value>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn custom_attributes(body: &Map<String, Value>) -> Value {
+fn custom_attributes(body: &Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     for (urn, ext) in body {
         let Some(ext) = ext.as_object().filter(|_| urn.starts_with("urn:")) else {
@@ -110,7 +202,7 @@ fn custom_attributes(body: &Map<String, Value>) -> Value {
             }
         }
     }
-    Value::Object(out)
+    out
 }
 
 fn snake_case(name: &str) -> String {
@@ -167,6 +259,7 @@ fn changed_keys(before: &Value, after: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn meta() -> Meta {
         Meta {

@@ -1,0 +1,294 @@
+//! The one adapter from AWS event payloads to typed values: DynamoDB stream records (the
+//! directory table's stream, `StreamViewType: NEW_IMAGE`) and SQS batches (the webhook queue),
+//! as `aws_lambda_events` types. A stream record's new image is read into a struct by
+//! `serde_dynamo`, then into what it means: a clean-up marker, a directory turning `deleting`,
+//! an event the outbox committed. Records of other items share the stream (template.yaml
+//! filters most of them out; a record that still arrives is skipped here, never an error).
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, StreamRecord};
+use aws_lambda_events::sqs::SqsEvent;
+use serde::Deserialize;
+
+use crate::events::Event;
+use crate::service::cleanup::CleanUp;
+use crate::store::{directories, keys, outbox};
+
+/// Why a stream record is not the value asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum Skipped {
+    /// Its new image lacks an attribute the value needs, or holds the wrong type.
+    #[error("not a {what}: {source}")]
+    Shape {
+        what: &'static str,
+        #[source]
+        source: serde_dynamo::Error,
+    },
+    /// It is another item (another key, another status).
+    #[error("not a {0}")]
+    Other(&'static str),
+}
+
+fn image<'de, T: Deserialize<'de>>(r: &StreamRecord, what: &'static str) -> Result<T, Skipped> {
+    serde_dynamo::from_item(r.new_image.clone()).map_err(|source| Skipped::Shape { what, source })
+}
+
+/// A clean-up marker's image (`store::mutate`: `CLEANUP#GROUP#{id}`, `id`, `marked_ms`).
+#[derive(Deserialize)]
+struct MarkerImage {
+    pk: String,
+    sk: String,
+    id: String,
+    marked_ms: u64,
+}
+
+impl TryFrom<&StreamRecord> for CleanUp {
+    type Error = Skipped;
+
+    fn try_from(r: &StreamRecord) -> Result<Self, Skipped> {
+        const WHAT: &str = "clean-up marker";
+        let m: MarkerImage = image(r, WHAT)?;
+        if !m.sk.starts_with(keys::CLEANUP_PREFIX) {
+            return Err(Skipped::Other(WHAT));
+        }
+        Ok(CleanUp {
+            directory: keys::directory_from_pk(&m.pk).ok_or(Skipped::Other(WHAT))?,
+            group: m.id,
+            marked_ms: m.marked_ms,
+        })
+    }
+}
+
+/// A directory's registry entry (`store::directories`).
+#[derive(Deserialize)]
+struct RegistryImage {
+    pk: String,
+    id: String,
+    status: Option<String>,
+}
+
+/// A directory whose registry entry says `deleting`: its delete is to be finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryDeleting(pub String);
+
+impl TryFrom<&StreamRecord> for DirectoryDeleting {
+    type Error = Skipped;
+
+    fn try_from(r: &StreamRecord) -> Result<Self, Skipped> {
+        const WHAT: &str = "directory being deleted";
+        let d: RegistryImage = image(r, WHAT)?;
+        let deleting =
+            d.pk == keys::REGISTRY_PK && d.status.as_deref() == Some(directories::DELETING);
+        deleting
+            .then_some(DirectoryDeleting(d.id))
+            .ok_or(Skipped::Other(WHAT))
+    }
+}
+
+/// An event item of the outbox (`store::outbox`).
+#[derive(Deserialize)]
+struct EventImage {
+    pk: String,
+    sk: String,
+    id: String,
+    event: String,
+    created_at: Option<String>,
+    data: String,
+}
+
+impl TryFrom<&StreamRecord> for Event {
+    type Error = Skipped;
+
+    fn try_from(r: &StreamRecord) -> Result<Self, Skipped> {
+        const WHAT: &str = "directory event";
+        let e: EventImage = image(r, WHAT)?;
+        let sequence = outbox::event_seq(&e.sk).ok_or(Skipped::Other(WHAT))?;
+        let directory = keys::directory_from_pk(&e.pk).ok_or(Skipped::Other(WHAT))?;
+        Event::from_stored(
+            directory,
+            sequence,
+            &e.id,
+            &e.event,
+            e.created_at.as_deref(),
+            &e.data,
+        )
+        .ok_or(Skipped::Other(WHAT))
+    }
+}
+
+/// The values of type `T` among the stream event's records named `name` (`INSERT`, `MODIFY`),
+/// in stream order.
+fn records_of<'a, T>(event: &'a StreamEvent, name: &'a str) -> impl Iterator<Item = T> + 'a
+where
+    T: TryFrom<&'a StreamRecord, Error = Skipped> + 'a,
+{
+    event
+        .records
+        .iter()
+        .filter(move |r| r.event_name == name)
+        .filter_map(|r| T::try_from(&r.change).ok())
+}
+
+/// The clean-ups the stream announced: inserts of clean-up markers.
+pub fn clean_ups(event: &StreamEvent) -> Vec<CleanUp> {
+    records_of(event, "INSERT").collect()
+}
+
+/// Directories the stream shows turning (or still) `deleting`.
+pub fn directory_deletes(event: &StreamEvent) -> Vec<String> {
+    records_of(event, "MODIFY")
+        .map(|DirectoryDeleting(id)| id)
+        .collect()
+}
+
+/// The events the outbox committed: inserts of event items, in stream order.
+pub fn events(event: &StreamEvent) -> Vec<Event> {
+    records_of(event, "INSERT").collect()
+}
+
+/// A message on the webhook queue: the EventBridge event the bus rule forwarded, whose
+/// `detail` is our envelope ([`Event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookTrigger {
+    pub message_id: String,
+    pub directory: String,
+}
+
+#[derive(Deserialize)]
+struct BusMessage {
+    detail: BusDetail,
+}
+
+#[derive(Deserialize)]
+struct BusDetail {
+    directory_id: String,
+}
+
+/// The directory of each SQS message carrying an EventBridge event of ours (others skipped).
+pub fn webhook_triggers(batch: &SqsEvent) -> Vec<WebhookTrigger> {
+    batch
+        .records
+        .iter()
+        .filter_map(|m| {
+            let message: BusMessage = serde_json::from_str(m.body.as_deref()?).ok()?;
+            Some(WebhookTrigger {
+                message_id: m.message_id.clone()?,
+                directory: message.detail.directory_id,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventType;
+    use serde_json::{json, Value};
+
+    /// A stream record as Lambda delivers it (required fields only, and the new image).
+    fn record(name: &str, image: Value) -> Value {
+        json!({"awsRegion": "eu-west-1", "eventID": "1", "eventName": name,
+               "dynamodb": {"NewImage": image, "SizeBytes": 100}})
+    }
+
+    fn stream(records: Vec<Value>) -> StreamEvent {
+        serde_json::from_value(json!({ "Records": records })).unwrap()
+    }
+
+    #[test]
+    fn registry_entries_turning_deleting_are_directory_deletes() {
+        let entry = |status: &str| {
+            record(
+                "MODIFY",
+                json!({"pk": {"S": "DIRECTORIES"}, "sk": {"S": "DIR#d1"},
+                "id": {"S": "d1"}, "status": {"S": status}}),
+            )
+        };
+        let event = stream(vec![entry("deleting"), entry("linked")]);
+        assert_eq!(directory_deletes(&event), vec!["d1".to_string()]);
+    }
+
+    #[test]
+    fn only_marker_inserts_are_clean_ups() {
+        let marker = |name: &str, sk: &str| {
+            record(
+                name,
+                json!({"pk": {"S": "DIR#d%231"}, "sk": {"S": sk},
+                "id": {"S": "g1"}, "marked_ms": {"N": "5"}}),
+            )
+        };
+        let event = stream(vec![
+            marker("INSERT", "CLEANUP#GROUP#g1"),
+            marker("REMOVE", "CLEANUP#GROUP#g1"),
+            marker("INSERT", "USER#u1"),
+        ]);
+        assert!(directory_deletes(&event).is_empty());
+        assert_eq!(
+            clean_ups(&event),
+            vec![CleanUp {
+                directory: "d#1".into(),
+                group: "g1".into(),
+                marked_ms: 5
+            }]
+        );
+    }
+
+    #[test]
+    fn only_event_inserts_are_published() {
+        let item = |name: &str, sk: &str| {
+            record(
+                name,
+                json!({"pk": {"S": "DIR#d1"}, "sk": {"S": sk}, "id": {"S": "event_1"},
+                "event": {"S": "dsync.user.created"}, "created_at": {"S": "t"},
+                "data": {"S": "{\"id\":\"u1\"}"}}),
+            )
+        };
+        let event = stream(vec![
+            item("INSERT", "EVENT#00000000000000000007"),
+            item("MODIFY", "EVENT#00000000000000000008"),
+            item("INSERT", "USER#u1"),
+        ]);
+        let events = events(&event);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].sequence, 7);
+        assert_eq!(events[0].event, EventType::UserCreated);
+        assert_eq!(events[0].directory_id, "d1");
+        assert_eq!(events[0].data, json!({"id": "u1"}));
+    }
+
+    /// An event stored before the cap (up to DynamoDB's 400 KB) is read cut to the cap, with
+    /// its marker, so PutEvents takes it.
+    #[test]
+    fn an_event_stored_above_the_cap_is_read_within_the_cap() {
+        let data = json!({"id": "u1", "username": "ada@example.com",
+            "raw_attributes": {"userName": "ada@example.com", "x": "a".repeat(380_000)}});
+        let event = stream(vec![record(
+            "INSERT",
+            json!({
+            "pk": {"S": "DIR#d1"}, "sk": {"S": "EVENT#00000000000000000009"},
+            "id": {"S": "event_1"}, "event": {"S": "dsync.user.created"},
+            "created_at": {"S": "2026-01-01T00:00:00.000Z"},
+            "data": {"S": data.to_string()}}),
+        )]);
+        let events = events(&event);
+        assert!(serde_json::to_vec(&events[0]).unwrap().len() <= crate::events::MAX_EVENT_BYTES);
+        assert_eq!(events[0].data["raw_attributes_omitted"], true);
+        assert_eq!(events[0].data["username"], "ada@example.com");
+    }
+
+    #[test]
+    fn webhook_triggers_name_the_directory_of_each_message() {
+        let batch: SqsEvent = serde_json::from_value(json!({"Records": [
+            {"messageId": "m1", "body": json!({"detail-type": "dsync.user.created",
+                "detail": {"directory_id": "d1", "sequence": 3}}).to_string()},
+            {"messageId": "m2", "body": "not json"},
+        ]}))
+        .unwrap();
+        assert_eq!(
+            webhook_triggers(&batch),
+            vec![WebhookTrigger {
+                message_id: "m1".into(),
+                directory: "d1".into()
+            }]
+        );
+    }
+}
