@@ -9,6 +9,7 @@ export AWS_DEFAULT_REGION="$AWS_REGION"
 mkdir -p "$STATE"
 
 CHECKOV_VENV="${SCIM_CHECKOV_VENV:-$ROOT/.venv-checkov}"
+API_VENV="${SCIM_API_VENV:-$ROOT/.venv-api}"
 
 # Creates virtualenv $1 and installs requirements file $2 into it when missing or changed.
 ensure_requirements() {
@@ -22,8 +23,10 @@ ensure_requirements() {
   fi
 }
 
-# The tools' virtualenv (infra/requirements.txt) and checkov's (its pins clash with sam's).
+# The tools' virtualenv (infra/requirements.txt), checkov's (its pins clash with sam's) and the
+# OpenAPI checkers' (infra/requirements-api.txt).
 ensure_venv() {
   ensure_requirements "$VENV" "$ROOT/infra/requirements.txt"
   ensure_requirements "$CHECKOV_VENV" "$ROOT/infra/requirements-checkov.txt"
+  ensure_requirements "$API_VENV" "$ROOT/infra/requirements-api.txt"
 }

@@ -70,6 +70,9 @@ export PATH="$VENV/bin:$PATH"
 step "conformance: scim2-tester and scim-sanity against scim-local"
 infra/conformance-local.sh
 
+step "management API: docs/openapi.json validated, schemathesis against scim-local"
+infra/openapi-local.sh
+
 step "template: sam validate --lint, cfn-lint, checkov"
 sam validate --lint --region us-east-1
 cfn-lint template.yaml

@@ -34,6 +34,7 @@ pub const ROUTES: &[(Function, &str)] = &[
     (Function::Discovery, "/scim/v1/{directoryId}/Schemas"),
     (Function::Discovery, "/scim/v1/{directoryId}/Schemas/{id}"),
     (Function::Management, "/manage/directories"),
+    (Function::Management, "/manage/openapi.json"),
     (Function::Management, "/manage/directories/{directoryId}"),
     (
         Function::Management,

@@ -164,7 +164,13 @@ impl Management {
                 .next()
                 .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
         });
-        if writes && !json {
+        // A form or text body is what a cross-site page can send without a preflight; an empty
+        // body carries nothing (POST .../tokens takes one), and a method the route does not take
+        // is the API's to answer (405).
+        let has_body = header("content-length").is_some_and(|l| l.trim() != "0")
+            || header("transfer-encoding").is_some();
+        let operation = crate::api::manage::takes(&parts.method, parts.uri.path());
+        if writes && !json && has_body && operation {
             return Err(Refused::NotJson);
         }
         Ok(())

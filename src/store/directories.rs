@@ -45,6 +45,11 @@ pub struct Directory {
 /// client credentials (access tokens from the token endpoint), or both (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+// At least one is on (a directory needs a way in): what `PUT .../auth` requires.
+#[cfg_attr(feature = "local", schemars(extend("anyOf" = [
+    {"properties": {"bearer": {"const": true}}},
+    {"properties": {"client_credentials": {"const": true}}}
+])))]
 pub struct AuthMethods {
     pub bearer: bool,
     pub client_credentials: bool,

@@ -19,6 +19,7 @@ mod local_server;
 mod logs;
 mod manage;
 mod oauth;
+mod openapi;
 mod outbox;
 mod paging;
 mod replays;

@@ -224,7 +224,8 @@ async fn bad_requests_are_clear_4xx() {
             None,
             404,
         ),
-        ("PATCH", format!("/directories/{d}"), None, 404),
+        // A route asked with a method it does not take: 405 with Allow (RFC 9110 §15.5.6).
+        ("PATCH", format!("/directories/{d}"), None, 405),
     ] {
         let r = call(&s, method, &path, body).await;
         assert_eq!(r.status, status, "{method} {path}: {}", r.body);
@@ -418,11 +419,13 @@ async fn a_form_post_creates_no_directory() {
         .await;
         assert_eq!(r.status, 415, "{content_type}: {}", r.body);
     }
+    // A body without a type is refused too; an empty one carries nothing to misread (POST
+    // .../tokens takes none), and a cross-site sender is refused by its Origin anyway.
     let no_type = http(
         s.addr,
         "POST",
         &format!("/manage/directories/{}/tokens", s.directory),
-        None,
+        Some("{}".into()),
         &[("authorization", &key), ("content-type", "")],
     )
     .await;

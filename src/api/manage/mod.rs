@@ -9,6 +9,8 @@
 //! service call it names (the same functions `scimctl` runs) and renders the typed answer as JSON.
 //! Errors are `{"error": code, "message": text}` with 400, 404, 409 or 503, mapped here, once.
 
+#[cfg(feature = "local")]
+pub mod openapi;
 mod request;
 
 use crate::telemetry::chain;
@@ -16,8 +18,8 @@ use std::time::Instant;
 
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
-use serde_json::json;
 
+pub use request::{allowed_methods, takes};
 pub use request::{
     DirectoryRequest, EventsQuery, ManageRequest, NewCredential, NewDirectory, PageQuery,
     ResumeDeliveries, WebhookTarget, MAX_PAGE,
@@ -36,6 +38,8 @@ pub struct Failure {
     status: u16,
     code: &'static str,
     message: String,
+    /// The methods a route takes, on a 405.
+    allow: Option<String>,
 }
 
 fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Failure {
@@ -43,6 +47,7 @@ fn fail(status: u16, code: &'static str, message: impl Into<String>) -> Failure 
         status,
         code,
         message: message.into(),
+        allow: None,
     }
 }
 
@@ -57,7 +62,9 @@ impl From<ManagementError> for Failure {
             E::TooManyTokens(_) | E::TooManyClients(_) | E::MethodOff(..) => {
                 fail(409, "conflict", e.to_string())
             }
-            E::WebhookUrl(_) | E::NoAuthMethod | E::NoWebhook(_) | E::ResumeOutOfRange { .. } => {
+            // Resuming deliveries of a webhook that is not there: no such resource.
+            E::NoWebhook(_) => fail(404, "not_found", e.to_string()),
+            E::WebhookUrl(_) | E::NoAuthMethod | E::ResumeOutOfRange { .. } => {
                 fail(400, "invalid_request", e.to_string())
             }
             E::Scim(s) if s.status == 503 => fail(503, "unavailable", s.detail),
@@ -72,6 +79,19 @@ impl From<ManagementError> for Failure {
             }
         }
     }
+}
+
+/// The API's OpenAPI document, generated from its types (`openapi.rs`; the test command checks the
+/// committed file is what they generate).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// Every failure's body: a stable machine code and a sentence for a person.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct ErrorAnswer {
+    /// `invalid_request`, `not_found`, `conflict`, `unavailable`, `unauthorized`, ...
+    pub error: &'static str,
+    pub message: String,
 }
 
 /// A rendered success: status and JSON text.
@@ -104,11 +124,16 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
         }
         Err(f) => Err(f),
     };
-    let (status, body) = match outcome {
-        Ok(a) => (a.status, a.body),
+    let (status, body, allow) = match outcome {
+        Ok(a) => (a.status, a.body, None),
         Err(f) => (
             f.status,
-            json!({"error": f.code, "message": f.message}).to_string(),
+            serde_json::to_string(&ErrorAnswer {
+                error: f.code,
+                message: f.message,
+            })
+            .unwrap_or_default(),
+            f.allow,
         ),
     };
     tracing::info!(method = %method, path = %path, status, latency_ms = started.elapsed().as_millis() as u64, "manage");
@@ -119,6 +144,9 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     if status == 503 {
         resp = resp.header("retry-after", "2");
     }
+    if let Some(allow) = allow {
+        resp = resp.header("allow", allow);
+    }
     resp.body(Body::Text(body))
         .expect("static headers are valid")
 }
@@ -127,6 +155,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Answer, Failure> {
     let svc = &app.service;
     match req {
+        ManageRequest::OpenApi => Ok(Answer {
+            status: 200,
+            body: OPENAPI.to_string(),
+        }),
         ManageRequest::ListDirectories => answer(200, &directories::list(svc, base).await?),
         ManageRequest::CreateDirectory(b) => answer(
             201,

@@ -15,14 +15,22 @@ use crate::service::directories::AuthMethods;
 
 /// Most items one page of users, groups or events returns.
 pub const MAX_PAGE: usize = 100;
-const DEFAULT_PAGE: usize = 10;
+pub const DEFAULT_PAGE: usize = 10;
+/// The largest sequence number the API takes: 2^53 - 1, the largest integer every JSON reader
+/// holds exactly (RFC 8259 §6). A directory's sequence never comes near it.
+pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
+/// The longest lifetime a credential can be given: a hundred years (none: no expiry).
+pub const MAX_EXPIRY_DAYS: u32 = 36_500;
 
 /// `POST /manage/directories`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NewDirectory {
+    /// A name for people (the customer's); not blank.
+    #[cfg_attr(feature = "local", schemars(length(min = 1), pattern(r"[^\s\u0085]")))]
     pub name: String,
     /// Lifetime of the first token, in days (none: no expiry).
+    #[cfg_attr(feature = "local", schemars(range(min = 1, max = 36500)))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -30,6 +38,8 @@ pub struct NewDirectory {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NewCredential {
+    /// Lifetime in days (none: no expiry).
+    #[cfg_attr(feature = "local", schemars(range(min = 1, max = 36500)))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -44,6 +54,8 @@ pub struct WebhookTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct ResumeDeliveries {
+    /// The first sequence number to deliver again.
+    #[cfg_attr(feature = "local", schemars(range(min = 1, max = 9007199254740991u64)))]
     pub resume_from_sequence: u64,
 }
 
@@ -68,6 +80,8 @@ pub struct EventsQuery {
 /// Every route of the management API (template.yaml's `/manage/...`), with what it carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ManageRequest {
+    /// `GET /manage/openapi.json`: this API's description (`openapi.rs`).
+    OpenApi,
     ListDirectories,
     CreateDirectory(NewDirectory),
     /// A route under `/manage/directories/{directory}`.
@@ -110,6 +124,36 @@ pub enum DirectoryRequest {
     ResumeWebhook(ResumeDeliveries),
 }
 
+/// The methods a route takes (`segs`: the path after `/manage`, decoded); `None`: no such route.
+/// A known route asked with another method answers 405 with `Allow` (RFC 9110 §15.5.6).
+pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
+    const GET: &[Method] = &[Method::GET];
+    Some(match segs {
+        ["openapi.json"] => GET,
+        ["directories"] => &[Method::GET, Method::POST],
+        ["directories", _] => &[Method::GET, Method::DELETE],
+        ["directories", _, "tokens" | "clients"] => &[Method::GET, Method::POST],
+        ["directories", _, "tokens" | "clients", _] => &[Method::DELETE],
+        ["directories", _, "auth"] => &[Method::PUT],
+        ["directories", _, "users" | "groups" | "events"] => GET,
+        ["directories", _, "users" | "groups", _] => GET,
+        ["directories", _, "webhook"] => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
+        _ => return None,
+    })
+}
+
+/// Whether `method` on `path` (from `/manage` on) is one of the API's operations.
+pub fn takes(method: &Method, path: &str) -> bool {
+    let segs: Vec<String> = path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(2)
+        .map(percent_decode)
+        .collect();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    allowed_methods(&segs).is_some_and(|m| m.contains(method))
+}
+
 /// The path from `/manage` on (a stage or base path in front is dropped), without a trailing `/`.
 pub fn manage_path(req: &Request) -> &str {
     let path = route_path(req);
@@ -124,8 +168,21 @@ impl ManageRequest {
         let segs: Vec<String> = path.split('/').skip(2).map(percent_decode).collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         let m = req.method();
-        let no_route = || fail(404, "not_found", format!("no route {m} {path}"));
+        let no_route = || match allowed_methods(&segs) {
+            Some(allowed) => {
+                let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
+                let mut f = fail(
+                    405,
+                    "method_not_allowed",
+                    format!("{path} takes {}", allow.join(", ")),
+                );
+                f.allow = Some(allow.join(", "));
+                f
+            }
+            None => fail(404, "not_found", format!("no route {m} {path}")),
+        };
         match (m, segs.as_slice()) {
+            (&Method::GET, ["openapi.json"]) => Ok(ManageRequest::OpenApi),
             (&Method::GET, ["directories"]) => Ok(ManageRequest::ListDirectories),
             (&Method::POST, ["directories"]) => {
                 let body = json_body(req)?;
@@ -190,13 +247,15 @@ fn webhook_target(body: &Value) -> Result<WebhookTarget, Failure> {
 }
 
 fn resume(body: &Value) -> Result<ResumeDeliveries, Failure> {
-    let from = body["resume_from_sequence"].as_u64().ok_or_else(|| {
-        fail(
-            400,
-            "invalid_request",
-            "\"resume_from_sequence\" (a positive integer) is required",
-        )
-    })?;
+    let from = whole_number(&body["resume_from_sequence"])
+        .filter(|n| (1..=MAX_SEQUENCE).contains(n))
+        .ok_or_else(|| {
+            fail(
+                400,
+                "invalid_request",
+                "\"resume_from_sequence\" (a positive integer) is required",
+            )
+        })?;
     Ok(ResumeDeliveries {
         resume_from_sequence: from,
     })
@@ -220,13 +279,17 @@ fn page_query(req: &Request) -> Result<PageQuery, Failure> {
 fn events_query(req: &Request) -> Result<EventsQuery, Failure> {
     let after = match query(req, "after") {
         None => 0,
-        Some(a) => a.parse().map_err(|_| {
-            fail(
-                400,
-                "invalid_request",
-                "\"after\" must be a sequence number",
-            )
-        })?,
+        Some(a) => a
+            .parse()
+            .ok()
+            .filter(|n| *n <= MAX_SEQUENCE)
+            .ok_or_else(|| {
+                fail(
+                    400,
+                    "invalid_request",
+                    "\"after\" must be a sequence number",
+                )
+            })?,
     };
     let types = query(req, "event")
         .map(|e| {
@@ -288,19 +351,28 @@ fn new_credential(req: &Request) -> Result<NewCredential, Failure> {
 fn expiry(body: &Value) -> Result<Option<u32>, Failure> {
     match body.get("expires_in_days") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
+        Some(v) => whole_number(v)
             .and_then(|d| u32::try_from(d).ok())
-            .filter(|d| *d > 0)
+            .filter(|d| (1..=MAX_EXPIRY_DAYS).contains(d))
             .map(Some)
             .ok_or_else(|| {
                 fail(
                     400,
                     "invalid_request",
-                    "\"expires_in_days\" must be a positive integer",
+                    "\"expires_in_days\" must be a whole number of days, 1 to 36500",
                 )
             }),
     }
+}
+
+/// A JSON number that is a whole non-negative integer: `2` and `2.0` alike (JSON Schema's
+/// `integer` is any number with a zero fractional part).
+fn whole_number(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=MAX_SEQUENCE as f64).contains(f))
+            .map(|f| f as u64)
+    })
 }
 
 fn json_body(req: &Request) -> Result<Value, Failure> {
@@ -367,6 +439,10 @@ mod tests {
         let r = request("POST", "https://h/manage/directories", r#"{"name": " "}"#);
         assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
         let r = request("POST", "https://h/manage/directories/d/webhook", "{}");
+        let f = ManageRequest::parse(&r).unwrap_err();
+        assert_eq!((f.status, f.code), (405, "method_not_allowed"));
+        assert_eq!(f.allow.as_deref(), Some("GET, PUT, PATCH, DELETE"));
+        let r = request("GET", "https://h/manage/directories/d/elsewhere", "");
         let f = ManageRequest::parse(&r).unwrap_err();
         assert_eq!((f.status, f.code), (404, "not_found"));
     }
