@@ -37,7 +37,7 @@ step "cargo clippy"
 cargo clippy --all-targets --features local --quiet -- -D warnings
 
 step "tests"
-# Every DynamoDB call a function makes is recorded (src/local/calls.rs) for the IAM test below.
+# Every DynamoDB call a function makes is recorded (src/store/iam_record.rs) for the IAM test below.
 export SCIM_IAM_RECORD="$STATE/iam-calls"
 rm -rf "$SCIM_IAM_RECORD"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -7,7 +7,6 @@
 //! deliveries, deleted directories' data).
 
 pub mod background;
-pub mod calls;
 pub mod demo;
 pub mod embedded;
 pub mod meter;

@@ -2,7 +2,7 @@
 //! `name()`: `users`, `groups`, ..., `cleanup`, `webhooks`) set by each function's entry point and carried
 //! into the tasks a call spawns (`inherit`). The SDK interceptor reads it so that, under the
 //! `local` feature, the IAM test can hold every call the suite makes against the IAM statements
-//! of the function that made it (`local::calls`). Calls made outside any scope are the
+//! of the function that made it (`store::iam_record`). Calls made outside any scope are the
 //! operator's (`scimctl`, test set-up) and are not a function's.
 
 use std::future::Future;

@@ -9,6 +9,8 @@ pub mod check;
 pub mod clients;
 pub mod deadline;
 pub mod directories;
+#[cfg(feature = "local")]
+pub mod iam_record;
 pub mod keys;
 pub mod members;
 mod mutate;
@@ -461,7 +463,7 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
             .to_string();
         #[cfg(feature = "local")]
         if let Some(body) = request.body().bytes() {
-            crate::local::calls::record(&op, body);
+            iam_record::record(&op, body);
         }
         if capacity::reports_capacity(&op) {
             let body: Option<Value> = request

@@ -1,5 +1,5 @@
 //! Least privilege, proven: every DynamoDB call the test suite made for a function (recorded by
-//! `local::calls` while `infra/test.sh` runs the suite with `SCIM_IAM_RECORD`) must be allowed
+//! `store::iam_record` while `infra/test.sh` runs the suite with `SCIM_IAM_RECORD`) must be allowed
 //! by that function's IAM statements in template.yaml — action, table or index, and the
 //! `dynamodb:LeadingKeys` condition — and every DynamoDB grant must be used by some call.
 //! `ignored` because it reads what the rest of the suite recorded: the test command runs it
@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use scim_lambda::local::calls::{Call, ENV_RECORD};
+use scim_lambda::store::iam_record::{Call, ENV_RECORD};
 use scim_lambda::store::{DEFAULT_TABLE, DEFAULT_TOKENS_TABLE, DEFAULT_WEBHOOKS_TABLE};
 use serde_yaml::Value;
 

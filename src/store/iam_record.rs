@@ -1,4 +1,4 @@
-//! The IAM record: every DynamoDB call made for a function (`store::caller`), written down as
+//! The IAM record (`local` feature only: never in a Lambda binary): every DynamoDB call made for a function (`store::caller`), written down as
 //! the IAM action it needs, the table (and index) it names and, for the tokens table, the
 //! partition key (what `dynamodb:LeadingKeys` conditions see). On only when `SCIM_IAM_RECORD`
 //! names a directory (the test command sets it for the whole suite); each process appends its
@@ -55,7 +55,7 @@ fn recorder() -> Option<&'static Mutex<Recorder>> {
 /// Records the calls an operation `op` with JSON `body` makes, if a function made it and the
 /// record is on.
 pub fn record(op: &str, body: &[u8]) {
-    let (Some(function), Some(recorder)) = (crate::store::caller::current(), recorder()) else {
+    let (Some(function), Some(recorder)) = (super::caller::current(), recorder()) else {
         return;
     };
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
@@ -76,10 +76,10 @@ pub fn record(op: &str, body: &[u8]) {
 
 /// The IAM-level calls of one request.
 pub fn calls_of(function: &str, op: &str, body: &Value) -> Vec<Call> {
-    let tokens_table = crate::store::table_names_from_env().1;
+    let tokens_table = super::table_names_from_env().1;
     let call = |action: &str, table: &str, index: Option<&str>, item: Option<&Value>| {
         let leading_key = (table == tokens_table)
-            .then(|| item.and_then(|i| i[crate::store::keys::TOKEN_HASH]["S"].as_str()))
+            .then(|| item.and_then(|i| i[super::keys::TOKEN_HASH]["S"].as_str()))
             .flatten()
             .map(str::to_string);
         Call {
