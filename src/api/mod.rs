@@ -34,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 pub const ENV_EDGE_SECRET: &str = "SCIM_EDGE_SECRET";
 pub const EDGE_HEADER: &str = "x-scim-edge";
 
-/// Environment variable naming the public base URL (custom domain); see README.
+/// Environment variable naming the public base URL (custom domain); see docs/operations.md.
 pub use crate::service::management::ENV_PUBLIC_URL;
 
 /// Everything a handler needs, built once per process (outside the Lambda handler).

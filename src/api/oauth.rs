@@ -17,7 +17,7 @@
 //!   access tokens within the token cache's 30 s.
 //! - A failed client authentication is answered at once. Secrets are 256 random bits, so a wait
 //!   protects nothing, and a wait inside the invocation would let an anonymous client hold a
-//!   Lambda execution per request; per-client limits belong at the edge (README, "Throttling").
+//!   Lambda execution per request; per-client limits belong at the edge (docs/edge-protection.md).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

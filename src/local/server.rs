@@ -105,7 +105,7 @@ impl Refused {
         }
     }
 
-    /// The management API's error shape (`{"error", "message"}`, as `api/manage.rs` answers).
+    /// The management API's error shape (`{"error", "message"}`, as `api/manage/` answers).
     fn into_response(self) -> hyper::Response<Full<Bytes>> {
         let body = serde_json::json!({"error": self.code(), "message": self.to_string()});
         let mut r = super::reply(

@@ -1,4 +1,4 @@
-//! Normalised users and groups for the application (`scim::normal`: one shape whatever the IdP,
+//! Normalised users and groups for the application (`events::normal`: one shape whatever the IdP,
 //! WorkOS Directory Sync's field names), paged in creation order after an id. The pages come from
 //! the same listing loop as SCIM lists (`listing::after`), so a group still being created is
 //! invisible here too; a user carries its groups (`{id, name}`) through the same reference reads
@@ -30,7 +30,7 @@ pub enum UserState {
     Inactive,
 }
 
-/// A user as the application sees it (`scim::normal`), with its groups.
+/// A user as the application sees it (`events::normal`), with its groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NormalisedUser {
@@ -53,7 +53,7 @@ pub struct NormalisedUser {
     pub groups: Vec<GroupRef>,
 }
 
-/// A group as the application sees it (`scim::normal`).
+/// A group as the application sees it (`events::normal`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct NormalisedGroup {
@@ -194,7 +194,7 @@ async fn normalised_users(
         .collect()
 }
 
-/// `scim::normal`'s object of a record, as its typed shape. A stored body that does not fit
+/// `events::normal`'s object of a record, as its typed shape. A stored body that does not fit
 /// (an attribute of the wrong type) is a corrupt item, named by its id.
 fn normalise<T: serde::de::DeserializeOwned>(
     kind: ResourceKind,

@@ -3,7 +3,7 @@
 //! SCIM URLs start with, and the directory lookup each one begins with.
 //!
 //! The transports render these: the management API maps `ManagementError` to an HTTP answer in
-//! one place (`api/manage.rs`), `scimctl` prints it. Store failures enter through one `From`, so
+//! one place (`api/manage/`), `scimctl` prints it. Store failures enter through one `From`, so
 //! a store error keeps its cause (`#[source]`) up to the place that logs it.
 
 use super::webhooks::target::UrlError;

@@ -35,7 +35,7 @@ use crate::scim::resource::Meta;
 pub use members::MemberDelta;
 pub use tx::Tx;
 
-/// Environment variables every binary reads (see README "Configuration").
+/// Environment variables every binary reads (docs/operations.md, "Configuration").
 pub const ENV_TABLE: &str = "SCIM_TABLE";
 pub const ENV_TOKENS_TABLE: &str = "SCIM_TOKENS_TABLE";
 pub const DEFAULT_TABLE: &str = "scim-directory";
