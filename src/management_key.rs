@@ -99,6 +99,18 @@ impl ManagementKey {
     /// saved there readable by its owner only.
     pub fn load_or_create(path: &Path) -> Result<ManagementKey, KeyFileError> {
         if let Some(key) = ManagementKey::read(path)? {
+            // A file made by hand or an older version may be readable by others: owner only.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let owner_only = std::fs::Permissions::from_mode(0o600);
+                std::fs::set_permissions(path, owner_only).map_err(|source| {
+                    KeyFileError::Write {
+                        path: path.to_path_buf(),
+                        source,
+                    }
+                })?;
+            }
             return Ok(key);
         }
         let key = ManagementKey::generate();

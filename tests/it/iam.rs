@@ -71,6 +71,27 @@ fn statements(t: &Value, function: &str) -> Vec<Statement> {
                 Value::Sequence(s) => s.iter().filter_map(resource).collect(),
                 r => resource(r).into_iter().collect(),
             };
+            // Only the conditions this test can evaluate: any other would be read as allowing.
+            for (op, keys) in st["Condition"].as_mapping().into_iter().flatten() {
+                let known = match op.as_str() {
+                    Some("ForAllValues:StringLike") => keys
+                        .as_mapping()
+                        .is_some_and(|k| k.keys().all(|k| k == "dynamodb:LeadingKeys")),
+                    // KMS through DynamoDB only: not a DynamoDB call's condition.
+                    Some("StringEquals") => keys
+                        .as_mapping()
+                        .is_some_and(|k| k.keys().all(|k| k == "kms:ViaService")),
+                    _ => false,
+                };
+                assert!(
+                    known,
+                    "{function}: a condition this test cannot evaluate: {op:?}"
+                );
+            }
+            assert!(
+                st["NotAction"].is_null() && st["NotResource"].is_null(),
+                "{function}: NotAction/NotResource"
+            );
             let leading_keys = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
                 .as_sequence()
                 .map(|s| s.iter().map(|p| p.as_str().unwrap().to_string()).collect());

@@ -67,7 +67,8 @@ impl From<ManagementError> for Failure {
             E::WebhookUrl(_) | E::NoAuthMethod | E::ResumeOutOfRange { .. } => {
                 fail(400, "invalid_request", e.to_string())
             }
-            E::Scim(s) if s.status == 503 => fail(503, "unavailable", s.detail),
+            // A SCIM-level failure of the store (500 there) is the store's: retry, like the rest.
+            E::Scim(s) if s.status >= 500 => fail(503, "unavailable", s.detail),
             E::Scim(s) => fail(s.status, "invalid_request", s.detail),
             E::Unavailable(_) => {
                 tracing::warn!(error = %chain(&e), "management request: store unavailable");

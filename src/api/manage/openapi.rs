@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::request::{
     NewCredential, NewDirectory, ResumeDeliveries, WebhookTarget, DEFAULT_PAGE, MAX_PAGE,
+    MAX_SEQUENCE,
 };
 use super::ErrorAnswer;
 use crate::service::credentials::{
@@ -126,7 +127,7 @@ fn query_parameter(q: Query) -> Value {
         Query::AfterSequence => (
             "after",
             "The last sequence number read (0: from the start)",
-            json!({"type": "integer", "minimum": 0, "maximum": u64::MAX / 2}),
+            json!({"type": "integer", "minimum": 0, "maximum": MAX_SEQUENCE}),
         ),
         Query::Limit => (
             "limit",
@@ -162,16 +163,21 @@ fn errors(op: &Operation) -> Map<String, Value> {
         return out;
     }
     add("400", "The request is malformed (body, query or path)");
-    add("401", "No or a wrong management key (scim-local); in AWS, API Gateway refuses unsigned calls before this API");
+    add("401", "No or a wrong management key (scim-local only)");
     add(
         "403",
-        "A forbidden caller: cross-site, through a proxy, or a rebound Host (scim-local)",
+        "A forbidden caller: cross-site, through a proxy, or a rebound Host (scim-local); in AWS, \
+         API Gateway answers an unsigned or unauthorised call with 403 and a body of its own",
     );
     add("404", "No such directory, user, group, credential or route");
     add("409", "The request conflicts with the directory's state (a limit, a disabled authentication method)");
     if op.body.is_some() {
-        add("415", "The body is not application/json");
+        add("415", "The body is not application/json (scim-local)");
     }
+    add(
+        "429",
+        "Throttled by API Gateway (ManagementThrottleRateLimit, in AWS; a body of its own); retry",
+    );
     add(
         "503",
         "The store is busy or unreachable; retry (Retry-After)",
