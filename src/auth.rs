@@ -283,18 +283,37 @@ impl Authenticator {
                         r = None;
                     }
                 }
-                if let Ok(mut c) = self.cache.lock() {
-                    c.put(hash, r.clone());
-                }
                 if r.as_ref()
                     .is_some_and(|r| r.directory_id == directory && r.is_live(now_millis))
                 {
                     // The directory's last request time, and its first request links it
-                    // (`dsync.activated`): once per lookup, not per request. A failure here
-                    // must not fail the request; the next lookup tries again.
-                    if let Err(e) = self.store.record_request(directory).await {
-                        tracing::warn!(%directory, error = %crate::telemetry::chain(&e), "could not record the request");
+                    // (`dsync.activated`): once per lookup, not per request. The same write
+                    // answers with the directory as it was, so a token of a directory being
+                    // deleted, or of a method turned off, is refused even if its revocation
+                    // (which lists credentials through an eventually consistent index) missed
+                    // it. A failure here must not fail the request; the next lookup tries again.
+                    match self.store.record_request(directory).await {
+                        Ok(entry) => {
+                            let kind_on = |d: &crate::store::directories::Directory| match r {
+                                Some(TokenRecord {
+                                    client_id: Some(_), ..
+                                }) => d.auth_methods.client_credentials,
+                                _ => d.auth_methods.bearer,
+                            };
+                            let admitted = entry.as_ref().is_some_and(|d| {
+                                d.status != crate::store::directories::DELETING && kind_on(d)
+                            });
+                            if !admitted {
+                                r = None;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(%directory, error = %crate::telemetry::chain(&e), "could not record the request");
+                        }
                     }
+                }
+                if let Ok(mut c) = self.cache.lock() {
+                    c.put(hash, r.clone());
                 }
                 r
             }

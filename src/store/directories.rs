@@ -129,7 +129,9 @@ impl Store {
 
     /// Notes an authenticated SCIM request; the first one links the directory and emits
     /// `dsync.activated` with the status change, in one transaction.
-    pub async fn record_request(&self, id: &str) -> Result<(), StoreError> {
+    /// Notes a directory's authenticated request (and links a pending one); answers its registry
+    /// entry as it was (`None`: there is none, the directory is gone).
+    pub async fn record_request(&self, id: &str) -> Result<Option<Directory>, StoreError> {
         let out = self
             .registry_update(id, "SET last_request_at = :now")
             .expression_attribute_values(":now", s(clock::now_rfc3339()))
@@ -139,15 +141,15 @@ impl Store {
         let old = match out {
             Ok(o) => o.attributes.unwrap_or_default(),
             // No registry entry (a directory being deleted): nothing to note.
-            Err(e) if is_condition_failure(&e) => return Ok(()),
+            Err(e) if is_condition_failure(&e) => return Ok(None),
             Err(e) => return Err(StoreError::sdk(e)),
         };
-        if get_s(&old, STATUS) != Some(PENDING) {
-            return Ok(());
-        }
         let Some(d) = directory_from_item(&old) else {
-            return Ok(());
+            return Ok(None);
         };
+        if d.status != PENDING {
+            return Ok(Some(d));
+        }
         let mut tx = Tx::new(self);
         tx.update(
             key(REGISTRY_PK.into(), keys::registry_sk(id)),
@@ -165,8 +167,8 @@ impl Store {
         tx.emit(id, NewEvent::directory_activated(&d.summary(), LINKED));
         match tx.commit(self).await {
             // Another request linked it first.
-            Err(StoreError::VersionMismatch) => Ok(()),
-            other => other,
+            Ok(()) | Err(StoreError::VersionMismatch) => Ok(Some(d)),
+            Err(e) => Err(e),
         }
     }
 

@@ -126,3 +126,39 @@ async fn made_up_tokens_cost_no_read_and_cannot_evict_the_real_one() {
         "the real token was evicted"
     );
 }
+
+/// A credential the revocation missed (it lists credentials through an eventually consistent
+/// index) is refused anyway: the token check reads the directory's entry, so a token of a method
+/// turned off, or of a directory being deleted, opens nothing.
+#[tokio::test]
+async fn a_token_of_a_method_turned_off_or_a_deleting_directory_is_refused() {
+    use scim_lambda::store::directories::AuthMethods;
+    let s = crate::support::Scim::start().await;
+    let store = s.app.store();
+    let off = AuthMethods {
+        bearer: false,
+        client_credentials: true,
+    };
+    // The flag flips without the revocation seeing the token.
+    store.set_auth_methods(&s.directory, off).await.unwrap();
+    let fresh = |s: &crate::support::Scim| scim_lambda::api::App::new(s.app.store().clone(), None);
+    let app = fresh(&s);
+    let allowed = app
+        .auth
+        .allows(&s.token, &s.directory, scim_lambda::clock::now_millis())
+        .await
+        .unwrap();
+    assert!(!allowed, "bearer is off");
+
+    let s = crate::support::Scim::start().await;
+    let store = s.app.store();
+    let d = store.get_directory(&s.directory).await.unwrap().unwrap();
+    store.begin_delete(&d).await.unwrap();
+    let app = fresh(&s);
+    let allowed = app
+        .auth
+        .allows(&s.token, &s.directory, scim_lambda::clock::now_millis())
+        .await
+        .unwrap();
+    assert!(!allowed, "the directory is being deleted");
+}
