@@ -53,7 +53,7 @@ use sha2::Sha256;
 use crate::clock;
 use crate::events::Event;
 use crate::function::Function;
-use crate::store::webhooks::{Parked, Webhook};
+use crate::store::webhooks::{DeliveryState, Parked, Webhook};
 use crate::store::{caller, Store, StoreError};
 use connect::{HttpsClient, Lookup, ResolveError};
 use target::{UrlError, UrlPolicy, WebhookUrl};
@@ -190,6 +190,13 @@ enum Drained {
     Done,
     /// The lease went to someone else (or was cleared): start over from the stored cursor.
     LeaseLost,
+}
+
+/// Where a drain goes after an event failed.
+enum Next {
+    /// The event was parked: go on with the next one.
+    Parked,
+    Stop(Drained),
 }
 
 /// Delivers directories' events to their webhooks. Build once per process.
@@ -368,61 +375,77 @@ impl Deliverer {
                     Outcome::OutOfTime => return Err(DeliveryError::OutOfTime),
                     Outcome::Failed(f) => f,
                 };
-                let now = clock::now_millis();
-                let since = match state.failing {
-                    Some((seq, since)) if seq == event.sequence => since,
-                    _ => now,
-                };
-                let held = if failure == Failure::Status(410) {
-                    let held = self
-                        .store
-                        .disable_deliveries(dir, &self.holder, "the endpoint answered 410 Gone")
-                        .await?;
-                    tracing::warn!(directory = %dir, "webhook disabled: the endpoint answered 410 Gone");
-                    if held {
-                        return Ok(Drained::Done);
-                    }
-                    false
-                } else if failure.is_refusal()
-                    && now.saturating_sub(since) >= self.park_after.as_millis() as i64
-                {
-                    state.parked.push(Parked {
-                        sequence: event.sequence,
-                        event_id: event.id.clone(),
-                        error: failure.to_string(),
-                        parked_at: clock::format_rfc3339(now),
-                    });
-                    if self
-                        .store
-                        .park_event(dir, &self.holder, &state.parked)
-                        .await?
-                    {
-                        tracing::warn!(directory = %dir, sequence = event.sequence, error = %failure, "webhook event parked");
-                        state.failing = None;
-                        cursor = event.sequence;
-                        continue;
-                    }
-                    false
-                } else {
-                    self.store
-                        .record_failure(
-                            dir,
-                            &self.holder,
-                            event.sequence,
-                            since,
-                            &failure.to_string(),
-                        )
-                        .await?
-                };
-                if !held {
-                    return Ok(Drained::LeaseLost);
+                match self.after_failure(dir, &mut state, event, failure).await? {
+                    Next::Parked => cursor = event.sequence,
+                    Next::Stop(drained) => return Ok(drained),
                 }
-                return Err(DeliveryError::Refused {
-                    sequence: event.sequence,
-                    why: failure,
-                });
             }
         }
+    }
+
+    /// Records that `event` failed, by what the failure says: a 410 disables the webhook; a
+    /// refusal lasting `park_after` parks the event (the drain goes on past it); anything else is
+    /// stored as the directory's failure and ends this call with `Refused`, to be retried. A
+    /// state write that finds the lease gone stops the drain with `LeaseLost`.
+    async fn after_failure(
+        &self,
+        dir: &str,
+        state: &mut DeliveryState,
+        event: &Event,
+        failure: Failure,
+    ) -> Result<Next, DeliveryError> {
+        let now = clock::now_millis();
+        let since = match state.failing {
+            Some((seq, since)) if seq == event.sequence => since,
+            _ => now,
+        };
+        let held = if failure == Failure::Status(410) {
+            let held = self
+                .store
+                .disable_deliveries(dir, &self.holder, "the endpoint answered 410 Gone")
+                .await?;
+            tracing::warn!(directory = %dir, "webhook disabled: the endpoint answered 410 Gone");
+            if held {
+                return Ok(Next::Stop(Drained::Done));
+            }
+            false
+        } else if failure.is_refusal()
+            && now.saturating_sub(since) >= self.park_after.as_millis() as i64
+        {
+            state.parked.push(Parked {
+                sequence: event.sequence,
+                event_id: event.id.clone(),
+                error: failure.to_string(),
+                parked_at: clock::format_rfc3339(now),
+            });
+            if self
+                .store
+                .park_event(dir, &self.holder, &state.parked)
+                .await?
+            {
+                tracing::warn!(directory = %dir, sequence = event.sequence, error = %failure, "webhook event parked");
+                state.failing = None;
+                return Ok(Next::Parked);
+            }
+            false
+        } else {
+            self.store
+                .record_failure(
+                    dir,
+                    &self.holder,
+                    event.sequence,
+                    since,
+                    &failure.to_string(),
+                )
+                .await?
+        };
+        if !held {
+            return Ok(Next::Stop(Drained::LeaseLost));
+        }
+        Err(DeliveryError::Refused {
+            sequence: event.sequence,
+            why: failure,
+        })
     }
 
     /// POSTs one event, retrying with backoff while the lease and the budget last.

@@ -57,43 +57,111 @@ enum Fix {
 /// A pending create older than this is abandoned (mirrors `mutate.rs`).
 const PENDING_STALE_MS: u64 = 120_000;
 
+/// The items of a directory's partition, sorted by what they are.
+#[derive(Default)]
+struct Partition {
+    resources: BTreeMap<(ResourceKind, String), Record>,
+    /// Uniqueness guard sort key → the id it names.
+    guards: BTreeMap<String, String>,
+    index: BTreeSet<String>,
+    /// `(group, user)` of every `Member` item.
+    members: BTreeSet<(String, String)>,
+    /// `(group, user)` of every `MemberOf` item.
+    member_of: BTreeSet<(String, String)>,
+    /// What the counters say, summed over the counter items.
+    counted: BTreeMap<ResourceKind, i64>,
+    clean_ups: BTreeSet<String>,
+    stale_blocks: Vec<Item>,
+}
+
+/// What the resources say the other items should be.
+#[derive(Default)]
+struct Expected {
+    guards: BTreeMap<String, String>,
+    index: BTreeSet<String>,
+    recount: BTreeMap<ResourceKind, i64>,
+}
+
+/// The problems found so far, and the fixes of those `--repair` can fix, in the order found.
+#[derive(Default)]
+struct Findings {
+    problems: Vec<Problem>,
+    fixes: Vec<Fix>,
+}
+
+impl Findings {
+    fn found(&mut self, kind: &'static str, detail: String, fix: Option<Fix>) {
+        self.problems.push(Problem {
+            kind,
+            detail,
+            fixable: fix.is_some(),
+        });
+        if let Some(f) = fix {
+            self.fixes.push(f);
+        }
+    }
+}
+
 impl Store {
     /// Checks directory `dir`; with `repair`, fixes what it found (the report lists what was
     /// found before the repair).
     pub async fn check_directory(&self, dir: &str, repair: bool) -> Result<Report, StoreError> {
         let (items, _) = self.query_prefix(dir, "", None, usize::MAX, false).await?;
+        let pk = keys::directory_pk(dir);
+        let part = self.sort_partition(&pk, &items)?;
+        let mut findings = Findings::default();
+
+        // The report lists the problems, and `--repair` fixes them, in the order of these checks.
+        let expected = check_resources(&part.resources, &mut findings);
+        check_stale_blocks(&part.stale_blocks, &mut findings);
+        check_guards(&pk, &expected.guards, &part.guards, &mut findings);
+        check_index(&pk, &expected.index, &part.index, &mut findings);
+        check_counters(&part.counted, &expected.recount, &mut findings);
+        check_edges(&pk, &part, &mut findings);
+
+        let users = part
+            .resources
+            .keys()
+            .filter(|(k, _)| *k == ResourceKind::User)
+            .count();
         let mut report = Report {
             directory: dir.to_string(),
             items: items.len(),
-            ..Report::default()
+            users,
+            groups: part.resources.len() - users,
+            memberships: part.members.intersection(&part.member_of).count(),
+            problems: findings.problems,
+            repaired: false,
         };
-        let pk = keys::directory_pk(dir);
-        let mut resources: BTreeMap<(ResourceKind, String), Record> = BTreeMap::new();
-        let mut guards: BTreeMap<String, String> = BTreeMap::new();
-        let mut index: BTreeSet<String> = BTreeSet::new();
-        let mut members: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut member_of: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut counted: BTreeMap<ResourceKind, i64> = BTreeMap::new();
-        let mut clean_ups: BTreeSet<String> = BTreeSet::new();
-        let mut stale_blocks: Vec<Item> = Vec::new();
-        for item in &items {
+        if repair && !findings.fixes.is_empty() {
+            self.apply_fixes(dir, findings.fixes).await?;
+            report.repaired = true;
+        }
+        Ok(report)
+    }
+
+    /// Sorts the items of partition `pk` by their sort key's kind.
+    fn sort_partition(&self, pk: &str, items: &[Item]) -> Result<Partition, StoreError> {
+        let mut part = Partition::default();
+        for item in items {
             let sk = get_s(item, keys::SK).unwrap_or_default().to_string();
             match SortKey::parse(&sk) {
                 Some(SortKey::Resource(kind, _)) => {
                     let r = record_from_item(&self.table, kind, item)?;
-                    resources.insert((kind, r.id.clone()), r);
+                    part.resources.insert((kind, r.id.clone()), r);
                 }
                 Some(SortKey::NameGuard(..)) => {
-                    guards.insert(sk.clone(), get_s(item, ID).unwrap_or_default().to_string());
+                    let owner = get_s(item, ID).unwrap_or_default().to_string();
+                    part.guards.insert(sk.clone(), owner);
                 }
                 Some(SortKey::IndexEntry { .. }) => {
-                    index.insert(sk.clone());
+                    part.index.insert(sk.clone());
                 }
                 Some(SortKey::Member { group, user }) => {
-                    members.insert((group, user));
+                    part.members.insert((group, user));
                 }
                 Some(SortKey::MemberOf { user, group }) => {
-                    member_of.insert((group, user));
+                    part.member_of.insert((group, user));
                 }
                 Some(SortKey::Stats | SortKey::Counter(_)) => {
                     for kind in [ResourceKind::User, ResourceKind::Group] {
@@ -102,184 +170,19 @@ impl Store {
                             .and_then(|v| v.as_n().ok())
                             .and_then(|v| v.parse::<i64>().ok())
                             .unwrap_or(0);
-                        *counted.entry(kind).or_default() += v;
+                        *part.counted.entry(kind).or_default() += v;
                     }
                 }
                 Some(SortKey::CleanUp { group }) => {
-                    clean_ups.insert(group);
+                    part.clean_ups.insert(group);
                 }
                 Some(SortKey::EventBlock(_)) if outbox::block_is_stale(item) => {
-                    stale_blocks.push(key(pk.clone(), sk.clone()));
+                    part.stale_blocks.push(key(pk.to_string(), sk.clone()));
                 }
                 _ => {}
             }
         }
-        let mut problems = Vec::new();
-        let mut fixes = Vec::new();
-        let mut found = |kind: &'static str, detail: String, fix: Option<Fix>| {
-            problems.push(Problem {
-                kind,
-                detail,
-                fixable: fix.is_some(),
-            });
-            if let Some(f) = fix {
-                fixes.push(f);
-            }
-        };
-
-        // Resources: guards, index items, unfinished writes, the recount.
-        let mut expected_guards: BTreeMap<String, String> = BTreeMap::new();
-        let mut expected_index: BTreeSet<String> = BTreeSet::new();
-        let mut recount: BTreeMap<ResourceKind, i64> = BTreeMap::new();
-        let now = clock::now_millis() as u64;
-        for ((kind, id), r) in &resources {
-            let idx = index_values(*kind, &r.body);
-            if let Some(name) = idx.unique_name() {
-                let sk = keys::unique_name_sk(*kind, name);
-                if let Some(other) = expected_guards.insert(sk.clone(), id.clone()) {
-                    found(
-                        "name_conflict",
-                        format!("{} {id} and {other} share the name {name:?}", kind.name()),
-                        None,
-                    );
-                }
-            }
-            for (index, value) in index_entries(*kind, &idx) {
-                expected_index.insert(index.sk(&value, id));
-            }
-            match &r.state {
-                State::Live => *recount.entry(*kind).or_default() += 1,
-                State::Deleting => {
-                    *recount.entry(*kind).or_default() += 1;
-                    found(
-                        "user_being_deleted",
-                        format!("user {id} is marked deleting; the delete is finished"),
-                        Some(Fix::FinishDelete(*kind, r.clone())),
-                    );
-                }
-                State::Pending { since_ms, .. } => {
-                    if now.saturating_sub(*since_ms) > PENDING_STALE_MS {
-                        found(
-                            "pending_create",
-                            format!("group {id}: a create that never finished; it is removed"),
-                            Some(Fix::FinishDelete(*kind, r.clone())),
-                        );
-                    }
-                }
-            }
-        }
-        // Readers already pass a stale block; removing it is tidying.
-        for b in stale_blocks {
-            let sk = get_s(&b, keys::SK).unwrap_or_default().to_string();
-            found(
-                "stale_event_block",
-                format!("{sk}: the events of a member change whose writer died"),
-                Some(Fix::Delete(vec![b])),
-            );
-        }
-        for (sk, id) in &expected_guards {
-            match guards.get(sk) {
-                Some(owner) if owner == id => {}
-                Some(owner) => found(
-                    "name_conflict",
-                    format!("guard {sk} names {owner}, but {id} has that name"),
-                    None,
-                ),
-                None => {
-                    let mut item = key(pk.clone(), sk.clone());
-                    item.insert(ID.into(), s(id));
-                    found(
-                        "missing_guard",
-                        format!("{id} has no uniqueness guard {sk}"),
-                        Some(Fix::Put(item)),
-                    );
-                }
-            }
-        }
-        for (sk, owner) in &guards {
-            if !expected_guards.contains_key(sk) {
-                found(
-                    "stale_guard",
-                    format!("guard {sk} names {owner}, which does not have that name"),
-                    Some(Fix::Delete(vec![key(pk.clone(), sk.clone())])),
-                );
-            }
-        }
-        for sk in expected_index.difference(&index) {
-            found(
-                "missing_index_item",
-                sk.clone(),
-                Some(Fix::Put(key(pk.clone(), sk.clone()))),
-            );
-        }
-        for sk in index.difference(&expected_index) {
-            found(
-                "stale_index_item",
-                sk.clone(),
-                Some(Fix::Delete(vec![key(pk.clone(), sk.clone())])),
-            );
-        }
-        for kind in [ResourceKind::User, ResourceKind::Group] {
-            let (have, want) = (
-                counted.get(&kind).copied().unwrap_or(0),
-                recount.get(&kind).copied().unwrap_or(0),
-            );
-            if have != want {
-                found(
-                    "counter_drift",
-                    format!("{} counted {have}, recount {want}", kind.endpoint()),
-                    Some(Fix::Count(kind, want - have)),
-                );
-            }
-        }
-
-        // Edges: both directions, between resources that exist.
-        let exists = |kind: ResourceKind, id: &str| resources.contains_key(&(kind, id.to_string()));
-        for g in &clean_ups {
-            found(
-                "group_clean_up",
-                format!("deleted group {g} still has memberships to remove; they are removed"),
-                Some(Fix::FinishCleanUp(g.clone())),
-            );
-        }
-        for (g, u) in members.union(&member_of) {
-            if clean_ups.contains(g) {
-                continue;
-            }
-            let delete_pair = || {
-                Fix::Delete(vec![
-                    key(pk.clone(), keys::member_sk(g, u)),
-                    key(pk.clone(), keys::member_of_sk(u, g)),
-                ])
-            };
-            if !exists(ResourceKind::Group, g) || !exists(ResourceKind::User, u) {
-                found(
-                    "orphan_edge",
-                    format!("membership of user {u} in group {g}: one of them does not exist"),
-                    Some(delete_pair()),
-                );
-            } else if !members.contains(&(g.clone(), u.clone()))
-                || !member_of.contains(&(g.clone(), u.clone()))
-            {
-                found(
-                    "one_sided_edge",
-                    format!("membership of user {u} in group {g} is stored on one side only"),
-                    Some(delete_pair()),
-                );
-            }
-        }
-        report.users = resources
-            .keys()
-            .filter(|(k, _)| *k == ResourceKind::User)
-            .count();
-        report.groups = resources.len() - report.users;
-        report.memberships = members.intersection(&member_of).count();
-        report.problems = problems;
-        if repair && !fixes.is_empty() {
-            self.apply_fixes(dir, fixes).await?;
-            report.repaired = true;
-        }
-        Ok(report)
+        Ok(part)
     }
 
     async fn apply_fixes(&self, dir: &str, fixes: Vec<Fix>) -> Result<(), StoreError> {
@@ -316,5 +219,185 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// Each resource's guard and index items, its share of the recount, and its unfinished writes
+/// (a delete that stopped half-way, a create abandoned for longer than `PENDING_STALE_MS`).
+fn check_resources(
+    resources: &BTreeMap<(ResourceKind, String), Record>,
+    findings: &mut Findings,
+) -> Expected {
+    let mut expected = Expected::default();
+    let now = clock::now_millis() as u64;
+    for ((kind, id), r) in resources {
+        let idx = index_values(*kind, &r.body);
+        if let Some(name) = idx.unique_name() {
+            let sk = keys::unique_name_sk(*kind, name);
+            if let Some(other) = expected.guards.insert(sk.clone(), id.clone()) {
+                findings.found(
+                    "name_conflict",
+                    format!("{} {id} and {other} share the name {name:?}", kind.name()),
+                    None,
+                );
+            }
+        }
+        for (index, value) in index_entries(*kind, &idx) {
+            expected.index.insert(index.sk(&value, id));
+        }
+        match &r.state {
+            State::Live => *expected.recount.entry(*kind).or_default() += 1,
+            State::Deleting => {
+                *expected.recount.entry(*kind).or_default() += 1;
+                findings.found(
+                    "user_being_deleted",
+                    format!("user {id} is marked deleting; the delete is finished"),
+                    Some(Fix::FinishDelete(*kind, r.clone())),
+                );
+            }
+            State::Pending { since_ms, .. } => {
+                if now.saturating_sub(*since_ms) > PENDING_STALE_MS {
+                    findings.found(
+                        "pending_create",
+                        format!("group {id}: a create that never finished; it is removed"),
+                        Some(Fix::FinishDelete(*kind, r.clone())),
+                    );
+                }
+            }
+        }
+    }
+    expected
+}
+
+/// Readers already pass a stale block; removing it is tidying.
+fn check_stale_blocks(stale_blocks: &[Item], findings: &mut Findings) {
+    for b in stale_blocks {
+        let sk = get_s(b, keys::SK).unwrap_or_default().to_string();
+        findings.found(
+            "stale_event_block",
+            format!("{sk}: the events of a member change whose writer died"),
+            Some(Fix::Delete(vec![b.clone()])),
+        );
+    }
+}
+
+/// Every name has its guard naming its owner, and every guard names a resource of that name.
+fn check_guards(
+    pk: &str,
+    expected: &BTreeMap<String, String>,
+    guards: &BTreeMap<String, String>,
+    findings: &mut Findings,
+) {
+    for (sk, id) in expected {
+        match guards.get(sk) {
+            Some(owner) if owner == id => {}
+            Some(owner) => findings.found(
+                "name_conflict",
+                format!("guard {sk} names {owner}, but {id} has that name"),
+                None,
+            ),
+            None => {
+                let mut item = key(pk.to_string(), sk.clone());
+                item.insert(ID.into(), s(id));
+                findings.found(
+                    "missing_guard",
+                    format!("{id} has no uniqueness guard {sk}"),
+                    Some(Fix::Put(item)),
+                );
+            }
+        }
+    }
+    for (sk, owner) in guards {
+        if !expected.contains_key(sk) {
+            findings.found(
+                "stale_guard",
+                format!("guard {sk} names {owner}, which does not have that name"),
+                Some(Fix::Delete(vec![key(pk.to_string(), sk.clone())])),
+            );
+        }
+    }
+}
+
+/// The index items are exactly those the resources' attribute values call for.
+fn check_index(
+    pk: &str,
+    expected: &BTreeSet<String>,
+    index: &BTreeSet<String>,
+    findings: &mut Findings,
+) {
+    for sk in expected.difference(index) {
+        findings.found(
+            "missing_index_item",
+            sk.clone(),
+            Some(Fix::Put(key(pk.to_string(), sk.clone()))),
+        );
+    }
+    for sk in index.difference(expected) {
+        findings.found(
+            "stale_index_item",
+            sk.clone(),
+            Some(Fix::Delete(vec![key(pk.to_string(), sk.clone())])),
+        );
+    }
+}
+
+/// The counters agree with a recount of the resources.
+fn check_counters(
+    counted: &BTreeMap<ResourceKind, i64>,
+    recount: &BTreeMap<ResourceKind, i64>,
+    findings: &mut Findings,
+) {
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let (have, want) = (
+            counted.get(&kind).copied().unwrap_or(0),
+            recount.get(&kind).copied().unwrap_or(0),
+        );
+        if have != want {
+            findings.found(
+                "counter_drift",
+                format!("{} counted {have}, recount {want}", kind.endpoint()),
+                Some(Fix::Count(kind, want - have)),
+            );
+        }
+    }
+}
+
+/// Unfinished group clean-ups, then every membership: stored on both sides, between a group
+/// and a user that exist. A group being cleaned up is left to its clean-up.
+fn check_edges(pk: &str, part: &Partition, findings: &mut Findings) {
+    let exists =
+        |kind: ResourceKind, id: &str| part.resources.contains_key(&(kind, id.to_string()));
+    for g in &part.clean_ups {
+        findings.found(
+            "group_clean_up",
+            format!("deleted group {g} still has memberships to remove; they are removed"),
+            Some(Fix::FinishCleanUp(g.clone())),
+        );
+    }
+    for (g, u) in part.members.union(&part.member_of) {
+        if part.clean_ups.contains(g) {
+            continue;
+        }
+        let delete_pair = || {
+            Fix::Delete(vec![
+                key(pk.to_string(), keys::member_sk(g, u)),
+                key(pk.to_string(), keys::member_of_sk(u, g)),
+            ])
+        };
+        if !exists(ResourceKind::Group, g) || !exists(ResourceKind::User, u) {
+            findings.found(
+                "orphan_edge",
+                format!("membership of user {u} in group {g}: one of them does not exist"),
+                Some(delete_pair()),
+            );
+        } else if !part.members.contains(&(g.clone(), u.clone()))
+            || !part.member_of.contains(&(g.clone(), u.clone()))
+        {
+            findings.found(
+                "one_sided_edge",
+                format!("membership of user {u} in group {g} is stored on one side only"),
+                Some(delete_pair()),
+            );
+        }
     }
 }

@@ -32,6 +32,7 @@
 //!   its item under DynamoDB's 400 KB, so every write the store accepts commits with its event.
 //! - Events expire by TTL after the retention (`SCIM_EVENT_RETENTION_DAYS`, default 30).
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use serde::Serialize;
 
 use super::tx::{Expr, Numbering, Role, Tx};
@@ -299,25 +300,10 @@ impl Store {
         let mut start = None;
         loop {
             let want = limit - page.data.len();
-            let mut q = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
-                .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
-                .expression_attribute_values(":a", s(keys::event_sk(after + 1)))
-                .expression_attribute_values(":b", s(keys::event_sk(bound)))
-                .consistent_read(true)
+            let q = self
+                .events_query(dir, after, bound, types)
                 .limit(want.min(budget) as i32)
                 .set_exclusive_start_key(start.take());
-            if !types.is_empty() {
-                let names: Vec<String> = (0..types.len()).map(|i| format!(":t{i}")).collect();
-                q = q.filter_expression(format!("#e IN ({})", names.join(", ")));
-                q = q.expression_attribute_names("#e", "event");
-                for (p, t) in names.iter().zip(types) {
-                    q = q.expression_attribute_values(p, s(t));
-                }
-            }
             let out = q.send().await.map_err(StoreError::sdk)?;
             budget = budget.saturating_sub(out.scanned_count as usize);
             for item in out.items.unwrap_or_default() {
@@ -355,6 +341,35 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The strongly consistent Query of the events numbered `after + 1 ..= bound`, of the named
+    /// types only when `types` is not empty.
+    fn events_query(
+        &self,
+        dir: &str,
+        after: u64,
+        bound: u64,
+        types: &[String],
+    ) -> QueryFluentBuilder {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
+            .expression_attribute_values(":a", s(keys::event_sk(after + 1)))
+            .expression_attribute_values(":b", s(keys::event_sk(bound)))
+            .consistent_read(true);
+        if !types.is_empty() {
+            let names: Vec<String> = (0..types.len()).map(|i| format!(":t{i}")).collect();
+            q = q.filter_expression(format!("#e IN ({})", names.join(", ")));
+            q = q.expression_attribute_names("#e", "event");
+            for (p, t) in names.iter().zip(types) {
+                q = q.expression_attribute_values(p, s(t));
+            }
+        }
+        q
     }
 }
 

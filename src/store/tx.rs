@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
@@ -245,65 +247,11 @@ impl Tx {
                 .set_transact_items(Some(self.items.clone()))
                 .send()
                 .await;
-            let err = match result {
+            match result {
                 Ok(_) => return Ok(first),
-                Err(e) => e,
-            };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                err.as_service_error()
-            else {
-                return Err(StoreError::sdk(err));
-            };
-            let mut transient = false;
-            let mut missing = Vec::new();
-            let mut moved = Vec::new();
-            let mut unexpected = None;
-            for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
-                match (reason.code(), self.roles.get(i)) {
-                    (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
-                        return Err(StoreError::Conflict(what.clone()))
-                    }
-                    (Some("ConditionalCheckFailed"), Some(Role::Member(id))) => {
-                        missing.push(id.clone())
-                    }
-                    (Some("ConditionalCheckFailed"), Some(Role::Edge(id))) => {
-                        moved.push(id.clone())
-                    }
-                    (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
-                        return Err(StoreError::VersionMismatch)
-                    }
-                    (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
-                    (Some("ConditionalCheckFailed"), _) => {
-                        unexpected = Some(i);
-                        break;
-                    }
-                    (
-                        Some(
-                            "TransactionConflict"
-                            | "ThrottlingError"
-                            | "ProvisionedThroughputExceeded"
-                            | "RequestLimitExceeded",
-                        ),
-                        _,
-                    ) => transient = true,
-                    _ => {}
-                }
+                Err(err) => cancellation_meaning(&self.roles, err)?,
             }
-            if let Some(item) = unexpected {
-                return Err(StoreError::UnexpectedCondition {
-                    item,
-                    source: Box::new(err),
-                });
-            }
-            if !missing.is_empty() {
-                return Err(StoreError::MissingMembers(missing));
-            }
-            if !moved.is_empty() {
-                return Err(StoreError::EdgesMoved(moved));
-            }
-            if !transient {
-                return Err(StoreError::sdk(err));
-            }
+            // Only a transient cancellation gets here.
             deadline::retry(
                 &mut attempt,
                 "a transaction kept conflicting or being throttled",
@@ -311,4 +259,66 @@ impl Tx {
             .await?;
         }
     }
+}
+
+/// What a failed TransactWriteItems call means. `Ok` when every reason is transient (a
+/// conflict, throttling, a sequence number taken by another writer): the caller retries. A
+/// failed condition becomes the error its item's role stands for; a failure that is not a
+/// cancellation is an SDK error.
+fn cancellation_meaning(
+    roles: &[Role],
+    err: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Result<(), StoreError> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+        err.as_service_error()
+    else {
+        return Err(StoreError::sdk(err));
+    };
+    let mut transient = false;
+    let mut missing = Vec::new();
+    let mut moved = Vec::new();
+    let mut unexpected = None;
+    for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
+        match (reason.code(), roles.get(i)) {
+            (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
+                return Err(StoreError::Conflict(what.clone()))
+            }
+            (Some("ConditionalCheckFailed"), Some(Role::Member(id))) => missing.push(id.clone()),
+            (Some("ConditionalCheckFailed"), Some(Role::Edge(id))) => moved.push(id.clone()),
+            (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
+                return Err(StoreError::VersionMismatch)
+            }
+            (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
+            (Some("ConditionalCheckFailed"), _) => {
+                unexpected = Some(i);
+                break;
+            }
+            (
+                Some(
+                    "TransactionConflict"
+                    | "ThrottlingError"
+                    | "ProvisionedThroughputExceeded"
+                    | "RequestLimitExceeded",
+                ),
+                _,
+            ) => transient = true,
+            _ => {}
+        }
+    }
+    if let Some(item) = unexpected {
+        return Err(StoreError::UnexpectedCondition {
+            item,
+            source: Box::new(err),
+        });
+    }
+    if !missing.is_empty() {
+        return Err(StoreError::MissingMembers(missing));
+    }
+    if !moved.is_empty() {
+        return Err(StoreError::EdgesMoved(moved));
+    }
+    if !transient {
+        return Err(StoreError::sdk(err));
+    }
+    Ok(())
 }

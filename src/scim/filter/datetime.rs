@@ -18,28 +18,45 @@ pub struct Instant {
 /// `T` may be a space (RFC 3339 §5.6 note); anything else is `None`.
 pub fn parse_rfc3339(s: &str) -> Option<Instant> {
     let b: Vec<char> = s.chars().collect();
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let mut v = 0i64;
-        for k in 0..len {
-            v = v * 10 + i64::from(b.get(from + k)?.to_digit(10)?);
-        }
-        Some(v)
-    };
-    let year = num(0, 4)?;
+    let local_secs = date_and_time(&b)?;
+    let (nanos, i) = fraction(&b, 19)?;
+    let (offset_secs, i) = offset(&b, i)?;
+    if i != b.len() {
+        return None;
+    }
+    Some(Instant {
+        secs: local_secs - offset_secs,
+        nanos,
+    })
+}
+
+/// The `len` decimal digits at `from`, if they are all there.
+fn digits(b: &[char], from: usize, len: usize) -> Option<i64> {
+    let mut v = 0i64;
+    for k in 0..len {
+        v = v * 10 + i64::from(b.get(from + k)?.to_digit(10)?);
+    }
+    Some(v)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` (the first 19 characters) as seconds since the epoch, before the
+/// offset is applied.
+fn date_and_time(b: &[char]) -> Option<i64> {
+    let year = digits(b, 0, 4)?;
     if b.get(4) != Some(&'-') || b.get(7) != Some(&'-') {
         return None;
     }
-    let month = num(5, 2)?;
-    let day = num(8, 2)?;
+    let month = digits(b, 5, 2)?;
+    let day = digits(b, 8, 2)?;
     if !matches!(b.get(10), Some('T' | 't' | ' ')) {
         return None;
     }
-    let hour = num(11, 2)?;
+    let hour = digits(b, 11, 2)?;
     if b.get(13) != Some(&':') || b.get(16) != Some(&':') {
         return None;
     }
-    let minute = num(14, 2)?;
-    let second = num(17, 2)?;
+    let minute = digits(b, 14, 2)?;
+    let second = digits(b, 17, 2)?;
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
@@ -47,8 +64,12 @@ pub fn parse_rfc3339(s: &str) -> Option<Instant> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
 
-    let mut i = 19;
+/// An optional `.fraction` at `i`: its nanoseconds and the index after it.
+fn fraction(b: &[char], mut i: usize) -> Option<(u32, usize)> {
     let mut nanos = 0u32;
     if b.get(i) == Some(&'.') {
         i += 1;
@@ -64,38 +85,27 @@ pub fn parse_rfc3339(s: &str) -> Option<Instant> {
             return None;
         }
     }
+    Some((nanos, i))
+}
 
-    let offset_secs = match b.get(i) {
-        Some('Z' | 'z') => {
-            i += 1;
-            0
-        }
+/// The `Z` or `±HH:MM` at `i`: its offset east of UTC in seconds and the index after it.
+fn offset(b: &[char], i: usize) -> Option<(i64, usize)> {
+    match b.get(i) {
+        Some('Z' | 'z') => Some((0, i + 1)),
         Some(sign @ ('+' | '-')) => {
-            let oh = num(i + 1, 2)?;
+            let oh = digits(b, i + 1, 2)?;
             if b.get(i + 3) != Some(&':') {
                 return None;
             }
-            let om = num(i + 4, 2)?;
+            let om = digits(b, i + 4, 2)?;
             if oh > 23 || om > 59 {
                 return None;
             }
             let off = oh * 3600 + om * 60;
-            i += 6;
-            if *sign == '-' {
-                -off
-            } else {
-                off
-            }
+            Some((if *sign == '-' { -off } else { off }, i + 6))
         }
-        _ => return None,
-    };
-    if i != b.len() {
-        return None;
+        _ => None,
     }
-
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
-    Some(Instant { secs, nanos })
 }
 
 fn is_leap(y: i64) -> bool {

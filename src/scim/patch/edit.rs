@@ -202,72 +202,86 @@ impl Edit<'_> {
             .map(|(i, _)| i)
             .collect();
 
-        let mut touched = matched.clone();
-        match (self.op, self.sub) {
-            (OpKind::Remove, None) => remove_indices(&mut items, &matched),
-            (OpKind::Remove, Some(sub)) => {
-                for &i in &matched {
-                    if let Some(Value::Object(o)) = items.get_mut(i) {
-                        put_ci(o, sub, None);
-                    }
-                }
-                drop_empty_elements(&mut items);
+        let set = match (self.op, self.sub) {
+            (OpKind::Remove, sub) => {
+                remove_from_matched(&mut items, &matched, sub);
+                None
             }
-            (_, None) => {
-                let v = coerce_element(self.def(), self.value(), self.name())?;
-                let Value::Object(incoming) = v else {
-                    // null: nothing to add; replace with nothing removes the matches.
-                    if self.op == OpKind::Replace {
-                        remove_indices(&mut items, &matched);
-                    }
-                    return Ok(self.rebuild(items, single));
-                };
-                if matched.is_empty() {
-                    let mut el = self.element_from_filter(filter)?;
-                    for (k, sv) in incoming {
-                        put_ci(&mut el, &k, (!sv.is_null()).then_some(sv));
-                    }
-                    items.push(Value::Object(el));
-                    touched = vec![items.len() - 1];
-                } else {
-                    for &i in &matched {
-                        if let Some(Value::Object(o)) = items.get_mut(i) {
-                            for (k, sv) in &incoming {
-                                put_ci(o, k, (!sv.is_null()).then(|| sv.clone()));
-                            }
-                        }
-                    }
-                }
-            }
-            (_, Some(sub)) => {
-                let v = coerce_sub(self.sub_def(), self.value(), self.name(), sub)?;
-                let v = (!v.is_null()).then_some(v);
-                if matched.is_empty() {
-                    let Some(v) = v else {
-                        return Ok(self.rebuild(items, single));
-                    };
-                    // Entra sends `add emails[type eq "work"].value` for a user with no work
-                    // email, and Microsoft's answer is to create the element (Microsoft Q&A
-                    // 120490, "Patch request in SCIM with Azure AD"); Entra does the same with
-                    // `replace`. The filter's eq constraints become the new element's values.
-                    let mut el = self.element_from_filter(filter)?;
-                    put_ci(&mut el, sub, Some(v));
-                    items.push(Value::Object(el));
-                    touched = vec![items.len() - 1];
-                } else {
-                    for &i in &matched {
-                        if let Some(Value::Object(o)) = items.get_mut(i) {
-                            put_ci(o, sub, v.clone());
-                        }
-                    }
-                    drop_empty_elements(&mut items);
-                }
-            }
-        }
-        if self.op != OpKind::Remove {
+            (_, None) => self.set_matched(&mut items, matched, filter)?,
+            (_, Some(sub)) => self.set_matched_sub(&mut items, matched, filter, sub)?,
+        };
+        if let Some(touched) = set {
             enforce_single_primary(self.def(), &mut items, &touched);
         }
         Ok(self.rebuild(items, single))
+    }
+
+    /// Add or replace of whole elements: the value's sub-attributes go into every matched
+    /// element, or into a new one built from the filter when none matched. Returns the elements
+    /// set (`None`: nothing was set).
+    fn set_matched(
+        &self,
+        items: &mut Vec<Value>,
+        matched: Vec<usize>,
+        filter: &Filter,
+    ) -> Result<Option<Vec<usize>>, ScimError> {
+        let v = coerce_element(self.def(), self.value(), self.name())?;
+        let Value::Object(incoming) = v else {
+            // null: nothing to add; replace with nothing removes the matches.
+            if self.op == OpKind::Replace {
+                remove_indices(items, &matched);
+            }
+            return Ok(None);
+        };
+        if matched.is_empty() {
+            let mut el = self.element_from_filter(filter)?;
+            for (k, sv) in incoming {
+                put_ci(&mut el, &k, (!sv.is_null()).then_some(sv));
+            }
+            items.push(Value::Object(el));
+            return Ok(Some(vec![items.len() - 1]));
+        }
+        for &i in &matched {
+            if let Some(Value::Object(o)) = items.get_mut(i) {
+                for (k, sv) in &incoming {
+                    put_ci(o, k, (!sv.is_null()).then(|| sv.clone()));
+                }
+            }
+        }
+        Ok(Some(matched))
+    }
+
+    /// Add or replace of one sub-attribute (`emails[type eq "work"].value`) of the matched
+    /// elements. Returns the elements set (`None`: nothing was set).
+    fn set_matched_sub(
+        &self,
+        items: &mut Vec<Value>,
+        matched: Vec<usize>,
+        filter: &Filter,
+        sub: &str,
+    ) -> Result<Option<Vec<usize>>, ScimError> {
+        let v = coerce_sub(self.sub_def(), self.value(), self.name(), sub)?;
+        let v = (!v.is_null()).then_some(v);
+        if matched.is_empty() {
+            let Some(v) = v else {
+                return Ok(None);
+            };
+            // Entra sends `add emails[type eq "work"].value` for a user with no work
+            // email, and Microsoft's answer is to create the element (Microsoft Q&A
+            // 120490, "Patch request in SCIM with Azure AD"); Entra does the same with
+            // `replace`. The filter's eq constraints become the new element's values.
+            let mut el = self.element_from_filter(filter)?;
+            put_ci(&mut el, sub, Some(v));
+            items.push(Value::Object(el));
+            return Ok(Some(vec![items.len() - 1]));
+        }
+        for &i in &matched {
+            if let Some(Value::Object(o)) = items.get_mut(i) {
+                put_ci(o, sub, v.clone());
+            }
+        }
+        drop_empty_elements(items);
+        Ok(Some(matched))
     }
 
     fn rebuild(&self, items: Vec<Value>, single: bool) -> Option<Value> {
@@ -317,6 +331,21 @@ fn eq_constraints(f: &Filter, out: &mut Vec<(String, Value)>) -> bool {
         }
         _ => false,
     }
+}
+
+/// Remove on a filter: the matched elements, or (with a sub-attribute) that sub-attribute of
+/// each, dropping elements left empty.
+fn remove_from_matched(items: &mut Vec<Value>, matched: &[usize], sub: Option<&str>) {
+    let Some(sub) = sub else {
+        remove_indices(items, matched);
+        return;
+    };
+    for &i in matched {
+        if let Some(Value::Object(o)) = items.get_mut(i) {
+            put_ci(o, sub, None);
+        }
+    }
+    drop_empty_elements(items);
 }
 
 fn remove_indices(items: &mut Vec<Value>, indices: &[usize]) {
