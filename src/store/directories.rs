@@ -267,6 +267,7 @@ impl Store {
         tokio::time::sleep(token_grace).await;
         let mut deleted = 0;
         let mut after = None;
+        let mut delivery_state = false;
         loop {
             let (items, more) = self.query_prefix(id, "", after.take(), 1000, true).await?;
             let keys: Vec<(String, String)> = items
@@ -276,9 +277,17 @@ impl Store {
             after = keys.last().map(|(_, sk)| sk.clone());
             // Key-only reads may carry a projected attribute besides the key (a pending group's
             // mark): the delete names the key alone.
+            // The events stay (TTL removes them), and so does the webhook delivery state, whose
+            // cursor keeps a late trigger from sending them again (`expire_delivery_state`).
+            delivery_state |= keys.iter().any(|(_, sk)| {
+                keys::SortKey::parse(sk).is_some_and(|k| k == keys::SortKey::WebhookState)
+            });
             let writes = keys
                 .into_iter()
-                .filter(|(_, sk)| !keys::SortKey::parse(sk).is_some_and(|k| k.is_outbox()))
+                .filter(|(_, sk)| {
+                    !keys::SortKey::parse(sk)
+                        .is_some_and(|k| k.is_outbox() || k == keys::SortKey::WebhookState)
+                })
                 .map(|(pk, sk)| delete_request(pk, sk))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             deleted += writes.len();
@@ -286,6 +295,10 @@ impl Store {
             if !more {
                 break;
             }
+        }
+        if delivery_state {
+            let retention = clock::now_millis() as u64 / 1000 + self.event_retention_days * 86_400;
+            self.expire_delivery_state(id, retention).await?;
         }
         self.client
             .delete_item()

@@ -140,7 +140,10 @@ impl Store {
             .await
             .map_err(StoreError::sdk)?
             .item;
-        Ok(item.as_ref().and_then(|i| {
+        // TTL deletes lazily (often days late): an expired registration is gone already.
+        let now_secs = clock::now_millis() as u64 / 1000;
+        let live = |i: &&Item| get_n(i, "ttl").is_none_or(|t| t > now_secs);
+        Ok(item.as_ref().filter(live).and_then(|i| {
             let previous = get_s(i, "previous_secret").zip(get_n(i, "previous_secret_until"));
             Some(Webhook {
                 directory_id: get_s(i, keys::WEBHOOK_DIRECTORY)?.into(),
@@ -172,6 +175,26 @@ impl Store {
             Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(StoreError::sdk(e)),
         }
+    }
+
+    /// Lets a deleted directory's delivery state expire with its events (`at_secs`): it outlives
+    /// the rest of the partition so that a trigger still in the queue resumes from the cursor
+    /// instead of starting a new state at 0 and sending the history again.
+    pub async fn expire_delivery_state(&self, dir: &str, at_secs: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::webhook_state_sk().into(),
+            )))
+            .update_expression("SET #ttl = :at")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":at", n(at_secs))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     pub async fn delete_webhook(&self, dir: &str) -> Result<(), StoreError> {

