@@ -119,6 +119,9 @@ enum WebhookCommand {
         #[arg(long = "from")]
         from_sequence: u64,
     },
+    /// Once after upgrading: move registrations an earlier version kept in the tokens table into
+    /// the webhooks table (docs/operations.md, "Upgrading").
+    Migrate,
 }
 
 #[derive(Subcommand)]
@@ -325,6 +328,7 @@ async fn webhook(svc: &Service, command: WebhookCommand) -> Result<Value, Manage
             directory,
             from_sequence,
         } => shown(&webhook_registrations::resume(svc, &directory, from_sequence).await?),
+        WebhookCommand::Migrate => shown(&webhook_registrations::migrate(svc).await?),
     })
 }
 
@@ -491,7 +495,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
                 None,
             ),
         },
-        Command::Webhook { command } => webhook_route(command),
+        Command::Webhook { command } => webhook_route(command).ok_or_else(tables_only)?,
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
     })
 }
@@ -529,8 +533,10 @@ fn directory_route(command: &DirectoryCommand) -> Option<Route> {
     })
 }
 
-fn webhook_route(command: &WebhookCommand) -> Route {
-    match command {
+/// The management call of a webhook command; `None` for one that works on the tables only.
+fn webhook_route(command: &WebhookCommand) -> Option<Route> {
+    Some(match command {
+        WebhookCommand::Migrate => return None,
         WebhookCommand::Set { directory, url } => (
             Method::PUT,
             format!("{}/webhook", dir(directory)),
@@ -552,7 +558,7 @@ fn webhook_route(command: &WebhookCommand) -> Route {
                 resume_from_sequence: *from_sequence,
             }),
         ),
-    }
+    })
 }
 
 fn tables_only() -> Box<dyn std::error::Error> {

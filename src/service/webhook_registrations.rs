@@ -155,3 +155,26 @@ async fn check_resolves_public(url: &WebhookUrl, policy: UrlPolicy) -> Result<()
         _ => Ok(()),
     }
 }
+
+/// What the one-off upgrade step moved (`scimctl webhook migrate`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WebhooksMigrated {
+    pub directories: usize,
+    pub moved: Vec<String>,
+}
+
+/// Moves every registration an earlier version kept in the tokens table into the webhooks table
+/// (run once after upgrading; running it again moves nothing).
+pub async fn migrate(svc: &Service) -> Result<WebhooksMigrated, ManagementError> {
+    let directories = svc.store.list_directories().await?;
+    let mut moved = Vec::new();
+    for d in &directories {
+        if svc.store.migrate_legacy_webhook(&d.id).await? {
+            moved.push(d.id.clone());
+        }
+    }
+    Ok(WebhooksMigrated {
+        directories: directories.len(),
+        moved,
+    })
+}

@@ -205,6 +205,12 @@ pub const TOKEN_HASH: &str = "token_hash";
 pub const TOKENS_BY_DIRECTORY: &str = "by-directory";
 /// An OAuth client's item in the tokens table. The prefix keeps it apart from every token hash
 /// (hex digits only); the client id is one we mint (`clients.rs`), never a client's input.
+/// Where a webhook registration lived in the tokens table before it had a table of its own
+/// (read only by the one-off migration, `Store::migrate_legacy_webhook`).
+pub fn legacy_webhook_key(directory: &str) -> String {
+    format!("webhook#{directory}")
+}
+
 pub fn client_key(client_id: &str) -> String {
     format!("client#{client_id}")
 }

@@ -197,6 +197,31 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a registration kept in the tokens table by an earlier version (`webhook#{dir}`) into
+    /// the webhooks table, unless one is there already, then deletes the old item (its secret in
+    /// clear, readable by roles that should not read it). `true` when there was one to move.
+    pub async fn migrate_legacy_webhook(&self, dir: &str) -> Result<bool, StoreError> {
+        let legacy = keys::legacy_webhook_key(dir);
+        let Some(old) = self.get_secret(&legacy).await? else {
+            return Ok(false);
+        };
+        if self.get_webhook(dir).await?.is_none() {
+            let previous = get_s(&old, "previous_secret").zip(get_n(&old, "previous_secret_until"));
+            let moved = Webhook {
+                directory_id: dir.into(),
+                url: get_s(&old, "url").unwrap_or_default().into(),
+                secret: get_s(&old, "secret").unwrap_or_default().into(),
+                previous_secret: previous.map(|(p, until)| (p.to_string(), until as i64)),
+                created_at: get_s(&old, "created_at").unwrap_or_default().into(),
+            };
+            if !moved.url.is_empty() && !moved.secret.is_empty() {
+                self.put_webhook(&moved).await?;
+            }
+        }
+        self.delete_secret(&legacy).await?;
+        Ok(true)
+    }
+
     pub async fn delete_webhook(&self, dir: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()

@@ -985,3 +985,59 @@ async fn a_late_trigger_after_a_directory_delete_does_not_send_the_history_again
     assert_eq!(sent, 1, "{names:?}");
     assert_eq!(names, ["\"dsync.deleted\""]);
 }
+
+/// Upgrading: a registration an earlier version kept in the tokens table (`webhook#{dir}`, its
+/// secret in clear) is moved into the webhooks table by the one-off migration, the old item goes,
+/// and deliveries sign with the same secret; running it again moves nothing.
+#[tokio::test]
+async fn the_upgrade_moves_old_registrations_out_of_the_tokens_table() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use scim_lambda::service::webhook_registrations;
+    let s = Scim::start().await;
+    let store = s.app.store();
+    let rx = receiver(0).await;
+    let secret = scim_lambda::service::webhooks::new_secret();
+    store
+        .client()
+        .put_item()
+        .table_name(store.tokens_table())
+        .item("token_hash", A::S(format!("webhook#{}", s.directory)))
+        .item("directory_id", A::S(s.directory.clone()))
+        .item("url", A::S(rx.url.clone()))
+        .item("secret", A::S(secret.clone()))
+        .item("created_at", A::S("2026-11-01T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap();
+    store.start_deliveries_at(&s.directory, 0).await.unwrap();
+    let svc = scim_lambda::service::Service::new(store.clone());
+    let done = webhook_registrations::migrate(&svc).await.unwrap();
+    assert_eq!(done.moved, [s.directory.clone()]);
+    let moved = store.get_webhook(&s.directory).await.unwrap().unwrap();
+    assert_eq!(
+        (moved.url.as_str(), moved.secret.as_str()),
+        (rx.url.as_str(), secret.as_str())
+    );
+    let old = store
+        .client()
+        .get_item()
+        .table_name(store.tokens_table())
+        .key("token_hash", A::S(format!("webhook#{}", s.directory)))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        old.item.is_none(),
+        "the clear-text secret is gone from the tokens table"
+    );
+    assert!(webhook_registrations::migrate(&svc)
+        .await
+        .unwrap()
+        .moved
+        .is_empty());
+    s.user("ada@example.com").await;
+    assert!(deliverer(&s).deliver(&s.directory).await.unwrap() >= 1);
+    let got = rx.got.lock().unwrap().clone();
+    let (id, ts, body, sig) = (&got[0].0, &got[0].1, &got[0].3, &got[0].2);
+    assert!(verifies(&secret, id, ts, body, sig));
+}
