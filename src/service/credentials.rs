@@ -8,7 +8,9 @@
 
 use serde::Serialize;
 
-use super::management::{directory, ManagementError, PublicUrl, MAX_LIVE_TOKENS};
+use super::management::{
+    directory, writable_directory, ManagementError, PublicUrl, MAX_LIVE_TOKENS,
+};
 use super::Service;
 use crate::auth;
 use crate::clock;
@@ -126,7 +128,7 @@ pub async fn issue_token(
     dir: &str,
     expires_in_days: Option<u32>,
 ) -> Result<IssuedToken, ManagementError> {
-    if !directory(svc, dir).await?.auth_methods.bearer {
+    if !writable_directory(svc, dir).await?.auth_methods.bearer {
         return Err(ManagementError::MethodOff(dir.into(), "bearer tokens"));
     }
     let now = clock::now_millis();
@@ -203,7 +205,11 @@ pub async fn create_client(
     dir: &str,
     expires_in_days: Option<u32>,
 ) -> Result<CreatedClient, ManagementError> {
-    if !directory(svc, dir).await?.auth_methods.client_credentials {
+    if !writable_directory(svc, dir)
+        .await?
+        .auth_methods
+        .client_credentials
+    {
         return Err(ManagementError::MethodOff(dir.into(), "client credentials"));
     }
     let now = clock::now_millis();
@@ -274,7 +280,7 @@ pub async fn set_auth_methods(
     dir: &str,
     methods: AuthMethods,
 ) -> Result<AuthMethodsSet, ManagementError> {
-    directory(svc, dir).await?;
+    writable_directory(svc, dir).await?;
     if !methods.bearer && !methods.client_credentials {
         return Err(ManagementError::NoAuthMethod);
     }

@@ -57,6 +57,8 @@ pub enum ManagementError {
     NoClient(String, String),
     #[error("no directory {0}")]
     NoDirectory(String),
+    #[error("directory {0} is being deleted")]
+    Deleting(String),
     #[error("no token {0} in directory {1}")]
     NoToken(String, String),
     #[error("directory {0} already has {MAX_LIVE_TOKENS} live tokens; revoke one first")]
@@ -117,4 +119,17 @@ pub(crate) async fn directory(svc: &Service, id: &str) -> Result<Directory, Mana
         .get_directory(id)
         .await?
         .ok_or_else(|| ManagementError::NoDirectory(id.into()))
+}
+
+/// A directory that may still take new credentials or a webhook: not one being deleted (a
+/// token issued while its data goes would outlive it).
+pub(crate) async fn writable_directory(
+    svc: &Service,
+    id: &str,
+) -> Result<Directory, ManagementError> {
+    let d = directory(svc, id).await?;
+    if d.status == crate::store::directories::DELETING {
+        return Err(ManagementError::Deleting(id.into()));
+    }
+    Ok(d)
 }

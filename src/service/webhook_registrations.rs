@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::management::{directory, ManagementError};
+use super::management::{directory, writable_directory, ManagementError};
 use super::webhooks::target::{self, UrlPolicy, WebhookUrl};
 use super::webhooks::{self, connect};
 use super::Service;
@@ -81,7 +81,7 @@ pub async fn register(
     url: &str,
     policy: UrlPolicy,
 ) -> Result<RegisteredWebhook, ManagementError> {
-    directory(svc, dir).await?;
+    writable_directory(svc, dir).await?;
     let checked = WebhookUrl::parse(url, policy)?;
     check_resolves_public(&checked, policy).await?;
     let now = clock::now_millis();
@@ -120,7 +120,7 @@ pub async fn resume(
     dir: &str,
     from: u64,
 ) -> Result<Option<WebhookView>, ManagementError> {
-    directory(svc, dir).await?;
+    writable_directory(svc, dir).await?;
     if svc.store.get_webhook(dir).await?.is_none() {
         return Err(ManagementError::NoWebhook(dir.into()));
     }

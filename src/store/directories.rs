@@ -265,6 +265,9 @@ impl Store {
     ) -> Result<usize, StoreError> {
         self.revoke_credentials(id).await?;
         tokio::time::sleep(token_grace).await;
+        // Again: a credential issued while the grace ran (the management API refuses new ones
+        // for a deleting directory, scimctl may not have) must not outlive the data.
+        self.revoke_credentials(id).await?;
         let mut deleted = 0;
         let mut after = None;
         let mut delivery_state = false;

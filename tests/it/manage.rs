@@ -477,3 +477,24 @@ async fn through_a_tunnel_scim_answers_and_the_management_api_does_not() {
         assert_eq!(users.status, 200, "{name}: {}", users.body);
     }
 }
+
+/// A directory being deleted takes no new credential or webhook (409): one issued while its data
+/// goes would outlive it.
+#[tokio::test]
+async fn a_deleting_directory_takes_no_new_credentials() {
+    let s = Scim::start().await;
+    let d = format!("/directories/{}", s.directory);
+    assert_eq!(s.manage("DELETE", &d, None).await.status, 202);
+    for (method, path, body) in [
+        ("POST", format!("{d}/tokens"), None),
+        ("POST", format!("{d}/clients"), None),
+        (
+            "PUT",
+            format!("{d}/webhook"),
+            Some(serde_json::json!({"url": "http://127.0.0.1:9/hook"})),
+        ),
+    ] {
+        let r = s.manage(method, &path, body).await;
+        assert_eq!(r.status, 409, "{method} {path}: {}", r.body);
+    }
+}

@@ -59,7 +59,7 @@ impl From<ManagementError> for Failure {
             E::NoDirectory(_) | E::NoToken(..) | E::NoClient(..) => {
                 fail(404, "not_found", e.to_string())
             }
-            E::TooManyTokens(_) | E::TooManyClients(_) | E::MethodOff(..) => {
+            E::TooManyTokens(_) | E::TooManyClients(_) | E::MethodOff(..) | E::Deleting(_) => {
                 fail(409, "conflict", e.to_string())
             }
             // Resuming deliveries of a webhook that is not there: no such resource.
