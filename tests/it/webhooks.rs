@@ -1012,7 +1012,7 @@ async fn the_upgrade_moves_old_registrations_out_of_the_tokens_table() {
     store.start_deliveries_at(&s.directory, 0).await.unwrap();
     let svc = scim_lambda::service::Service::new(store.clone());
     let done = webhook_registrations::migrate(&svc).await.unwrap();
-    assert_eq!(done.moved, [s.directory.clone()]);
+    assert_eq!(done.moved, vec![s.directory.clone()]);
     let moved = store.get_webhook(&s.directory).await.unwrap().unwrap();
     assert_eq!(
         (moved.url.as_str(), moved.secret.as_str()),
