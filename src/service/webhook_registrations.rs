@@ -14,6 +14,7 @@ use super::webhooks::{self, connect};
 use super::Service;
 use crate::clock;
 use crate::store::webhooks::{Webhook, ROTATION_OVERLAP_MS};
+use crate::store::StoreError;
 
 pub use crate::store::webhooks::{DeliveryState, Parked};
 
@@ -85,24 +86,39 @@ pub async fn register(
     let checked = WebhookUrl::parse(url, policy)?;
     check_resolves_public(&checked, policy).await?;
     let now = clock::now_millis();
-    let existing = svc.store.get_webhook(dir).await?;
-    let hook = Webhook {
-        directory_id: dir.into(),
-        url: checked.as_str().into(),
-        secret: webhooks::new_secret(),
-        previous_secret: existing
-            .as_ref()
-            .map(|old| (old.secret.clone(), now + ROTATION_OVERLAP_MS)),
-        created_at: clock::format_rfc3339(now),
+    let secret = webhooks::new_secret();
+    // Conditional on the registration read, again when another got there first: the secret it
+    // replaces is always the one receivers were given last.
+    let mut attempts = 0;
+    let hook = loop {
+        attempts += 1;
+        let existing = svc.store.get_webhook(dir).await?;
+        let hook = Webhook {
+            directory_id: dir.into(),
+            url: checked.as_str().into(),
+            secret: secret.clone(),
+            previous_secret: existing
+                .as_ref()
+                .map(|old| (old.secret.clone(), now + ROTATION_OVERLAP_MS)),
+            created_at: clock::format_rfc3339(now),
+        };
+        // A replaced URL keeps the cursor (what was not delivered goes to the new one).
+        if existing.is_none() {
+            let seq = svc.store.sequence(dir).await?;
+            svc.store.start_deliveries_at(dir, seq).await?;
+        } else {
+            svc.store.enable_deliveries(dir).await?;
+        }
+        let replacing = existing.as_ref().map(|old| old.secret.as_str());
+        if svc.store.replace_webhook(&hook, replacing).await? {
+            break hook;
+        }
+        if attempts >= 5 {
+            return Err(ManagementError::Store(StoreError::Conflict(
+                "the webhook registration kept changing; retry".into(),
+            )));
+        }
     };
-    // A replaced URL keeps the cursor (what was not delivered goes to the new one).
-    if existing.is_none() {
-        let seq = svc.store.sequence(dir).await?;
-        svc.store.start_deliveries_at(dir, seq).await?;
-    } else {
-        svc.store.enable_deliveries(dir).await?;
-    }
-    svc.store.put_webhook(&hook).await?;
     Ok(RegisteredWebhook {
         previous_secret_expires_at: overlap_until(&hook, now),
         directory_id: hook.directory_id,

@@ -110,25 +110,62 @@ fn bounded(error: &str) -> String {
 
 impl Store {
     pub async fn put_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
-        let mut item = Item::new();
-        item.insert(keys::WEBHOOK_DIRECTORY.into(), s(&w.directory_id));
-        item.insert("url".into(), s(&w.url));
-        item.insert("secret".into(), s(&w.secret));
-        if let Some((previous, until)) = &w.previous_secret {
-            item.insert("previous_secret".into(), s(previous));
-            item.insert("previous_secret_until".into(), n(until));
-        }
-        item.insert("created_at".into(), s(&w.created_at));
         self.client
             .put_item()
             .table_name(&self.webhooks_table)
-            .set_item(Some(item))
+            .set_item(Some(webhook_item(w)))
             .send()
             .await
             .map_err(StoreError::sdk)?;
         Ok(())
     }
 
+    /// Puts `w` on condition the registration is still the one read: signed with `replacing`,
+    /// or none (or an expired one) when `replacing` is `None`. False when another registration
+    /// got there first (the caller reads again), so two re-registrations at once cannot drop
+    /// the secret a receiver still checks.
+    pub async fn replace_webhook(
+        &self,
+        w: &Webhook,
+        replacing: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.webhooks_table)
+            .set_item(Some(webhook_item(w)));
+        let put = match replacing {
+            Some(secret) => put
+                .condition_expression("secret = :read")
+                .expression_attribute_values(":read", s(secret)),
+            None => put
+                .condition_expression("attribute_not_exists(directory_id) OR #ttl <= :now")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":now", n(clock::now_millis() / 1000)),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+}
+
+/// A registration as its item.
+fn webhook_item(w: &Webhook) -> Item {
+    let mut item = Item::new();
+    item.insert(keys::WEBHOOK_DIRECTORY.into(), s(&w.directory_id));
+    item.insert("url".into(), s(&w.url));
+    item.insert("secret".into(), s(&w.secret));
+    if let Some((previous, until)) = &w.previous_secret {
+        item.insert("previous_secret".into(), s(previous));
+        item.insert("previous_secret_until".into(), n(until));
+    }
+    item.insert("created_at".into(), s(&w.created_at));
+    item
+}
+
+impl Store {
     pub async fn get_webhook(&self, dir: &str) -> Result<Option<Webhook>, StoreError> {
         let item = self
             .client

@@ -1041,3 +1041,30 @@ async fn the_upgrade_moves_old_registrations_out_of_the_tokens_table() {
     let (id, ts, body, sig) = (&got[0].0, &got[0].1, &got[0].3, &got[0].2);
     assert!(verifies(&secret, id, ts, body, sig));
 }
+
+/// Two re-registrations at once: each replaces the registration it read, so the one that lands
+/// last keeps the other's secret signing beside its own, and no secret a receiver was given is
+/// dropped.
+#[tokio::test]
+async fn concurrent_re_registrations_keep_both_secrets_signing() {
+    let s = Scim::start().await;
+    let first = register(&s, "http://127.0.0.1:9/a").await;
+    let (a, b) = tokio::join!(
+        register(&s, "http://127.0.0.1:9/b"),
+        register(&s, "http://127.0.0.1:9/c")
+    );
+    let hook = s
+        .app
+        .store()
+        .get_webhook(&s.directory)
+        .await
+        .unwrap()
+        .unwrap();
+    let previous = hook.previous_secret.map(|(p, _)| p).unwrap();
+    let pair = [hook.secret.as_str(), previous.as_str()];
+    assert!(
+        pair.contains(&a.as_str()) && pair.contains(&b.as_str()),
+        "{pair:?}"
+    );
+    assert!(!pair.contains(&first.as_str()));
+}
