@@ -21,6 +21,8 @@ pub const ACCESS_TOKEN_PREFIX: &str = "scim_at_";
 /// OAuth client ids and secrets.
 pub const CLIENT_ID_PREFIX: &str = "scim_client_";
 pub const CLIENT_SECRET_PREFIX: &str = "scim_cs_";
+/// The secret of an Admin Portal setup link (`service/portal_links.rs`).
+pub const PORTAL_LINK_PREFIX: &str = "scim_pl_";
 /// The local management API's key (`management_key.rs`; scim-local only, never in AWS).
 pub const MANAGEMENT_KEY_PREFIX: &str = "scim_mk_";
 
@@ -48,6 +50,11 @@ pub fn hash_token(token: &str) -> String {
 /// A short public handle for a token (for `token list` / `token revoke`), derived from the hash.
 pub fn token_id(hash: &str) -> String {
     format!("tok_{}", &hash[..12.min(hash.len())])
+}
+
+/// A portal setup link's public handle (for listing and revoking), derived from its hash.
+pub fn portal_link_id(hash: &str) -> String {
+    format!("pl_{}", &hash[..12.min(hash.len())])
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -80,6 +80,14 @@ pub const ROUTES: &[(Function, &str)] = &[
         Function::Management,
         "/manage/directories/{directoryId}/auth",
     ),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/portal-links",
+    ),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/portal-links/{id}",
+    ),
     (Function::Token, "/oauth2/{directoryId}/token"),
 ];
 

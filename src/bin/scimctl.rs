@@ -9,6 +9,7 @@ use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, We
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
 use scim_lambda::service::directories::{self, AuthMethods};
 use scim_lambda::service::event_reads::{self, EventsPage};
+use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
 use scim_lambda::service::webhooks::target::UrlPolicy;
 use scim_lambda::service::{credentials, webhook_registrations};
 use scim_lambda::service::{ManagementError, PublicUrl, Service, Store};
@@ -61,6 +62,57 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Admin Portal setup links for a customer's IT admin (the pages they open are not built yet).
+    Portal {
+        #[command(subcommand)]
+        command: PortalCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PortalCommand {
+    /// Make a setup link; prints its URL (shown once: it carries the secret).
+    Link {
+        directory: String,
+        #[command(flatten)]
+        options: PortalLinkArgs,
+    },
+    /// The directory's live setup links (never their secrets).
+    Links { directory: String },
+    /// Revoke a setup link by its id (`pl_...` from `portal links`).
+    Revoke { directory: String, link_id: String },
+}
+
+#[derive(clap::Args)]
+struct PortalLinkArgs {
+    /// Lifetime in minutes (default a week, at most 30 days).
+    #[arg(long)]
+    expires_in_minutes: Option<u32>,
+    /// Where the portal's logo leads back to (https).
+    #[arg(long)]
+    return_url: Option<String>,
+    /// Where the admin is sent once set-up is done (https).
+    #[arg(long)]
+    success_url: Option<String>,
+    /// The one origin that may frame the portal (https://host[:port]).
+    #[arg(long)]
+    embed_origin: Option<String>,
+    /// The application's name, shown on the portal's pages.
+    #[arg(long)]
+    app_name: Option<String>,
+}
+
+impl PortalLinkArgs {
+    /// The options as the API takes them.
+    fn request(&self) -> NewPortalLink {
+        NewPortalLink {
+            expires_in_minutes: self.expires_in_minutes,
+            return_url: self.return_url.clone(),
+            success_url: self.success_url.clone(),
+            embed_origin: self.embed_origin.clone(),
+            app_name: self.app_name.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -223,6 +275,7 @@ async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> 
         Command::Token { command } => token(&svc, command).await?,
         Command::Client { command } => client(&svc, &base, command).await?,
         Command::Webhook { command } => webhook(&svc, command).await?,
+        Command::Portal { command } => portal(&svc, &base, command).await?,
         Command::Events {
             command:
                 EventsCommand::Tail {
@@ -329,6 +382,25 @@ async fn webhook(svc: &Service, command: WebhookCommand) -> Result<Value, Manage
             from_sequence,
         } => shown(&webhook_registrations::resume(svc, &directory, from_sequence).await?),
         WebhookCommand::Migrate => shown(&webhook_registrations::migrate(svc).await?),
+    })
+}
+
+async fn portal(
+    svc: &Service,
+    base: &PublicUrl,
+    command: PortalCommand,
+) -> Result<Value, ManagementError> {
+    Ok(match command {
+        PortalCommand::Link { directory, options } => {
+            let options = PortalLinkOptions::try_from(options.request())?;
+            shown(&portal_links::create_link(svc, base, &directory, options).await?)
+        }
+        PortalCommand::Links { directory } => {
+            shown(&portal_links::list_links(svc, &directory).await?)
+        }
+        PortalCommand::Revoke { directory, link_id } => {
+            shown(&portal_links::revoke_link(svc, &directory, &link_id).await?)
+        }
     })
 }
 
@@ -496,6 +568,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
             ),
         },
         Command::Webhook { command } => webhook_route(command).ok_or_else(tables_only)?,
+        Command::Portal { command } => portal_route(command),
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
     })
 }
@@ -559,6 +632,26 @@ fn webhook_route(command: &WebhookCommand) -> Option<Route> {
             }),
         ),
     })
+}
+
+fn portal_route(command: &PortalCommand) -> Route {
+    match command {
+        PortalCommand::Link { directory, options } => (
+            Method::POST,
+            format!("{}/portal-links", dir(directory)),
+            body(&options.request()),
+        ),
+        PortalCommand::Links { directory } => (
+            Method::GET,
+            format!("{}/portal-links", dir(directory)),
+            None,
+        ),
+        PortalCommand::Revoke { directory, link_id } => (
+            Method::DELETE,
+            format!("{}/portal-links/{}", dir(directory), segment(link_id)),
+            None,
+        ),
+    }
 }
 
 fn tables_only() -> Box<dyn std::error::Error> {

@@ -6,6 +6,7 @@
 //! one place (`api/manage/`), `scimctl` prints it. Store failures enter through one `From`, so
 //! a store error keeps its cause (`#[source]`) up to the place that logs it.
 
+use super::portal_links::PortalLinkError;
 use super::webhooks::target::UrlError;
 use super::Service;
 use crate::scim::error::ScimError;
@@ -59,6 +60,10 @@ pub enum ManagementError {
     NoDirectory(String),
     #[error("directory {0} is being deleted")]
     Deleting(String),
+    #[error(transparent)]
+    PortalLink(#[from] PortalLinkError),
+    #[error("no portal link {0} in directory {1}")]
+    NoPortalLink(String, String),
     #[error("no token {0} in directory {1}")]
     NoToken(String, String),
     #[error("directory {0} already has {MAX_LIVE_TOKENS} live tokens; revoke one first")]
@@ -105,6 +110,12 @@ impl PublicUrl {
 
     pub fn scim_v1(&self, dir: &str) -> String {
         format!("{}/scim/v1/{dir}", self.0)
+    }
+
+    /// An Admin Portal setup link (`portal_links.rs`): the secret is the whole path after
+    /// `/portal/`.
+    pub fn portal_link(&self, secret: &str) -> String {
+        format!("{}/portal/{secret}", self.0)
     }
 
     /// The OAuth 2.0 token endpoint of a directory (client-credentials grant, `api/oauth.rs`).

@@ -1,11 +1,12 @@
 //! The service layer: every use case, between parsing and rendering. For the IdP: one write
 //! pipeline (`write.rs`), the references a resource shows (`references.rs`) and the listing policy
 //! (`listing.rs`), answering SCIM errors. For the application (`management.rs` and its error):
-//! directory lifecycle and status (`directories.rs`), credentials (`credentials.rs`), webhook
-//! registrations (`webhook_registrations.rs`; delivery is `webhooks.rs`), the Events API
-//! (`event_reads.rs`) and normalised users and groups (`directory_reads.rs`). Every function
-//! takes and returns typed values (`Serialize` structs and enums) and never sees HTTP: the API
-//! handlers, scimctl, scim-local, the benchmark and the fuzz harness render the same answers.
+//! directory lifecycle and status (`directories.rs`), credentials (`credentials.rs`), Admin Portal
+//! setup links (`portal_links.rs`), webhook registrations (`webhook_registrations.rs`; delivery is
+//! `webhooks.rs`), the Events API (`event_reads.rs`) and normalised users and groups
+//! (`directory_reads.rs`). Every function takes and returns typed values (`Serialize` structs and
+//! enums) and never sees HTTP: the API handlers, scimctl, scim-local, the benchmark and the fuzz
+//! harness render the same answers.
 //!
 //! The transports see the store only through what is re-exported here.
 
@@ -16,6 +17,7 @@ pub mod directory_reads;
 pub mod event_reads;
 pub mod listing;
 pub mod management;
+pub mod portal_links;
 pub mod publisher;
 pub mod references;
 pub mod webhook_registrations;

@@ -143,7 +143,7 @@ fn access_tokens(item: &Item) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn client_from_item(item: &Item) -> Option<ClientRecord> {
+pub(super) fn client_from_item(item: &Item) -> Option<ClientRecord> {
     (get_s(item, "kind") == Some(KIND)).then_some(())?;
     Some(ClientRecord {
         client_id: get_s(item, "client_id")?.into(),

@@ -33,11 +33,12 @@
 //!
 //! The other two tables have a key of one attribute:
 //!
-//! | table    | item                 | key attribute        | value                 |
-//! |----------|----------------------|----------------------|-----------------------|
-//! | tokens   | SCIM or access token | `token_hash`         | SHA-256 of the token  |
-//! | tokens   | OAuth client         | `token_hash`         | `client#{clientId}`   |
-//! | webhooks | registration         | `directory_id`       | `{dir}`               |
+//! | table    | item                 | key attribute  | value                  |
+//! |----------|----------------------|----------------|------------------------|
+//! | tokens   | SCIM or access token | `token_hash`   | SHA-256 of the token   |
+//! | tokens   | OAuth client         | `token_hash`   | `client#{clientId}`    |
+//! | tokens   | portal setup link    | `token_hash`   | `portal_link#{sha256}` |
+//! | webhooks | registration         | `directory_id` | `{dir}`                |
 
 use crate::scim::filter::eval::fold_case;
 use crate::scim::schema::ResourceKind;
@@ -213,6 +214,13 @@ pub fn legacy_webhook_key(directory: &str) -> String {
 
 pub fn client_key(client_id: &str) -> String {
     format!("client#{client_id}")
+}
+
+/// A portal setup link's item in the tokens table, under the SHA-256 (hex) of its secret. The
+/// prefix keeps it apart from the token hashes the SCIM request path looks up, so a link's
+/// secret can never be taken for a bearer token, whatever is sent.
+pub fn portal_link_key(secret_hash: &str) -> String {
+    format!("portal_link#{secret_hash}")
 }
 
 /// Webhooks table: one registration per directory, keyed by the directory id itself.

@@ -16,6 +16,7 @@ pub mod members;
 mod mutate;
 pub mod outbox;
 pub mod paging;
+pub mod portal_links;
 pub mod resources;
 pub mod tables;
 pub mod tokens;

@@ -12,7 +12,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::clients::client_from_item;
 use super::keys::{TOKENS_BY_DIRECTORY, TOKEN_HASH};
+use super::portal_links::portal_link_from_item;
 use super::{get_n, get_s, n, s, Item, Store, StoreError};
 
 /// The directory of an access token (outside the `by-directory` index; see above).
@@ -119,14 +121,18 @@ impl Store {
         self.query_all(query).await
     }
 
-    /// Deletes every credential of a directory: bearer tokens and OAuth clients (an access token
-    /// dies with its client).
+    /// Deletes every credential of a directory: bearer tokens, OAuth clients (an access token
+    /// dies with its client) and Admin Portal setup links.
     pub async fn revoke_credentials(&self, directory: &str) -> Result<(), StoreError> {
-        for t in self.list_tokens(directory).await? {
-            self.delete_token(&t.hash).await?;
-        }
-        for c in self.list_clients(directory).await? {
-            self.delete_client(&c.client_id).await?;
+        // One read of the directory's credentials, each deleted under its own key.
+        for item in self.secrets_of(directory).await? {
+            if let Some(c) = client_from_item(&item) {
+                self.delete_client(&c.client_id).await?;
+            } else if let Some(l) = portal_link_from_item(&item) {
+                self.delete_portal_link(&l.secret_hash).await?;
+            } else if let Some(t) = token_from_item(&item) {
+                self.delete_token(&t.hash).await?;
+            }
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ mod oauth;
 mod openapi;
 mod outbox;
 mod paging;
+mod portal_links;
 mod replays;
 mod support;
 mod template;

@@ -28,8 +28,8 @@ pub use request::{
 use super::request::public_base;
 use super::App;
 use crate::service::{
-    credentials, deadline, directories, directory_reads, event_reads, webhook_registrations,
-    ManagementError, PublicUrl,
+    credentials, deadline, directories, directory_reads, event_reads, portal_links,
+    webhook_registrations, ManagementError, PublicUrl,
 };
 
 /// An answer other than success: the status, a stable code and a message for a person.
@@ -56,7 +56,7 @@ impl From<ManagementError> for Failure {
     fn from(e: ManagementError) -> Self {
         use ManagementError as E;
         match e {
-            E::NoDirectory(_) | E::NoToken(..) | E::NoClient(..) => {
+            E::NoDirectory(_) | E::NoToken(..) | E::NoClient(..) | E::NoPortalLink(..) => {
                 fail(404, "not_found", e.to_string())
             }
             E::TooManyTokens(_) | E::TooManyClients(_) | E::MethodOff(..) | E::Deleting(_) => {
@@ -64,7 +64,7 @@ impl From<ManagementError> for Failure {
             }
             // Resuming deliveries of a webhook that is not there: no such resource.
             E::NoWebhook(_) => fail(404, "not_found", e.to_string()),
-            E::WebhookUrl(_) | E::NoAuthMethod | E::ResumeOutOfRange { .. } => {
+            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod | E::ResumeOutOfRange { .. } => {
                 fail(400, "invalid_request", e.to_string())
             }
             // A SCIM-level failure of the store (500 there) is the store's: retry, like the rest.
@@ -200,6 +200,11 @@ async fn dispatch_directory(
             answer(200, &credentials::revoke_client(svc, d, &client_id).await?)
         }
         R::SetAuthMethods(m) => answer(200, &credentials::set_auth_methods(svc, d, m).await?),
+        R::ListPortalLinks => answer(200, &portal_links::list_links(svc, d).await?),
+        R::CreatePortalLink(o) => answer(201, &portal_links::create_link(svc, base, d, o).await?),
+        R::RevokePortalLink { link_id } => {
+            answer(200, &portal_links::revoke_link(svc, d, &link_id).await?)
+        }
         R::ListUsers(p) => answer(
             200,
             &directory_reads::users(svc, d, p.after.as_deref(), p.limit).await?,

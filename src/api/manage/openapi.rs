@@ -24,6 +24,9 @@ use crate::service::directories::{
 };
 use crate::service::directory_reads::{NormalisedGroup, NormalisedUser, ResourcePage};
 use crate::service::event_reads::EventsPage;
+use crate::service::portal_links::{
+    CreatedPortalLink, NewPortalLink, PortalLinkRevoked, PortalLinkView,
+};
 use crate::service::webhook_registrations::{RegisteredWebhook, WebhookDeleted, WebhookView};
 
 /// One operation: how it is called and what it answers.
@@ -103,6 +106,9 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         op("get", "/manage/directories/{directoryId}/clients", "listClients", "The directory's OAuth clients (no secrets)", 200, s.answer::<Vec<Listed<ClientView>>>()),
         Operation { body: s.request::<NewCredential>(), ..op("post", "/manage/directories/{directoryId}/clients", "createClient", "Create an OAuth client (the secret is shown once)", 201, s.answer::<CreatedClient>()) },
         op("delete", "/manage/directories/{directoryId}/clients/{id}", "revokeClient", "Revoke an OAuth client and its access tokens", 200, s.answer::<ClientRevoked>()),
+        op("get", "/manage/directories/{directoryId}/portal-links", "listPortalLinks", "The directory's live Admin Portal setup links (no secrets)", 200, s.answer::<Vec<PortalLinkView>>()),
+        Operation { body: s.request::<NewPortalLink>(), ..op("post", "/manage/directories/{directoryId}/portal-links", "createPortalLink", "Make an Admin Portal setup link for the customer's IT admin (the URL is shown once)", 201, s.answer::<CreatedPortalLink>()) },
+        op("delete", "/manage/directories/{directoryId}/portal-links/{id}", "revokePortalLink", "Revoke a setup link", 200, s.answer::<PortalLinkRevoked>()),
         Operation { body: s.request::<AuthMethods>(), ..op("put", "/manage/directories/{directoryId}/auth", "setAuthMethods", "Choose bearer tokens, client credentials or both; turning one off revokes its credentials", 200, s.answer::<AuthMethodsSet>()) },
         Operation { query: &[AfterId, Limit], ..op("get", "/manage/directories/{directoryId}/users", "listUsers", "Normalised users, in creation order", 200, s.answer::<ResourcePage<NormalisedUser>>()) },
         op("get", "/manage/directories/{directoryId}/users/{id}", "getUser", "One normalised user", 200, s.answer::<NormalisedUser>()),
@@ -205,8 +211,8 @@ pub fn document() -> Value {
             "responses": responses,
         });
         if let Some(body) = &op.body {
-            // POST .../tokens and .../clients also take an empty body.
-            let required = !matches!(op.id, "issueToken" | "createClient");
+            // POST .../tokens, .../clients and .../portal-links also take an empty body.
+            let required = !matches!(op.id, "issueToken" | "createClient" | "createPortalLink");
             operation["requestBody"] =
                 json!({"required": required, "content": {"application/json": {"schema": body}}});
         }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{fail, Failure};
 use crate::api::request::{percent_decode, query_pairs, route_path};
 use crate::service::directories::AuthMethods;
+use crate::service::portal_links::{NewPortalLink, PortalLinkOptions};
 
 /// Most items one page of users, groups or events returns.
 pub const MAX_PAGE: usize = 100;
@@ -108,6 +109,11 @@ pub enum DirectoryRequest {
         client_id: String,
     },
     SetAuthMethods(AuthMethods),
+    ListPortalLinks,
+    CreatePortalLink(PortalLinkOptions),
+    RevokePortalLink {
+        link_id: String,
+    },
     ListUsers(PageQuery),
     ListGroups(PageQuery),
     GetUser {
@@ -132,8 +138,8 @@ pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
         ["openapi.json"] => GET,
         ["directories"] => &[Method::GET, Method::POST],
         ["directories", _] => &[Method::GET, Method::DELETE],
-        ["directories", _, "tokens" | "clients"] => &[Method::GET, Method::POST],
-        ["directories", _, "tokens" | "clients", _] => &[Method::DELETE],
+        ["directories", _, "tokens" | "clients" | "portal-links"] => &[Method::GET, Method::POST],
+        ["directories", _, "tokens" | "clients" | "portal-links", _] => &[Method::DELETE],
         ["directories", _, "auth"] => &[Method::PUT],
         ["directories", _, "users" | "groups" | "events"] => GET,
         ["directories", _, "users" | "groups", _] => GET,
@@ -223,6 +229,11 @@ impl DirectoryRequest {
             (&Method::POST, ["clients"]) => R::CreateClient(new_credential(req)?),
             (&Method::DELETE, ["clients", c]) => R::RevokeClient {
                 client_id: c.to_string(),
+            },
+            (&Method::GET, ["portal-links"]) => R::ListPortalLinks,
+            (&Method::POST, ["portal-links"]) => R::CreatePortalLink(portal_link(req)?),
+            (&Method::DELETE, ["portal-links", l]) => R::RevokePortalLink {
+                link_id: l.to_string(),
             },
             (&Method::PUT, ["auth"]) => R::SetAuthMethods(auth_methods(&json_body(req)?)?),
             (&Method::GET, ["users"]) => R::ListUsers(page_query(req)?),
@@ -346,6 +357,38 @@ fn new_credential(req: &Request) -> Result<NewCredential, Failure> {
     Ok(NewCredential {
         expires_in_days: expiry(&json_body(req)?)?,
     })
+}
+
+/// The options of a new setup link (an empty body: every default), checked.
+fn portal_link(req: &Request) -> Result<PortalLinkOptions, Failure> {
+    let invalid = |m: String| fail(400, "invalid_request", m);
+    let raw = if req.body().as_ref().is_empty() {
+        NewPortalLink::default()
+    } else {
+        let body = json_body(req)?;
+        let text = |name: &str| match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(format!("\"{name}\" must be a string"))),
+        };
+        let minutes = match body.get("expires_in_minutes") {
+            None | Some(Value::Null) => None,
+            // Out of range, it is refused with the range below.
+            Some(v) => Some(
+                whole_number(v)
+                    .map(|m| u32::try_from(m).unwrap_or(u32::MAX))
+                    .unwrap_or(0),
+            ),
+        };
+        NewPortalLink {
+            expires_in_minutes: minutes,
+            return_url: text("return_url")?,
+            success_url: text("success_url")?,
+            embed_origin: text("embed_origin")?,
+            app_name: text("app_name")?,
+        }
+    };
+    PortalLinkOptions::try_from(raw).map_err(|e| invalid(e.to_string()))
 }
 
 fn expiry(body: &Value) -> Result<Option<u32>, Failure> {
