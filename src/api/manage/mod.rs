@@ -64,7 +64,9 @@ impl From<ManagementError> for Failure {
             }
             // Resuming deliveries of a webhook that is not there: no such resource.
             E::NoWebhook(_) => fail(404, "not_found", e.to_string()),
-            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod | E::ResumeOutOfRange { .. } => {
+            // Past the directory's next event: the request is well formed, the state says no.
+            E::ResumeOutOfRange { .. } => fail(409, "conflict", e.to_string()),
+            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod => {
                 fail(400, "invalid_request", e.to_string())
             }
             // A SCIM-level failure of the store (500 there) is the store's: retry, like the rest.
