@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::scim::cursor::constant_time_eq;
 use crate::store::tokens::TokenRecord;
 use crate::store::{Store, StoreError};
 
@@ -147,15 +148,6 @@ impl From<StoreError> for OAuthError {
     }
 }
 
-/// Equality of two hex digests without an early exit.
-fn same_digest(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 #[derive(Default)]
 struct Caches {
     found: HashMap<String, (Instant, TokenRecord)>,
@@ -222,7 +214,7 @@ impl Authenticator {
         let Some(client) = client.filter(|c| {
             c.directory_id == directory
                 && c.is_live(now)
-                && same_digest(&c.secret_hash, &hash_token(secret))
+                && constant_time_eq(c.secret_hash.as_bytes(), hash_token(secret).as_bytes())
         }) else {
             return Err(OAuthError::InvalidClient);
         };

@@ -115,12 +115,7 @@ impl App {
                 .get(EDGE_HEADER)
                 .map(|v| v.as_bytes())
                 .unwrap_or_default();
-            got.len() == want.len()
-                && got
-                    .iter()
-                    .zip(want.as_bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
+            crate::scim::cursor::constant_time_eq(got, want.as_bytes())
         })
     }
 }
