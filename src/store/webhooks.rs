@@ -151,6 +151,18 @@ impl Store {
     }
 }
 
+/// A registration from its item (`None`: not a whole registration).
+fn webhook_from_item(i: &Item) -> Option<Webhook> {
+    let previous = get_s(i, "previous_secret").zip(get_n(i, "previous_secret_until"));
+    Some(Webhook {
+        directory_id: get_s(i, keys::WEBHOOK_DIRECTORY)?.into(),
+        url: get_s(i, "url")?.into(),
+        secret: get_s(i, "secret")?.into(),
+        previous_secret: previous.map(|(p, until)| (p.to_string(), until as i64)),
+        created_at: get_s(i, "created_at").unwrap_or_default().into(),
+    })
+}
+
 /// A registration as its item.
 fn webhook_item(w: &Webhook) -> Item {
     let mut item = Item::new();
@@ -180,16 +192,7 @@ impl Store {
         // TTL deletes lazily (often days late): an expired registration is gone already.
         let now_secs = clock::now_millis() as u64 / 1000;
         let live = |i: &&Item| get_n(i, "ttl").is_none_or(|t| t > now_secs);
-        Ok(item.as_ref().filter(live).and_then(|i| {
-            let previous = get_s(i, "previous_secret").zip(get_n(i, "previous_secret_until"));
-            Some(Webhook {
-                directory_id: get_s(i, keys::WEBHOOK_DIRECTORY)?.into(),
-                url: get_s(i, "url")?.into(),
-                secret: get_s(i, "secret")?.into(),
-                previous_secret: previous.map(|(p, until)| (p.to_string(), until as i64)),
-                created_at: get_s(i, "created_at").unwrap_or_default().into(),
-            })
-        }))
+        Ok(item.as_ref().filter(live).and_then(webhook_from_item))
     }
 
     /// Lets a deleted directory's registration expire (DynamoDB TTL) at `at_secs`, so its last
@@ -242,16 +245,9 @@ impl Store {
         let Some(old) = self.get_secret(&legacy).await? else {
             return Ok(false);
         };
-        if self.get_webhook(dir).await?.is_none() {
-            let previous = get_s(&old, "previous_secret").zip(get_n(&old, "previous_secret_until"));
-            let moved = Webhook {
-                directory_id: dir.into(),
-                url: get_s(&old, "url").unwrap_or_default().into(),
-                secret: get_s(&old, "secret").unwrap_or_default().into(),
-                previous_secret: previous.map(|(p, until)| (p.to_string(), until as i64)),
-                created_at: get_s(&old, "created_at").unwrap_or_default().into(),
-            };
-            if !moved.url.is_empty() && !moved.secret.is_empty() {
+        // The old item had the same attributes (under a different key).
+        if let Some(moved) = webhook_from_item(&old).filter(|w| w.directory_id == dir) {
+            if self.get_webhook(dir).await?.is_none() {
                 self.put_webhook(&moved).await?;
             }
         }
