@@ -282,17 +282,14 @@ impl Store {
             // mark): the delete names the key alone.
             // The events stay (TTL removes them), and so does the webhook delivery state, whose
             // cursor keeps a late trigger from sending them again (`expire_delivery_state`).
-            delivery_state |= keys.iter().any(|(_, sk)| {
-                keys::SortKey::parse(sk).is_some_and(|k| k == keys::SortKey::WebhookState)
-            });
-            let writes = keys
-                .into_iter()
-                .filter(|(_, sk)| {
-                    !keys::SortKey::parse(sk)
-                        .is_some_and(|k| k.is_outbox() || k == keys::SortKey::WebhookState)
-                })
-                .map(|(pk, sk)| delete_request(pk, sk))
-                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut writes = Vec::with_capacity(keys.len());
+            for (pk, sk) in keys {
+                match keys::SortKey::parse(&sk) {
+                    Some(keys::SortKey::WebhookState) => delivery_state = true,
+                    Some(k) if k.is_outbox() => {}
+                    _ => writes.push(delete_request(pk, sk)?),
+                }
+            }
             deleted += writes.len();
             self.batch_write(writes).await?;
             if !more {
