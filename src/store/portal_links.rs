@@ -56,15 +56,6 @@ impl Store {
         self.put_secret(item, true).await
     }
 
-    /// The link whose secret hashes to `secret_hash` (expired or not: the caller decides).
-    pub async fn get_portal_link(
-        &self,
-        secret_hash: &str,
-    ) -> Result<Option<PortalLinkRecord>, StoreError> {
-        let item = self.get_secret(&keys::portal_link_key(secret_hash)).await?;
-        Ok(item.as_ref().and_then(portal_link_from_item))
-    }
-
     /// A directory's setup links, oldest first (expired ones too, until TTL removes them).
     pub async fn list_portal_links(
         &self,
