@@ -20,6 +20,7 @@ pub mod auth;
 pub mod clock;
 pub mod events;
 pub mod function;
+pub mod provider;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;
