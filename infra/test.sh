@@ -3,7 +3,8 @@
 # tools into .venv, the arm64 Rust target); DynamoDB is embedded in the test binaries (dynoxide),
 # so nothing else is started. Runs, in order: formatting, clippy, unit + integration tests
 # (nextest), a smoke run of the benchmark, input and cold-start commands, the conformance checkers,
-# template checks; `sam build` runs in the background from the start.
+# the Admin Portal in headless Chromium (infra/browser.sh), template checks; `sam build` runs in the
+# background from the start.
 #   infra/test.sh                    everything
 #   SKIP_SAM_BUILD=1 infra/test.sh   skip the release arm64 build (slowest step)
 set -euo pipefail
@@ -14,10 +15,11 @@ step() { printf '\n==> %s  (%ss)\n' "$*" "$SECONDS"; }
 # In the background, while the debug build runs: the Python tools, then `sam build` (arm64
 # release) in a target dir of its own, so the two cargo builds do not wait on each other's lock
 # and each fills the other's single-threaded stretches (one big crate compiling, linking).
-step "background: python tools (.venv), then sam build (arm64, release; target/sam)"
+step "background: python tools (.venv), Chromium (.venv-browser), then sam build (arm64, release; target/sam)"
 rm -f "$STATE/venv.ready"
 (
   ensure_venv
+  infra/browser.sh --install
   touch "$STATE/venv.ready"
   if [ -z "${SKIP_SAM_BUILD:-}" ]; then
     rustup target add aarch64-unknown-linux-gnu >/dev/null
@@ -73,6 +75,10 @@ infra/conformance-local.sh
 step "management API: docs/openapi.json validated, schemathesis against scim-local"
 infra/openapi-local.sh
 
+step "browser: the Admin Portal in headless Chromium (tests/browser, Playwright)"
+infra/browser.sh 2>&1 | tee "$STATE/browser.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+
 step "template: sam validate --lint, cfn-lint, checkov"
 sam validate --lint --region us-east-1
 cfn-lint template.yaml
@@ -88,7 +94,10 @@ cfn-lint template.yaml --parameters \
 step "sam build (arm64, release): waiting for the background build"
 background_done
 tail -n 4 "$STATE/background.log"
-# One plain closing line with the test count (nextest: "N tests run: N passed, ...").
+# One plain closing line with the test count (nextest: "N tests run: N passed, ..."; pytest's
+# browser tests: "N passed ...").
 passed="$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' "$STATE/nextest.log" | tail -1)"
+browser="$(sed -n 's/^\([0-9]*\) passed.*/\1/p' "$STATE/browser.log" | tail -1)"
+passed=$((${passed:-0} + ${browser:-0}))
 echo "all checks passed in ${SECONDS}s"
 echo "tests: ${passed:-0} passed, 0 failed"
