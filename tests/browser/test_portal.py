@@ -1,0 +1,422 @@
+"""The Admin Portal as the customer's IT admin meets it, in headless Chromium (issue 18): the
+application makes a setup link, the admin opens it, picks their IdP, generates a token and pastes
+the values into the IdP; the IdP (played here with `requests`) pushes users and the page turns
+Linked and lists them without a reload. Then: expired and revoked links, IdP values that carry
+markup, the security headers and CSRF, the embedded mode's postMessage events, and the page at
+320 px with the keyboard only.
+
+The screenshots of docs/portal/ are taken along the way (infra/browser.sh, SCIM_WRITE_SCREENSHOTS=1)."""
+
+import re
+import time
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from conftest import BASE, DESKTOP, ROOT, Idp, secret_of
+
+pytestmark = pytest.mark.skipif(
+    not (ROOT / "src" / "api" / "portal").exists(), reason="the portal pages are not built yet (src/api/portal)"
+)
+
+PROVIDERS = ["okta", "okta_scim11", "entra", "pingfederate", "pingone", "onelogin", "jumpcloud", "other"]
+# How long the live status may take to follow the IdP's first request (the page polls).
+LIVE = 20_000
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_SCRIPT = "<script>window.__xss=2</script>"
+
+
+def value(page, name):
+    """The text of the first `code[data-value=name]` (a value the admin copies into the IdP)."""
+    return page.locator(f"code[data-value={name}]").first.inner_text().strip()
+
+
+def settle(page, url):
+    """Opens a setup link and waits until the secret has left the address bar (it may be exchanged
+    by a redirect, or by the page posting it from the URL's fragment). Returns the HTTP status of
+    the document the browser ends on (Navigation Timing's responseStatus)."""
+    page.goto(url)
+    page.wait_for_url(lambda u: "scim_pl_" not in u and "/portal/open" not in u)
+    page.wait_for_load_state()
+    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
+
+
+def open_link(page, link):
+    """Opens a setup link; the secret is exchanged for a session and leaves the address bar."""
+    status = settle(page, link["url"])
+    assert status == 200, f"{link['url']}: {status}"
+    assert page.url.startswith(BASE + "/portal/")
+
+
+def choose(page, provider):
+    page.locator(f"button[name=provider][value={provider}]").click()
+    page.wait_for_url(re.compile(r"/portal/setup"))
+
+
+def generate_token(page):
+    """Presses "Generate token" and returns the token the answer page reveals once."""
+    page.get_by_role("button", name=re.compile("Generate token", re.I)).click()
+    token = page.locator("code[data-value=bearer_token]").first
+    expect(token).to_have_text(re.compile(r"scim_sk_[0-9a-f]{64}"))
+    return token.inner_text().strip()
+
+
+def no_stack_trace(page):
+    text = page.content()
+    for leak in ("panicked", "stack backtrace", "RUST_BACKTRACE", "src/", ".rs:", "Traceback"):
+        assert leak not in text, f"the page shows {leak!r}"
+
+
+# (a) ------------------------------------------------------------------------------------------------
+
+
+def test_an_admin_opens_the_link_picks_okta_and_watches_the_directory_become_linked(manage, page, shot):
+    d = manage.directory("Acme Corp")
+    link = manage.link(d["id"], app_name="Acme HR")
+
+    open_link(page, link)
+    expect(page.locator("button[name=provider]")).to_have_count(len(PROVIDERS))
+    for p in PROVIDERS:
+        expect(page.locator(f"button[name=provider][value={p}]")).to_be_visible()
+    expect(page.get_by_text("Acme HR").first).to_be_visible()
+    shot(page, "01-choose-provider")
+
+    choose(page, "okta")
+    expect(page.locator("ol#steps")).to_be_visible()
+    assert value(page, "base_url") == d["scim_v2_url"]
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-status", "pending")
+    expect(status).to_contain_text("Waiting for the first request from your IdP")
+
+    token = generate_token(page)
+    expect(page.get_by_text(re.compile("not be shown again|won.t be shown again|only once", re.I)).first).to_be_visible()
+    expect(page.locator("button.copy").first).to_be_visible()
+    shot(page, "02-setup-token")
+    status.scroll_into_view_if_needed()
+    shot(page, "03-waiting", full_page=False)
+
+    # The admin pastes the values into Okta; Okta provisions (the base URL the page showed).
+    idp = Idp(value(page, "base_url"), token)
+    alice = idp.user("alice@acme.example", "Alice Liddell", "Alice", "Liddell")
+    albert = idp.user("albert@acme.example", "Albert Hofmann", "Albert", "Hofmann")
+    bob = idp.user("bob@acme.example", "Bob Dylan", "Bob", "Dylan")
+    idp.group("Engineering", [alice, bob])
+
+    # No reload: the page follows by itself.
+    expect(status).to_have_attribute("data-status", "linked", timeout=LIVE)
+    expect(status).to_contain_text("Linked")
+    arrivals = page.locator("#arrivals")
+    for u in (alice, albert, bob):
+        expect(arrivals).to_contain_text(re.compile(re.escape(u["displayName"]) + "|" + re.escape(u["userName"])), timeout=LIVE)
+    shot(page, "04-linked")
+
+    # Reloaded (the admin comes back): the token is not shown again.
+    page.goto(BASE + "/portal/setup")
+    assert token not in page.content()
+    expect(page.locator("#status")).to_have_attribute("data-status", "linked")
+
+    page.get_by_role("link", name="Users").click()
+    users = page.locator("table#users")
+    for u in (alice, albert, bob):
+        expect(users).to_contain_text(u["userName"])
+    shot(page, "05-users")
+
+    # Search by name prefix.
+    search = page.locator("input[name=q]")
+    search.fill("al")
+    search.press("Enter")
+    page.wait_for_url(re.compile(r"[?&]q=al"))
+    expect(users).to_contain_text(alice["userName"])
+    expect(users).to_contain_text(albert["userName"])
+    expect(users).not_to_contain_text(bob["userName"])
+
+    # A user's page lists their groups.
+    page.goto(BASE + "/portal/users")
+    page.locator("table#users").get_by_role("link", name=re.compile("Alice")).first.click()
+    expect(page.get_by_text("Engineering").first).to_be_visible()
+
+    page.get_by_role("link", name="Groups").click()
+    expect(page.locator("table#groups")).to_contain_text("Engineering")
+    shot(page, "06-groups")
+
+    page.get_by_role("link", name="Credentials").click()
+    assert token not in page.content()
+    shot(page, "07-credentials")
+
+
+# (b) ------------------------------------------------------------------------------------------------
+
+
+def test_the_okta_scim_11_app_is_given_the_v1_base_url(manage, page):
+    d = manage.directory("Okta 1.1 shop")
+    open_link(page, manage.link(d["id"]))
+    choose(page, "okta_scim11")
+    assert value(page, "base_url") == d["scim_v1_url"]
+    assert "/scim/v1/" in value(page, "base_url")
+
+
+# (c) ------------------------------------------------------------------------------------------------
+
+
+def test_an_expired_link_says_so_plainly(manage, page, clock, shot):
+    d = manage.directory("Late reader")
+    link = manage.link(d["id"], expires_in_minutes=1)
+    # The server's clock (libfaketime) moves past the link's minute.
+    clock.advance(90)
+    assert settle(page, link["url"]) == 410
+    expect(page.locator("h1")).to_have_text("This setup link has expired")
+    no_stack_trace(page)
+    assert "scim_pl_" not in page.content()
+    shot(page, "08-expired")
+
+
+def test_a_revoked_or_unknown_link_is_not_valid(manage, page):
+    d = manage.directory("Revoked")
+    link = manage.link(d["id"])
+    manage.revoke(d["id"], link["id"])
+    assert settle(page, link["url"]) == 404
+    expect(page.locator("h1")).to_have_text("This setup link is not valid")
+    no_stack_trace(page)
+
+    assert settle(page, link["url"].replace(secret_of(link["url"]), "scim_pl_" + "0" * 64)) == 404
+    expect(page.locator("h1")).to_have_text("This setup link is not valid")
+    no_stack_trace(page)
+
+
+def test_without_a_session_the_portal_shows_no_directory(page):
+    # Without a session, the portal's pages do not show a directory.
+    response = page.goto(BASE + "/portal/users")
+    assert response.status in (401, 403, 404) or "/portal/users" not in page.url
+    expect(page.locator("table#users")).to_have_count(0)
+
+
+# (d) ------------------------------------------------------------------------------------------------
+
+
+def test_markup_from_the_idp_is_shown_as_text_and_never_runs(manage, page):
+    d = manage.directory("Mallory's IdP")
+    open_link(page, manage.link(d["id"]))
+    choose(page, "other")
+    token = generate_token(page)
+    idp = Idp(value(page, "base_url"), token)
+    evil = idp.user(XSS_IMG, XSS_IMG, XSS_IMG, XSS_IMG)
+    idp.group(XSS_SCRIPT, [evil])
+
+    def harmless(where):
+        assert page.evaluate("typeof window.__xss") == "undefined", f"{where}: the payload ran"
+        # Escaped, not merely blocked by the CSP: the markup never became elements.
+        assert page.locator("img[src=x]").count() == 0, f"{where}: an <img> came from IdP data"
+        assert page.evaluate("[...document.scripts].some(s => s.text.includes('__xss'))") is False, where
+
+    # The setup page's arrivals (filled by the page script from /portal/status).
+    expect(page.locator("#status")).to_have_attribute("data-status", "linked", timeout=LIVE)
+    expect(page.locator("#arrivals")).to_contain_text(XSS_IMG, timeout=LIVE)
+    harmless("arrivals")
+    page.goto(BASE + "/portal/setup")
+    expect(page.locator("#arrivals")).to_contain_text(XSS_IMG, timeout=LIVE)
+    harmless("arrivals after a reload")
+
+    page.goto(BASE + "/portal/users")
+    expect(page.locator("table#users")).to_contain_text(XSS_IMG)
+    harmless("users")
+    page.goto(BASE + f"/portal/users/{evil['id']}")
+    expect(page.locator("body")).to_contain_text(XSS_IMG)
+    expect(page.locator("body")).to_contain_text(XSS_SCRIPT)
+    harmless("user")
+    page.goto(BASE + "/portal/groups")
+    expect(page.locator("table#groups")).to_contain_text(XSS_SCRIPT)
+    harmless("groups")
+    page.goto(BASE + "/portal/users?q=" + requests.utils.quote(XSS_IMG))
+    harmless("search")
+
+
+# (e) ------------------------------------------------------------------------------------------------
+
+
+def csp_directives(header):
+    out = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            out[words[0].lower()] = words[1:]
+    return out
+
+
+def assert_strict_headers(response, where):
+    h = response.headers
+    csp = h.get("content-security-policy")
+    assert csp, f"{where}: no Content-Security-Policy"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, f"{where}: {csp}"
+    directives = csp_directives(csp)
+    assert "default-src" in directives, f"{where}: {csp}"
+    for name in ("default-src", "script-src", "style-src", "connect-src", "img-src"):
+        for source in directives.get(name, []):
+            assert source in ("'self'", "'none'", "data:"), f"{where}: {name} allows {source}"
+    assert "frame-ancestors" in directives, f"{where}: {csp}"
+    assert h.get("x-content-type-options") == "nosniff", where
+    assert h.get("referrer-policy") == "no-referrer", where
+
+
+def test_pages_carry_a_strict_csp_and_the_token_page_is_not_stored(manage, page, context):
+    d = manage.directory("Headers")
+    link = manage.link(d["id"])
+    open_link(page, link)
+    # The session cookie: not readable by scripts, not sent cross-site, only to the portal.
+    cookie = next(c for c in context.cookies() if c["name"] == "scim_portal")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/portal"
+
+    response = page.reload()
+    assert_strict_headers(response, page.url)
+    assert csp_directives(response.headers["content-security-policy"])["frame-ancestors"] == ["'none'"]
+    choose(page, "okta")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/portal/tokens" in r.url) as answer:
+        page.get_by_role("button", name=re.compile("Generate token", re.I)).click()
+    token_page = answer.value
+    assert_strict_headers(token_page, "token page")
+    assert "no-store" in token_page.headers.get("cache-control", ""), token_page.headers
+    for asset in ("/portal/assets/portal.js", "/portal/assets/portal.css"):
+        r = page.request.get(BASE + asset)
+        assert r.ok and r.headers.get("x-content-type-options") == "nosniff", asset
+
+
+def test_a_state_changing_post_without_the_csrf_field_is_refused(manage, page, context):
+    d = manage.directory("CSRF")
+    open_link(page, manage.link(d["id"]))
+    before = page.content()
+    assert "csrf" in before
+    # The session cookie goes along (same context); only the form's field is missing or wrong.
+    for form in ({}, {"csrf": "forged"}):
+        r = context.request.post(BASE + "/portal/tokens", form=form, max_redirects=0)
+        assert r.status == 403, f"POST /portal/tokens {form}: {r.status}"
+        assert "scim_sk_" not in r.text()
+        r = context.request.post(BASE + "/portal/provider", form={**form, "provider": "okta"}, max_redirects=0)
+        assert r.status == 403, f"POST /portal/provider {form}: {r.status}"
+
+
+def test_the_link_secret_never_reaches_the_server_log(manage, page):
+    import os
+
+    d = manage.directory("Quiet logs")
+    link = manage.link(d["id"])
+    open_link(page, link)
+    time.sleep(0.2)
+    log = open(os.environ["SCIM_LOCAL_LOG"]).read()
+    assert secret_of(link["url"]) not in log
+    assert secret_of(link["url"])[8:] not in log
+
+
+# (f) ------------------------------------------------------------------------------------------------
+
+
+def messages(page):
+    return page.evaluate("window.__messages")
+
+
+def portal_document(r):
+    """A portal page (not the link's opening step) as the browser fetched it."""
+    return (
+        r.request.resource_type == "document"
+        and r.url.startswith(BASE + "/portal/")
+        and "/portal/open" not in r.url
+        and "scim_pl_" not in r.url
+        and r.status == 200
+    )
+
+
+def test_an_embedded_portal_posts_its_events_to_the_host_page_only(manage, browser, host_pages, shot):
+    host = host_pages()
+    d = manage.directory("Embedded")
+    link = manage.link(d["id"], embed_origin=host.origin, app_name="Acme HR")
+    host.src = link["url"]
+
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    try:
+        page.goto(host.origin + "/")
+        page.wait_for_function("window.__messages.some(m => m.data && m.data.type === 'scim-portal:loaded')")
+        loaded = next(m for m in messages(page) if m["data"]["type"] == "scim-portal:loaded")
+        assert loaded["origin"] == BASE
+        assert loaded["data"]["directory_id"] == d["id"]
+
+        frame = page.frame_locator("iframe#portal")
+        frame.locator("button[name=provider][value=okta]").click()
+        expect(frame.locator("#status")).to_have_attribute("data-status", "pending")
+
+        # The IdP's first request (with the directory's first token) links the directory.
+        Idp(d["scim_v2_url"], d["token"]).user("first@acme.example", "First Arrival")
+        page.wait_for_function(
+            "window.__messages.some(m => m.data && m.data.type === 'scim-portal:linked')", timeout=LIVE
+        )
+        linked = next(m for m in messages(page) if m["data"]["type"] == "scim-portal:linked")
+        assert linked["origin"] == BASE and linked["data"]["directory_id"] == d["id"]
+        expect(frame.locator("#status")).to_have_attribute("data-status", "linked")
+        shot(page, "09-embedded")
+    finally:
+        ctx.close()
+
+    # A third origin framing a link made for the host: frame-ancestors stops it.
+    third = host_pages()
+    third.src = manage.link(d["id"], embed_origin=host.origin)["url"]
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "frame-ancestors" in m.text else None)
+    try:
+        with page.expect_response(portal_document) as framed:
+            page.goto(third.origin + "/")
+        csp = csp_directives(framed.value.headers.get("content-security-policy", ""))
+        assert csp.get("frame-ancestors") == [host.origin]
+        page.wait_for_timeout(1500)
+        assert messages(page) == []
+        portal_frame = page.frame(url=re.compile(re.escape(BASE) + r"/portal/"))
+        assert portal_frame is None or portal_frame.locator("button[name=provider]").count() == 0
+        assert refused, "Chromium reported no frame-ancestors refusal"
+    finally:
+        ctx.close()
+
+
+# (g) ------------------------------------------------------------------------------------------------
+
+NAMED_ROLES = "button|textbox|searchbox|combobox|checkbox|radio|spinbutton|link"
+
+
+def unnamed_controls(page):
+    """Controls whose accessible name Chromium computes as empty (from its accessibility tree)."""
+    tree = page.locator("body").aria_snapshot()
+    return [line.strip() for line in tree.splitlines() if re.fullmatch(rf"\s*- ({NAMED_ROLES})( \[[^\]]*\])*:?\s*", line)]
+
+
+def no_horizontal_scroll(page):
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_at_320px_with_the_keyboard_only(manage, browser):
+    d = manage.directory("Small screen")
+    link = manage.link(d["id"])
+    ctx = browser.new_context(viewport={"width": 320, "height": 640})
+    ctx.set_default_timeout(10_000)
+    page = ctx.new_page()
+    try:
+        open_link(page, link)
+        assert no_horizontal_scroll(page), "the provider choice scrolls sideways at 320 px"
+        assert unnamed_controls(page) == []
+        for p in ("Okta", "Microsoft Entra ID", "PingFederate", "PingOne", "OneLogin", "JumpCloud"):
+            expect(page.get_by_role("button", name=re.compile(re.escape(p))).first).to_be_visible()
+
+        # Tab to Okta, Enter.
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.name === 'provider' && document.activeElement.value === 'okta'"):
+                break
+        else:
+            pytest.fail("Tab never reached the Okta button")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/portal/setup"))
+        expect(page.locator("ol#steps")).to_be_visible()
+        assert no_horizontal_scroll(page), "the setup page scrolls sideways at 320 px"
+        assert unnamed_controls(page) == []
+        expect(page.get_by_role("button", name=re.compile("Generate token", re.I))).to_be_visible()
+    finally:
+        ctx.close()
