@@ -20,12 +20,12 @@ pub mod auth;
 pub mod clock;
 pub mod events;
 pub mod function;
-pub mod provider;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;
 pub mod management_key;
 pub mod metrics;
+pub mod provider;
 pub mod scim;
 pub mod service;
 pub mod store;

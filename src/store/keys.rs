@@ -113,11 +113,33 @@ pub fn anchor_sk(query: &str, position: usize) -> String {
 /// The uniqueness guard of a resource's name: userName for users, displayName for groups (both
 /// case-insensitive). The item holds the owning id.
 pub fn unique_name_sk(kind: ResourceKind, name: &str) -> String {
-    let tag = match kind {
+    name_guard_sk(kind, &fold_case(name))
+}
+
+/// Sort-key prefix of a kind's name guards. The guards sort by folded name, so a Query on
+/// [`name_search_prefix`] lists names in order without reading the resources.
+pub fn name_guard_prefix(kind: ResourceKind) -> &'static str {
+    match kind {
         ResourceKind::User => "UNAME#",
         ResourceKind::Group => "GNAME#",
-    };
-    format!("{tag}{}", esc(&fold_case(name)))
+    }
+}
+
+/// The guard of an already folded name (what a name search resumes after).
+pub fn name_guard_sk(kind: ResourceKind, folded: &str) -> String {
+    format!("{}{}", name_guard_prefix(kind), esc(folded))
+}
+
+/// Where the guards of every name starting with `query` (case-insensitively) begin: the guard
+/// prefix and the folded, escaped query. Escaping is a prefix-free code (`#` and `%` only), so a
+/// name starts with the query exactly when its guard starts with this prefix.
+pub fn name_search_prefix(kind: ResourceKind, query: &str) -> String {
+    name_guard_sk(kind, &fold_case(query))
+}
+
+/// The folded name back out of a name guard's sort key.
+pub fn name_from_guard_sk(kind: ResourceKind, sk: &str) -> Option<String> {
+    sk.strip_prefix(name_guard_prefix(kind)).map(unescape)
 }
 
 /// The secondary lookups a filter can be answered from. Each is a Query on `{prefix}{value}#`.
@@ -348,6 +370,21 @@ mod tests {
             unique_name_sk(u, "a"),
             unique_name_sk(ResourceKind::Group, "a")
         );
+    }
+
+    #[test]
+    fn a_name_search_prefix_covers_exactly_the_names_that_start_with_it() {
+        let u = ResourceKind::User;
+        let prefix = name_search_prefix(u, "Ad#");
+        assert!(unique_name_sk(u, "ad#a@x.com").starts_with(&prefix));
+        assert!(!unique_name_sk(u, "ad%23").starts_with(&prefix));
+        assert!(!unique_name_sk(u, "ad").starts_with(&prefix));
+        assert!(!unique_name_sk(ResourceKind::Group, "ad#a").starts_with(&prefix));
+        assert_eq!(
+            name_from_guard_sk(u, &unique_name_sk(u, "Ad#A%")).as_deref(),
+            Some("ad#a%")
+        );
+        assert_eq!(name_search_prefix(u, ""), name_guard_prefix(u));
     }
 
     #[test]

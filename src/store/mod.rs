@@ -14,6 +14,7 @@ pub mod iam_record;
 pub mod keys;
 pub mod members;
 mod mutate;
+pub mod names;
 pub mod outbox;
 pub mod paging;
 pub mod portal_links;

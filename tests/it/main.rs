@@ -23,6 +23,7 @@ mod openapi;
 mod outbox;
 mod paging;
 mod portal_links;
+mod portal_reads;
 mod replays;
 mod support;
 mod template;
