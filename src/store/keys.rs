@@ -24,6 +24,7 @@
 //! | event sequence counter   | `DIR#{dir}`       | `EVX#SEQ`                            |
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
+//! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -38,6 +39,7 @@
 //! | tokens   | SCIM or access token | `token_hash`   | SHA-256 of the token   |
 //! | tokens   | OAuth client         | `token_hash`   | `client#{clientId}`    |
 //! | tokens   | portal setup link    | `token_hash`   | `portal_link#{sha256}` |
+//! | tokens   | portal session       | `token_hash`   | `portal_session#{sha256}` |
 //! | webhooks | registration         | `directory_id` | `{dir}`                |
 
 use crate::scim::filter::eval::fold_case;
@@ -245,6 +247,23 @@ pub fn portal_link_key(secret_hash: &str) -> String {
     format!("portal_link#{secret_hash}")
 }
 
+/// An Admin Portal session's item in the tokens table, under the SHA-256 (hex) of its cookie.
+pub fn portal_session_key(secret_hash: &str) -> String {
+    format!("portal_session#{secret_hash}")
+}
+
+/// The prefix of a directory's Admin Portal activity records (`portal_activity_sk`).
+pub fn portal_activity_prefix() -> &'static str {
+    "PORTAL#"
+}
+
+/// An Admin Portal activity record: its time (13 digits of milliseconds, so the prefix lists in
+/// time order until the year 2286) and a random part that keeps two records of one millisecond
+/// apart.
+pub fn portal_activity_sk(at_millis: i64, nonce: &str) -> String {
+    format!("PORTAL#{:013}#{}", at_millis.max(0), esc(nonce))
+}
+
 /// Webhooks table: one registration per directory, keyed by the directory id itself.
 pub const WEBHOOK_DIRECTORY: &str = "directory_id";
 
@@ -284,6 +303,8 @@ pub enum SortKey {
     EventBlock(u64),
     /// `WEBHOOK`.
     WebhookState,
+    /// `PORTAL#{millis}#{nonce}`: an Admin Portal activity record.
+    PortalActivity(i64),
 }
 
 impl SortKey {
@@ -322,6 +343,7 @@ impl SortKey {
             ["EVX", "SEQ"] => SortKey::EventSeq,
             ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
             ["WEBHOOK"] => SortKey::WebhookState,
+            ["PORTAL", at, _] => SortKey::PortalActivity(at.parse().ok()?),
             _ => return None,
         };
         Some(key)

@@ -18,6 +18,7 @@ pub mod names;
 pub mod outbox;
 pub mod paging;
 pub mod portal_links;
+pub mod portal_sessions;
 pub mod resources;
 pub mod tables;
 pub mod tokens;

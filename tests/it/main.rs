@@ -22,6 +22,7 @@ mod oauth;
 mod openapi;
 mod outbox;
 mod paging;
+mod portal;
 mod portal_links;
 mod portal_reads;
 mod replays;
