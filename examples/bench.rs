@@ -582,7 +582,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let public = format!("http://{}", listener.local_addr()?);
     let app = Arc::new(App::new(store.clone(), Some(public.clone())));
     tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app), None));
-    let d = directories::create(&app.service, &PublicUrl::new(&public), "bench", None).await?;
+    let d =
+        directories::create(&app.service, &PublicUrl::new(&public), "bench", None, None).await?;
     let directory = d.directory.id.clone();
     let idp = Idp {
         http: Client::builder(TokioExecutor::new())

@@ -122,7 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.create_tables().await?;
     let svc = Service::new(store);
     let base = PublicUrl::new("http://coldstart");
-    let d = directories::create(&svc, &base, "coldstart", None).await?;
+    let d = directories::create(&svc, &base, "coldstart", None, None).await?;
     let (dir, token) = (d.directory.id.as_str(), d.token.as_str());
     let mut all = Vec::new();
     for spec in &args.binaries {

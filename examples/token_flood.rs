@@ -70,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.create_tables().await?;
     let app = App::new(store, None);
     let base = PublicUrl::new("https://scim.example.com");
-    let dir = directories::create(&app.service, &base, "flood", None)
+    let dir = directories::create(&app.service, &base, "flood", None, None)
         .await?
         .directory
         .id;

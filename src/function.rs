@@ -1,7 +1,7 @@
-//! The eight Lambda functions of the stack, named as one set. They run one binary
-//! (`src/bin/lambda.rs`); template.yaml tells each which it is in `SCIM_FAMILY`. Five serve HTTP
+//! The nine Lambda functions of the stack, named as one set. They run one binary
+//! (`src/bin/lambda.rs`); template.yaml tells each which it is in `SCIM_FAMILY`. Six serve HTTP
 //! routes (`api::routes`): the SCIM Users, Groups and discovery endpoints, the OAuth token
-//! endpoint and the management API. Three are fed by AWS rather than by clients
+//! endpoint, the management API and the Admin Portal. Three are fed by AWS rather than by clients
 //! (`workers`): clean-up and publisher on the directory table's stream, webhooks on the webhook
 //! queue. Each is its own function so that it holds only the IAM permissions it uses and its own
 //! concurrency (template.yaml; `tests/it/iam.rs` proves the permissions).
@@ -26,6 +26,10 @@ pub enum Function {
     Token,
     /// The application's management API (`api::manage`), behind IAM.
     Management,
+    /// The Admin Portal (`api::portal`): the pages a customer's IT admin opens from a setup link.
+    /// Public, like the SCIM routes; its role reads the directory and writes only credentials,
+    /// sessions and the portal's activity record.
+    Portal,
     /// Finishes large group deletes and directory deletes (the table's stream).
     Cleanup,
     /// Puts every committed event on the EventBridge bus (the table's stream).
@@ -35,16 +39,17 @@ pub enum Function {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{ENV_FUNCTION} must name a function (users, groups, discovery, token, management, cleanup, publisher or webhooks; got {0:?})")]
+#[error("{ENV_FUNCTION} must name a function (users, groups, discovery, token, management, portal, cleanup, publisher or webhooks; got {0:?})")]
 pub struct UnknownFunction(String);
 
 impl Function {
-    pub const ALL: [Function; 8] = [
+    pub const ALL: [Function; 9] = [
         Function::Users,
         Function::Groups,
         Function::Discovery,
         Function::Token,
         Function::Management,
+        Function::Portal,
         Function::Cleanup,
         Function::Publisher,
         Function::Webhooks,
@@ -69,6 +74,7 @@ impl Function {
             Function::Discovery => "discovery",
             Function::Token => "token",
             Function::Management => "management",
+            Function::Portal => "portal",
             Function::Cleanup => "cleanup",
             Function::Publisher => "publisher",
             Function::Webhooks => "webhooks",
@@ -83,6 +89,7 @@ impl Function {
             Function::Discovery => "DiscoveryFunction",
             Function::Token => "TokenFunction",
             Function::Management => "ManagementFunction",
+            Function::Portal => "PortalFunction",
             Function::Cleanup => "CleanupFunction",
             Function::Publisher => "PublisherFunction",
             Function::Webhooks => "WebhookFunction",

@@ -1,8 +1,9 @@
 //! Serverless SCIM endpoint: AWS Lambda + DynamoDB, with the events, webhooks and management API
 //! a SaaS application needs to learn what its customers' identity providers changed.
 //!
-//! One binary (`src/bin/lambda.rs`) runs as eight Lambda functions ([`function::Function`]):
-//! SCIM Users, Groups and discovery, the OAuth token endpoint and the management API serve HTTP
+//! One binary (`src/bin/lambda.rs`) runs as nine Lambda functions ([`function::Function`]):
+//! SCIM Users, Groups and discovery, the OAuth token endpoint, the management API and the Admin
+//! Portal serve HTTP
 //! through API Gateway ([`api`]); clean-up and publisher read the directory table's stream and
 //! webhooks reads the webhook queue ([`workers`]). `scimctl` and `scim-local` (the one-port local
 //! server, feature `local`) use the same library.
@@ -20,12 +21,12 @@ pub mod auth;
 pub mod clock;
 pub mod events;
 pub mod function;
-pub mod provider;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod management_client;
 pub mod management_key;
 pub mod metrics;
+pub mod provider;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod lambda;
 pub mod manage;
 pub mod oauth;
+pub mod portal;
 mod request;
 pub mod resources;
 mod response;
@@ -145,6 +146,7 @@ async fn handle_family(
             ScimResponse::error(Version::V2, &e).into_http()
         }
         Function::Token => oauth::handle(app, req).await,
+        Function::Portal => portal::handle(app, req).await,
         _ => handle_scim(app, family, req, started).await,
     };
     let (read_after, write_after) = service::capacity::consumed();

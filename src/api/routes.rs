@@ -88,7 +88,13 @@ pub const ROUTES: &[(Function, &str)] = &[
         Function::Management,
         "/manage/directories/{directoryId}/portal-links/{id}",
     ),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/portal-activity",
+    ),
     (Function::Token, "/oauth2/{directoryId}/token"),
+    (Function::Portal, "/portal"),
+    (Function::Portal, "/portal/{proxy+}"),
 ];
 
 /// The SCIM resource endpoint names as RFC 7644 §3.2 and §4 spell them (and SCIM 1.1's
@@ -143,6 +149,14 @@ pub fn route(path: &str) -> Option<Function> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     ROUTES.iter().find_map(|(function, template)| {
         let t: Vec<&str> = template.split('/').collect();
+        // `{proxy+}` (API Gateway's greedy variable) takes one segment or more.
+        if let Some(fixed) = template.strip_suffix("/{proxy+}") {
+            let taken = path
+                .strip_prefix(fixed)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| !rest.is_empty());
+            return taken.then_some(*function);
+        }
         let same = t.len() == segs.len()
             && t.iter().zip(&segs).all(|(a, b)| {
                 (a.starts_with('{') && !b.is_empty())
@@ -175,6 +189,10 @@ mod tests {
         assert_eq!(route("/scim/v2/d1/Users/oauth2/token"), None);
         assert_eq!(route("/scim/v2/d1/Users/token"), Some(Function::Users));
         assert_eq!(route("/oauth2/d1/x/token"), None);
+        assert_eq!(route("/portal"), Some(Function::Portal));
+        assert_eq!(route("/portal/setup"), Some(Function::Portal));
+        assert_eq!(route("/portal/users/u1"), Some(Function::Portal));
+        assert_eq!(route("/portalx/setup"), None);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The Lambda function binary, shared by all eight functions (template.yaml): each names the
+//! The Lambda function binary, shared by all nine functions (template.yaml): each names the
 //! function it is in `SCIM_FAMILY` (`crate::function::Function`). One binary: `sam build` links
 //! (and LTO-optimises) it once. All logic lives in the library.
 

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use hyper::Method;
 use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, WebhookTarget};
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
+use scim_lambda::provider::Provider;
 use scim_lambda::service::directories::{self, AuthMethods};
 use scim_lambda::service::event_reads::{self, EventsPage};
 use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
@@ -191,6 +192,10 @@ enum DirectoryCommand {
         /// Token lifetime in days (default: no expiry).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// The identity provider: okta, okta_scim11, entra, pingfederate, pingone, onelogin,
+        /// jumpcloud or other (default: the IT admin chooses it in the Admin Portal).
+        #[arg(long, value_parser = provider)]
+        provider: Option<Provider>,
     },
     List,
     Show {
@@ -305,7 +310,8 @@ async fn directory(
         DirectoryCommand::Create {
             name,
             expires_in_days,
-        } => shown(&directories::create(svc, base, &name, expires_in_days).await?),
+            provider,
+        } => shown(&directories::create(svc, base, &name, expires_in_days, provider).await?),
         DirectoryCommand::List => shown(&directories::list(svc, base).await?),
         DirectoryCommand::Show { id } => shown(&directories::show(svc, base, &id).await?),
         DirectoryCommand::Delete { id } => {
@@ -579,12 +585,14 @@ fn directory_route(command: &DirectoryCommand) -> Option<Route> {
         DirectoryCommand::Create {
             name,
             expires_in_days,
+            provider,
         } => (
             Method::POST,
             "/directories".to_string(),
             body(&NewDirectory {
                 name: name.clone(),
                 expires_in_days: *expires_in_days,
+                provider: *provider,
             }),
         ),
         DirectoryCommand::List => (Method::GET, "/directories".to_string(), None),
@@ -660,4 +668,12 @@ fn tables_only() -> Box<dyn std::error::Error> {
          {ENV_MANAGEMENT_URL} and export the AWS_ENDPOINT_URL_DYNAMODB scim-local printed"
     )
     .into()
+}
+
+/// `--provider NAME`.
+fn provider(name: &str) -> Result<Provider, String> {
+    Provider::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        format!("must be one of: {}", names.join(", "))
+    })
 }

@@ -42,7 +42,7 @@ pub async fn ensure(
             return Ok((demo, false));
         }
     }
-    let created = directories::create(svc, base, "demo", None).await?;
+    let created = directories::create(svc, base, "demo", None, None).await?;
     if let Some(path) = state {
         let saved = Saved {
             id: created.directory.id.clone(),

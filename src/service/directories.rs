@@ -16,6 +16,7 @@ use super::management::{directory, ManagementError, PublicUrl, ENV_TOKEN_GRACE_S
 use super::Service;
 use crate::auth;
 use crate::clock;
+use crate::provider::Provider;
 use crate::scim::schema::ResourceKind;
 use crate::store::directories::{self, Directory};
 
@@ -61,6 +62,8 @@ pub struct DirectoryView {
     pub scim_v1_url: String,
     pub token_endpoint: String,
     pub auth_methods: AuthMethods,
+    /// The identity provider it is set up for, once chosen.
+    pub provider: Option<Provider>,
 }
 
 /// A new directory with its first bearer token (shown this once).
@@ -133,8 +136,10 @@ pub async fn create(
     base: &PublicUrl,
     name: &str,
     expires_in_days: Option<u32>,
+    provider: Option<Provider>,
 ) -> Result<CreatedDirectory, ManagementError> {
-    let d = Directory::new(uuid::Uuid::now_v7().to_string(), name.to_string());
+    let mut d = Directory::new(uuid::Uuid::now_v7().to_string(), name.to_string());
+    d.provider = provider;
     svc.store.create_directory(&d).await?;
     let (token, record) = credentials::new_token(svc, &d.id, expires_in_days).await?;
     Ok(CreatedDirectory {
@@ -211,7 +216,7 @@ pub async fn check(svc: &Service, id: &str, repair: bool) -> Result<CheckReport,
 }
 
 /// A directory as the command line and the management API show it.
-async fn describe(
+pub(crate) async fn describe(
     svc: &Service,
     base: &PublicUrl,
     d: &Directory,
@@ -250,6 +255,7 @@ async fn describe(
         scim_v1_url: base.scim_v1(&d.id),
         token_endpoint: base.token_endpoint(&d.id),
         auth_methods: m,
+        provider: d.provider,
     })
 }
 

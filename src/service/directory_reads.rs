@@ -1,16 +1,18 @@
 //! Normalised users and groups for the application (`events::normal`: one shape whatever the IdP,
-//! WorkOS Directory Sync's field names), paged in creation order after an id. The pages come from
-//! the same listing loop as SCIM lists (`listing::after`), so a group still being created is
-//! invisible here too; a user carries its groups (`{id, name}`) through the same reference reads
-//! as a SCIM response.
+//! WorkOS Directory Sync's field names), paged in creation order after an id, or searched by name
+//! in name order (`name_search.rs`); and their counts. The pages come from the same listing loop
+//! as SCIM lists (`listing::after`), so a group still being created is invisible here too (and in
+//! a search); a user carries its groups (`{id, name}`) through the same reference reads as a
+//! SCIM response.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::management::{directory, ManagementError};
-use super::{listing, Service};
+use super::{listing, name_search, Service};
 use crate::events::normal;
 use crate::scim::schema::ResourceKind;
+pub use crate::store::paging::Counts;
 use crate::store::Record;
 
 /// A group a user belongs to.
@@ -88,11 +90,8 @@ pub async fn users(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
-    let (records, after) = page(svc, dir, ResourceKind::User, after, limit).await?;
-    Ok(ResourcePage {
-        data: normalised_users(svc, dir, &records).await?,
-        list_metadata: ListMetadata { after },
-    })
+    let found = page(svc, dir, ResourceKind::User, after, limit).await?;
+    user_page(svc, dir, found).await
 }
 
 /// A page of the directory's groups after the id `after`.
@@ -102,15 +101,54 @@ pub async fn groups(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
-    let (records, after) = page(svc, dir, ResourceKind::Group, after, limit).await?;
-    let data = records
-        .iter()
-        .map(|r| normalise(ResourceKind::Group, dir, r))
-        .collect::<Result<_, _>>()?;
-    Ok(ResourcePage {
-        data,
-        list_metadata: ListMetadata { after },
-    })
+    group_page(
+        dir,
+        page(svc, dir, ResourceKind::Group, after, limit).await?,
+    )
+}
+
+/// A page of the directory's users whose userName starts with `prefix` (case-insensitively; an
+/// empty prefix lists everyone), in userName order, after the cursor `after` (the
+/// `list_metadata.after` of the previous page). The name guards serve as the index
+/// (`name_search.rs`), so a page never scans the directory.
+///
+/// DynamoDB round trips per page: 1 GetItem (the directory) + 1 Query (the page's userName
+/// guards, plus one to know whether more follow) + 1 BatchGetItem (the users, `limit` ≤ 100) +
+/// the users' groups as `users` reads them (1 Query per user on the page, in parallel, and 1
+/// BatchGetItem of their groups' names when they have any). A page with hidden users (a user
+/// renamed between the reads) reads on, a guard Query and BatchGetItem more per round.
+pub async fn search_users(
+    svc: &Service,
+    dir: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
+    directory(svc, dir).await?;
+    let found = name_search::search(svc, dir, ResourceKind::User, prefix, after, limit).await?;
+    user_page(svc, dir, found).await
+}
+
+/// A page of the directory's groups whose displayName starts with `prefix`, as `search_users`
+/// does for users. Round trips per page: 1 GetItem (the directory) + 1 Query (the guards) + 1
+/// BatchGetItem (the groups) = 3, more only past groups still being created (invisible).
+pub async fn search_groups(
+    svc: &Service,
+    dir: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
+    directory(svc, dir).await?;
+    let found = name_search::search(svc, dir, ResourceKind::Group, prefix, after, limit).await?;
+    group_page(dir, found)
+}
+
+/// How many users and groups the directory holds: one Query of its counter shards (kept in the
+/// same transactions as the creates and deletes, so never a scan).
+pub async fn count_users_groups(svc: &Service, dir: &str) -> Result<Counts, ManagementError> {
+    directory(svc, dir).await?;
+    Ok(svc.store.counts(dir).await?)
 }
 
 /// One user, normalised; `None` when there is no such (visible) user.
@@ -165,6 +203,33 @@ async fn one(
         Err(e) if e.status == 404 => Ok(None),
         Err(e) => Err(ManagementError::Scim(e)),
     }
+}
+
+/// Records and the next page's start, as a page of users with their groups.
+async fn user_page(
+    svc: &Service,
+    dir: &str,
+    (records, after): (Vec<Record>, Option<String>),
+) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
+    Ok(ResourcePage {
+        data: normalised_users(svc, dir, &records).await?,
+        list_metadata: ListMetadata { after },
+    })
+}
+
+/// Records and the next page's start, as a page of groups.
+fn group_page(
+    dir: &str,
+    (records, after): (Vec<Record>, Option<String>),
+) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
+    let data = records
+        .iter()
+        .map(|r| normalise(ResourceKind::Group, dir, r))
+        .collect::<Result<_, _>>()?;
+    Ok(ResourcePage {
+        data,
+        list_metadata: ListMetadata { after },
+    })
 }
 
 /// Users with their groups (one bounded reference read for the page, as SCIM responses do).

@@ -112,10 +112,11 @@ impl PublicUrl {
         format!("{}/scim/v1/{dir}", self.0)
     }
 
-    /// An Admin Portal setup link (`portal_links.rs`): the secret is the whole path after
-    /// `/portal/`.
+    /// An Admin Portal setup link (`portal_links.rs`). The secret rides in the fragment, which a
+    /// browser never sends (RFC 3986 §3.5): it cannot reach an access log, a proxy's log or a
+    /// `Referer`. The page at `/portal/open` hands it to the server in a POST body.
     pub fn portal_link(&self, secret: &str) -> String {
-        format!("{}/portal/{secret}", self.0)
+        format!("{}/portal/open#{secret}", self.0)
     }
 
     /// The OAuth 2.0 token endpoint of a directory (client-credentials grant, `api/oauth.rs`).

@@ -17,6 +17,8 @@ pub mod directory_reads;
 pub mod event_reads;
 pub mod listing;
 pub mod management;
+pub mod name_search;
+pub mod portal;
 pub mod portal_links;
 pub mod publisher;
 pub mod references;

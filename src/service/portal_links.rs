@@ -1,5 +1,5 @@
 //! Admin Portal setup links: the application asks for one and hands it to its customer's IT admin,
-//! who opens it to configure their IdP (the pages that open it are not built yet). A link is a URL
+//! who opens it to configure their IdP (`service/portal.rs` exchanges it for a session). A link is a URL
 //! carrying a 256-bit secret, shown once; the store keeps only its SHA-256 (`store/portal_links.rs`),
 //! as for tokens. It opens exactly one directory, expires (7 days by default, at most 30, as
 //! WorkOS's shared links and Scalekit's do) and can be revoked.
@@ -239,6 +239,14 @@ pub async fn revoke_link(
         .find(|l| l.link_id == link_id)
         .ok_or_else(|| ManagementError::NoPortalLink(link_id.into(), dir.into()))?;
     svc.store.delete_portal_link(&link.secret_hash).await?;
+    // The sessions it opened end with it.
+    for session in svc.store.list_portal_sessions(dir).await? {
+        if session.link_id == link.link_id {
+            svc.store
+                .delete_portal_session(&session.secret_hash)
+                .await?;
+        }
+    }
     Ok(PortalLinkRevoked {
         revoked: link_id.into(),
         directory_id: dir.into(),

@@ -19,11 +19,13 @@ use super::tx::{Expr, Role, Tx};
 use super::{get_s, is_condition_failure, key, s, Item, Store, StoreError};
 use crate::clock;
 use crate::events::{DirectorySummary, NewEvent};
+use crate::provider::Provider;
 
 pub const PENDING: &str = "pending";
 pub const LINKED: &str = "linked";
 pub const DELETING: &str = "deleting";
 const STATUS: &str = "status";
+const PROVIDER: &str = "provider";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
@@ -39,6 +41,8 @@ pub struct Directory {
     pub last_error: Option<Value>,
     /// How its SCIM clients may authenticate.
     pub auth_methods: AuthMethods,
+    /// The identity provider it is set up for (chosen by the application or in the Admin Portal).
+    pub provider: Option<Provider>,
 }
 
 /// The credentials a directory's SCIM clients may use: bearer tokens an admin issues, OAuth 2.0
@@ -75,6 +79,7 @@ impl Directory {
             last_request_at: None,
             last_error: None,
             auth_methods: AuthMethods::default(),
+            provider: None,
         }
     }
 
@@ -95,6 +100,9 @@ impl Store {
         item.insert("name".into(), s(&d.name));
         item.insert("created_at".into(), s(&d.created_at));
         item.insert(STATUS.into(), s(&d.status));
+        if let Some(p) = d.provider {
+            item.insert(PROVIDER.into(), s(p.name()));
+        }
         self.client
             .put_item()
             .table_name(&self.table)
@@ -170,6 +178,17 @@ impl Store {
             Ok(()) | Err(StoreError::VersionMismatch) => Ok(Some(d)),
             Err(e) => Err(e),
         }
+    }
+
+    /// Records the identity provider the directory is set up for.
+    pub async fn set_provider(&self, id: &str, provider: Provider) -> Result<(), StoreError> {
+        self.registry_update(id, "SET #p = :p")
+            .expression_attribute_names("#p", PROVIDER)
+            .expression_attribute_values(":p", s(provider.name()))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
     }
 
     /// Sets how the directory's SCIM clients may authenticate (at least one way).
@@ -339,5 +358,7 @@ fn directory_from_item(item: &Item) -> Option<Directory> {
         linked_at: text("linked_at"),
         last_request_at: text("last_request_at"),
         last_error,
+        // An unknown name (from a newer version) reads as none rather than failing the read.
+        provider: text(PROVIDER).and_then(|p| Provider::from_name(&p)),
     })
 }

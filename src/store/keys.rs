@@ -24,6 +24,7 @@
 //! | event sequence counter   | `DIR#{dir}`       | `EVX#SEQ`                            |
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
+//! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -38,6 +39,7 @@
 //! | tokens   | SCIM or access token | `token_hash`   | SHA-256 of the token   |
 //! | tokens   | OAuth client         | `token_hash`   | `client#{clientId}`    |
 //! | tokens   | portal setup link    | `token_hash`   | `portal_link#{sha256}` |
+//! | tokens   | portal session       | `token_hash`   | `portal_session#{sha256}` |
 //! | webhooks | registration         | `directory_id` | `{dir}`                |
 
 use crate::scim::filter::eval::fold_case;
@@ -113,11 +115,33 @@ pub fn anchor_sk(query: &str, position: usize) -> String {
 /// The uniqueness guard of a resource's name: userName for users, displayName for groups (both
 /// case-insensitive). The item holds the owning id.
 pub fn unique_name_sk(kind: ResourceKind, name: &str) -> String {
-    let tag = match kind {
+    name_guard_sk(kind, &fold_case(name))
+}
+
+/// Sort-key prefix of a kind's name guards. The guards sort by folded name, so a Query on
+/// [`name_search_prefix`] lists names in order without reading the resources.
+pub fn name_guard_prefix(kind: ResourceKind) -> &'static str {
+    match kind {
         ResourceKind::User => "UNAME#",
         ResourceKind::Group => "GNAME#",
-    };
-    format!("{tag}{}", esc(&fold_case(name)))
+    }
+}
+
+/// The guard of an already folded name (what a name search resumes after).
+pub fn name_guard_sk(kind: ResourceKind, folded: &str) -> String {
+    format!("{}{}", name_guard_prefix(kind), esc(folded))
+}
+
+/// Where the guards of every name starting with `query` (case-insensitively) begin: the guard
+/// prefix and the folded, escaped query. Escaping is a prefix-free code (`#` and `%` only), so a
+/// name starts with the query exactly when its guard starts with this prefix.
+pub fn name_search_prefix(kind: ResourceKind, query: &str) -> String {
+    name_guard_sk(kind, &fold_case(query))
+}
+
+/// The folded name back out of a name guard's sort key.
+pub fn name_from_guard_sk(kind: ResourceKind, sk: &str) -> Option<String> {
+    sk.strip_prefix(name_guard_prefix(kind)).map(unescape)
 }
 
 /// The secondary lookups a filter can be answered from. Each is a Query on `{prefix}{value}#`.
@@ -223,6 +247,23 @@ pub fn portal_link_key(secret_hash: &str) -> String {
     format!("portal_link#{secret_hash}")
 }
 
+/// An Admin Portal session's item in the tokens table, under the SHA-256 (hex) of its cookie.
+pub fn portal_session_key(secret_hash: &str) -> String {
+    format!("portal_session#{secret_hash}")
+}
+
+/// The prefix of a directory's Admin Portal activity records (`portal_activity_sk`).
+pub fn portal_activity_prefix() -> &'static str {
+    "PORTAL#"
+}
+
+/// An Admin Portal activity record: its time (13 digits of milliseconds, so the prefix lists in
+/// time order until the year 2286) and a random part that keeps two records of one millisecond
+/// apart.
+pub fn portal_activity_sk(at_millis: i64, nonce: &str) -> String {
+    format!("PORTAL#{:013}#{}", at_millis.max(0), esc(nonce))
+}
+
 /// Webhooks table: one registration per directory, keyed by the directory id itself.
 pub const WEBHOOK_DIRECTORY: &str = "directory_id";
 
@@ -262,6 +303,8 @@ pub enum SortKey {
     EventBlock(u64),
     /// `WEBHOOK`.
     WebhookState,
+    /// `PORTAL#{millis}#{nonce}`: an Admin Portal activity record.
+    PortalActivity(i64),
 }
 
 impl SortKey {
@@ -300,6 +343,7 @@ impl SortKey {
             ["EVX", "SEQ"] => SortKey::EventSeq,
             ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
             ["WEBHOOK"] => SortKey::WebhookState,
+            ["PORTAL", at, _] => SortKey::PortalActivity(at.parse().ok()?),
             _ => return None,
         };
         Some(key)
@@ -348,6 +392,21 @@ mod tests {
             unique_name_sk(u, "a"),
             unique_name_sk(ResourceKind::Group, "a")
         );
+    }
+
+    #[test]
+    fn a_name_search_prefix_covers_exactly_the_names_that_start_with_it() {
+        let u = ResourceKind::User;
+        let prefix = name_search_prefix(u, "Ad#");
+        assert!(unique_name_sk(u, "ad#a@x.com").starts_with(&prefix));
+        assert!(!unique_name_sk(u, "ad%23").starts_with(&prefix));
+        assert!(!unique_name_sk(u, "ad").starts_with(&prefix));
+        assert!(!unique_name_sk(ResourceKind::Group, "ad#a").starts_with(&prefix));
+        assert_eq!(
+            name_from_guard_sk(u, &unique_name_sk(u, "Ad#A%")).as_deref(),
+            Some("ad#a%")
+        );
+        assert_eq!(name_search_prefix(u, ""), name_guard_prefix(u));
     }
 
     #[test]

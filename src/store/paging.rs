@@ -24,18 +24,41 @@ pub struct Anchor {
     pub total: u64,
 }
 
+/// How many users and groups a directory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct Counts {
+    pub users: u64,
+    pub groups: u64,
+}
+
 impl Store {
     /// How many resources of a kind the directory holds: the sum of its counter shards (and of
     /// the single counter item older versions kept under `STATS`). One Query of ≤ 17 small items.
     pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
+        let counts = self.counts(dir).await?;
+        Ok(match kind {
+            ResourceKind::User => counts.users,
+            ResourceKind::Group => counts.groups,
+        })
+    }
+
+    /// Both counts from the same shards: one Query of ≤ 17 small items, like `count`.
+    pub async fn counts(&self, dir: &str) -> Result<Counts, StoreError> {
         let (items, _) = self
             .query_prefix(dir, keys::stats_sk(), None, usize::MAX, false)
             .await?;
-        let total: i64 = items
-            .iter()
-            .filter_map(|i| i.get(kind.endpoint())?.as_n().ok()?.parse::<i64>().ok())
-            .sum();
-        Ok(total.max(0) as u64)
+        let total = |kind: ResourceKind| {
+            let sum: i64 = items
+                .iter()
+                .filter_map(|i| i.get(kind.endpoint())?.as_n().ok()?.parse::<i64>().ok())
+                .sum();
+            sum.max(0) as u64
+        };
+        Ok(Counts {
+            users: total(ResourceKind::User),
+            groups: total(ResourceKind::Group),
+        })
     }
 
     /// The directory's cursor-signing secret, created on first use. Lambdas cache it per process.

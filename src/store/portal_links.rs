@@ -86,3 +86,15 @@ pub(super) fn portal_link_from_item(item: &Item) -> Option<PortalLinkRecord> {
         app_name: text("app_name"),
     })
 }
+
+impl Store {
+    /// The setup link whose secret hashes to `secret_hash` (expired ones too, until TTL removes
+    /// them: the portal tells an expired link from an unknown one).
+    pub async fn get_portal_link(
+        &self,
+        secret_hash: &str,
+    ) -> Result<Option<PortalLinkRecord>, StoreError> {
+        let item = self.get_secret(&keys::portal_link_key(secret_hash)).await?;
+        Ok(item.as_ref().and_then(portal_link_from_item))
+    }
+}

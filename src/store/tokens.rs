@@ -130,6 +130,8 @@ impl Store {
                 self.delete_client(&c.client_id).await?;
             } else if let Some(l) = portal_link_from_item(&item) {
                 self.delete_portal_link(&l.secret_hash).await?;
+            } else if let Some(p) = super::portal_sessions::session_from_listed(&item) {
+                self.delete_portal_session(&p.secret_hash).await?;
             } else if let Some(t) = token_from_item(&item) {
                 self.delete_token(&t.hash).await?;
             }

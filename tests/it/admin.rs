@@ -12,7 +12,7 @@ use crate::support::{local, store, Scim};
 async fn directory_create_prints_urls_and_a_token() {
     let svc = Service::new(store().await);
     let base = PublicUrl::new("https://api.example.com/");
-    let d = directories::create(&svc, &base, "Acme", None)
+    let d = directories::create(&svc, &base, "Acme", None, None)
         .await
         .unwrap();
     let id = d.directory.id.as_str();

@@ -111,7 +111,7 @@ async fn both_client_authentication_methods_issue_tokens_that_open_the_scim_api(
     assert!(r.body.get("scope").is_none());
 
     // Another directory: its token endpoint refuses this client, its SCIM API this token.
-    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None)
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None, None)
         .await
         .unwrap();
     let other_dir = other.directory.id.as_str();

@@ -105,7 +105,7 @@ impl Scim {
             Some(management_key.clone()),
         ));
         let base = PublicUrl::new(&public);
-        let created = directories::create(&app.service, &base, "test", None)
+        let created = directories::create(&app.service, &base, "test", None, None)
             .await
             .unwrap();
         Scim {

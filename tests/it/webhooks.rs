@@ -661,7 +661,7 @@ async fn a_slow_receiver_does_not_delay_other_directories() {
     register(&s, &slow.url).await;
     s.user("slow@example.com").await;
     // A second directory of the same store, with a fast receiver.
-    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None)
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None, None)
         .await
         .unwrap();
     let (dir2, token2) = (other.directory.id.as_str(), other.token.as_str());

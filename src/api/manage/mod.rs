@@ -165,7 +165,7 @@ async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Ans
         ManageRequest::ListDirectories => answer(200, &directories::list(svc, base).await?),
         ManageRequest::CreateDirectory(b) => answer(
             201,
-            &directories::create(svc, base, &b.name, b.expires_in_days).await?,
+            &directories::create(svc, base, &b.name, b.expires_in_days, b.provider).await?,
         ),
         ManageRequest::Directory { directory, request } => {
             dispatch_directory(app, base, &directory, request).await
@@ -203,6 +203,7 @@ async fn dispatch_directory(
         }
         R::SetAuthMethods(m) => answer(200, &credentials::set_auth_methods(svc, d, m).await?),
         R::ListPortalLinks => answer(200, &portal_links::list_links(svc, d).await?),
+        R::PortalActivity => answer(200, &crate::service::portal::activity(svc, d).await?),
         R::CreatePortalLink(o) => answer(201, &portal_links::create_link(svc, base, d, o).await?),
         R::RevokePortalLink { link_id } => {
             answer(200, &portal_links::revoke_link(svc, d, &link_id).await?)

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{fail, Failure};
 use crate::api::request::{percent_decode, query_pairs, route_path};
+use crate::provider::Provider;
 use crate::service::directories::AuthMethods;
 use crate::service::portal_links::{NewPortalLink, PortalLinkOptions};
 
@@ -33,6 +34,9 @@ pub struct NewDirectory {
     /// Lifetime of the first token, in days (none: no expiry).
     #[cfg_attr(feature = "local", schemars(range(min = 1, max = 36500)))]
     pub expires_in_days: Option<u32>,
+    /// The identity provider it is set up for (the IT admin can choose it in the Admin Portal
+    /// instead).
+    pub provider: Option<Provider>,
 }
 
 /// `POST .../tokens` and `POST .../clients` (the body may be empty).
@@ -110,6 +114,8 @@ pub enum DirectoryRequest {
     },
     SetAuthMethods(AuthMethods),
     ListPortalLinks,
+    /// What the customer's IT admin did in the Admin Portal.
+    PortalActivity,
     CreatePortalLink(PortalLinkOptions),
     RevokePortalLink {
         link_id: String,
@@ -141,7 +147,7 @@ pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
         ["directories", _, "tokens" | "clients" | "portal-links"] => &[Method::GET, Method::POST],
         ["directories", _, "tokens" | "clients" | "portal-links", _] => &[Method::DELETE],
         ["directories", _, "auth"] => &[Method::PUT],
-        ["directories", _, "users" | "groups" | "events"] => GET,
+        ["directories", _, "users" | "groups" | "events" | "portal-activity"] => GET,
         ["directories", _, "users" | "groups", _] => GET,
         ["directories", _, "webhook"] => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
         _ => return None,
@@ -199,6 +205,7 @@ impl ManageRequest {
                 Ok(ManageRequest::CreateDirectory(NewDirectory {
                     name: name.to_string(),
                     expires_in_days: expiry(&body)?,
+                    provider: provider(&body)?,
                 }))
             }
             (_, ["directories", d, rest @ ..]) => match DirectoryRequest::parse(req, rest)? {
@@ -231,6 +238,7 @@ impl DirectoryRequest {
                 client_id: c.to_string(),
             },
             (&Method::GET, ["portal-links"]) => R::ListPortalLinks,
+            (&Method::GET, ["portal-activity"]) => R::PortalActivity,
             (&Method::POST, ["portal-links"]) => R::CreatePortalLink(portal_link(req)?),
             (&Method::DELETE, ["portal-links", l]) => R::RevokePortalLink {
                 link_id: l.to_string(),
@@ -270,6 +278,25 @@ fn resume(body: &Value) -> Result<ResumeDeliveries, Failure> {
     Ok(ResumeDeliveries {
         resume_from_sequence: from,
     })
+}
+
+/// `"provider"`: one of the names `Provider` knows, or absent.
+fn provider(body: &Value) -> Result<Option<Provider>, Failure> {
+    match body.get("provider") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(Provider::from_name)
+            .map(Some)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+                fail(
+                    400,
+                    "invalid_request",
+                    format!("\"provider\" must be one of: {}", names.join(", ")),
+                )
+            }),
+    }
 }
 
 /// A query parameter (names are exact: this API defines them).

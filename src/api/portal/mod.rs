@@ -1,0 +1,503 @@
+//! The Admin Portal's HTTP transport (`Function::Portal`, public `/portal/…` routes): a setup
+//! link's customer IT admin picks their IdP, follows its steps with this directory's values,
+//! reveals a token once and watches the directory turn Linked. Each request is parsed once
+//! (`request`), checked (session, CSRF), served by one `service::portal` call and rendered
+//! (`pages`, compile-time templates that escape every value).
+//!
+//! Safety rules on every answer (`secure`): a Content-Security-Policy without inline script or
+//! style and without third-party origins (but the brand's logo), `frame-ancestors` = the link's
+//! `embed_origin` or nothing, `Referrer-Policy: no-referrer`, `nosniff`, and `no-store` on every
+//! page (they show secrets or a directory's people). State changes are POST forms carrying the
+//! session's CSRF token, and a cross-site `Origin` or `Sec-Fetch-Site` is refused as well.
+//!
+//! DynamoDB reads per page (measured in `tests/it/portal.rs`): every page reads its session
+//! (GetItem); the set-up page then reads the directory (GetItem), its credentials (two Queries of
+//! the tokens table's index), the counters (Query) and the first users (Query, BatchGetItem for
+//! their groups); the status poll the same without rendering.
+
+mod assets;
+pub mod brand;
+mod pages;
+mod request;
+
+use lambda_http::http::{header, StatusCode};
+use lambda_http::{Body, Request, Response};
+use maud::Markup;
+use serde_json::json;
+
+use self::brand::Brand;
+use self::pages::{Frame, Notice, Revealed};
+use self::request::{ListParams, Parsed, PortalRequest, Unparsed, COOKIE};
+use super::request::public_base;
+use super::App;
+use crate::service::management::ManagementError;
+use crate::service::portal::{self, PortalError, PortalSession};
+use crate::service::{PublicUrl, Service};
+
+/// Users or groups per list page.
+const PAGE_SIZE: usize = 50;
+
+/// What one request needs to render its answer.
+struct Ctx<'a> {
+    svc: &'a Service,
+    base: PublicUrl,
+    /// The path the portal's routes start with.
+    root: String,
+    brand: &'static Brand,
+    /// `https` in AWS: cookies are `Secure` there.
+    secure: bool,
+}
+
+impl Ctx<'_> {
+    fn frame<'s>(&'s self, session: Option<&'s PortalSession>) -> Frame<'s> {
+        Frame {
+            root: &self.root,
+            brand: self.brand,
+            session,
+        }
+    }
+}
+
+/// The portal function's entry point (and `scim-local`'s, for `/portal`).
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let base = PublicUrl::new(&public_base(&req, app.public_url.as_deref(), "/portal"));
+    let root = format!(
+        "{}/portal",
+        url::Url::parse(base.as_str())
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    );
+    let ctx = Ctx {
+        svc: &app.service,
+        secure: base.as_str().starts_with("https://"),
+        base,
+        root,
+        brand: Brand::get(),
+    };
+    let parsed = request::parse(&req);
+    // The origin allowed to frame this answer: the session's `embed_origin`, once it is read.
+    let mut embed = None;
+    let mut response = match parsed {
+        Ok(p) => match serve(&ctx, &req, p, &mut embed).await {
+            Ok(r) => r,
+            Err(e) => failure(&ctx, e),
+        },
+        Err(Unparsed::NotFound) => notice(&ctx, StatusCode::NOT_FOUND, NOT_FOUND),
+        Err(Unparsed::Method(allow)) => {
+            let mut r = notice(&ctx, StatusCode::METHOD_NOT_ALLOWED, NOT_FOUND);
+            r.headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+            r
+        }
+        Err(Unparsed::BadForm(why)) => notice(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            Notice {
+                title: "That form could not be read",
+                body: why,
+            },
+        ),
+    };
+    secure(&mut response, ctx.brand, embed.as_deref());
+    tracing::info!(
+        function = "portal",
+        method = %req.method(),
+        // The route only: ids are the session's own, and no secret is ever in a portal path.
+        path = %super::request::route_path(&req),
+        status = response.status().as_u16(),
+        "portal request"
+    );
+    response
+}
+
+async fn serve(
+    ctx: &Ctx<'_>,
+    req: &Request,
+    p: Parsed,
+    embed: &mut Option<String>,
+) -> Result<Response<Body>, PortalError> {
+    use PortalRequest as R;
+    match &p.request {
+        R::Asset(name) => return Ok(asset(name)),
+        R::OpenPage => return Ok(html(StatusCode::OK, pages::open_page(&ctx.frame(None)))),
+        R::Open { secret } => return open(ctx, req, secret).await,
+        _ => {}
+    }
+    let session = match p.cookie.as_deref() {
+        Some(c) => portal::session(ctx.svc, c).await?,
+        None => return Err(PortalError::SessionEnded),
+    };
+    *embed = session.embed_origin().map(str::to_string);
+    if p.request.changes_state() && !same_origin_form(req, &p, &session) {
+        return Ok(notice(
+            ctx,
+            StatusCode::FORBIDDEN,
+            Notice {
+                title: "This form has expired",
+                body: "The page was open too long or came from somewhere else. Go back, reload the page and try again.",
+            },
+        ));
+    }
+    let s = &session;
+    let frame = ctx.frame(Some(s));
+    let svc = ctx.svc;
+    Ok(match p.request {
+        R::Home => {
+            let d = portal::directory_view(svc, &ctx.base, s).await?;
+            redirect(
+                ctx,
+                if d.provider.is_some() {
+                    "setup"
+                } else {
+                    "provider"
+                },
+            )
+        }
+        R::ChooseProvider => {
+            let d = portal::directory_view(svc, &ctx.base, s).await?;
+            html(StatusCode::OK, pages::choose_provider(&frame, d.provider))
+        }
+        R::SetProvider(provider) => {
+            portal::choose_provider(svc, s, provider).await?;
+            redirect(ctx, "setup")
+        }
+        R::Setup => setup(ctx, s, Revealed::default()).await?,
+        R::RevealToken => {
+            let token = match portal::reveal_token(svc, s).await {
+                Err(PortalError::Management(ManagementError::TooManyTokens(_))) => {
+                    return Ok(notice(ctx, StatusCode::CONFLICT, TOO_MANY_TOKENS));
+                }
+                other => other?,
+            };
+            let revealed = Revealed {
+                token: Some(token),
+                client: None,
+            };
+            setup(ctx, s, revealed).await?
+        }
+        R::CreateClient => {
+            let client = match portal::create_client(svc, &ctx.base, s).await {
+                Err(PortalError::Management(ManagementError::TooManyClients(_))) => {
+                    return Ok(notice(ctx, StatusCode::CONFLICT, TOO_MANY_CLIENTS));
+                }
+                Err(PortalError::Management(ManagementError::MethodOff(..))) => {
+                    return Ok(notice(ctx, StatusCode::CONFLICT, METHOD_OFF));
+                }
+                other => other?,
+            };
+            let revealed = Revealed {
+                token: None,
+                client: Some(client),
+            };
+            setup(ctx, s, revealed).await?
+        }
+        R::RevokeToken(id) => {
+            portal::revoke_token(svc, s, &id).await?;
+            redirect(ctx, "credentials")
+        }
+        R::RevokeClient(id) => {
+            portal::revoke_client(svc, s, &id).await?;
+            redirect(ctx, "credentials")
+        }
+        R::Status => {
+            let st = portal::status(svc, &ctx.base, s).await?;
+            let (text, hint) = pages::status_words(st.status);
+            let body = json!({
+                "status": pages::status_name(st.status),
+                "text": text,
+                "hint": hint,
+                "users": st.users,
+                "groups": st.groups,
+                "arrivals": st.arrivals,
+                "last_error": st.last_error,
+                "session_expires_at": st.session_expires_at,
+            });
+            json_answer(StatusCode::OK, &body)
+        }
+        R::Users(ListParams { q, after }) => {
+            let page = portal::users(svc, s, q.as_deref(), after.as_deref(), PAGE_SIZE).await?;
+            let (users, _) = portal::counts(svc, s).await?;
+            html(
+                StatusCode::OK,
+                pages::users(&frame, &page, users, q.as_deref()),
+            )
+        }
+        R::User(id) => {
+            let u = portal::user(svc, s, &id).await?;
+            html(StatusCode::OK, pages::user(&frame, &u))
+        }
+        R::Groups(ListParams { q, after }) => {
+            let page = portal::groups(svc, s, q.as_deref(), after.as_deref(), PAGE_SIZE).await?;
+            let (_, groups) = portal::counts(svc, s).await?;
+            html(
+                StatusCode::OK,
+                pages::groups(&frame, &page, groups, q.as_deref()),
+            )
+        }
+        R::Credentials => {
+            let d = portal::directory_view(svc, &ctx.base, s).await?;
+            let c = portal::credentials(svc, s).await?;
+            let offers = d.provider.is_some_and(|p| p.offers_client_credentials());
+            html(StatusCode::OK, pages::credentials(&frame, &c, offers))
+        }
+        R::Asset(_) | R::OpenPage | R::Open { .. } => unreachable_route(ctx),
+    })
+}
+
+fn unreachable_route(ctx: &Ctx<'_>) -> Response<Body> {
+    notice(ctx, StatusCode::NOT_FOUND, NOT_FOUND)
+}
+
+async fn setup(
+    ctx: &Ctx<'_>,
+    s: &PortalSession,
+    revealed: Revealed,
+) -> Result<Response<Body>, PortalError> {
+    let d = portal::directory_view(ctx.svc, &ctx.base, s).await?;
+    let Some(provider) = d.provider else {
+        return Ok(redirect(ctx, "provider"));
+    };
+    let status = portal::status(ctx.svc, &ctx.base, s).await?;
+    let frame = ctx.frame(Some(s));
+    Ok(html(
+        StatusCode::OK,
+        pages::setup(&frame, &d, provider, &status, &revealed),
+    ))
+}
+
+/// `POST /portal/open`: the link's secret for a session cookie; answers where to go next.
+async fn open(ctx: &Ctx<'_>, req: &Request, secret: &str) -> Result<Response<Body>, PortalError> {
+    if !same_origin(req) {
+        return Ok(json_answer(
+            StatusCode::FORBIDDEN,
+            &json!({"title": "This link must be opened directly", "body": "Open the setup link in your browser's address bar."}),
+        ));
+    }
+    let opened = match portal::open_link(ctx.svc, secret).await {
+        Ok(o) => o,
+        Err(e @ (PortalError::LinkExpired | PortalError::LinkNotValid)) => {
+            let (status, n) = link_notice(&e);
+            return Ok(json_answer(
+                status,
+                &json!({"title": n.title, "body": n.body}),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let d = portal::directory_view(ctx.svc, &ctx.base, &opened.session).await?;
+    let next = if d.provider.is_some() {
+        "setup"
+    } else {
+        "provider"
+    };
+    let mut r = json_answer(
+        StatusCode::OK,
+        &json!({"location": format!("{}/{next}", ctx.root)}),
+    );
+    let max_age = (opened.session.expires_at_millis() - crate::clock::now_millis()).max(0) / 1000;
+    // An embedded portal is a third-party frame: its cookie must be `SameSite=None; Secure`,
+    // and `Partitioned` (CHIPS) keeps it to this embedding site where third-party cookies are
+    // blocked. Chromium treats http://localhost as secure, so this works locally too.
+    let site = if opened.session.embed_origin().is_some() {
+        "SameSite=None; Secure; Partitioned"
+    } else if ctx.secure {
+        "SameSite=Lax; Secure"
+    } else {
+        "SameSite=Lax"
+    };
+    let cookie = format!(
+        "{COOKIE}={}; Path={}; Max-Age={max_age}; HttpOnly; {site}",
+        opened.cookie, ctx.root
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+/// A form post of this session from this origin: the CSRF token matches, and the browser's
+/// `Origin` / `Sec-Fetch-Site`, when sent, name this site.
+fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession) -> bool {
+    let token_ok = p
+        .csrf
+        .as_deref()
+        .is_some_and(|t| crate::scim::cursor::constant_time_eq(t.as_bytes(), s.csrf().as_bytes()));
+    token_ok && same_origin(req)
+}
+
+/// `Sec-Fetch-Site`, when sent, is `same-origin` (or `none`: typed by the user); an `Origin`,
+/// when sent, is this request's own host.
+fn same_origin(req: &Request) -> bool {
+    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let fetch_site_ok = h("sec-fetch-site").is_none_or(|s| s == "same-origin" || s == "none");
+    let origin_ok = h("origin").is_none_or(|o| {
+        let host = h("host").unwrap_or_default();
+        url::Url::parse(o).is_ok_and(|u| {
+            let authority = match u.port() {
+                Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                None => u.host_str().unwrap_or_default().to_string(),
+            };
+            authority.eq_ignore_ascii_case(host)
+        })
+    });
+    fetch_site_ok && origin_ok
+}
+
+const NOT_FOUND: Notice = Notice {
+    title: "Page not found",
+    body: "There is nothing here. Use the tabs above, or open your setup link again.",
+};
+const SESSION_ENDED: Notice = Notice {
+    title: "Your session has ended",
+    body: "For your security, a portal session lasts a few hours. Open the setup link you were sent again, or ask the application's administrator for a new one.",
+};
+const TOO_MANY_TOKENS: Notice = Notice {
+    title: "This directory already has two tokens",
+    body: "Revoke the one your IdP no longer uses on the Credentials tab, then generate a new one.",
+};
+const TOO_MANY_CLIENTS: Notice = Notice {
+    title: "This directory already has two OAuth clients",
+    body: "Revoke the one your IdP no longer uses on the Credentials tab, then create a new one.",
+};
+const METHOD_OFF: Notice = Notice {
+    title: "OAuth client credentials are turned off",
+    body: "The application's administrator has turned off OAuth client credentials for this directory: use a bearer token.",
+};
+
+fn link_notice(e: &PortalError) -> (StatusCode, Notice<'static>) {
+    match e {
+        PortalError::LinkExpired => (
+            StatusCode::GONE,
+            Notice {
+                title: "This setup link has expired",
+                body: "Setup links work for a limited time. Ask the application's administrator for a new one.",
+            },
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Notice {
+                title: "This setup link is not valid",
+                body: "It may have been revoked or copied incompletely. Ask the application's administrator for a new one.",
+            },
+        ),
+    }
+}
+
+/// Every failure as a page a person can act on; store failures are logged, never shown.
+fn failure(ctx: &Ctx<'_>, e: PortalError) -> Response<Body> {
+    match e {
+        PortalError::SessionEnded => notice(ctx, StatusCode::UNAUTHORIZED, SESSION_ENDED),
+        PortalError::NotFound | PortalError::Management(ManagementError::NoDirectory(_)) => {
+            notice(ctx, StatusCode::NOT_FOUND, NOT_FOUND)
+        }
+        PortalError::LinkExpired | PortalError::LinkNotValid => {
+            let (status, n) = link_notice(&e);
+            notice(ctx, status, n)
+        }
+        PortalError::Management(ManagementError::Unavailable(ref err)) => {
+            tracing::warn!(error = %crate::telemetry::chain(err), "portal: store unavailable");
+            notice(
+                ctx,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Notice {
+                    title: "Busy, try again",
+                    body:
+                        "The service is busy. Reload the page in a few seconds; nothing was lost.",
+                },
+            )
+        }
+        PortalError::Management(err) => {
+            tracing::error!(error = %crate::telemetry::chain(&err), "portal request failed");
+            notice(
+                ctx,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Notice {
+                    title: "Something went wrong",
+                    body: "The request could not be completed. Reload the page; if it persists, tell the application's administrator the time it happened.",
+                },
+            )
+        }
+    }
+}
+
+fn notice(ctx: &Ctx<'_>, status: StatusCode, n: Notice) -> Response<Body> {
+    html(status, pages::notice(&ctx.frame(None), &n))
+}
+
+fn html(status: StatusCode, page: Markup) -> Response<Body> {
+    let mut r = Response::new(Body::from(page.into_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+fn json_answer(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn redirect(ctx: &Ctx<'_>, to: &str) -> Response<Body> {
+    let mut r = Response::new(Body::Empty);
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = header::HeaderValue::from_str(&format!("{}/{to}", ctx.root)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn asset(name: &str) -> Response<Body> {
+    let Some((body, content_type)) = assets::get(name) else {
+        let mut r = Response::new(Body::Empty);
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    let mut r = Response::new(Body::from(body));
+    let headers = r.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    // The URL carries the content's hash (`assets::Versioned`).
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    r
+}
+
+/// The headers every portal answer carries.
+fn secure(r: &mut Response<Body>, brand: &Brand, embed_origin: Option<&str>) {
+    let img = match &brand.logo_origin {
+        Some(o) => format!("'self' {o}"),
+        None => "'self'".into(),
+    };
+    let ancestors = embed_origin.unwrap_or("'none'");
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src {img}; connect-src 'self'; \
+         form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    );
+    let cached = r.headers().contains_key(header::CACHE_CONTROL);
+    let headers = r.headers_mut();
+    let mut set = |name: header::HeaderName, value: &str| {
+        if let Ok(v) = header::HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, &csp);
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    if embed_origin.is_none() {
+        set(header::X_FRAME_OPTIONS, "DENY");
+    }
+    if !cached {
+        set(header::CACHE_CONTROL, "no-store");
+    }
+}

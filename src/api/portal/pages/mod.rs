@@ -1,0 +1,139 @@
+//! The portal's HTML, from compile-time templates (`maud`): every `(value)` spliced into a page
+//! is escaped, so a name an IdP sent is text, never markup; nothing here uses `PreEscaped`.
+//! The pages carry no inline script or style (the Content-Security-Policy forbids both): the one
+//! script and the stylesheets are files under `/portal/assets/` (`super::assets`), and what the
+//! script needs to know rides in `data-` attributes.
+
+mod credentials;
+mod lists;
+mod notice;
+mod setup;
+
+pub use credentials::credentials;
+pub use lists::{groups, user, users};
+pub use notice::{notice, open_page, Notice};
+pub use setup::{choose_provider, setup, status_name, status_words, Revealed};
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::brand::Brand;
+use crate::service::portal::PortalSession;
+
+/// The tab a page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Setup,
+    Users,
+    Groups,
+    Credentials,
+    None,
+}
+
+/// What every page's frame needs.
+pub struct Frame<'a> {
+    /// The path the portal's routes start with (`/portal`, or `/stage/portal`).
+    pub root: &'a str,
+    pub brand: &'a Brand,
+    pub session: Option<&'a PortalSession>,
+}
+
+impl Frame<'_> {
+    pub fn href(&self, path: &str) -> String {
+        format!("{}/{path}", self.root)
+    }
+
+    fn csrf(&self) -> &str {
+        self.session.map(PortalSession::csrf).unwrap_or_default()
+    }
+
+    /// A POST form to `path` with the session's CSRF token, wrapping `body`.
+    pub fn form(&self, path: &str, id: Option<&str>, body: Markup) -> Markup {
+        html! {
+            form method="post" action=(self.href(path)) id=[id] {
+                input type="hidden" name="csrf" value=(self.csrf());
+                (body)
+            }
+        }
+    }
+
+    /// The whole page.
+    pub fn page(&self, title: &str, tab: Tab, main: Markup) -> Markup {
+        let app = self.session.and_then(PortalSession::app_name);
+        let home = self.session.and_then(PortalSession::return_url);
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="referrer" content="no-referrer";
+                    title { (title) " · " (self.brand.product) }
+                    link rel="stylesheet" href=(self.href(&super::assets::CSS.to_string()));
+                    link rel="stylesheet" href=(self.href(&super::assets::BRAND_CSS.to_string()));
+                    script src=(self.href(&super::assets::JS.to_string())) defer {}
+                }
+                body data-root=(self.root)
+                    data-directory=[self.session.map(PortalSession::directory_id)]
+                    data-embed-origin=[self.session.and_then(PortalSession::embed_origin)]
+                    data-session-expires=[self.session.map(PortalSession::expires_at_millis)] {
+                    header.bar {
+                        @let brand = html! {
+                            @if let Some(logo) = &self.brand.logo_url {
+                                img.logo src=(logo) alt="";
+                            }
+                            span.product { (self.brand.product) }
+                        };
+                        @match home {
+                            Some(url) => a.brand href=(url) title="Back to the application" { (brand) },
+                            None => span.brand { (brand) },
+                        }
+                        @if let Some(app) = app {
+                            span.app { "for " (app) }
+                        }
+                    }
+                    @if self.session.is_some() && tab != Tab::None {
+                        nav.tabs aria-label="Portal" {
+                            (self.tab("setup", "Setup", tab == Tab::Setup))
+                            (self.tab("users", "Users", tab == Tab::Users))
+                            (self.tab("groups", "Groups", tab == Tab::Groups))
+                            (self.tab("credentials", "Credentials", tab == Tab::Credentials))
+                        }
+                    }
+                    main { (main) }
+                    p.live-region.visually-hidden aria-live="polite" id="announce" {}
+                }
+            }
+        }
+    }
+
+    fn tab(&self, path: &str, label: &str, current: bool) -> Markup {
+        html! {
+            a href=(self.href(path)) aria-current=[current.then_some("page")] { (label) }
+        }
+    }
+}
+
+/// A value with a copy button: `code` carries `data-value` (what the value is) for scripts and
+/// tests; the button copies the code's text.
+pub fn copyable(id: &str, kind: &str, value: &str, label: &str) -> Markup {
+    html! {
+        span.copyable {
+            code id=(id) data-value=(kind) { (value) }
+            button.copy type="button" data-copy=(id) aria-label=(format!("Copy {label}")) { "Copy" }
+        }
+    }
+}
+
+/// An RFC 3339 time as a person reads it (`2026-12-05 18:04 UTC`).
+pub fn when(rfc3339: &str) -> String {
+    let t = rfc3339.replace('T', " ");
+    match t.get(..16) {
+        Some(minutes) => format!("{minutes} UTC"),
+        None => t,
+    }
+}
+
+/// Milliseconds since the epoch as `when` shows them.
+pub fn when_millis(millis: i64) -> String {
+    when(&crate::clock::format_rfc3339(millis))
+}

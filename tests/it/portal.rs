@@ -1,0 +1,430 @@
+//! The Admin Portal as a browser meets it, over HTTP: a setup link exchanged for a session
+//! cookie, the pages and forms of that one directory, the safety headers, and what the
+//! application sees of it afterwards. (The real-browser walk is tests/browser/.)
+
+use serde_json::{json, Value};
+
+use crate::support::{Reply, Scim};
+
+/// A session opened from a fresh setup link made with `options`: its cookie header and CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+async fn link(s: &Scim, options: Value) -> String {
+    let path = format!("/directories/{}/portal-links", s.directory);
+    let made = s.manage("POST", &path, Some(options)).await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let url = made.body["url"].as_str().unwrap().to_string();
+    url.split_once('#')
+        .expect("the secret in the fragment")
+        .1
+        .to_string()
+}
+
+async fn open(s: &Scim, secret: &str) -> Reply {
+    s.raw(
+        "POST",
+        "/portal/open",
+        Some(secret.to_string()),
+        &[
+            ("content-type", "text/plain"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    )
+    .await
+}
+
+async fn session(s: &Scim, options: Value) -> Session {
+    let secret = link(s, options).await;
+    let opened = open(s, &secret).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let set = opened
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    let page = get(
+        s,
+        &Session {
+            cookie: cookie.clone(),
+            csrf: String::new(),
+        },
+        "/portal/provider",
+    )
+    .await;
+    let html = page.body.as_str().unwrap().to_string();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a CSRF token in the form")
+        .to_string();
+    Session { cookie, csrf }
+}
+
+async fn get(s: &Scim, session: &Session, path: &str) -> Reply {
+    s.raw("GET", path, None, &[("cookie", &session.cookie)])
+        .await
+}
+
+async fn post(s: &Scim, session: &Session, path: &str, form: &str) -> Reply {
+    s.raw(
+        "POST",
+        path,
+        Some(form.to_string()),
+        &[
+            ("cookie", &session.cookie),
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    )
+    .await
+}
+
+fn text(r: &Reply) -> &str {
+    r.body.as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_setup_link_is_exchanged_for_an_http_only_session_cookie() {
+    let s = Scim::start().await;
+    let secret = link(&s, json!({})).await;
+    let opened = open(&s, &secret).await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(opened.body["location"], "/portal/provider");
+    let cookie = opened.header("set-cookie").unwrap();
+    assert!(cookie.starts_with("scim_portal=scim_ps_"), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/portal"] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!((21_590..=21_600).contains(&max_age), "six hours: {cookie}");
+    assert!(
+        !cookie.contains(&secret),
+        "the link's secret is not the session"
+    );
+    // The link stays usable (a shared link), each opening its own session.
+    let again = open(&s, &secret).await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.header("set-cookie"), opened.header("set-cookie"));
+    // Without a session there is nothing to see.
+    let none = s.raw("GET", "/portal/setup", None, &[]).await;
+    assert_eq!(none.status, 401);
+    assert!(text(&none).contains("Your session has ended"));
+}
+
+#[tokio::test]
+async fn expired_revoked_and_made_up_links_answer_a_clear_page() {
+    let s = Scim::start().await;
+    let made_up = open(&s, &format!("scim_pl_{}", "0".repeat(64))).await;
+    assert_eq!(made_up.status, 404);
+    assert_eq!(made_up.body["title"], "This setup link is not valid");
+    let junk = open(&s, "<script>").await;
+    assert_eq!(junk.status, 404);
+
+    // An expired link (TTL deletion is lazy: the item can outlive its expiry).
+    let secret = link(&s, json!({})).await;
+    let hash = scim_lambda::auth::hash_token(&secret);
+    let store = s.app.store();
+    let mut record = store.get_portal_link(&hash).await.unwrap().unwrap();
+    record.expires_at_millis = scim_lambda::clock::now_millis() - 1;
+    store.delete_portal_link(&hash).await.unwrap();
+    store.put_portal_link(&record).await.unwrap();
+    let expired = open(&s, &secret).await;
+    assert_eq!(expired.status, 410);
+    assert_eq!(expired.body["title"], "This setup link has expired");
+
+    // Revoking a link ends the sessions it opened.
+    let session = session(&s, json!({})).await;
+    let links = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/portal-links", s.directory),
+            None,
+        )
+        .await;
+    for l in links.body.as_array().unwrap() {
+        let path = format!(
+            "/directories/{}/portal-links/{}",
+            s.directory,
+            l["id"].as_str().unwrap()
+        );
+        assert_eq!(s.manage("DELETE", &path, None).await.status, 200);
+    }
+    let after = get(&s, &session, "/portal/provider").await;
+    assert_eq!(after.status, 401, "{}", after.body);
+}
+
+#[tokio::test]
+async fn the_chosen_provider_decides_the_steps_and_is_recorded_on_the_directory() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let chose = post(
+        &s,
+        &session,
+        "/portal/provider",
+        &format!("provider=okta_scim11&csrf={}", session.csrf),
+    )
+    .await;
+    assert_eq!(chose.status, 303);
+    assert_eq!(chose.header("location"), Some("/portal/setup"));
+    let setup = get(&s, &session, "/portal/setup").await;
+    assert_eq!(setup.status, 200);
+    let page = text(&setup);
+    assert!(
+        page.contains(&format!("/scim/v1/{}", s.directory)),
+        "{page}"
+    );
+    assert!(page.contains("Waiting for the first request from your IdP"));
+    let shown = s
+        .manage("GET", &format!("/directories/{}", s.directory), None)
+        .await;
+    assert_eq!(shown.body["provider"], "okta_scim11");
+
+    // The application may name it when it creates the directory.
+    let made = s
+        .manage(
+            "POST",
+            "/directories",
+            Some(json!({"name": "Beta", "provider": "entra"})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.body["provider"], "entra");
+    let bad = s
+        .manage(
+            "POST",
+            "/directories",
+            Some(json!({"name": "Beta", "provider": "azure"})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_csrf_token_or_from_another_site_changes_nothing() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let forged = post(&s, &session, "/portal/tokens", "").await;
+    assert_eq!(forged.status, 403);
+    let wrong = post(&s, &session, "/portal/tokens", "csrf=00").await;
+    assert_eq!(wrong.status, 403);
+    let cross_site = s
+        .raw(
+            "POST",
+            "/portal/tokens",
+            Some(format!("csrf={}", session.csrf)),
+            &[
+                ("cookie", &session.cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(cross_site.status, 403);
+    let tokens = s
+        .manage("GET", &format!("/directories/{}/tokens", s.directory), None)
+        .await;
+    assert_eq!(
+        tokens.body.as_array().unwrap().len(),
+        1,
+        "only the first token"
+    );
+}
+
+#[tokio::test]
+async fn a_revealed_token_works_is_shown_once_and_the_application_sees_it_was_revealed() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    post(
+        &s,
+        &session,
+        "/portal/provider",
+        &format!("provider=okta&csrf={}", session.csrf),
+    )
+    .await;
+    let revealed = post(
+        &s,
+        &session,
+        "/portal/tokens",
+        &format!("csrf={}", session.csrf),
+    )
+    .await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    assert_eq!(revealed.header("cache-control"), Some("no-store"));
+    let page = text(&revealed);
+    let token = page
+        .split("data-value=\"bearer_token\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the token on the page")
+        .to_string();
+    assert!(token.starts_with("scim_sk_"), "{token}");
+
+    let pushed = s
+        .raw(
+            "POST",
+            &format!("/scim/v2/{}/Users", s.directory),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com", "displayName": "Ada Lovelace"}).to_string()),
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{}", pushed.body);
+
+    for path in ["/portal/setup", "/portal/credentials"] {
+        let later = get(&s, &session, path).await;
+        assert!(
+            !text(&later).contains(&token),
+            "{path} shows the token again"
+        );
+    }
+    let status = get(&s, &session, "/portal/status").await;
+    assert_eq!(status.body["status"], "linked", "{}", status.body);
+    assert_eq!(status.body["text"], "Linked");
+    assert_eq!(status.body["users"], 1);
+    assert_eq!(status.body["arrivals"], json!(["Ada Lovelace"]));
+
+    let activity = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/portal-activity", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(activity.status, 200, "{}", activity.body);
+    let actions: Vec<&str> = activity
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["token_revealed", "provider_chosen", "link_opened"]
+    );
+}
+
+#[tokio::test]
+async fn a_session_sees_exactly_one_directory() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None, None)
+        .await
+        .unwrap();
+    let foreign_user = s
+        .raw(
+            "POST",
+            &format!("/scim/v2/{}/Users", other.directory.id),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "eve@other.example"}).to_string()),
+            &[("authorization", &format!("Bearer {}", other.token))],
+        )
+        .await;
+    let id = foreign_user.body["id"].as_str().unwrap();
+    let seen = get(&s, &session, &format!("/portal/users/{id}")).await;
+    assert_eq!(seen.status, 404);
+    let revoke = post(
+        &s,
+        &session,
+        &format!("/portal/tokens/{}/revoke", other.token_id),
+        &format!("csrf={}", session.csrf),
+    )
+    .await;
+    assert_eq!(revoke.status, 404);
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(!text(&users).contains("eve@other.example"));
+}
+
+#[tokio::test]
+async fn names_an_idp_sent_are_text_on_every_page() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    post(
+        &s,
+        &session,
+        "/portal/provider",
+        &format!("provider=okta&csrf={}", session.csrf),
+    )
+    .await;
+    let payload = "<img src=x onerror=alert(1)>";
+    let user = s
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@example.com", "displayName": payload}),
+        )
+        .await;
+    assert_eq!(user.status, 201, "{}", user.body);
+    s.post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "<script>alert(2)</script>"}))
+        .await;
+    let id = user.body["id"].as_str().unwrap();
+    for path in [
+        "/portal/setup".to_string(),
+        "/portal/users".into(),
+        format!("/portal/users/{id}"),
+        "/portal/groups".into(),
+    ] {
+        let page = get(&s, &session, &path).await;
+        assert_eq!(page.status, 200, "{path}");
+        let html = text(&page);
+        assert!(!html.contains("<img src=x"), "{path}: {html}");
+        assert!(!html.contains("<script>alert"), "{path}");
+    }
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(text(&users).contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_strict_policy_and_an_embedded_one_names_its_host() {
+    let s = Scim::start().await;
+    let plain = session(&s, json!({})).await;
+    let page = get(&s, &plain, "/portal/provider").await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("style-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let html = text(&page);
+    assert!(
+        !html.contains("<script>") && !html.contains(" style="),
+        "no inline script or style"
+    );
+
+    let secret = link(&s, json!({"embed_origin": "https://app.example.com"})).await;
+    let opened = open(&s, &secret).await;
+    let cookie = opened.header("set-cookie").unwrap();
+    assert!(
+        cookie.contains("SameSite=None")
+            && cookie.contains("Secure")
+            && cookie.contains("Partitioned"),
+        "{cookie}"
+    );
+    let embedded = Session {
+        cookie: cookie.split(';').next().unwrap().into(),
+        csrf: String::new(),
+    };
+    let page = get(&s, &embedded, "/portal/provider").await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors https://app.example.com"),
+        "{csp}"
+    );
+    assert_eq!(page.header("x-frame-options"), None);
+    assert!(text(&page).contains("data-embed-origin=\"https://app.example.com\""));
+
+    let js = s.raw("GET", "/portal/assets/portal.js", None, &[]).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("cache-control").unwrap().contains("immutable"));
+}

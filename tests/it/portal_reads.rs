@@ -1,0 +1,288 @@
+//! What the Admin Portal reads besides the setup flow: users and groups searched by name (the
+//! Users and Groups tabs, through the name guards, never a scan), their counts, and each
+//! credential's last use (the Credentials tab).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use scim_lambda::scim::schema::ResourceKind;
+use scim_lambda::service::directory_reads::{
+    count_users_groups, search_groups, search_users, NormalisedGroup, NormalisedUser, ResourcePage,
+};
+use scim_lambda::service::ManagementError;
+use scim_lambda::store::keys;
+
+use crate::support::Scim;
+
+fn user_names(page: &ResourcePage<NormalisedUser>) -> Vec<&str> {
+    page.data
+        .iter()
+        .map(|u| u.username.as_deref().unwrap_or_default())
+        .collect()
+}
+
+fn group_names(page: &ResourcePage<NormalisedGroup>) -> Vec<&str> {
+    page.data
+        .iter()
+        .map(|g| g.name.as_deref().unwrap_or_default())
+        .collect()
+}
+
+/// Marks a group as if its create were still adding members (`store::State::Pending`).
+async fn make_pending(s: &Scim, group: &str) {
+    let store = s.app.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(keys::directory_pk(&s.directory)))
+        .key(
+            "sk",
+            AttributeValue::S(keys::resource_sk(ResourceKind::Group, group)),
+        )
+        .update_expression("SET pending = :intent, pending_since = :now")
+        .expression_attribute_values(":intent", AttributeValue::S("test".into()))
+        .expression_attribute_values(
+            ":now",
+            AttributeValue::N(scim_lambda::clock::now_millis().to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn users_are_found_by_the_start_of_their_name_whatever_its_case_in_name_order() {
+    let s = Scim::start().await;
+    let mut ids = Vec::new();
+    for name in [
+        "bob@x.com",
+        "adam@x.com",
+        "Ada.Byron@x.com",
+        "ada@x.com",
+        "zed@x.com",
+    ] {
+        ids.push(s.user(name).await);
+    }
+    s.group("Analysts", &[&ids[2]]).await;
+    let page = search_users(s.svc(), &s.directory, "AD", None, 10)
+        .await
+        .unwrap();
+    // In folded name order ('.' sorts before '@'), not creation order.
+    assert_eq!(
+        user_names(&page),
+        ["Ada.Byron@x.com", "ada@x.com", "adam@x.com"]
+    );
+    assert_eq!(page.list_metadata.after, None);
+    // Each user carries its groups, as the id-ordered listing shows them.
+    let groups: Vec<_> = page.data[0]
+        .groups
+        .iter()
+        .map(|g| g.name.as_deref())
+        .collect();
+    assert_eq!(groups, [Some("Analysts")]);
+    assert!(page.data[1].groups.is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_search_pages_through_everyone_in_name_order() {
+    let s = Scim::start().await;
+    for name in [
+        "carol@x.com",
+        "alice@x.com",
+        "erin@x.com",
+        "bob@x.com",
+        "dave@x.com",
+    ] {
+        s.user(name).await;
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = search_users(s.svc(), &s.directory, "", after.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.data.len() <= 2);
+        seen.extend(user_names(&page).into_iter().map(str::to_string));
+        match page.list_metadata.after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "alice@x.com",
+            "bob@x.com",
+            "carol@x.com",
+            "dave@x.com",
+            "erin@x.com"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_last_full_page_says_no_more_follow() {
+    let s = Scim::start().await;
+    for name in ["a1@x.com", "a2@x.com", "b@x.com"] {
+        s.user(name).await;
+    }
+    let page = search_users(s.svc(), &s.directory, "a", None, 2)
+        .await
+        .unwrap();
+    assert_eq!(user_names(&page), ["a1@x.com", "a2@x.com"]);
+    assert_eq!(page.list_metadata.after, None);
+}
+
+#[tokio::test]
+async fn a_group_still_being_created_is_not_found_and_the_page_stays_full() {
+    let s = Scim::start().await;
+    s.group("Engineering", &[]).await;
+    let hidden = s.group("Engineers (new)", &[]).await;
+    s.group("Engines", &[]).await;
+    s.group("Sales", &[]).await;
+    make_pending(&s, &hidden).await;
+    let page = search_groups(s.svc(), &s.directory, "eng", None, 2)
+        .await
+        .unwrap();
+    assert_eq!(group_names(&page), ["Engineering", "Engines"]);
+    assert_eq!(page.list_metadata.after, None);
+    // As the id-ordered listing hides it.
+    let listed = scim_lambda::service::directory_reads::groups(s.svc(), &s.directory, None, 10)
+        .await
+        .unwrap();
+    assert!(listed.data.iter().all(|g| g.id != hidden));
+}
+
+#[tokio::test]
+async fn a_hash_in_the_search_cannot_reach_past_the_names_it_starts() {
+    let s = Scim::start().await;
+    s.group("R#D", &[]).await;
+    s.group("R%23D", &[]).await;
+    s.group("R", &[]).await;
+    let page = search_groups(s.svc(), &s.directory, "r#", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(group_names(&page), ["R#D"]);
+}
+
+#[tokio::test]
+async fn a_cursor_from_another_search_is_refused_not_followed() {
+    let s = Scim::start().await;
+    s.user("ann@x.com").await;
+    // A cursor outside the query's prefix, and one aiming at another kind's guards.
+    for cursor in ["bob@x.com", "\u{ffff}", "a#GNAME#x"] {
+        let e = search_users(s.svc(), &s.directory, "an", Some(cursor), 10)
+            .await
+            .unwrap_err();
+        match e {
+            ManagementError::Scim(e) => assert_eq!(e.status, 400, "{cursor}: {}", e.detail),
+            other => panic!("{cursor}: {other:?}"),
+        }
+    }
+    // A `#` in a cursor is escaped like any name: it stays among the users' names.
+    let page = search_users(s.svc(), &s.directory, "an", Some("an#GNAME#x"), 10)
+        .await
+        .unwrap();
+    assert_eq!(user_names(&page), ["ann@x.com"]);
+    // Within the prefix, a cursor resumes after it (here: past everyone).
+    let page = search_users(s.svc(), &s.directory, "an", Some("ann@x.com"), 10)
+        .await
+        .unwrap();
+    assert!(page.data.is_empty());
+}
+
+#[tokio::test]
+async fn a_search_of_a_directory_that_is_not_there_is_no_directory() {
+    let s = Scim::start().await;
+    let e = search_users(
+        s.svc(),
+        "0190c0de-0000-7000-8000-000000000000",
+        "",
+        None,
+        10,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ManagementError::NoDirectory(_)), "{e:?}");
+}
+
+/// The Groups tab's page: the directory, its guards, its groups — three round trips however
+/// many groups the directory holds.
+#[tokio::test]
+async fn a_page_of_groups_costs_three_round_trips() {
+    let s = Scim::start().await;
+    for i in 0..30 {
+        s.group(&format!("team-{i:02}"), &[]).await;
+    }
+    s.meter.take();
+    let page = search_groups(s.svc(), &s.directory, "TEAM-1", None, 5)
+        .await
+        .unwrap();
+    let usage = s.meter.take();
+    assert_eq!(
+        group_names(&page),
+        ["team-10", "team-11", "team-12", "team-13", "team-14"]
+    );
+    assert_eq!(page.list_metadata.after.as_deref(), Some("team-14"));
+    assert_eq!(
+        usage.operations(),
+        ["GetItem", "Query", "BatchGetItem"],
+        "{usage}"
+    );
+    // The next page reads the same way, and ends the search.
+    let next = search_groups(s.svc(), &s.directory, "team-1", Some("team-14"), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        group_names(&next),
+        ["team-15", "team-16", "team-17", "team-18", "team-19"]
+    );
+    assert_eq!(next.list_metadata.after, None);
+}
+
+#[tokio::test]
+async fn both_counts_come_from_one_query() {
+    let s = Scim::start().await;
+    let u = s.user("ann@x.com").await;
+    s.user("bob@x.com").await;
+    s.group("Everyone", &[&u]).await;
+    s.meter.take();
+    let counts = count_users_groups(s.svc(), &s.directory).await.unwrap();
+    assert_eq!((counts.users, counts.groups), (2, 1));
+    assert_eq!(s.meter.take().operations(), ["GetItem", "Query"]);
+}
+
+/// The Users tab's page: the groups page's three round trips, plus each user's groups as every
+/// user read shows them (one edge Query per user, in parallel; a BatchGetItem of the groups'
+/// names when any user has groups).
+#[tokio::test]
+async fn a_page_of_users_costs_three_round_trips_and_their_groups() {
+    let s = Scim::start().await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(s.user(&format!("user{i}@x.com")).await);
+    }
+    s.group("Staff", &[&ids[0]]).await;
+    s.meter.take();
+    let page = search_users(s.svc(), &s.directory, "user", None, 5)
+        .await
+        .unwrap();
+    let usage = s.meter.take();
+    assert_eq!(page.data.len(), 5);
+    let mut ops = usage.operations();
+    ops.sort_unstable();
+    assert_eq!(
+        ops,
+        [
+            "BatchGetItem",
+            "BatchGetItem",
+            "GetItem",
+            "Query",
+            "Query",
+            "Query",
+            "Query",
+            "Query",
+            "Query"
+        ],
+        "{usage}"
+    );
+}
