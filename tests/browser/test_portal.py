@@ -33,13 +33,21 @@ def value(page, name):
 
 
 def settle(page, url):
-    """Opens a setup link and waits until the secret has left the address bar (it may be exchanged
-    by a redirect, or by the page posting it from the URL's fragment). Returns the HTTP status of
-    the document the browser ends on (Navigation Timing's responseStatus)."""
-    page.goto(url)
-    page.wait_for_url(lambda u: "scim_pl_" not in u and "/portal/open" not in u)
+    """Opens a setup link. The secret rides in the URL's fragment (never sent in a request line,
+    so never in an access log); the page posts it to /portal/open, which answers where to go, or
+    why not (410 expired, 404 not valid), which the page then says. Returns the status of that
+    exchange once the secret has left the address bar and the page has settled."""
+    page.goto("about:blank")  # a new document, even if only the fragment differs from the last link
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url == BASE + "/portal/open") as opened:
+        page.goto(url)
+    status = opened.value.status
+    if status == 200:
+        page.wait_for_url(lambda u: "/portal/open" not in u)
+    else:
+        expect(page.locator("#opening[role=alert] h1")).to_be_visible()
+    assert "scim_pl_" not in page.url
     page.wait_for_load_state()
-    return page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
+    return status
 
 
 def open_link(page, link):
@@ -185,10 +193,12 @@ def test_a_revoked_or_unknown_link_is_not_valid(manage, page):
 
 
 def test_without_a_session_the_portal_shows_no_directory(page):
-    # Without a session, the portal's pages do not show a directory.
+    # Without a session, the portal's pages say so and show no directory.
     response = page.goto(BASE + "/portal/users")
-    assert response.status in (401, 403, 404) or "/portal/users" not in page.url
+    assert response.status == 401
+    expect(page.locator("h1")).to_have_text("Your session has ended")
     expect(page.locator("table#users")).to_have_count(0)
+    no_stack_trace(page)
 
 
 # (d) ------------------------------------------------------------------------------------------------
@@ -294,6 +304,20 @@ def test_a_state_changing_post_without_the_csrf_field_is_refused(manage, page, c
         assert r.status == 403, f"POST /portal/provider {form}: {r.status}"
 
 
+def test_the_session_sees_exactly_one_directory(manage, page):
+    # Another directory's user, asked for through this session's portal: not found.
+    other = manage.directory("Someone else")
+    stranger = Idp(other["scim_v2_url"], other["token"]).user("stranger@other.example", "Stranger")
+    d = manage.directory("Mine")
+    open_link(page, manage.link(d["id"]))
+    response = page.goto(BASE + f"/portal/users/{stranger['id']}")
+    assert response.status == 404
+    assert "stranger@other.example" not in page.content()
+    page.goto(BASE + "/portal/users?q=stranger")
+    expect(page.locator("main")).not_to_contain_text("stranger@other.example")
+    expect(page.locator("table#users tbody tr")).to_have_count(0)
+
+
 def test_the_link_secret_never_reaches_the_server_log(manage, page):
     import os
 
@@ -340,6 +364,10 @@ def test_an_embedded_portal_posts_its_events_to_the_host_page_only(manage, brows
         assert loaded["origin"] == BASE
         assert loaded["data"]["directory_id"] == d["id"]
 
+        # A third-party frame's session cookie: sent cross-site, kept to this embedding site (CHIPS).
+        cookie = next(c for c in ctx.cookies() if c["name"] == "scim_portal")
+        assert cookie["sameSite"] == "None" and cookie["secure"] and cookie["httpOnly"]
+
         frame = page.frame_locator("iframe#portal")
         frame.locator("button[name=provider][value=okta]").click()
         expect(frame.locator("#status")).to_have_attribute("data-status", "pending")
@@ -373,6 +401,35 @@ def test_an_embedded_portal_posts_its_events_to_the_host_page_only(manage, brows
         portal_frame = page.frame(url=re.compile(re.escape(BASE) + r"/portal/"))
         assert portal_frame is None or portal_frame.locator("button[name=provider]").count() == 0
         assert refused, "Chromium reported no frame-ancestors refusal"
+    finally:
+        ctx.close()
+
+
+def test_an_embedded_portal_tells_the_host_when_its_session_is_ending(manage, browser, host_pages, clock):
+    # The page's own clock is moved (Playwright's fake timers): a session lasts hours.
+    host = host_pages()
+    d = manage.directory("Embedded, long lunch")
+    host.src = manage.link(d["id"], embed_origin=host.origin)["url"]
+    ctx = browser.new_context(viewport=DESKTOP)
+    ctx.set_default_timeout(10_000)
+    ctx.clock.install()
+    page = ctx.new_page()
+    try:
+        page.goto(host.origin + "/")
+        page.wait_for_function("window.__messages.some(m => m.data.type === 'scim-portal:loaded')")
+        types = lambda: [m["data"]["type"] for m in messages(page)]  # noqa: E731
+        assert "scim-portal:session-expiring" not in types()
+        # When the session ends, as the page knows it (the server's clock may run ahead here).
+        portal = next(f for f in page.frames if f.url.startswith(BASE + "/portal/"))
+        left = int(portal.evaluate("document.body.dataset.sessionExpires")) - portal.evaluate("Date.now()")
+        assert 3 * 3600_000 < left <= 6 * 3600_000 + clock.offset * 1000 + 60_000, f"a session lasts hours: {left} ms"
+        page.clock.fast_forward(left - 4 * 60_000)  # the warning comes five minutes before
+        page.wait_for_function("window.__messages.some(m => m.data.type === 'scim-portal:session-expiring')")
+        assert "scim-portal:session-expired" not in types()
+        page.clock.fast_forward(5 * 60_000)
+        page.wait_for_function("window.__messages.some(m => m.data.type === 'scim-portal:session-expired')")
+        assert all(m["origin"] == BASE and m["data"]["directory_id"] == d["id"] for m in messages(page))
+        expect(page.frame_locator("iframe#portal").locator("main h1")).to_have_text("Your session has ended")
     finally:
         ctx.close()
 
