@@ -325,22 +325,27 @@ fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession) -> bool {
     token_ok && same_origin(req)
 }
 
-/// `Sec-Fetch-Site`, when sent, is `same-origin` (or `none`: typed by the user); an `Origin`,
-/// when sent, is this request's own host.
+/// A request this site's own pages made. Browsers send `Sec-Fetch-Site` (Fetch Metadata): it
+/// must be `same-origin` (or `none`: typed by the user). Without it (an older browser), an
+/// `Origin`, when sent, must be this host. Under `Referrer-Policy: no-referrer` Chromium sends
+/// `Origin: null` with a same-origin form post, so `null` proves nothing either way and the
+/// CSRF token decides.
 fn same_origin(req: &Request) -> bool {
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let fetch_site_ok = h("sec-fetch-site").is_none_or(|s| s == "same-origin" || s == "none");
-    let origin_ok = h("origin").is_none_or(|o| {
+    if let Some(site) = h("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    h("origin").is_none_or(|o| {
         let host = h("host").unwrap_or_default();
-        url::Url::parse(o).is_ok_and(|u| {
-            let authority = match u.port() {
-                Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-                None => u.host_str().unwrap_or_default().to_string(),
-            };
-            authority.eq_ignore_ascii_case(host)
-        })
-    });
-    fetch_site_ok && origin_ok
+        o == "null"
+            || url::Url::parse(o).is_ok_and(|u| {
+                let authority = match u.port() {
+                    Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                    None => u.host_str().unwrap_or_default().to_string(),
+                };
+                authority.eq_ignore_ascii_case(host)
+            })
+    })
 }
 
 const NOT_FOUND: Notice = Notice {
