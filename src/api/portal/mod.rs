@@ -10,10 +10,11 @@
 //! page (they show secrets or a directory's people). State changes are POST forms carrying the
 //! session's CSRF token, and a cross-site `Origin` or `Sec-Fetch-Site` is refused as well.
 //!
-//! DynamoDB reads per page (measured in `tests/it/portal.rs`): every page reads its session
-//! (GetItem); the set-up page then reads the directory (GetItem), its credentials (two Queries of
-//! the tokens table's index), the counters (Query) and the first users (Query, BatchGetItem for
-//! their groups); the status poll the same without rendering.
+//! DynamoDB round trips per page (budgets in `tests/it/portal.rs`): every page reads its session
+//! (GetItem) and the directory (GetItem); the set-up page and the status poll then read the
+//! directory's credentials (one Query of the tokens table's index), its counters (Query) and the
+//! first users (Query): 5. A Users or Groups page: the name guards (Query), the records
+//! (BatchGetItem) and the counters: 5. No page scans, whatever the directory's size.
 
 mod assets;
 pub mod brand;
@@ -200,7 +201,8 @@ async fn serve(
             redirect(ctx, "credentials")
         }
         R::Status => {
-            let st = portal::status(svc, &ctx.base, s).await?;
+            let d = portal::directory_view(svc, &ctx.base, s).await?;
+            let st = portal::status(svc, d, s).await?;
             let (text, hint) = pages::status_words(st.status);
             let body = json!({
                 "status": pages::status_name(st.status),
@@ -257,7 +259,7 @@ async fn setup(
     let Some(provider) = d.provider else {
         return Ok(redirect(ctx, "provider"));
     };
-    let status = portal::status(ctx.svc, &ctx.base, s).await?;
+    let status = portal::status(ctx.svc, d.clone(), s).await?;
     let frame = ctx.frame(Some(s));
     Ok(html(
         StatusCode::OK,
