@@ -12,6 +12,7 @@ use scim_lambda::api::{App, ENV_PUBLIC_URL};
 use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
+use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
 use scim_lambda::service::webhooks::target::UrlPolicy;
 use scim_lambda::service::PublicUrl;
 use scim_lambda::store::{self, Store};
@@ -103,6 +104,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (demo, created) =
         demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
     print_demo(&demo, created, &backing);
+    // A fresh setup link at every start: what an application would hand its customer's IT admin.
+    let options = PortalLinkOptions::try_from(NewPortalLink {
+        expires_in_minutes: Some(24 * 60),
+        ..Default::default()
+    })?;
+    let link = portal_links::create_link(
+        &app.service,
+        &PublicUrl::new(&public),
+        &demo.directory.id,
+        options,
+    )
+    .await?;
+    println!(
+        "Admin Portal:      {} (setup link for the demo directory; open it in a browser, valid 24 h)",
+        link.url
+    );
     if let Some(e) = &embedded_endpoint {
         println!(
             "scimctl here:      export AWS_ENDPOINT_URL_DYNAMODB={e} AWS_REGION=us-east-1 \

@@ -223,20 +223,10 @@ pub(crate) async fn describe(
 ) -> Result<DirectoryView, ManagementError> {
     let now = clock::now_millis();
     let m = d.auth_methods;
-    let tokens = m.bearer
-        && svc
-            .store
-            .list_tokens(&d.id)
-            .await?
-            .iter()
-            .any(|t| t.is_live(now));
-    let clients = m.client_credentials
-        && svc
-            .store
-            .list_clients(&d.id)
-            .await?
-            .iter()
-            .any(|c| c.is_live(now));
+    // One read of the directory's credentials for both kinds.
+    let (tokens, clients) = svc.store.credentials_of(&d.id).await?;
+    let tokens = m.bearer && tokens.iter().any(|t| t.is_live(now));
+    let clients = m.client_credentials && clients.iter().any(|c| c.is_live(now));
     let status = match d.status.as_str() {
         directories::DELETING => DirectoryStatus::Deleting,
         _ if !tokens && !clients => DirectoryStatus::InvalidCredentials,

@@ -91,7 +91,7 @@ pub async fn users(
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
     let found = page(svc, dir, ResourceKind::User, after, limit).await?;
-    user_page(svc, dir, found).await
+    user_page(dir, found)
 }
 
 /// A page of the directory's groups after the id `after`.
@@ -112,11 +112,13 @@ pub async fn groups(
 /// `list_metadata.after` of the previous page). The name guards serve as the index
 /// (`name_search.rs`), so a page never scans the directory.
 ///
+/// The users come without their groups (`groups` is empty): a list of names has no room for
+/// them, and reading them costs a Query per user; `user` reads one user's groups.
+///
 /// DynamoDB round trips per page: 1 GetItem (the directory) + 1 Query (the page's userName
-/// guards, plus one to know whether more follow) + 1 BatchGetItem (the users, `limit` ≤ 100) +
-/// the users' groups as `users` reads them (1 Query per user on the page, in parallel, and 1
-/// BatchGetItem of their groups' names when they have any). A page with hidden users (a user
-/// renamed between the reads) reads on, a guard Query and BatchGetItem more per round.
+/// guards, plus one to know whether more follow) + 1 BatchGetItem (the users, `limit` ≤ 100).
+/// A page with hidden users (a user renamed between the reads) reads on, a guard Query and
+/// BatchGetItem more per round.
 pub async fn search_users(
     svc: &Service,
     dir: &str,
@@ -126,7 +128,7 @@ pub async fn search_users(
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
     directory(svc, dir).await?;
     let found = name_search::search(svc, dir, ResourceKind::User, prefix, after, limit).await?;
-    user_page(svc, dir, found).await
+    user_page(dir, found)
 }
 
 /// A page of the directory's groups whose displayName starts with `prefix`, as `search_users`
@@ -206,15 +208,34 @@ async fn one(
 }
 
 /// Records and the next page's start, as a page of users with their groups.
-async fn user_page(
-    svc: &Service,
+fn user_page(
     dir: &str,
     (records, after): (Vec<Record>, Option<String>),
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
+    let data = records
+        .iter()
+        .map(|r| normalise(ResourceKind::User, dir, r))
+        .collect::<Result<_, _>>()?;
     Ok(ResourcePage {
-        data: normalised_users(svc, dir, &records).await?,
+        data,
         list_metadata: ListMetadata { after },
     })
+}
+
+/// The directory's first users in creation order, without their groups (the Admin Portal's
+/// "first users to arrive"): one Query, no directory read (the caller has it).
+pub async fn first_users(
+    svc: &Service,
+    dir: &str,
+    limit: usize,
+) -> Result<Vec<NormalisedUser>, ManagementError> {
+    let (records, _) = listing::after(svc, dir, ResourceKind::User, None, limit)
+        .await
+        .map_err(ManagementError::Scim)?;
+    records
+        .iter()
+        .map(|r| normalise(ResourceKind::User, dir, r))
+        .collect()
 }
 
 /// Records and the next page's start, as a page of groups.

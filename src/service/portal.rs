@@ -248,21 +248,21 @@ pub struct ExplainedError {
     pub explanation: &'static str,
 }
 
+/// The status of the directory `d` (the session's, as `directory_view` read it).
 pub async fn status(
     svc: &Service,
-    base: &PublicUrl,
+    d: DirectoryView,
     s: &PortalSession,
 ) -> Result<PortalStatus, PortalError> {
-    let d = directory_view(svc, base, s).await?;
     let dir = s.directory_id();
-    let first = directory_reads::users(svc, dir, None, ARRIVALS).await?;
+    let first = directory_reads::first_users(svc, dir, ARRIVALS).await?;
     let counts = svc.store.counts(dir).await?;
     Ok(PortalStatus {
         status: d.status,
         linked_at: d.linked_at,
         users: counts.users,
         groups: counts.groups,
-        arrivals: first.data.iter().map(user_label).collect(),
+        arrivals: first.iter().map(user_label).collect(),
         last_error: d.last_error.map(explain),
         session_expires_at: clock::format_rfc3339(s.expires_at_millis()),
     })

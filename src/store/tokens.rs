@@ -108,6 +108,16 @@ impl Store {
         Ok(items.iter().filter_map(token_from_item).collect())
     }
 
+    /// A directory's bearer and access tokens and its OAuth clients, from one read.
+    pub async fn credentials_of(
+        &self,
+        directory: &str,
+    ) -> Result<(Vec<TokenRecord>, Vec<super::clients::ClientRecord>), StoreError> {
+        let items = self.secrets_of(directory).await?;
+        let clients = items.iter().filter_map(client_from_item).collect();
+        Ok((items.iter().filter_map(token_from_item).collect(), clients))
+    }
+
     /// Every tokens-table item of a directory (tokens, OAuth clients, the webhook registration),
     /// oldest first, through the `by-directory` index.
     pub(crate) async fn secrets_of(&self, directory: &str) -> Result<Vec<Item>, StoreError> {

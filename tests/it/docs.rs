@@ -2,11 +2,16 @@
 //! must reach every detail in one click: every relative link in README.md and docs/*.md leads to a
 //! file that exists, every `#anchor` into a markdown file names one of its headings (GitHub's
 //! slugs), the README's layout lists exactly the top-level folders the repository tracks, and the
-//! README stays short enough to read (at most 300 lines; the detail lives in docs/).
+//! README stays short enough to read (at most 300 lines; the detail lives in docs/). Each IdP page
+//! carries the set-up steps the Admin Portal shows, generated from `src/provider/guides.rs`, so a
+//! person reading the docs and one following the portal follow the same list.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use scim_lambda::provider::guides::{guide, markdown};
+use scim_lambda::provider::Provider;
 
 /// Past this the README stops being an index and becomes the manual again (issue 17: it had grown
 /// to ~1,000 lines, with "Deploy" after 230 lines of benchmark tables).
@@ -358,4 +363,99 @@ fn anchors_are_github_slugs() {
         twice,
         BTreeSet::from(["notes".into(), "notes-1".into(), "notes-2".into()])
     );
+}
+
+/// Where an IdP page's generated steps start and end. The begin marker names the command that
+/// rewrites the block, for whoever changes a guide and sees this test fail.
+const STEPS_BEGIN: &str = "<!-- portal-steps:begin (generated from src/provider/guides.rs; SCIM_WRITE_DOCS=1 cargo nextest run --features local docs rewrites it) -->";
+const STEPS_END: &str = "<!-- portal-steps:end -->";
+
+/// The IdP pages with the providers whose steps they carry, in `Provider::ALL` order. `Other`
+/// has no IdP page: its guide points to the protocol behaviour page, which has no steps block.
+fn idp_pages() -> BTreeMap<&'static str, Vec<Provider>> {
+    let mut pages: BTreeMap<&'static str, Vec<Provider>> = BTreeMap::new();
+    for p in Provider::ALL.into_iter().filter(|&p| p != Provider::Other) {
+        pages.entry(guide(p).docs_page).or_default().push(p);
+    }
+    pages
+}
+
+/// What a page holds between the markers: the steps of its one provider, or, on a page two
+/// providers share (Okta's app integration and its SCIM 1.1 catalog app), each provider's steps
+/// under its product name and the guide's intro.
+fn steps_block(providers: &[Provider]) -> String {
+    match providers {
+        [one] => markdown(guide(*one)),
+        several => several
+            .iter()
+            .map(|&p| {
+                let g = guide(p);
+                format!("### {}\n\n{}\n\n{}", p.product_name(), g.intro, markdown(g))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// `text` with its steps block replaced by `block`, or why it cannot be: the markers must be there
+/// once each, in order.
+fn with_steps(text: &str, block: &str) -> Result<String, String> {
+    let (head, rest) = match text.split_once(STEPS_BEGIN) {
+        Some(split) if !split.1.contains(STEPS_BEGIN) => split,
+        _ => return Err("needs exactly one portal-steps:begin marker".into()),
+    };
+    let (_, tail) = match rest.split_once(STEPS_END) {
+        Some(split) if !split.1.contains(STEPS_END) => split,
+        _ => return Err("needs exactly one portal-steps:end marker after the begin marker".into()),
+    };
+    Ok(format!("{head}{STEPS_BEGIN}\n\n{block}\n{STEPS_END}{tail}"))
+}
+
+#[test]
+fn every_idp_page_carries_the_steps_the_portal_shows() {
+    let rewrite = std::env::var_os("SCIM_WRITE_DOCS").is_some_and(|v| v == "1");
+    let mut stale = Vec::new();
+    for (page, providers) in idp_pages() {
+        let path = root().join(page);
+        let text = read(&path);
+        let expected = with_steps(&text, &steps_block(&providers))
+            .unwrap_or_else(|why| panic!("{page} {why}"));
+        if expected == text {
+            continue;
+        }
+        if rewrite {
+            std::fs::write(&path, expected).unwrap_or_else(|e| panic!("writing {page}: {e}"));
+        } else {
+            stale.push(page);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "the steps in {stale:?} differ from src/provider/guides.rs: run \
+         SCIM_WRITE_DOCS=1 cargo nextest run --features local docs"
+    );
+}
+
+#[test]
+fn every_provider_but_other_has_an_idp_page_that_exists() {
+    for p in Provider::ALL.into_iter().filter(|&p| p != Provider::Other) {
+        let page = guide(p).docs_page;
+        assert!(
+            page.starts_with("docs/idp-") && page.ends_with(".md"),
+            "{p:?}: {page}"
+        );
+        assert!(root().join(page).is_file(), "{p:?}: {page} does not exist");
+    }
+    assert!(root().join(guide(Provider::Other).docs_page).is_file());
+}
+
+#[test]
+fn the_steps_block_is_replaced_between_its_markers_only() {
+    let page = format!("# Page\n\n{STEPS_BEGIN}\n\nold\n{STEPS_END}\n\n## Detail\n");
+    assert_eq!(
+        with_steps(&page, "1. new\n").as_deref(),
+        Ok(format!("# Page\n\n{STEPS_BEGIN}\n\n1. new\n\n{STEPS_END}\n\n## Detail\n").as_str())
+    );
+    assert!(with_steps("# Page\n", "1. new\n").is_err());
+    assert!(with_steps(&format!("{STEPS_END}{STEPS_BEGIN}"), "x").is_err());
 }

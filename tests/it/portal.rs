@@ -428,3 +428,48 @@ async fn every_answer_carries_a_strict_policy_and_an_embedded_one_names_its_host
     assert_eq!(js.status, 200);
     assert!(js.header("cache-control").unwrap().contains("immutable"));
 }
+
+/// The DynamoDB calls each portal page makes, counted by the meter (docs/portal.md quotes them).
+/// Upper bounds, as in `cost.rs`.
+#[tokio::test]
+async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    post(
+        &s,
+        &session,
+        "/portal/provider",
+        &format!("provider=okta&csrf={}", session.csrf),
+    )
+    .await;
+    for i in 0..20 {
+        s.user(&format!("user{i:02}@example.com")).await;
+    }
+    let member = s.user("member@example.com").await;
+    s.group("Engineering", &[&member]).await;
+    for (path, trips) in [
+        // The session (GetItem), the directory (GetItem), its credentials (Query).
+        ("/portal/provider", 3),
+        // ... the counters (Query), the first users (Query).
+        ("/portal/setup", 5),
+        ("/portal/status", 5),
+        // The session, the directory, the name guards (Query), the users (BatchGetItem), the
+        // counters.
+        ("/portal/users", 5),
+        ("/portal/users?q=user1", 5),
+        // The session, the directory, the user (GetItem), its groups (Query, BatchGetItem).
+        (&format!("/portal/users/{member}") as &str, 5),
+        ("/portal/groups", 5),
+        ("/portal/credentials", 7),
+    ] {
+        s.meter.take();
+        let r = get(&s, &session, path).await;
+        let usage = s.meter.take();
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        println!("{path:<40} {usage} {:?}", usage.operations());
+        assert!(
+            usage.round_trips() <= trips,
+            "{path}: {usage}; budget {trips}"
+        );
+    }
+}

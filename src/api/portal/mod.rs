@@ -10,10 +10,11 @@
 //! page (they show secrets or a directory's people). State changes are POST forms carrying the
 //! session's CSRF token, and a cross-site `Origin` or `Sec-Fetch-Site` is refused as well.
 //!
-//! DynamoDB reads per page (measured in `tests/it/portal.rs`): every page reads its session
-//! (GetItem); the set-up page then reads the directory (GetItem), its credentials (two Queries of
-//! the tokens table's index), the counters (Query) and the first users (Query, BatchGetItem for
-//! their groups); the status poll the same without rendering.
+//! DynamoDB round trips per page (budgets in `tests/it/portal.rs`): every page reads its session
+//! (GetItem) and the directory (GetItem); the set-up page and the status poll then read the
+//! directory's credentials (one Query of the tokens table's index), its counters (Query) and the
+//! first users (Query): 5. A Users or Groups page: the name guards (Query), the records
+//! (BatchGetItem) and the counters: 5. No page scans, whatever the directory's size.
 
 mod assets;
 pub mod brand;
@@ -200,7 +201,8 @@ async fn serve(
             redirect(ctx, "credentials")
         }
         R::Status => {
-            let st = portal::status(svc, &ctx.base, s).await?;
+            let d = portal::directory_view(svc, &ctx.base, s).await?;
+            let st = portal::status(svc, d, s).await?;
             let (text, hint) = pages::status_words(st.status);
             let body = json!({
                 "status": pages::status_name(st.status),
@@ -257,7 +259,7 @@ async fn setup(
     let Some(provider) = d.provider else {
         return Ok(redirect(ctx, "provider"));
     };
-    let status = portal::status(ctx.svc, &ctx.base, s).await?;
+    let status = portal::status(ctx.svc, d.clone(), s).await?;
     let frame = ctx.frame(Some(s));
     Ok(html(
         StatusCode::OK,
@@ -325,22 +327,27 @@ fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession) -> bool {
     token_ok && same_origin(req)
 }
 
-/// `Sec-Fetch-Site`, when sent, is `same-origin` (or `none`: typed by the user); an `Origin`,
-/// when sent, is this request's own host.
+/// A request this site's own pages made. Browsers send `Sec-Fetch-Site` (Fetch Metadata): it
+/// must be `same-origin` (or `none`: typed by the user). Without it (an older browser), an
+/// `Origin`, when sent, must be this host. Under `Referrer-Policy: no-referrer` Chromium sends
+/// `Origin: null` with a same-origin form post, so `null` proves nothing either way and the
+/// CSRF token decides.
 fn same_origin(req: &Request) -> bool {
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let fetch_site_ok = h("sec-fetch-site").is_none_or(|s| s == "same-origin" || s == "none");
-    let origin_ok = h("origin").is_none_or(|o| {
+    if let Some(site) = h("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    h("origin").is_none_or(|o| {
         let host = h("host").unwrap_or_default();
-        url::Url::parse(o).is_ok_and(|u| {
-            let authority = match u.port() {
-                Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-                None => u.host_str().unwrap_or_default().to_string(),
-            };
-            authority.eq_ignore_ascii_case(host)
-        })
-    });
-    fetch_site_ok && origin_ok
+        o == "null"
+            || url::Url::parse(o).is_ok_and(|u| {
+                let authority = match u.port() {
+                    Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+                    None => u.host_str().unwrap_or_default().to_string(),
+                };
+                authority.eq_ignore_ascii_case(host)
+            })
+    })
 }
 
 const NOT_FOUND: Notice = Notice {
