@@ -91,8 +91,13 @@ def test_an_admin_opens_the_link_picks_okta_and_watches_the_directory_become_lin
     shot(page, "01-choose-provider")
 
     choose(page, "okta")
-    expect(page.locator("ol#steps")).to_be_visible()
+    steps = page.locator("ol#steps")
+    expect(steps).to_be_visible()
     assert value(page, "base_url") == d["scim_v2_url"]
+    # Okta's own field names, with our values in the steps themselves.
+    expect(steps).to_contain_text("SCIM connector base URL")
+    expect(steps).to_contain_text("Unique identifier field for users")
+    expect(steps.locator("code[data-value=base_url]").first).to_have_text(d["scim_v2_url"])
     status = page.locator("#status")
     expect(status).to_have_attribute("data-status", "pending")
     expect(status).to_contain_text("Waiting for the first request from your IdP")
@@ -162,6 +167,27 @@ def test_the_okta_scim_11_app_is_given_the_v1_base_url(manage, page):
     choose(page, "okta_scim11")
     assert value(page, "base_url") == d["scim_v1_url"]
     assert "/scim/v1/" in value(page, "base_url")
+    expect(page.locator("ol#steps code[data-value=base_url]").first).to_have_text(d["scim_v1_url"])
+
+
+def test_entra_gets_its_flag_and_client_credentials_that_link_the_directory(manage, page):
+    d = manage.directory("Contoso")
+    open_link(page, manage.link(d["id"]))
+    choose(page, "entra")
+    steps = page.locator("ol#steps")
+    expect(steps).to_contain_text("Tenant URL")
+    expect(steps).to_contain_text("?aadOptscim062020")
+    page.get_by_role("button", name="Create client credentials").click()
+    endpoint, client_id, secret = (value(page, v) for v in ("token_endpoint", "client_id", "client_secret"))
+    assert endpoint == d["token_endpoint"]
+    # Entra asks the token endpoint (client_secret_basic, RFC 6749 §4.4), then provisions.
+    r = requests.post(endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, secret), timeout=10)
+    assert r.status_code == 200, r.text
+    Idp(value(page, "base_url"), r.json()["access_token"]).user("adele@contoso.example", "Adele Vance")
+    expect(page.locator("#status")).to_have_attribute("data-status", "linked", timeout=LIVE)
+    expect(page.locator("#arrivals")).to_contain_text("Adele Vance", timeout=LIVE)
+    page.goto(BASE + "/portal/setup")
+    assert secret not in page.content()
 
 
 # (c) ------------------------------------------------------------------------------------------------
