@@ -77,6 +77,8 @@ class Idp:
 
     def user(self, user_name, display_name=None, given=None, family=None):
         body = {"schemas": [SCIM_USER], "userName": user_name, "active": True}
+        if "@" in user_name:
+            body["emails"] = [{"value": user_name, "type": "work", "primary": True}]
         if display_name is not None:
             body["displayName"] = display_name
         if given is not None or family is not None:
@@ -84,6 +86,11 @@ class Idp:
         r = self.http.post(f"{self.base}/Users", json=body, timeout=10)
         assert r.status_code == 201, f"POST /Users {user_name!r}: {r.status_code} {r.text}"
         return r.json()
+
+    def post_user(self, user_name):
+        """A bare POST /Users whose answer the caller judges (a failing one, say)."""
+        body = {"schemas": [SCIM_USER], "userName": user_name}
+        return self.http.post(f"{self.base}/Users", json=body, timeout=10)
 
     def group(self, display_name, members=()):
         body = {"schemas": [SCIM_GROUP], "displayName": display_name, "members": [{"value": m["id"]} for m in members]}
