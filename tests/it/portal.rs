@@ -473,3 +473,26 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_token_is_explained_in_plain_words() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let wrong = s
+        .raw(
+            "GET",
+            &format!("/scim/v2/{}/Users", s.directory),
+            None,
+            &[(
+                "authorization",
+                &format!("Bearer scim_sk_{}", "0".repeat(64)),
+            )],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let status = get(&s, &session, "/portal/status").await;
+    let error = &status.body["last_error"];
+    assert_eq!(error["status"], 401, "{}", status.body);
+    let why = error["explanation"].as_str().unwrap();
+    assert!(why.contains("wrong, revoked or expired"), "{why}");
+}
