@@ -260,16 +260,36 @@ pub async fn list_clients(
     let d = directory(svc, dir).await?;
     let now = clock::now_millis();
     let clients = svc.store.list_clients(dir).await?;
-    Ok(clients
+    Ok(clients.iter().map(|c| listed_client(c, &d, now)).collect())
+}
+
+fn listed_client(c: &ClientRecord, d: &Directory, now: i64) -> Listed<ClientView> {
+    Listed {
+        credential: ClientView {
+            last_used_at: d.last_used_at(&c.client_id),
+            ..c.into()
+        },
+        live: c.is_live(now),
+    }
+}
+
+/// The bearer tokens and OAuth clients of the directory `d` (as read by the caller), from one
+/// read of its credentials.
+pub async fn all_of(
+    svc: &Service,
+    d: &Directory,
+) -> Result<(Vec<Listed<TokenView>>, Vec<Listed<ClientView>>), ManagementError> {
+    let now = clock::now_millis();
+    let (tokens, clients) = svc.store.credentials_of(&d.id).await?;
+    let tokens = tokens
         .iter()
-        .map(|c| Listed {
-            credential: ClientView {
-                last_used_at: d.last_used_at(&c.client_id),
-                ..c.into()
-            },
-            live: c.is_live(now),
+        .map(|t| Listed {
+            credential: token_view(t, d),
+            live: t.is_live(now),
         })
-        .collect())
+        .collect();
+    let clients = clients.iter().map(|c| listed_client(c, d, now)).collect();
+    Ok((tokens, clients))
 }
 
 /// Revokes a client and so every access token issued to it (each is checked against its

@@ -460,7 +460,8 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         // The session, the directory, the user (GetItem), its groups (Query, BatchGetItem).
         (&format!("/portal/users/{member}") as &str, 5),
         ("/portal/groups", 5),
-        ("/portal/credentials", 7),
+        // The session, the directory, its credentials.
+        ("/portal/credentials", 3),
     ] {
         s.meter.take();
         let r = get(&s, &session, path).await;

@@ -237,9 +237,8 @@ async fn serve(
             )
         }
         R::Credentials => {
-            let d = portal::directory_view(svc, &ctx.base, s).await?;
             let c = portal::credentials(svc, s).await?;
-            let offers = d.provider.is_some_and(|p| p.offers_client_credentials());
+            let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
             html(StatusCode::OK, pages::credentials(&frame, &c, offers))
         }
         R::Asset(_) | R::OpenPage | R::Open { .. } => unreachable_route(ctx),
