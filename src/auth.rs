@@ -282,16 +282,20 @@ impl Authenticator {
                         r = None;
                     }
                 }
-                if r.as_ref()
-                    .is_some_and(|r| r.directory_id == directory && r.is_live(now_millis))
-                {
+                let used = r
+                    .as_ref()
+                    .filter(|r| r.directory_id == directory && r.is_live(now_millis))
+                    .map(|r| r.used_as().to_string());
+                if let Some(used) = used {
                     // The directory's last request time, and its first request links it
                     // (`dsync.activated`): once per lookup, not per request. The same write
                     // answers with the directory as it was, so a token of a directory being
                     // deleted, or of a method turned off, is refused even if its revocation
                     // (which lists credentials through an eventually consistent index) missed
-                    // it. A failure here must not fail the request; the next lookup tries again.
-                    match self.store.record_request(directory).await {
+                    // it. The same write notes the credential's last use (the portal's
+                    // Credentials tab). A failure here must not fail the request; the next
+                    // lookup tries again.
+                    match self.store.record_request(directory, &used).await {
                         Ok(entry) => {
                             let kind_on = |d: &crate::store::directories::Directory| match r {
                                 Some(TokenRecord {

@@ -187,8 +187,12 @@ async fn handle_scim(
     let response = match outcome {
         Ok(r) => r.bounded(version),
         Err(e) => {
-            // 401 is the one failure of a request not known to be the directory's own.
-            if e.status != 401 && !directory.is_empty() {
+            // A 401 is noted too (the Admin Portal explains it: the pasted token is wrong), but
+            // only for a directory id of our shape (UUID): the note is a conditional UpdateItem
+            // that fails for a directory that does not exist, at most once a minute per id and
+            // process, and junk ids cost nothing.
+            let ours = uuid::Uuid::try_parse(&directory).is_ok();
+            if !directory.is_empty() && (e.status != 401 || ours) {
                 app.note_error(&directory, &e).await;
             }
             ScimResponse::error(version, &e)

@@ -4,7 +4,8 @@
 //!
 //! At most `MAX_LIVE_TOKENS` live tokens and as many live clients per directory: the current one
 //! and its replacement while an admin rotates. Secrets are shown once, when made; the store keeps
-//! only their SHA-256 (`auth.rs`).
+//! only their SHA-256 (`auth.rs`). Each is listed with its last use, which the request path notes
+//! on the directory's registry entry (`store/directories.rs`) and a revocation forgets.
 
 use serde::Serialize;
 
@@ -15,7 +16,7 @@ use super::Service;
 use crate::auth;
 use crate::clock;
 use crate::store::clients::ClientRecord;
-use crate::store::directories::AuthMethods;
+use crate::store::directories::{AuthMethods, Directory};
 use crate::store::tokens::TokenRecord;
 
 const DAY_MS: i64 = 86_400_000;
@@ -32,6 +33,10 @@ pub struct TokenView {
     /// The OAuth client an access token was issued to (none for a bearer token).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When the token last authenticated a SCIM request (RFC 3339); `null`: never. Noted when a
+    /// Lambda looks the token up, which it then caches for 30 s (`auth::CACHE_TTL`): uses within
+    /// that window do not move it.
+    pub last_used_at: Option<String>,
 }
 
 impl From<&TokenRecord> for TokenView {
@@ -42,6 +47,7 @@ impl From<&TokenRecord> for TokenView {
             created_at: t.created_at.clone(),
             expires_at_millis: t.expires_at_millis,
             client_id: t.client_id.clone(),
+            last_used_at: None,
         }
     }
 }
@@ -54,6 +60,9 @@ pub struct ClientView {
     pub directory_id: String,
     pub created_at: String,
     pub expires_at_millis: Option<i64>,
+    /// When one of the client's access tokens last authenticated a SCIM request (RFC 3339, as
+    /// for a token); `null`: never.
+    pub last_used_at: Option<String>,
 }
 
 impl From<&ClientRecord> for ClientView {
@@ -63,6 +72,7 @@ impl From<&ClientRecord> for ClientView {
             directory_id: c.directory_id.clone(),
             created_at: c.created_at.clone(),
             expires_at_millis: c.expires_at_millis,
+            last_used_at: None,
         }
     }
 }
@@ -163,17 +173,25 @@ pub(crate) async fn new_token(
     Ok((token, record))
 }
 
+/// A token as listed, with its last use from the directory's registry entry.
+pub(crate) fn token_view(t: &TokenRecord, d: &Directory) -> TokenView {
+    TokenView {
+        last_used_at: d.last_used_at(&t.token_id),
+        ..t.into()
+    }
+}
+
 pub async fn list_tokens(
     svc: &Service,
     dir: &str,
 ) -> Result<Vec<Listed<TokenView>>, ManagementError> {
-    directory(svc, dir).await?;
+    let d = directory(svc, dir).await?;
     let now = clock::now_millis();
     let tokens = svc.store.list_tokens(dir).await?;
     Ok(tokens
         .iter()
         .map(|t| Listed {
-            credential: t.into(),
+            credential: token_view(t, &d),
             live: t.is_live(now),
         })
         .collect())
@@ -192,6 +210,7 @@ pub async fn revoke_token(
         .find(|t| t.token_id == token_id)
         .ok_or_else(|| ManagementError::NoToken(token_id.into(), dir.into()))?;
     svc.store.delete_token(&t.hash).await?;
+    svc.store.forget_last_use(dir, token_id).await?;
     Ok(TokenRevoked {
         revoked: token_id.into(),
         directory_id: dir.into(),
@@ -238,16 +257,39 @@ pub async fn list_clients(
     svc: &Service,
     dir: &str,
 ) -> Result<Vec<Listed<ClientView>>, ManagementError> {
-    directory(svc, dir).await?;
+    let d = directory(svc, dir).await?;
     let now = clock::now_millis();
     let clients = svc.store.list_clients(dir).await?;
-    Ok(clients
+    Ok(clients.iter().map(|c| listed_client(c, &d, now)).collect())
+}
+
+fn listed_client(c: &ClientRecord, d: &Directory, now: i64) -> Listed<ClientView> {
+    Listed {
+        credential: ClientView {
+            last_used_at: d.last_used_at(&c.client_id),
+            ..c.into()
+        },
+        live: c.is_live(now),
+    }
+}
+
+/// The bearer tokens and OAuth clients of the directory `d` (as read by the caller), from one
+/// read of its credentials.
+pub async fn all_of(
+    svc: &Service,
+    d: &Directory,
+) -> Result<(Vec<Listed<TokenView>>, Vec<Listed<ClientView>>), ManagementError> {
+    let now = clock::now_millis();
+    let (tokens, clients) = svc.store.credentials_of(&d.id).await?;
+    let tokens = tokens
         .iter()
-        .map(|c| Listed {
-            credential: c.into(),
-            live: c.is_live(now),
+        .map(|t| Listed {
+            credential: token_view(t, d),
+            live: t.is_live(now),
         })
-        .collect())
+        .collect();
+    let clients = clients.iter().map(|c| listed_client(c, d, now)).collect();
+    Ok((tokens, clients))
 }
 
 /// Revokes a client and so every access token issued to it (each is checked against its
@@ -262,6 +304,7 @@ pub async fn revoke_client(
         return Err(ManagementError::NoClient(client_id.into(), dir.into()));
     };
     svc.store.delete_client(client_id).await?;
+    svc.store.forget_last_use(dir, client_id).await?;
     for hash in &client.access_tokens {
         // Already refused with the client gone; the items are only tidied.
         svc.store.delete_token(hash).await?;
@@ -289,12 +332,14 @@ pub async fn set_auth_methods(
     if !methods.bearer {
         for t in svc.store.list_tokens(dir).await? {
             svc.store.delete_token(&t.hash).await?;
+            svc.store.forget_last_use(dir, &t.token_id).await?;
             revoked += 1;
         }
     }
     if !methods.client_credentials {
         for c in svc.store.list_clients(dir).await? {
             svc.store.delete_client(&c.client_id).await?;
+            svc.store.forget_last_use(dir, &c.client_id).await?;
             revoked += 1;
         }
     }

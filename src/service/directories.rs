@@ -173,7 +173,7 @@ pub async fn show(
             .list_tokens(id)
             .await?
             .iter()
-            .map(Into::into)
+            .map(|t| credentials::token_view(t, &d))
             .collect(),
     })
 }

@@ -83,15 +83,18 @@ pub struct ListMetadata {
     pub after: Option<String>,
 }
 
-/// A page of the directory's users after the id `after`.
+/// A page of the directory's users after the id `after`, each with its groups.
 pub async fn users(
     svc: &Service,
     dir: &str,
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
-    let found = page(svc, dir, ResourceKind::User, after, limit).await?;
-    user_page(dir, found)
+    let (records, after) = page(svc, dir, ResourceKind::User, after, limit).await?;
+    Ok(ResourcePage {
+        data: normalised_users(svc, dir, &records).await?,
+        list_metadata: ListMetadata { after },
+    })
 }
 
 /// A page of the directory's groups after the id `after`.
@@ -207,7 +210,7 @@ async fn one(
     }
 }
 
-/// Records and the next page's start, as a page of users with their groups.
+/// Records and the next page's start, as a page of users without their groups.
 fn user_page(
     dir: &str,
     (records, after): (Vec<Record>, Option<String>),

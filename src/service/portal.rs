@@ -211,18 +211,25 @@ pub async fn revoke_client(
     note(svc, s, "client_revoked", Some(client_id)).await
 }
 
-/// The directory's credentials, without their secrets.
+/// The directory's credentials, without their secrets, and its provider.
 #[derive(Debug, Clone, Serialize)]
 pub struct Credentials {
     pub tokens: Vec<Listed<TokenView>>,
     pub clients: Vec<Listed<ClientView>>,
+    pub provider: Option<Provider>,
 }
 
+/// Two reads: the directory (last uses, provider) and its credentials.
 pub async fn credentials(svc: &Service, s: &PortalSession) -> Result<Credentials, PortalError> {
-    let dir = s.directory_id();
+    let d = directory(svc, s.directory_id()).await?;
+    if d.status == DELETING {
+        return Err(PortalError::SessionEnded);
+    }
+    let (tokens, clients) = credentials::all_of(svc, &d).await?;
     Ok(Credentials {
-        tokens: credentials::list_tokens(svc, dir).await?,
-        clients: credentials::list_clients(svc, dir).await?,
+        tokens,
+        clients,
+        provider: d.provider,
     })
 }
 

@@ -9,6 +9,16 @@
 //! `last_request_at` moves when a Lambda looks a token up (at most every `auth::CACHE_TTL` per
 //! process), `last_error` when an authenticated request fails (at most once a minute per
 //! process), so neither costs a write per request.
+//!
+//! The same write notes which credential was used: a top-level attribute per credential,
+//! `last_used#{tokenId or clientId}` (an OAuth access token counts for its client). Top-level and
+//! not a map: `SET last_used.#id` fails on an item without the map (every directory made before
+//! it), and one UpdateItem cannot both create the map and set a path inside it (overlapping
+//! paths), so a map would need a migration or a second call on the request path. Revoking a
+//! credential removes its attribute; the listing reads them from the registry item it reads
+//! anyway.
+
+use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::{json, Value};
@@ -26,6 +36,13 @@ pub const LINKED: &str = "linked";
 pub const DELETING: &str = "deleting";
 const STATUS: &str = "status";
 const PROVIDER: &str = "provider";
+/// Prefix of the registry attributes holding each credential's last use (see above).
+const LAST_USED_PREFIX: &str = "last_used#";
+
+/// The registry attribute holding when `credential` (a token id or client id) was last used.
+fn last_used_attribute(credential: &str) -> String {
+    format!("{LAST_USED_PREFIX}{credential}")
+}
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
@@ -43,6 +60,10 @@ pub struct Directory {
     pub auth_methods: AuthMethods,
     /// The identity provider it is set up for (chosen by the application or in the Admin Portal).
     pub provider: Option<Provider>,
+    /// When each credential (token id or OAuth client id) last authenticated a SCIM request
+    /// (RFC 3339); shown with the credential, not with the directory.
+    #[serde(skip)]
+    pub last_used: BTreeMap<String, String>,
 }
 
 /// The credentials a directory's SCIM clients may use: bearer tokens an admin issues, OAuth 2.0
@@ -80,7 +101,13 @@ impl Directory {
             last_error: None,
             auth_methods: AuthMethods::default(),
             provider: None,
+            last_used: BTreeMap::new(),
         }
+    }
+
+    /// When `credential` (a token id or OAuth client id) last authenticated a SCIM request.
+    pub fn last_used_at(&self, credential: &str) -> Option<String> {
+        self.last_used.get(credential).cloned()
     }
 
     /// What events say of the directory.
@@ -135,13 +162,18 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
     }
 
-    /// Notes an authenticated SCIM request; the first one links the directory and emits
-    /// `dsync.activated` with the status change, in one transaction.
-    /// Notes a directory's authenticated request (and links a pending one); answers its registry
-    /// entry as it was (`None`: there is none, the directory is gone).
-    pub async fn record_request(&self, id: &str) -> Result<Option<Directory>, StoreError> {
+    /// Notes a directory's authenticated request made with `credential` (a bearer token's id, or
+    /// the client id of an OAuth access token), in one UpdateItem; the first request links the
+    /// directory and emits `dsync.activated` with the status change, in one transaction. Answers
+    /// the registry entry as it was (`None`: there is none, the directory is gone).
+    pub async fn record_request(
+        &self,
+        id: &str,
+        credential: &str,
+    ) -> Result<Option<Directory>, StoreError> {
         let out = self
-            .registry_update(id, "SET last_request_at = :now")
+            .registry_update(id, "SET last_request_at = :now, #used = :now")
+            .expression_attribute_names("#used", last_used_attribute(credential))
             .expression_attribute_values(":now", s(clock::now_rfc3339()))
             .return_values(ReturnValue::AllOld)
             .send()
@@ -189,6 +221,19 @@ impl Store {
             .await
             .map_err(StoreError::sdk)?;
         Ok(())
+    }
+
+    /// Forgets when a revoked credential was last used (nothing if the directory is gone).
+    pub async fn forget_last_use(&self, id: &str, credential: &str) -> Result<(), StoreError> {
+        let out = self
+            .registry_update(id, "REMOVE #used")
+            .expression_attribute_names("#used", last_used_attribute(credential))
+            .send()
+            .await;
+        match out {
+            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
+            _ => Ok(()),
+        }
     }
 
     /// Sets how the directory's SCIM clients may authenticate (at least one way).
@@ -349,8 +394,16 @@ fn directory_from_item(item: &Item) -> Option<Directory> {
         }
         None => AuthMethods::default(),
     };
+    let last_used = item
+        .iter()
+        .filter_map(|(name, v)| {
+            let credential = name.strip_prefix(LAST_USED_PREFIX)?;
+            Some((credential.to_string(), v.as_s().ok()?.clone()))
+        })
+        .collect();
     Some(Directory {
         auth_methods,
+        last_used,
         id: get_s(item, "id")?.to_string(),
         name: text("name").unwrap_or_default(),
         created_at: text("created_at").unwrap_or_default(),

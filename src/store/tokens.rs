@@ -39,6 +39,12 @@ impl TokenRecord {
     pub fn is_live(&self, now_millis: i64) -> bool {
         self.expires_at_millis.is_none_or(|e| now_millis < e)
     }
+
+    /// The credential a use of this token counts for (`Directory::last_used`): its OAuth client
+    /// for an access token (access tokens are not listed; their client is), else the token.
+    pub fn used_as(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.token_id)
+    }
 }
 
 impl Store {

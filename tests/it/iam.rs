@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use scim_lambda::store::iam_record::{Call, ENV_RECORD};
 use scim_lambda::store::{DEFAULT_TABLE, DEFAULT_TOKENS_TABLE, DEFAULT_WEBHOOKS_TABLE};
+use serde_json::json;
 use serde_yaml::Value;
+
+use crate::support::{Reply, Scim};
 
 /// Grants no code of ours calls here: (function, action, who uses it).
 const CALLED_BY_AWS: &[(&str, &str, &str)] = &[
@@ -150,6 +153,163 @@ fn allows(st: &Statement, call: &Call) -> bool {
         })
 }
 
+/// The text between `before` and the next `<` or `"` of a portal page.
+fn on_page<'a>(page: &'a Reply, before: &str) -> &'a str {
+    let html = page.body.as_str().unwrap_or_default();
+    html.split(before)
+        .nth(1)
+        .and_then(|rest| rest.split(['<', '"']).next())
+        .unwrap_or_else(|| panic!("{before} not on the page: {html}"))
+}
+
+/// Every flow of the Admin Portal, as an IT admin walks it, so that the record holds each call
+/// the portal's role makes (the IdP's side and the management API's are recorded by their own
+/// tests): open a setup link with the secret from its URL's fragment, choose the provider, reveal
+/// a token, create OAuth client credentials (and let the IdP use them), watch the status, page
+/// and search the users and groups tabs, open a user, the credentials tab, and revoke both.
+#[tokio::test]
+async fn an_it_admin_walks_every_portal_flow() {
+    let s = Scim::start().await;
+    let user = s
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com", "displayName": "Ada Lovelace"}),
+        )
+        .await;
+    assert_eq!(user.status, 201, "{}", user.body);
+    let user_id = user.body["id"].as_str().unwrap().to_string();
+    let group = s
+        .post(
+            "/Groups",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": [{"value": user_id}]}),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{}", group.body);
+
+    let made = s
+        .manage(
+            "POST",
+            &format!("/directories/{}/portal-links", s.directory),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let secret = made.body["url"]
+        .as_str()
+        .unwrap()
+        .split_once('#')
+        .unwrap()
+        .1;
+    let opened = s
+        .raw(
+            "POST",
+            "/portal/open",
+            Some(secret.to_string()),
+            &[
+                ("content-type", "text/plain"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    let cookie = opened
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let get = |path: String| {
+        let cookie = cookie.clone();
+        let s = &s;
+        async move {
+            let page = s.raw("GET", &path, None, &[("cookie", &cookie)]).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            page
+        }
+    };
+    let chooser = get("/portal/provider".into()).await;
+    let csrf = on_page(&chooser, "name=\"csrf\" value=\"").to_string();
+    let post = |path: String, form: String| {
+        let cookie = cookie.clone();
+        let s = &s;
+        async move {
+            s.raw(
+                "POST",
+                &path,
+                Some(form),
+                &[
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("sec-fetch-site", "same-origin"),
+                ],
+            )
+            .await
+        }
+    };
+    let chose = post(
+        "/portal/provider".into(),
+        format!("provider=pingone&csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(chose.status, 303, "{}", chose.body);
+    get("/portal/setup".into()).await;
+
+    let revealed = post("/portal/tokens".into(), format!("csrf={csrf}")).await;
+    assert_eq!(revealed.status, 200, "{}", revealed.body);
+    let token = on_page(&revealed, "data-value=\"bearer_token\">").to_string();
+    let created = post("/portal/clients".into(), format!("csrf={csrf}")).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let client_id = on_page(&created, "data-value=\"client_id\">").to_string();
+    let client_secret = on_page(&created, "data-value=\"client_secret\">").to_string();
+    // The IdP exchanges the client's secret for an access token, which the client's revocation
+    // deletes with it.
+    let access = s
+        .raw(
+            "POST",
+            &format!("/oauth2/{}/token", s.directory),
+            Some(format!(
+                "grant_type=client_credentials&client_id={client_id}&client_secret={client_secret}"
+            )),
+            &[("content-type", "application/x-www-form-urlencoded")],
+        )
+        .await;
+    assert_eq!(access.status, 200, "{}", access.body);
+
+    let status = get("/portal/status".into()).await;
+    assert_eq!(status.body["users"], 1, "{}", status.body);
+    for path in [
+        "/portal/users".to_string(),
+        "/portal/users?q=ad".into(),
+        format!("/portal/users/{user_id}"),
+        "/portal/groups".into(),
+        "/portal/groups?q=eng".into(),
+        "/portal/credentials".into(),
+    ] {
+        get(path).await;
+    }
+
+    let token_id = scim_lambda::auth::token_id(&scim_lambda::auth::hash_token(&token));
+    let revoked = post(
+        format!("/portal/tokens/{token_id}/revoke"),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let revoked = post(
+        format!("/portal/clients/{client_id}/revoke"),
+        format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    let left = get("/portal/credentials".into()).await;
+    let html = left.body.as_str().unwrap();
+    assert!(
+        !html.contains(&token_id) && !html.contains(&client_id),
+        "{html}"
+    );
+}
+
 #[test]
 fn iam_string_like_is_iams() {
     assert!(like("client#*", "client#scim_client_ab"));
@@ -233,6 +393,7 @@ fn every_call_a_function_makes_is_allowed_and_every_grant_is_used() {
         "DiscoveryFunction",
         "TokenFunction",
         "ManagementFunction",
+        "PortalFunction",
         "CleanupFunction",
         "WebhookFunction",
     ] {

@@ -460,7 +460,8 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         // The session, the directory, the user (GetItem), its groups (Query, BatchGetItem).
         (&format!("/portal/users/{member}") as &str, 5),
         ("/portal/groups", 5),
-        ("/portal/credentials", 7),
+        // The session, the directory, its credentials.
+        ("/portal/credentials", 3),
     ] {
         s.meter.take();
         let r = get(&s, &session, path).await;
@@ -472,4 +473,27 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
             "{path}: {usage}; budget {trips}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_refused_token_is_explained_in_plain_words() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let wrong = s
+        .raw(
+            "GET",
+            &format!("/scim/v2/{}/Users", s.directory),
+            None,
+            &[(
+                "authorization",
+                &format!("Bearer scim_sk_{}", "0".repeat(64)),
+            )],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let status = get(&s, &session, "/portal/status").await;
+    let error = &status.body["last_error"];
+    assert_eq!(error["status"], 401, "{}", status.body);
+    let why = error["explanation"].as_str().unwrap();
+    assert!(why.contains("wrong, revoked or expired"), "{why}");
 }

@@ -9,8 +9,9 @@ use scim_lambda::service::directory_reads::{
 };
 use scim_lambda::service::ManagementError;
 use scim_lambda::store::keys;
+use serde_json::Value;
 
-use crate::support::Scim;
+use crate::support::{http, Reply, Scim};
 
 fn user_names(page: &ResourcePage<NormalisedUser>) -> Vec<&str> {
     page.data
@@ -270,4 +271,128 @@ async fn a_page_of_users_costs_three_round_trips() {
     let mut ops = usage.operations();
     ops.sort_unstable();
     assert_eq!(ops, ["BatchGetItem", "GetItem", "Query"], "{usage}");
+}
+
+async fn manage(s: &Scim, method: &str, path: &str) -> Reply {
+    s.manage(method, &format!("/directories/{}{path}", s.directory), None)
+        .await
+}
+
+/// The directory's registry entry, where the last uses are kept.
+async fn registry(s: &Scim) -> scim_lambda::store::directories::Directory {
+    let d = s.svc().store.get_directory(&s.directory).await.unwrap();
+    d.expect("the directory's registry entry")
+}
+
+/// The listed credential named `id` under `field`, as the Credentials tab reads it.
+fn listed<'a>(list: &'a Value, field: &str, id: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c[field] == id)
+        .unwrap_or_else(|| panic!("no {id} in {list}"))
+}
+
+#[tokio::test]
+async fn a_token_shows_when_it_was_last_used_and_the_other_token_shows_never() {
+    let s = Scim::start().await;
+    let spare = manage(&s, "POST", "/tokens").await;
+    assert_eq!(spare.status, 201, "{}", spare.body);
+    let spare_id = spare.body["token_id"].as_str().unwrap().to_string();
+    let before = scim_lambda::clock::now_rfc3339();
+
+    // The IdP sends a request with the directory's first token.
+    assert_eq!(s.get("/Users").await.status, 200);
+
+    let tokens = manage(&s, "GET", "/tokens").await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let used = tokens
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["token_id"] != spare_id.as_str())
+        .unwrap();
+    let at = used["last_used_at"]
+        .as_str()
+        .expect("the used token's last use");
+    assert!(at >= before.as_str(), "{at} < {before}");
+    assert_eq!(
+        listed(&tokens.body, "token_id", &spare_id)["last_used_at"],
+        Value::Null
+    );
+    // The directory's own page lists its tokens the same way.
+    let shown = manage(&s, "GET", "").await;
+    assert_eq!(
+        listed(
+            &shown.body["tokens"],
+            "token_id",
+            used["token_id"].as_str().unwrap()
+        )["last_used_at"],
+        at
+    );
+    assert_eq!(
+        listed(&shown.body["tokens"], "token_id", &spare_id)["last_used_at"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_counts_as_a_use_of_its_client_and_revoking_forgets_it() {
+    let s = Scim::start().await;
+    let created = manage(&s, "POST", "/clients").await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["client_id"].as_str().unwrap().to_string();
+    let secret = created.body["client_secret"].as_str().unwrap();
+    let issued = http(
+        s.addr,
+        "POST",
+        &format!("/oauth2/{}/token", s.directory),
+        Some(format!(
+            "grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        )),
+        &[("content-type", "application/x-www-form-urlencoded")],
+    )
+    .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    let access = issued.body["access_token"].as_str().unwrap();
+    let scim = http(
+        s.addr,
+        "GET",
+        &format!("/scim/v2/{}/Groups", s.directory),
+        None,
+        &[("authorization", &format!("Bearer {access}"))],
+    )
+    .await;
+    assert_eq!(scim.status, 200, "{}", scim.body);
+
+    let clients = manage(&s, "GET", "/clients").await;
+    assert!(listed(&clients.body, "client_id", &id)["last_used_at"].is_string());
+    // No bearer token was used: the access token counts for its client only.
+    let tokens = manage(&s, "GET", "/tokens").await;
+    assert_eq!(tokens.body[0]["last_used_at"], Value::Null);
+
+    assert_eq!(
+        manage(&s, "DELETE", &format!("/clients/{id}")).await.status,
+        200
+    );
+    let d = registry(&s).await;
+    assert_eq!(d.last_used_at(&id), None);
+}
+
+#[tokio::test]
+async fn revoking_a_used_token_removes_its_last_use() {
+    let s = Scim::start().await;
+    assert_eq!(s.get("/Users").await.status, 200);
+    let token_id = manage(&s, "GET", "/tokens").await.body[0]["token_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = registry(&s).await;
+    assert!(d.last_used_at(&token_id).is_some());
+    let r = manage(&s, "DELETE", &format!("/tokens/{token_id}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = registry(&s).await;
+    assert_eq!(d.last_used_at(&token_id), None);
+    assert!(d.last_used.is_empty(), "{:?}", d.last_used);
 }

@@ -62,6 +62,8 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
         ("GroupsFunction", "groups"),
         ("DiscoveryFunction", "discovery"),
         ("TokenFunction", "token"),
+        ("ManagementFunction", "management"),
+        ("PortalFunction", "portal"),
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
@@ -197,7 +199,16 @@ fn every_function_logs_with_retention_reserves_concurrency_on_demand_and_has_ala
         .filter(|(_, v)| v["Type"] == "AWS::Serverless::Function")
         .map(|(k, _)| k.as_str().unwrap().to_string())
         .collect();
-    assert_eq!(functions.len(), 8, "{functions:?}");
+    // Exactly the functions of `Function` (the one binary serves nothing else).
+    let known: BTreeSet<String> = Function::ALL
+        .iter()
+        .map(|f| f.logical_id().to_string())
+        .collect();
+    assert_eq!(
+        functions.iter().cloned().collect::<BTreeSet<_>>(),
+        known,
+        "{functions:?}"
+    );
     let alarms: Vec<&serde_yaml::Value> = r
         .as_mapping()
         .unwrap()
@@ -332,8 +343,8 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
     assert!(serde_yaml::to_string(&route["ThrottlingBurstLimit"])
         .unwrap()
         .contains("ThrottleBurstLimit"));
-    // The token endpoint and every /manage route have limits of their own, so a flood on one
-    // family spends nothing of another's (and of the SCIM routes').
+    // The token endpoint, every /manage route and the Admin Portal have limits of their own, so
+    // a flood on one family spends nothing of another's (and of the SCIM routes').
     let own = api["RouteSettings"].as_mapping().unwrap();
     for (family, path) in ROUTES {
         let (rate, burst) = match family {
@@ -342,6 +353,7 @@ fn routes_are_throttled_and_access_logs_hold_no_secret() {
                 "ManagementThrottleRateLimit",
                 "ManagementThrottleBurstLimit",
             ),
+            Function::Portal => ("PortalThrottleRateLimit", "PortalThrottleBurstLimit"),
             _ => {
                 assert!(own.get(format!("ANY {path}")).is_none(), "{path}");
                 continue;
@@ -558,4 +570,102 @@ fn the_bus_takes_directory_events_only_from_the_publisher_and_the_queue_outlasts
         .as_u64()
         .unwrap();
     assert!(queue >= 6 * timeout, "{queue} < 6 × {timeout}");
+}
+
+/// The Admin Portal as deployed: public routes of its own function, which gets the stack's
+/// public URL and edge secret like the SCIM functions and the branding parameters under the
+/// names `api::portal::brand` reads; the parameters' defaults are the code's.
+#[test]
+fn the_portal_is_public_and_branded_by_the_stack_parameters() {
+    use scim_lambda::api::portal::brand::{Brand, ENV_ACCENT, ENV_LOGO_URL, ENV_PRODUCT_NAME};
+    let t = load();
+    let f = &t["Resources"][Function::Portal.logical_id()]["Properties"];
+    let mut paths = Vec::new();
+    for (_, ev) in f["Events"].as_mapping().unwrap() {
+        assert_eq!(ev["Type"], "HttpApi");
+        assert!(ev["Properties"]["Auth"].is_null(), "no IAM authorizer");
+        paths.push(ev["Properties"]["Path"].as_str().unwrap().to_string());
+    }
+    paths.sort();
+    assert_eq!(paths, ["/portal", "/portal/{proxy+}"]);
+    // The public URL and the edge secret come from Globals, as for every SCIM function.
+    let vars = &f["Environment"]["Variables"];
+    for global in [
+        scim_lambda::api::ENV_PUBLIC_URL,
+        scim_lambda::api::ENV_EDGE_SECRET,
+    ] {
+        assert!(vars[global].is_null(), "{global} is overridden");
+        assert!(!t["Globals"]["Function"]["Environment"]["Variables"][global].is_null());
+    }
+    let defaults = Brand::new(None, None, None);
+    for (var, param, default) in [
+        (
+            ENV_PRODUCT_NAME,
+            "PortalProductName",
+            defaults.product.as_str(),
+        ),
+        (ENV_LOGO_URL, "PortalLogoUrl", ""),
+        (ENV_ACCENT, "PortalAccentColor", defaults.accent.as_str()),
+    ] {
+        assert_eq!(
+            serde_yaml::to_string(&vars[var]).unwrap().trim(),
+            format!("!Ref {param}"),
+            "{var}"
+        );
+        assert_eq!(t["Parameters"][param]["Default"], default, "{param}");
+    }
+    // CloudFormation refuses what the code would drop: a colour that is not #rrggbb, a logo
+    // that is not https.
+    assert_eq!(
+        t["Parameters"]["PortalAccentColor"]["AllowedPattern"],
+        "^#[0-9a-fA-F]{6}$"
+    );
+    assert!(t["Parameters"]["PortalLogoUrl"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .starts_with("^(https://"));
+}
+
+/// With the edge, the portal goes through CloudFront like the SCIM routes (nothing cached,
+/// cookies, query strings and headers forwarded) and only its assets are cached, keyed by their
+/// content hash so a deploy is never answered with a stale script.
+#[test]
+fn the_edge_caches_only_the_portal_assets_keyed_by_their_content_hash() {
+    let t = load();
+    let r = &t["Resources"];
+    let config = &r["EdgeDistribution"]["Properties"]["DistributionConfig"];
+    let default = &config["DefaultCacheBehavior"];
+    // Managed CachingDisabled and AllViewerExceptHostHeader.
+    assert_eq!(
+        default["CachePolicyId"],
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    );
+    assert_eq!(
+        default["OriginRequestPolicyId"],
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    );
+    let behaviors = config["CacheBehaviors"].as_sequence().unwrap();
+    assert_eq!(behaviors.len(), 1);
+    let assets = &behaviors[0];
+    assert_eq!(assets["PathPattern"], "/portal/assets/*");
+    assert_eq!(
+        assets["AllowedMethods"],
+        serde_yaml::from_str::<Value>("[GET, HEAD]").unwrap()
+    );
+    assert!(
+        assets["OriginRequestPolicyId"].is_null(),
+        "no cookie or header forwarded"
+    );
+    let policy = serde_yaml::to_string(&assets["CachePolicyId"]).unwrap();
+    let policy = policy.trim().trim_start_matches("!Ref").trim();
+    assert_eq!(r[policy]["Condition"], "HasEdge");
+    let key =
+        &r[policy]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(key["CookiesConfig"]["CookieBehavior"], "none");
+    assert_eq!(key["HeadersConfig"]["HeaderBehavior"], "none");
+    assert_eq!(
+        key["QueryStringsConfig"]["QueryStringBehavior"],
+        "whitelist"
+    );
+    assert_eq!(key["QueryStringsConfig"]["QueryStrings"][0], "v");
 }

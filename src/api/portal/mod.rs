@@ -129,7 +129,7 @@ async fn serve(
         None => return Err(PortalError::SessionEnded),
     };
     *embed = session.embed_origin().map(str::to_string);
-    if p.request.changes_state() && !same_origin_form(req, &p, &session) {
+    if p.request.changes_state() && !same_origin_form(req, &p, &session, &ctx.base) {
         return Ok(notice(
             ctx,
             StatusCode::FORBIDDEN,
@@ -237,9 +237,8 @@ async fn serve(
             )
         }
         R::Credentials => {
-            let d = portal::directory_view(svc, &ctx.base, s).await?;
             let c = portal::credentials(svc, s).await?;
-            let offers = d.provider.is_some_and(|p| p.offers_client_credentials());
+            let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
             html(StatusCode::OK, pages::credentials(&frame, &c, offers))
         }
         R::Asset(_) | R::OpenPage | R::Open { .. } => unreachable_route(ctx),
@@ -269,7 +268,7 @@ async fn setup(
 
 /// `POST /portal/open`: the link's secret for a session cookie; answers where to go next.
 async fn open(ctx: &Ctx<'_>, req: &Request, secret: &str) -> Result<Response<Body>, PortalError> {
-    if !same_origin(req) {
+    if !same_origin(req, &ctx.base) {
         return Ok(json_answer(
             StatusCode::FORBIDDEN,
             &json!({"title": "This link must be opened directly", "body": "Open the setup link in your browser's address bar."}),
@@ -319,35 +318,27 @@ async fn open(ctx: &Ctx<'_>, req: &Request, secret: &str) -> Result<Response<Bod
 
 /// A form post of this session from this origin: the CSRF token matches, and the browser's
 /// `Origin` / `Sec-Fetch-Site`, when sent, name this site.
-fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession) -> bool {
+fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession, base: &PublicUrl) -> bool {
     let token_ok = p
         .csrf
         .as_deref()
         .is_some_and(|t| crate::scim::cursor::constant_time_eq(t.as_bytes(), s.csrf().as_bytes()));
-    token_ok && same_origin(req)
+    token_ok && same_origin(req, base)
 }
 
 /// A request this site's own pages made. Browsers send `Sec-Fetch-Site` (Fetch Metadata): it
 /// must be `same-origin` (or `none`: typed by the user). Without it (an older browser), an
-/// `Origin`, when sent, must be this host. Under `Referrer-Policy: no-referrer` Chromium sends
-/// `Origin: null` with a same-origin form post, so `null` proves nothing either way and the
-/// CSRF token decides.
-fn same_origin(req: &Request) -> bool {
+/// `Origin`, when sent, must be the portal's public origin (behind the edge, the CloudFront
+/// address `SCIM_PUBLIC_URL` names, not the API's `Host`). Under `Referrer-Policy: no-referrer`
+/// Chromium sends `Origin: null` with a same-origin form post, so `null` proves nothing either
+/// way and the CSRF token decides.
+fn same_origin(req: &Request, base: &PublicUrl) -> bool {
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     if let Some(site) = h("sec-fetch-site") {
         return site == "same-origin" || site == "none";
     }
-    h("origin").is_none_or(|o| {
-        let host = h("host").unwrap_or_default();
-        o == "null"
-            || url::Url::parse(o).is_ok_and(|u| {
-                let authority = match u.port() {
-                    Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-                    None => u.host_str().unwrap_or_default().to_string(),
-                };
-                authority.eq_ignore_ascii_case(host)
-            })
-    })
+    let ours = url::Url::parse(base.as_str()).map(|u| u.origin().ascii_serialization());
+    h("origin").is_none_or(|o| o == "null" || ours.is_ok_and(|ours| ours.eq_ignore_ascii_case(o)))
 }
 
 const NOT_FOUND: Notice = Notice {

@@ -16,13 +16,14 @@ pub fn credentials(frame: &Frame, c: &Credentials, offers_clients: bool) -> Mark
         } @else {
             div.table-wrap {
                 table id="tokens" {
-                    thead { tr { th scope="col" { "Token" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                    thead { tr { th scope="col" { "Token" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Actions" } } } }
                     tbody {
                         @for t in &c.tokens {
                             tr {
                                 td { code { (t.credential.token_id) } @if !t.live { " (expired)" } }
                                 td { (when(&t.credential.created_at)) }
                                 td { (t.credential.expires_at_millis.map(when_millis).unwrap_or_else(|| "Never".into())) }
+                                td { (t.credential.last_used_at.as_deref().map(when).unwrap_or_else(|| "Not yet".into())) }
                                 td { (frame.form(&format!("tokens/{}/revoke", t.credential.token_id), None, html! {
                                     button.danger type="submit" aria-label=(format!("Revoke token {}", t.credential.token_id)) { "Revoke" }
                                 })) }
@@ -42,13 +43,14 @@ pub fn credentials(frame: &Frame, c: &Credentials, offers_clients: bool) -> Mark
             } @else {
                 div.table-wrap {
                     table id="clients" {
-                        thead { tr { th scope="col" { "Client id" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { span.visually-hidden { "Actions" } } } }
+                        thead { tr { th scope="col" { "Client id" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Actions" } } } }
                         tbody {
                             @for cl in &c.clients {
                                 tr {
                                     td { code { (cl.credential.client_id) } @if !cl.live { " (expired)" } }
                                     td { (when(&cl.credential.created_at)) }
                                     td { (cl.credential.expires_at_millis.map(when_millis).unwrap_or_else(|| "Never".into())) }
+                                    td { (cl.credential.last_used_at.as_deref().map(when).unwrap_or_else(|| "Not yet".into())) }
                                     td { (frame.form(&format!("clients/{}/revoke", cl.credential.client_id), None, html! {
                                         button.danger type="submit" aria-label=(format!("Revoke client {}", cl.credential.client_id)) { "Revoke" }
                                     })) }

@@ -84,7 +84,7 @@ impl Frame<'_> {
                             span.product { (self.brand.product) }
                         };
                         @match home {
-                            Some(url) => a.brand href=(url) title="Back to the application" { (brand) },
+                            Some(url) => a.brand href=(url) target=[self.top()] title="Back to the application" { (brand) },
                             None => span.brand { (brand) },
                         }
                         @if let Some(app) = app {
@@ -104,6 +104,14 @@ impl Frame<'_> {
                 }
             }
         }
+    }
+
+    /// Links out of the portal (back to the application, `success_url`) leave the frame when
+    /// the portal is embedded.
+    pub fn top(&self) -> Option<&'static str> {
+        self.session
+            .and_then(PortalSession::embed_origin)
+            .map(|_| "_top")
     }
 
     fn tab(&self, path: &str, label: &str, current: bool) -> Markup {

@@ -202,10 +202,9 @@ fn client_block(frame: &Frame, d: &DirectoryView, client: Option<&CreatedClient>
 /// elements' text; this is what the page shows before its first poll.
 pub fn status_block(frame: &Frame, s: &PortalStatus) -> Markup {
     let (label, hint) = status_words(s.status);
-    let success = frame
-        .session
-        .and_then(|s| s.success_url())
-        .filter(|_| s.status == DirectoryStatus::Linked);
+    // The script shows it when the status turns Linked.
+    let success = frame.session.and_then(|s| s.success_url());
+    let linked = s.status == DirectoryStatus::Linked;
     html! {
         div.status-card data-status-url=(frame.href("status")) {
             p {
@@ -231,7 +230,7 @@ pub fn status_block(frame: &Frame, s: &PortalStatus) -> Markup {
                     @if let Some(detail) = &e.detail { p.detail { (detail) } }
                 }
             }
-            a.primary.finish id="finish" href=(success.unwrap_or("#")) hidden[success.is_none()] { "Finish set-up" }
+            a.primary.finish id="finish" href=(success.unwrap_or("#")) target=[frame.top()] hidden[success.is_none() || !linked] { "Finish set-up" }
         }
     }
 }
