@@ -90,8 +90,8 @@
     status.textContent = s.text;
     status.dataset.status = s.status;
     setText("status-hint", s.hint);
-    setText("user-count", String(s.users));
-    setText("group-count", String(s.groups));
+    setText("user-count", count(s.users, "user"));
+    setText("group-count", count(s.groups, "group"));
     var list = document.getElementById("arrivals");
     if (list) {
       list.replaceChildren.apply(list, s.arrivals.map(function (name) {
@@ -132,6 +132,9 @@
         tell("linked");
       }
     }
+  }
+  function count(n, noun) {
+    return n + " " + noun + (n === 1 ? "" : "s");
   }
   function setText(id, text) {
     var el = document.getElementById(id);

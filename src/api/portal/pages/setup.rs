@@ -212,8 +212,8 @@ pub fn status_block(frame: &Frame, s: &PortalStatus) -> Markup {
             }
             p id="status-hint" { (hint) }
             p.counts {
-                span id="user-count" { (s.users) } " users · "
-                span id="group-count" { (s.groups) } " groups"
+                span id="user-count" { (count(s.users, "user")) } " · "
+                span id="group-count" { (count(s.groups, "group")) }
             }
             h3 { "First users to arrive" }
             ul id="arrivals" {
@@ -233,6 +233,11 @@ pub fn status_block(frame: &Frame, s: &PortalStatus) -> Markup {
             a.primary.finish id="finish" href=(success.unwrap_or("#")) target=[frame.top()] hidden[success.is_none() || !linked] { "Finish set-up" }
         }
     }
+}
+
+/// `1 user`, `3 users`.
+fn count(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 pub fn status_name(s: DirectoryStatus) -> &'static str {
