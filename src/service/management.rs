@@ -115,8 +115,17 @@ impl PublicUrl {
     /// An Admin Portal setup link (`portal_links.rs`). The secret rides in the fragment, which a
     /// browser never sends (RFC 3986 §3.5): it cannot reach an access log, a proxy's log or a
     /// `Referer`. The page at `/portal/open` hands it to the server in a POST body.
-    pub fn portal_link(&self, secret: &str) -> String {
-        format!("{}/portal/open#{secret}", self.0)
+    ///
+    /// An embedded link names its embedding origin in the query (not a secret): the page that
+    /// opens it may be framed by that origin alone.
+    pub fn portal_link(&self, secret: &str, embed_origin: Option<&str>) -> String {
+        match embed_origin {
+            Some(o) => {
+                let q: String = url::form_urlencoded::byte_serialize(o.as_bytes()).collect();
+                format!("{}/portal/open?embed={q}#{secret}", self.0)
+            }
+            None => format!("{}/portal/open#{secret}", self.0),
+        }
     }
 
     /// The OAuth 2.0 token endpoint of a directory (client-credentials grant, `api/oauth.rs`).

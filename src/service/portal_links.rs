@@ -126,7 +126,7 @@ fn web_url(raw: &str) -> Option<url::Url> {
 
 /// `scheme://host[:port]` as browsers serialise an origin (RFC 6454 §6.1), for `frame-ancestors`
 /// and `postMessage`; a trailing `/` is taken, any other path, query or fragment is not.
-fn origin(raw: &str) -> Option<String> {
+pub fn origin(raw: &str) -> Option<String> {
     let u = web_url(raw)?;
     let bare = u.path() == "/" && u.query().is_none() && u.fragment().is_none();
     bare.then(|| u.origin().ascii_serialization())
@@ -209,7 +209,7 @@ pub async fn create_link(
     svc.store.put_portal_link(&record).await?;
     Ok(CreatedPortalLink {
         link: (&record).into(),
-        url: base.portal_link(&secret),
+        url: base.portal_link(&secret, record.embed_origin.as_deref()),
     })
 }
 

@@ -424,6 +424,23 @@ async fn every_answer_carries_a_strict_policy_and_an_embedded_one_names_its_host
     assert_eq!(page.header("x-frame-options"), None);
     assert!(text(&page).contains("data-embed-origin=\"https://app.example.com\""));
 
+    // The page that opens an embedded link may be framed by the origin the link names, and only
+    // by a real origin.
+    for (query, want) in [
+        (
+            "?embed=https%3A%2F%2Fapp.example.com",
+            "frame-ancestors https://app.example.com",
+        ),
+        ("?embed=javascript%3Aalert(1)", "frame-ancestors 'none'"),
+        ("", "frame-ancestors 'none'"),
+    ] {
+        let page = s
+            .raw("GET", &format!("/portal/open{query}"), None, &[])
+            .await;
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(csp.ends_with(want), "{query}: {csp}");
+    }
+
     let js = s.raw("GET", "/portal/assets/portal.js", None, &[]).await;
     assert_eq!(js.status, 200);
     assert!(js.header("cache-control").unwrap().contains("immutable"));

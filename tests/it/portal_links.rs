@@ -56,7 +56,11 @@ async fn a_setup_link_carries_a_secret_that_only_its_hash_remembers() {
     assert_eq!(made.status, 201, "{}", made.body);
     let url = made.body["url"].as_str().unwrap();
     // The secret rides in the fragment, which browsers never send to a server.
-    let secret = url.split_once("/portal/open#").expect("a portal URL").1;
+    // An embedded link names its embedding origin in the query (it may frame the page).
+    let secret = url
+        .split_once("/portal/open?embed=https%3A%2F%2Fapp.example.com#")
+        .expect("a portal URL")
+        .1;
     let hex = secret.strip_prefix("scim_pl_").expect("a link secret");
     assert!(
         hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),

@@ -120,7 +120,15 @@ async fn serve(
     use PortalRequest as R;
     match &p.request {
         R::Asset(name) => return Ok(asset(name)),
-        R::OpenPage => return Ok(html(StatusCode::OK, pages::open_page(&ctx.frame(None)))),
+        R::OpenPage { embed: asked } => {
+            // Framable by the origin the link names, if it is one: the page holds nothing but
+            // the script that reads the secret from its own fragment, and the pages after it
+            // answer with the session's real `embed_origin`.
+            *embed = asked
+                .as_deref()
+                .and_then(crate::service::portal_links::origin);
+            return Ok(html(StatusCode::OK, pages::open_page(&ctx.frame(None))));
+        }
         R::Open { secret } => return open(ctx, req, secret).await,
         _ => {}
     }
@@ -241,7 +249,7 @@ async fn serve(
             let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
             html(StatusCode::OK, pages::credentials(&frame, &c, offers))
         }
-        R::Asset(_) | R::OpenPage | R::Open { .. } => unreachable_route(ctx),
+        R::Asset(_) | R::OpenPage { .. } | R::Open { .. } => unreachable_route(ctx),
     })
 }
 

@@ -14,8 +14,9 @@ pub const COOKIE: &str = "scim_portal";
 /// What a portal request asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortalRequest {
-    /// `GET /portal/open`: the page that reads the link's secret from the fragment.
-    OpenPage,
+    /// `GET /portal/open[?embed=origin]`: the page that reads the link's secret from the
+    /// fragment; an embedded link names the origin that may frame it.
+    OpenPage { embed: Option<String> },
     /// `POST /portal/open`: the secret, exchanged for a session.
     Open { secret: String },
     /// `GET /portal`: to the setup page.
@@ -121,7 +122,9 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
     let post = req.method() == Method::POST;
     let request = match (segs.as_slice(), get, post) {
-        (["open"], true, _) => R::OpenPage,
+        (["open"], true, _) => R::OpenPage {
+            embed: param("embed"),
+        },
         (["open"], _, true) => R::Open {
             secret: body.trim().to_string(),
         },
