@@ -415,7 +415,8 @@ fn shown<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or_default()
 }
 
-/// JSON as-is for `--json`; otherwise `key: value` lines (arrays: one block per element).
+/// JSON as-is for `--json`; otherwise `key: value` lines (arrays: one block per element; nested
+/// records: an indented block).
 fn print(v: &Value, as_json: bool) -> String {
     if as_json {
         return serde_json::to_string_pretty(v).unwrap_or_default();
@@ -434,6 +435,9 @@ fn print(v: &Value, as_json: bool) -> String {
                 Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => {
                     format!("{k}:\n{}", indent(&print(v, false)))
                 }
+                // A nested record (a directory's request counts, its webhook delivery): an
+                // indented block of its own lines.
+                Value::Object(o) if !o.is_empty() => format!("{k}:\n{}", indent(&print(v, false))),
                 other => format!("{k}: {other}"),
             })
             .collect::<Vec<_>>()

@@ -5,6 +5,11 @@
 //! `store/directories.rs`), except that a pending or linked directory without a live credential
 //! shows `invalid_credentials`: the IdP can no longer reach it, which is what the application's
 //! admin screen has to say (WorkOS Directory Sync uses the same word).
+//!
+//! `show` adds the directory's health: its counts (exact counters, `store/paging.rs`), its SCIM
+//! requests by status class over the last hour and day (the request log's hourly aggregates,
+//! `store/request_stats.rs`), and where its webhook deliveries stand. All of it is read from the
+//! directory's own items: no metric carries a directory (alarms stay directory-free).
 
 use std::time::Duration;
 
@@ -17,8 +22,11 @@ use super::Service;
 use crate::auth;
 use crate::clock;
 use crate::provider::Provider;
-use crate::scim::schema::ResourceKind;
+use crate::store::clients::ClientRecord;
 use crate::store::directories::{self, Directory};
+use crate::store::request_stats::HourStats;
+use crate::store::tokens::TokenRecord;
+use crate::store::webhooks::DeliveryState;
 
 pub use crate::store::check::{Problem, Report as CheckReport};
 pub use crate::store::directories::AuthMethods;
@@ -76,7 +84,8 @@ pub struct CreatedDirectory {
     pub token_id: String,
 }
 
-/// One directory with its counts and its bearer tokens.
+/// One directory with its health (counts, recent requests, webhook delivery) and its bearer
+/// tokens.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct DirectoryDetail {
@@ -84,7 +93,64 @@ pub struct DirectoryDetail {
     pub directory: DirectoryView,
     pub users: u64,
     pub groups: u64,
+    /// Group memberships (one per user in a group; a deleted group's until its clean-up ends).
+    pub memberships: u64,
+    pub requests: RequestHealth,
+    /// Where webhook deliveries stand; absent when the directory has no webhook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookHealth>,
     pub tokens: Vec<TokenView>,
+}
+
+/// The directory's SCIM requests, counted by the hour (the request log's aggregates): each
+/// window starts at the top of an hour (`since`), so "last hour" covers 60 to 120 minutes and
+/// "last 24 hours" 24 to 25 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct RequestHealth {
+    pub last_hour: RequestCounts,
+    pub last_24_hours: RequestCounts,
+    /// The latest 2xx answer within the last 25 hours.
+    pub last_success_at: Option<String>,
+    /// The latest 4xx or 5xx answer within the last 25 hours.
+    pub last_failure_at: Option<String>,
+}
+
+/// Requests of one window by status class; `failures` are the 4xx and 5xx.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct RequestCounts {
+    /// Start of the first hour counted (RFC 3339).
+    pub since: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub status_2xx: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+}
+
+/// Where a directory's webhook deliveries stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct WebhookHealth {
+    pub url: String,
+    /// Every event numbered up to this one has been delivered (or parked).
+    pub delivered_up_to: u64,
+    /// The directory's latest event number.
+    pub latest_sequence: u64,
+    /// Event numbers after `delivered_up_to`: an upper bound of the events still to deliver
+    /// (numbers a large change reserved and did not use are gaps, never events).
+    pub lag_events: u64,
+    /// How long the oldest undelivered event has waited, in seconds (0: none waits).
+    pub lag_seconds: u64,
+    /// When the oldest undelivered event was committed (RFC 3339).
+    pub oldest_undelivered_at: Option<String>,
+    /// Events set aside after their receiver refused them too long (`scimctl webhook show`
+    /// lists them; `webhook resume` sends them again).
+    pub parked_events: usize,
+    pub last_error: Option<String>,
+    /// Whether deliveries stopped because the endpoint answered 410 Gone.
+    pub disabled: bool,
 }
 
 /// A directory deleted here and now (the command line).
@@ -157,25 +223,113 @@ pub async fn list(svc: &Service, base: &PublicUrl) -> Result<Vec<DirectoryView>,
     Ok(out)
 }
 
+/// One directory with its health and tokens. DynamoDB round trips: 7 reads in parallel (the
+/// directory, its credentials, the counter shards, the event sequence, the hourly request
+/// aggregates, the webhook registration and its delivery state), then — only when a webhook has
+/// events still to deliver — one Query of one item for the oldest of them: 7 or 8 calls, in
+/// one or two steps of latency, whatever the directory's size.
 pub async fn show(
     svc: &Service,
     base: &PublicUrl,
     id: &str,
 ) -> Result<DirectoryDetail, ManagementError> {
-    let d = directory(svc, id).await?;
-    let directory = describe(svc, base, &d).await?;
+    let now = clock::now_millis();
+    let store = &svc.store;
+    // Boxed: six SDK calls side by side make a future too large for a caller's stack.
+    let (d, (tokens, clients), totals, hours, hook, delivery) = tokio::try_join!(
+        Box::pin(directory(svc, id)),
+        Box::pin(async { Ok(store.credentials_of(id).await?) }),
+        Box::pin(async { Ok(store.totals(id).await?) }),
+        Box::pin(async { Ok(store.request_stats(id, now).await?) }),
+        Box::pin(async { Ok(store.get_webhook(id).await?) }),
+        Box::pin(async { Ok(store.delivery_state(id).await?) }),
+    )?;
+    let webhook = match hook {
+        Some(hook) => {
+            let oldest = store
+                .first_event_after(id, delivery.delivered, totals.sequence)
+                .await?;
+            Some(webhook_health(
+                hook.url,
+                &delivery,
+                totals.sequence,
+                oldest,
+                now,
+            ))
+        }
+        None => None,
+    };
     Ok(DirectoryDetail {
-        directory,
-        users: svc.store.count(id, ResourceKind::User).await?,
-        groups: svc.store.count(id, ResourceKind::Group).await?,
-        tokens: svc
-            .store
-            .list_tokens(id)
-            .await?
+        directory: view(base, &d, &tokens, &clients, now),
+        users: totals.users,
+        groups: totals.groups,
+        memberships: totals.memberships,
+        requests: request_health(&hours, now),
+        webhook,
+        tokens: tokens
             .iter()
             .map(|t| credentials::token_view(t, &d))
             .collect(),
     })
+}
+
+/// The request windows of `hours` (the aggregates `request_stats` read) at `now_ms`.
+pub fn request_health(hours: &[HourStats], now_ms: i64) -> RequestHealth {
+    let window = |back_hours: i64| {
+        // `yyyy-mm-ddThh`, as `HourStats::hour` names hours.
+        let start = clock::format_rfc3339(now_ms - back_hours * 3_600_000);
+        let first = &start[..13];
+        let mut c = RequestCounts {
+            since: format!("{first}:00:00.000Z"),
+            requests: 0,
+            failures: 0,
+            status_2xx: 0,
+            status_4xx: 0,
+            status_5xx: 0,
+        };
+        for h in hours.iter().filter(|h| h.hour.as_str() >= first) {
+            c.status_2xx += h.c2xx;
+            c.status_4xx += h.c4xx;
+            c.status_5xx += h.c5xx;
+        }
+        c.failures = c.status_4xx + c.status_5xx;
+        c.requests = c.status_2xx + c.failures;
+        c
+    };
+    // Timestamps are fixed-width RFC 3339 (UTC): the greatest string is the latest time.
+    let latest = |at: fn(&HourStats) -> Option<&String>| hours.iter().filter_map(at).max().cloned();
+    RequestHealth {
+        last_hour: window(1),
+        last_24_hours: window(24),
+        last_success_at: latest(|h| h.last_success_at.as_ref()),
+        last_failure_at: latest(|h| h.last_failure_at.as_ref()),
+    }
+}
+
+/// Where deliveries stand against the directory's `latest` event number; `oldest`: the commit
+/// time of the first event after the cursor, if one is there.
+fn webhook_health(
+    url: String,
+    delivery: &DeliveryState,
+    latest: u64,
+    oldest: Option<String>,
+    now_ms: i64,
+) -> WebhookHealth {
+    let lag_seconds = oldest
+        .as_deref()
+        .and_then(clock::parse_rfc3339)
+        .map_or(0, |at| (now_ms.saturating_sub(at).max(0) / 1000) as u64);
+    WebhookHealth {
+        url,
+        delivered_up_to: delivery.delivered,
+        latest_sequence: latest,
+        lag_events: latest.saturating_sub(delivery.delivered),
+        lag_seconds,
+        oldest_undelivered_at: oldest,
+        parked_events: delivery.parked.len(),
+        last_error: delivery.last_error.clone(),
+        disabled: delivery.disabled.is_some(),
+    }
 }
 
 /// Deletes a directory here and now (the command line: waits `grace`, then deletes).
@@ -221,10 +375,20 @@ pub(crate) async fn describe(
     base: &PublicUrl,
     d: &Directory,
 ) -> Result<DirectoryView, ManagementError> {
-    let now = clock::now_millis();
-    let m = d.auth_methods;
     // One read of the directory's credentials for both kinds.
     let (tokens, clients) = svc.store.credentials_of(&d.id).await?;
+    Ok(view(base, d, &tokens, &clients, clock::now_millis()))
+}
+
+/// A directory as shown, from its credentials read at `now`.
+fn view(
+    base: &PublicUrl,
+    d: &Directory,
+    tokens: &[TokenRecord],
+    clients: &[ClientRecord],
+    now: i64,
+) -> DirectoryView {
+    let m = d.auth_methods;
     let tokens = m.bearer && tokens.iter().any(|t| t.is_live(now));
     let clients = m.client_credentials && clients.iter().any(|c| c.is_live(now));
     let status = match d.status.as_str() {
@@ -233,7 +397,7 @@ pub(crate) async fn describe(
         directories::PENDING => DirectoryStatus::Pending,
         _ => DirectoryStatus::Linked,
     };
-    Ok(DirectoryView {
+    DirectoryView {
         id: d.id.clone(),
         name: d.name.clone(),
         status,
@@ -246,7 +410,7 @@ pub(crate) async fn describe(
         token_endpoint: base.token_endpoint(&d.id),
         auth_methods: m,
         provider: d.provider,
-    })
+    }
 }
 
 /// The stored `{at, status, detail}` (its fields are each optional, as the store reads them).

@@ -1,7 +1,7 @@
 //! `scimctl directory check DIR [--repair]`: reads a directory's whole partition and verifies every
 //! invariant the write pipeline keeps — both directions of every membership, edges only between
-//! resources that exist, uniqueness guards ↔ resources, index items ↔ attribute values, counters ↔
-//! a recount — and lists unfinished multi-step writes (pending creates, users being deleted, group
+//! resources that exist, uniqueness guards ↔ resources, index items ↔ attribute values, counters
+//! (users, groups, memberships) ↔ a recount — and lists unfinished multi-step writes (pending creates, users being deleted, group
 //! clean-ups). With `repair`, it fixes what it found: missing guard and index items are written,
 //! stale ones and one-sided or orphaned edges are deleted, counters are moved to the recount, and
 //! unfinished writes are finished (an abandoned pending create is removed).
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::keys::{self, SortKey};
 use super::outbox;
+use super::paging::{counter_value, MEMBERSHIPS};
 use super::resources::{index_entries, record_from_item, ID};
 use super::tx::{Expr, Role, Tx};
 use super::{get_s, key, n, s, Item, Record, State, Store, StoreError};
@@ -47,9 +48,16 @@ pub struct Problem {
 
 enum Fix {
     Put(Item),
-    /// Items deleted together (both items of an edge pair).
+    /// Items deleted together.
     Delete(Vec<Item>),
-    Count(ResourceKind, i64),
+    /// Both items of an edge pair, and the membership count moved down when its `MEMBER#` side
+    /// (what the count counts) is there.
+    DeleteEdge {
+        pair: Vec<Item>,
+        counted: bool,
+    },
+    /// Moves a counter attribute (`Users`, `Groups`, `Memberships`) by this much.
+    Count(&'static str, i64),
     FinishDelete(ResourceKind, Record),
     FinishCleanUp(String),
 }
@@ -70,6 +78,8 @@ struct Partition {
     member_of: BTreeSet<(String, String)>,
     /// What the counters say, summed over the counter items.
     counted: BTreeMap<ResourceKind, i64>,
+    /// What the membership count says (the shards and the sequence item, `paging.rs`).
+    counted_memberships: i64,
     clean_ups: BTreeSet<String>,
     stale_blocks: Vec<Item>,
 }
@@ -117,6 +127,7 @@ impl Store {
         check_guards(&pk, &expected.guards, &part.guards, &mut findings);
         check_index(&pk, &expected.index, &part.index, &mut findings);
         check_counters(&part.counted, &expected.recount, &mut findings);
+        check_membership_count(part.counted_memberships, part.members.len(), &mut findings);
         check_edges(&pk, &part, &mut findings);
 
         let users = part
@@ -165,13 +176,13 @@ impl Store {
                 }
                 Some(SortKey::Stats | SortKey::Counter(_)) => {
                     for kind in [ResourceKind::User, ResourceKind::Group] {
-                        let v = item
-                            .get(kind.endpoint())
-                            .and_then(|v| v.as_n().ok())
-                            .and_then(|v| v.parse::<i64>().ok())
-                            .unwrap_or(0);
+                        let v = counter_value(item, kind.endpoint()).unwrap_or(0);
                         *part.counted.entry(kind).or_default() += v;
                     }
+                    part.counted_memberships += counter_value(item, MEMBERSHIPS).unwrap_or(0);
+                }
+                Some(SortKey::EventSeq) => {
+                    part.counted_memberships += counter_value(item, MEMBERSHIPS).unwrap_or(0);
                 }
                 Some(SortKey::CleanUp { group }) => {
                     part.clean_ups.insert(group);
@@ -200,13 +211,21 @@ impl Store {
                     }
                     tx.commit(self).await?;
                 }
-                Fix::Count(kind, by) => {
+                Fix::DeleteEdge { pair, counted } => {
+                    let mut tx = Tx::new(self);
+                    for k in pair {
+                        tx.delete(k, None, Role::Other)?;
+                    }
+                    if counted {
+                        self.move_memberships(&mut tx, dir, "", -1)?;
+                    }
+                    tx.commit(self).await?;
+                }
+                Fix::Count(attr, by) => {
                     let mut tx = Tx::new(self);
                     tx.update(
                         key(keys::directory_pk(dir), keys::counter_sk("")),
-                        Expr::new("ADD #c :by")
-                            .name("#c", kind.endpoint())
-                            .value(":by", n(by)),
+                        Expr::new("ADD #c :by").name("#c", attr).value(":by", n(by)),
                         None,
                         Role::Other,
                     )?;
@@ -356,9 +375,22 @@ fn check_counters(
             findings.found(
                 "counter_drift",
                 format!("{} counted {have}, recount {want}", kind.endpoint()),
-                Some(Fix::Count(kind, want - have)),
+                Some(Fix::Count(kind.endpoint(), want - have)),
             );
         }
+    }
+}
+
+/// The membership count agrees with the `MEMBER#` edge items there are (the edges `--repair`
+/// deletes count themselves out as they go, like a deleted group's clean-up).
+fn check_membership_count(have: i64, members: usize, findings: &mut Findings) {
+    let want = members as i64;
+    if have != want {
+        findings.found(
+            "counter_drift",
+            format!("{MEMBERSHIPS} counted {have}, recount {want}"),
+            Some(Fix::Count(MEMBERSHIPS, want - have)),
+        );
     }
 }
 
@@ -378,11 +410,12 @@ fn check_edges(pk: &str, part: &Partition, findings: &mut Findings) {
         if part.clean_ups.contains(g) {
             continue;
         }
-        let delete_pair = || {
-            Fix::Delete(vec![
+        let delete_pair = || Fix::DeleteEdge {
+            pair: vec![
                 key(pk.to_string(), keys::member_sk(g, u)),
                 key(pk.to_string(), keys::member_of_sk(u, g)),
-            ])
+            ],
+            counted: part.members.contains(&(g.clone(), u.clone())),
         };
         if !exists(ResourceKind::Group, g) || !exists(ResourceKind::User, u) {
             findings.found(

@@ -25,6 +25,7 @@
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
 //! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
+//! | hourly request counts    | `DIR#{dir}`       | `REQSTAT#{yyyy-mm-ddThh}` (UTC)      |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -264,6 +265,22 @@ pub fn portal_activity_sk(at_millis: i64, nonce: &str) -> String {
     format!("PORTAL#{:013}#{}", at_millis.max(0), esc(nonce))
 }
 
+/// The prefix of a directory's hourly request aggregates (`request_stats_sk`).
+pub fn request_stats_prefix() -> &'static str {
+    REQUEST_STATS_PREFIX
+}
+const REQUEST_STATS_PREFIX: &str = "REQSTAT#";
+
+/// The hourly request aggregate of the UTC hour that holds `at_millis` (ms since the epoch):
+/// `REQSTAT#2026-12-05T18`. The request-log writer adds to it (counters `c2xx`, `c4xx`, `c5xx`,
+/// `last_success_at`, `last_failure_at`); directory health reads the last 25 of them with one
+/// Query. The hour is fixed width, so the prefix lists hours in time order.
+pub fn request_stats_sk(at_millis: i64) -> String {
+    let at = crate::clock::format_rfc3339(at_millis);
+    // `yyyy-mm-ddThh`: the first 13 characters of the fixed-width RFC 3339 form.
+    format!("{REQUEST_STATS_PREFIX}{}", &at[..13])
+}
+
 /// Webhooks table: one registration per directory, keyed by the directory id itself.
 pub const WEBHOOK_DIRECTORY: &str = "directory_id";
 
@@ -305,6 +322,8 @@ pub enum SortKey {
     WebhookState,
     /// `PORTAL#{millis}#{nonce}`: an Admin Portal activity record.
     PortalActivity(i64),
+    /// `REQSTAT#{yyyy-mm-ddThh}`: the requests of one hour, counted by status class.
+    RequestStats { hour: String },
 }
 
 impl SortKey {
@@ -344,6 +363,9 @@ impl SortKey {
             ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
             ["WEBHOOK"] => SortKey::WebhookState,
             ["PORTAL", at, _] => SortKey::PortalActivity(at.parse().ok()?),
+            ["REQSTAT", hour] => SortKey::RequestStats {
+                hour: (*hour).to_string(),
+            },
             _ => return None,
         };
         Some(key)
@@ -499,6 +521,12 @@ mod tests {
             (event_seq_sk().into(), SortKey::EventSeq),
             (event_block_sk(42), SortKey::EventBlock(42)),
             (webhook_state_sk().into(), SortKey::WebhookState),
+            (
+                request_stats_sk(1_795_990_000_000),
+                SortKey::RequestStats {
+                    hour: "2026-11-29T22".into(),
+                },
+            ),
         ];
         for (sk, want) in cases {
             assert_eq!(SortKey::parse(&sk), Some(want), "{sk}");
@@ -522,6 +550,16 @@ mod tests {
     fn event_keys_sort_by_number() {
         assert!(event_sk(9) < event_sk(10));
         assert!(event_block_sk(99) < event_block_sk(100));
+    }
+
+    #[test]
+    fn request_stats_keys_name_the_utc_hour_and_sort_in_time_order() {
+        // 2026-11-29T22:06:40Z and the last millisecond of that hour share one item.
+        assert_eq!(request_stats_sk(1_795_990_000_000), "REQSTAT#2026-11-29T22");
+        assert_eq!(request_stats_sk(1_795_993_199_999), "REQSTAT#2026-11-29T22");
+        assert_eq!(request_stats_sk(1_795_993_200_000), "REQSTAT#2026-11-29T23");
+        assert!(request_stats_sk(1_795_993_200_000) < request_stats_sk(1_796_000_000_000));
+        assert!(request_stats_sk(0).starts_with(request_stats_prefix()));
     }
 
     #[test]

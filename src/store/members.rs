@@ -88,6 +88,9 @@ impl Store {
             self.edge_op(tx, dir, &op)?;
             tx.emit_membership(dir, &op, group);
         }
+        // Each add is conditional on the edge being new and each remove on it being there, so
+        // the count moves exactly as the edges do.
+        tx.count_memberships(dir, delta.add.len() as i64 - delta.remove.len() as i64);
         Ok(())
     }
 
@@ -149,23 +152,37 @@ impl Store {
         Ok(present)
     }
 
+    /// Deletes the edge pair of a resource being deleted inside its transaction. The side its
+    /// edges were listed from (`listed`) must still be there: a member change that removed the
+    /// edge meanwhile cancels the delete as a version race (the resource's members or groups
+    /// moved), so the membership count never counts an edge out twice.
     pub(crate) fn edge_pair_delete(
         &self,
         tx: &mut Tx,
         dir: &str,
         group_id: &str,
         user_id: &str,
+        listed: ResourceKind,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
+        let there = || Some(Expr::new("attribute_exists(pk)"));
+        let (member, member_of) = match listed {
+            ResourceKind::Group => (there(), None),
+            ResourceKind::User => (None, there()),
+        };
+        let role = |cond: &Option<Expr>| match cond {
+            Some(_) => Role::Resource,
+            None => Role::Other,
+        };
         tx.delete(
             key(pk.clone(), keys::member_sk(group_id, user_id)),
-            None,
-            Role::Other,
+            member.clone(),
+            role(&member),
         )?;
         tx.delete(
             key(pk, keys::member_of_sk(user_id, group_id)),
-            None,
-            Role::Other,
+            member_of.clone(),
+            role(&member_of),
         )
     }
 
@@ -194,6 +211,8 @@ impl Store {
     /// Packs edge operations (each with its event, if any) into transactions of at most 100
     /// items and runs them, a few at a time. An add whose user vanished meanwhile (deleted, or
     /// being deleted) is dropped with its event: the user's delete removes the edge anyway.
+    /// Each transaction moves the membership count by what it adds and removes (one counter
+    /// shard item).
     pub(crate) async fn apply_edge_ops(
         &self,
         dir: &str,
@@ -205,7 +224,8 @@ impl Store {
             let items = op.0.items() + usize::from(op.1.is_some());
             if size + items > MAX_TX_ITEMS {
                 chunks.push(Vec::new());
-                size = 0;
+                // The counter shard.
+                size = 1;
             }
             size += items;
             chunks.last_mut().expect("pushed above").push(op);
@@ -224,10 +244,20 @@ impl Store {
     ) -> Result<(), StoreError> {
         loop {
             let mut tx = Tx::new(self);
+            let mut moved = 0i64;
             for (op, event) in &chunk {
                 self.edge_op(&mut tx, dir, op)?;
                 if let Some((seq, emit)) = event {
                     tx.emit_at(self, dir, *seq, emit)?;
+                }
+                moved += match op {
+                    EdgeOp::Add(..) => 1,
+                    EdgeOp::Remove(..) => -1,
+                };
+            }
+            if let Some((EdgeOp::Add(group, _) | EdgeOp::Remove(group, _), _)) = chunk.first() {
+                if moved != 0 {
+                    self.move_memberships(&mut tx, dir, group, moved)?;
                 }
             }
             match tx.commit(self).await {
@@ -246,16 +276,17 @@ impl Store {
         }
     }
 
-    /// Deletes every edge of a deleted group (unreachable to reads, so plain batches will do),
-    /// page by page until none is left or the deadline passes. Each page deletes the `MEMBEROF`
-    /// side first and the `MEMBER` side (what the pages are read from) second, so an interrupted
-    /// pass leaves nothing the next pass cannot see.
+    /// Deletes every edge of a deleted group, page by page until none is left or the deadline
+    /// passes. The pairs go in transactions (`apply_edge_ops`), each conditional on its edge
+    /// still being there and moving the membership count by what it deleted: the request, its
+    /// retry and the clean-up function may clean up the same group at once, and the count must
+    /// drop once per edge. (Transactions write each item at twice a batch's capacity, in a
+    /// quarter of the calls; this path runs once per large group delete.)
     pub(crate) async fn delete_group_edges(
         &self,
         dir: &str,
         group_id: &str,
     ) -> Result<(), StoreError> {
-        let pk = keys::directory_pk(dir);
         let mut rounds = 0;
         loop {
             let users = self
@@ -271,24 +302,11 @@ impl Store {
                 });
             }
             rounds += 1;
-            let member_of: Vec<String> = users
-                .iter()
-                .map(|u| keys::member_of_sk(u, group_id))
+            let ops = users
+                .into_iter()
+                .map(|u| (EdgeOp::Remove(group_id.to_string(), u), None))
                 .collect();
-            let member: Vec<String> = users.iter().map(|u| keys::member_sk(group_id, u)).collect();
-            for side in [member_of, member] {
-                let writes = side
-                    .into_iter()
-                    .map(|sk| delete_request(pk.clone(), sk))
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                let batches: Vec<Vec<WriteRequest>> =
-                    writes.chunks(MAX_BATCH_WRITE).map(<[_]>::to_vec).collect();
-                run_bounded(batches.into_iter().map(|chunk| {
-                    let store = self.clone();
-                    async move { store.batch_write(chunk).await }
-                }))
-                .await?;
-            }
+            self.apply_edge_ops(dir, ops).await?;
         }
     }
 

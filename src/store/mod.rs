@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod paging;
 pub mod portal_links;
 pub mod portal_sessions;
+pub mod request_stats;
 pub mod resources;
 pub mod tables;
 pub mod tokens;

@@ -15,8 +15,10 @@
 //!   only lists groups that exist), and are removed by the request, its retry, the clean-up
 //!   function on the table's stream, or `scimctl directory check --repair`;
 //! - a **user delete** lists the user's groups and deletes user and edges in one transaction,
-//!   conditional on the user's edge sequence (moved by every member add), so a membership added
-//!   meanwhile cancels it; a user in too many groups for one transaction is first marked
+//!   conditional on the user's edge sequence (moved by every member add) and on each listed edge
+//!   still being there, so a membership added or removed meanwhile cancels it (the membership
+//!   count, `paging.rs`, moves in the same transactions); a user in too many groups for one
+//!   transaction is first marked
 //!   `deleting` (no new memberships), its edges are removed pair by pair, then the user goes;
 //! - a **large member change** on an existing group writes its edge pairs first and the group item
 //!   (version, body) last.
@@ -380,8 +382,9 @@ impl Store {
                 let cond = version_is(old.meta.version).and_edge_seq(old.edge_seq);
                 self.delete_resource(&mut tx, dir, kind, old, cond)?;
                 for g in &groups {
-                    self.edge_pair_delete(&mut tx, dir, g, &old.id)?;
+                    self.edge_pair_delete(&mut tx, dir, g, &old.id, kind)?;
                 }
+                tx.count_memberships(dir, -(groups.len() as i64));
                 return tx.commit(self).await;
             }
             // Too many groups: stop new memberships, then remove edges pair by pair.
@@ -438,8 +441,9 @@ impl Store {
         // is stale; this deleted event follows it.
         if members.len() <= room / 2 {
             for u in &members {
-                self.edge_pair_delete(&mut tx, dir, &old.id, u)?;
+                self.edge_pair_delete(&mut tx, dir, &old.id, u, kind)?;
             }
+            tx.count_memberships(dir, -(members.len() as i64));
             return tx.commit(self).await;
         }
         let mut marker = key(keys::directory_pk(dir), keys::cleanup_sk(&old.id));

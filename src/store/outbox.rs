@@ -83,6 +83,9 @@ pub(crate) struct Outbox {
     /// Numbers to reserve after this transaction's own events; they and this transaction's
     /// events form a block.
     pub(crate) reserve: Option<u64>,
+    /// How the transaction moves the directory's membership count (`paging.rs`): carried by the
+    /// sequence item, which every membership change already writes, so counting costs no item.
+    pub(crate) memberships: i64,
 }
 
 impl Numbering for Outbox {
@@ -113,11 +116,16 @@ impl Numbering for Outbox {
         } else {
             Expr::new("#s = :cur").value(":cur", n(current))
         };
+        let update = if self.memberships == 0 {
+            Expr::new("SET #s = :next")
+        } else {
+            Expr::new("SET #s = :next ADD #m :dm")
+                .name("#m", super::paging::MEMBERSHIPS)
+                .value(":dm", n(self.memberships))
+        };
         tx.update(
             key(pk.clone(), keys::event_seq_sk().into()),
-            Expr::new("SET #s = :next")
-                .name("#s", SEQ)
-                .value(":next", n(next)),
+            update.name("#s", SEQ).value(":next", n(next)),
             Some(cond.name("#s", SEQ)),
             Role::Sequence,
         )?;
@@ -153,6 +161,14 @@ impl Tx {
     /// Adds an event to this transaction, numbered at commit.
     pub(crate) fn emit(&mut self, dir: &str, event: NewEvent) {
         self.outbox_for(dir).events.push(event);
+    }
+
+    /// Moves the directory's membership count by `by` with this transaction's events (the
+    /// transaction must emit at least one: its sequence item carries the count).
+    pub(crate) fn count_memberships(&mut self, dir: &str, by: i64) {
+        if by != 0 {
+            self.outbox_for(dir).memberships += by;
+        }
     }
 
     /// Reserves `count` numbers after this transaction's events and opens a block of them;
@@ -196,10 +212,52 @@ pub struct EventPage {
 impl Store {
     /// The directory's last sequence number (0 before its first event).
     pub async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
+        Ok(self.sequence_item(dir).await?.0)
+    }
+
+    /// The last sequence number and the share of the membership count the sequence item
+    /// carries (`paging.rs`): one GetItem.
+    pub(crate) async fn sequence_item(&self, dir: &str) -> Result<(u64, i64), StoreError> {
         let item = self
             .get_item(keys::directory_pk(dir), keys::event_seq_sk().into())
             .await?;
-        Ok(item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0))
+        let seq = item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0);
+        let memberships = item
+            .as_ref()
+            .and_then(|i| super::paging::counter_value(i, super::paging::MEMBERSHIPS));
+        Ok((seq, memberships.unwrap_or(0)))
+    }
+
+    /// The creation time (RFC 3339) of the first event numbered after `after` and at most
+    /// `last`: one Query of one item (numbers have gaps, so the next one may not exist).
+    pub async fn first_event_after(
+        &self,
+        dir: &str,
+        after: u64,
+        last: u64,
+    ) -> Result<Option<String>, StoreError> {
+        if last <= after {
+            return Ok(None);
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
+            .expression_attribute_values(":a", s(keys::event_sk(after + 1)))
+            .expression_attribute_values(":b", s(keys::event_sk(last)))
+            .projection_expression("created_at")
+            .limit(1)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .first()
+            .and_then(|i| get_s(i, "created_at"))
+            .map(str::to_string))
     }
 
     /// Reserves `count` numbers in a block of their own; returns the first.

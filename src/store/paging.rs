@@ -1,6 +1,15 @@
 //! What listing needs besides the resources: per-directory counters (`totalResults` without a
 //! Query over every item), the per-directory secret that signs cursors, and page anchors.
 //!
+//! The counters are exact because each moves in the transaction that makes the change: a
+//! resource create or delete moves its kind's count (`Users`, `Groups`) on one of the
+//! `STATS#{shard}` items. The membership count (`Memberships`: how many `MEMBER#` edge items
+//! the partition holds) moves with every edge pair written or deleted: on the event sequence
+//! item (`EVX#SEQ`) when the transaction emits events (every IdP member change, create and
+//! delete does, so counting there adds no item to the transactions `tests/it/cost.rs`
+//! budgets), and on a shard otherwise (the edge transactions of a change too large for one).
+//! The count is the sum of both places. `directory check` recounts all three.
+//!
 //! A page anchor remembers, for one query, which id ended the page at a given position
 //! (`ANCHOR#...#{position}` → last id, total). When an importer asks for `startIndex=5001` after
 //! reading `startIndex=4901`, the store resumes after that id instead of re-reading 5,000 items.
@@ -32,7 +41,76 @@ pub struct Counts {
     pub groups: u64,
 }
 
+/// The counter attribute of the membership count (on the shards and the sequence item).
+pub const MEMBERSHIPS: &str = "Memberships";
+
+/// A counter attribute of an item (absent: 0).
+pub(crate) fn counter_value(item: &super::Item, attr: &str) -> Option<i64> {
+    item.get(attr)?.as_n().ok()?.parse().ok()
+}
+
+/// What directory health shows of a directory's size, and its last event number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub users: u64,
+    pub groups: u64,
+    /// Group memberships (user-in-group edges), those of a deleted group until its clean-up
+    /// removes them.
+    pub memberships: u64,
+    /// The directory's last event sequence number.
+    pub sequence: u64,
+}
+
 impl Store {
+    /// The counts and the last event number: the counter shards' Query and the sequence item's
+    /// GetItem, in parallel (two round trips, one at a time's latency).
+    pub async fn totals(&self, dir: &str) -> Result<Totals, StoreError> {
+        let (shards, (sequence, on_sequence)) = tokio::try_join!(
+            Box::pin(self.counter_items(dir)),
+            Box::pin(self.sequence_item(dir))
+        )?;
+        let sum = |attr: &str| {
+            shards
+                .iter()
+                .filter_map(|i| counter_value(i, attr))
+                .sum::<i64>()
+        };
+        let total = |v: i64| v.max(0) as u64;
+        Ok(Totals {
+            users: total(sum(ResourceKind::User.endpoint())),
+            groups: total(sum(ResourceKind::Group.endpoint())),
+            memberships: total(sum(MEMBERSHIPS) + on_sequence),
+            sequence,
+        })
+    }
+
+    /// The counter items (`STATS` and its shards): one Query of ≤ 17 small items.
+    async fn counter_items(&self, dir: &str) -> Result<Vec<super::Item>, StoreError> {
+        let (items, _) = self
+            .query_prefix(dir, keys::stats_sk(), None, usize::MAX, false)
+            .await?;
+        Ok(items)
+    }
+
+    /// Moves the membership count by `by` on a counter shard inside `tx` (`shard_of`: any id;
+    /// it spreads the writes over the shards).
+    pub(crate) fn move_memberships(
+        &self,
+        tx: &mut super::tx::Tx,
+        dir: &str,
+        shard_of: &str,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        tx.update(
+            key(keys::directory_pk(dir), keys::counter_sk(shard_of)),
+            super::tx::Expr::new("ADD #c :by")
+                .name("#c", MEMBERSHIPS)
+                .value(":by", n(by)),
+            None,
+            super::tx::Role::Other,
+        )
+    }
+
     /// How many resources of a kind the directory holds: the sum of its counter shards (and of
     /// the single counter item older versions kept under `STATS`). One Query of ≤ 17 small items.
     pub async fn count(&self, dir: &str, kind: ResourceKind) -> Result<u64, StoreError> {
@@ -45,13 +123,11 @@ impl Store {
 
     /// Both counts from the same shards: one Query of ≤ 17 small items, like `count`.
     pub async fn counts(&self, dir: &str) -> Result<Counts, StoreError> {
-        let (items, _) = self
-            .query_prefix(dir, keys::stats_sk(), None, usize::MAX, false)
-            .await?;
+        let items = self.counter_items(dir).await?;
         let total = |kind: ResourceKind| {
             let sum: i64 = items
                 .iter()
-                .filter_map(|i| i.get(kind.endpoint())?.as_n().ok()?.parse::<i64>().ok())
+                .filter_map(|i| counter_value(i, kind.endpoint()))
                 .sum();
             sum.max(0) as u64
         };

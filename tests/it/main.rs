@@ -14,6 +14,7 @@ mod events;
 mod events_table;
 mod fuzz_corpus;
 mod groups;
+mod health;
 mod iam;
 mod local_server;
 mod logs;

@@ -98,7 +98,7 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
     vec![
         op("get", "/manage/directories", "listDirectories", "Every directory, with its status and SCIM URLs", 200, s.answer::<Vec<DirectoryView>>()),
         Operation { body: s.request::<NewDirectory>(), ..op("post", "/manage/directories", "createDirectory", "Create a directory and its first bearer token (shown once)", 201, s.answer::<CreatedDirectory>()) },
-        op("get", DIR, "showDirectory", "A directory: status, URLs, authentication methods", 200, s.answer::<DirectoryDetail>()),
+        op("get", DIR, "showDirectory", "A directory: status, URLs, authentication methods, health (counts, requests, webhook delivery)", 200, s.answer::<DirectoryDetail>()),
         op("delete", DIR, "deleteDirectory", "Revoke a directory's credentials and delete its data (after the token grace)", 202, s.answer::<DirectoryDeleting>()),
         op("get", "/manage/directories/{directoryId}/tokens", "listTokens", "The directory's bearer tokens (no secrets)", 200, s.answer::<Vec<Listed<TokenView>>>()),
         Operation { body: s.request::<NewCredential>(), ..op("post", "/manage/directories/{directoryId}/tokens", "issueToken", "Issue a bearer token (shown once)", 201, s.answer::<IssuedToken>()) },
