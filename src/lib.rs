@@ -27,6 +27,7 @@ pub mod management_client;
 pub mod management_key;
 pub mod metrics;
 pub mod provider;
+pub mod request_log;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -3,7 +3,10 @@
 //! `tracing_subscriber`'s `Targets`, not `EnvFilter`, whose span-field matching needs the regex
 //! engine: about 0.5 MB of the Lambda binary for a feature no one here uses.
 //! Request logs carry ids, method, path, status, latency and User-Agent — never a token, a body or
-//! a query string (filters hold e-mail addresses).
+//! a query string (filters hold e-mail addresses). The one exception is the request-log record
+//! (`crate::request_log`, target `scim_request_log`), which a Lambda prints for the CloudWatch
+//! Logs subscription that stores it: redacted (no token, password or secret), but with bodies.
+//! `RUST_LOG` cannot silence it (the log is a feature, not a diagnostic).
 //! An error is logged with its whole chain ([`chain`]): a store failure reads "DynamoDB Query
 //! failed: service error: ResourceNotFoundException: Requested resource not found", not just its
 //! first link.
@@ -41,6 +44,7 @@ fn filter(spec: Option<&str>) -> Targets {
     spec.filter(|s| !s.trim().is_empty())
         .and_then(|s| s.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+        .with_target(crate::request_log::LOG_TARGET, LevelFilter::INFO)
 }
 
 /// An error and every cause under it (`source()`), joined by `: `, for a log field

@@ -1,6 +1,8 @@
 //! HTTP edge: a lambda_http `Request` becomes a typed SCIM request (version, directory, resource
 //! path, query, body), is authenticated, dispatched to the function that serves it, and every outcome —
-//! success or `ScimError` — becomes one SCIM response. One structured log line per request.
+//! success or `ScimError` — becomes one SCIM response. One structured log line per request, and
+//! one request-log record (`crate::request_log`) per request to a directory's URLs: emitted here,
+//! stored off the request path (`service::request_log`), never with a DynamoDB call of its own.
 
 pub mod discovery;
 pub mod lambda;
@@ -18,8 +20,10 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::auth::{self, Authenticator};
 use crate::clock;
+use crate::request_log::{self as log, RequestRecord, Resource};
 use crate::scim::error::ScimError;
-use crate::service::{self, deadline, Service, Store};
+use crate::service::request_log::Pipeline;
+use crate::service::{self, committed, deadline, Service, Store};
 
 pub use crate::function::Function;
 pub use request::{ScimRequest, Version};
@@ -50,6 +54,10 @@ pub struct App {
     pub budget: std::time::Duration,
     /// Which webhook URLs the management API accepts: `Aws` unless a local server says so.
     pub webhook_urls: crate::service::webhooks::target::UrlPolicy,
+    /// Where request-log records go: `None` (Lambda) prints each as one log line, which the
+    /// CloudWatch Logs subscription feeds to the writer; a local server and the tests hand them
+    /// to an in-process [`Pipeline`].
+    pub request_log: Option<Pipeline>,
     /// When this process last noted a directory's failed request (at most once a minute).
     errors_noted: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
@@ -65,6 +73,7 @@ impl App {
             edge_secret: None,
             budget: deadline::REQUEST_BUDGET,
             webhook_urls: Default::default(),
+            request_log: None,
             errors_noted: std::sync::Mutex::default(),
         }
     }
@@ -97,6 +106,23 @@ impl App {
 
     pub fn store(&self) -> &Store {
         &self.service.store
+    }
+
+    /// Sends a request-log record on its way: to the local pipeline, or as the one log line the
+    /// subscription filter matches (`request_log::LOG_TARGET`). Never a DynamoDB call.
+    pub(crate) fn log_request(&self, record: RequestRecord) {
+        let record = record.bounded();
+        match &self.request_log {
+            Some(pipeline) => pipeline.send(record),
+            None => match serde_json::to_string(&record) {
+                Ok(json) => {
+                    tracing::info!(target: log::LOG_TARGET, record = %json, "scim_request_log")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::chain(&e), "request log record not rendered")
+                }
+            },
+        }
     }
 
     /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).
@@ -166,6 +192,7 @@ async fn handle_scim(
     req: Request,
     started: Instant,
 ) -> Response<Body> {
+    let at = clock::now_millis();
     let request_id = req
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
@@ -180,9 +207,15 @@ async fn handle_scim(
         .as_ref()
         .map(|r| (r.version, r.directory.clone()))
         .unwrap_or((Version::V2, String::new()));
-    let outcome = match parsed {
-        Ok(r) => deadline::within(app.budget, serve(app, family, r)).await,
-        Err(e) => Err(e),
+    let (resource, resource_id) = parsed.as_ref().map_or((Resource::Other, None), |r| {
+        let resource = Resource::of_endpoint(r.segments.first().map(String::as_str));
+        let id = r.segments.get(1).filter(|id| *id != ".search").cloned();
+        (resource, id.filter(|_| resource != Resource::Other))
+    });
+    // The events a request commits are noted by the store as it commits them (`committed`).
+    let (outcome, events) = match parsed {
+        Ok(r) => committed::scope(deadline::within(app.budget, serve(app, family, r))).await,
+        Err(e) => (Err(e), Vec::new()),
     };
     let response = match outcome {
         Ok(r) => r.bounded(version),
@@ -199,17 +232,56 @@ async fn handle_scim(
         }
     };
     let status = response.status;
+    let latency_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         request_id = %request_id,
         directory = %directory,
         method = %method,
         path = %path,
         status,
-        latency_ms = started.elapsed().as_millis() as u64,
+        latency_ms,
         user_agent = %user_agent,
         "request"
     );
+    // The request log: every request to a directory's URLs, a 401 only for an id of our shape
+    // (the writer drops records of directories that do not exist).
+    if !directory.is_empty() && (status != 401 || uuid::Uuid::try_parse(&directory).is_ok()) {
+        let (scim_type, detail) = error_of(response.body.as_ref(), status);
+        app.log_request(RequestRecord {
+            directory_id: directory,
+            at: clock::format_rfc3339(at),
+            id: request_id,
+            method,
+            path,
+            query: log::query(req.uri().query()),
+            status,
+            scim_type,
+            detail,
+            latency_ms,
+            idp: log::guess_idp(&user_agent),
+            user_agent,
+            events,
+            request_body: log::request_body(
+                req.body().as_ref(),
+                header(&req, "content-type").as_deref(),
+            ),
+            response_body: response.body.as_ref().map(log::json_body),
+            resource,
+            resource_id,
+        });
+    }
     response.into_http()
+}
+
+/// `(scimType, detail)` of an error answer: SCIM 2.0's fields (RFC 7644 §3.12), or SCIM 1.1's
+/// `Errors[0].description`.
+fn error_of(body: Option<&serde_json::Value>, status: u16) -> (Option<String>, Option<String>) {
+    let Some(b) = body.filter(|_| status >= 400) else {
+        return (None, None);
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let detail = text(&b["detail"]).or_else(|| text(&b["Errors"][0]["description"]));
+    (text(&b["scimType"]), detail)
 }
 
 async fn serve(app: &App, family: Function, req: ScimRequest) -> Result<ScimResponse, ScimError> {

@@ -18,6 +18,9 @@
 //! - A failed client authentication is answered at once. Secrets are 256 random bits, so a wait
 //!   protects nothing, and a wait inside the invocation would let an anonymous client hold a
 //!   Lambda execution per request; per-client limits belong at the edge (docs/edge-protection.md).
+//! - A failure is a request-log record of the directory (docs/request-log.md), its form body
+//!   redacted (`client_secret`), so the SaaS team and the IT admin see why an IdP's token request
+//!   was refused. A granted request is not recorded: its answer is the token.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -29,9 +32,11 @@ use serde_json::{json, Value};
 use super::request::{parse_form, percent_decode, route_path};
 use super::App;
 use crate::auth::OAuthError;
+use crate::request_log as log;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let started = std::time::Instant::now();
+    let at = crate::clock::now_millis();
     let (status, body, challenge) = match serve(app, &req).await {
         Ok(v) => (200, v, false),
         Err(e) => {
@@ -39,7 +44,11 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             (e.status(), body, e.status() == 401)
         }
     };
-    tracing::info!(path = %req.uri().path(), status, latency_ms = started.elapsed().as_millis() as u64, "token");
+    let latency_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(path = %req.uri().path(), status, latency_ms, "token");
+    if status != 200 {
+        log_failure(app, &req, at, latency_ms, status, &body);
+    }
     let mut resp = Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -53,6 +62,57 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     }
     resp.body(Body::Text(body.to_string()))
         .expect("static headers are valid")
+}
+
+/// The request-log record of a refused token request, for a directory id of our shape (UUID:
+/// junk ids are not logged; the writer drops ids of directories that do not exist).
+fn log_failure(app: &App, req: &Request, at: i64, latency_ms: u64, status: u16, body: &Value) {
+    let Some(directory) = directory_of(req).filter(|d| uuid::Uuid::try_parse(d).is_ok()) else {
+        return;
+    };
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let user_agent = header("user-agent").unwrap_or_default();
+    let detail = format!(
+        "{}: {}",
+        body["error"].as_str().unwrap_or_default(),
+        body["error_description"].as_str().unwrap_or_default()
+    );
+    app.log_request(log::RequestRecord {
+        directory_id: directory,
+        at: crate::clock::format_rfc3339(at),
+        id: lambda_http::RequestExt::lambda_context_ref(req)
+            .map(|c| c.request_id.clone())
+            .or_else(|| header("x-request-id"))
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query: log::query(req.uri().query()),
+        status,
+        scim_type: None,
+        detail: Some(detail),
+        latency_ms,
+        idp: log::guess_idp(&user_agent),
+        user_agent,
+        events: Vec::new(),
+        request_body: log::request_body(req.body().as_ref(), header("content-type").as_deref()),
+        response_body: Some(log::json_body(body)),
+        resource: log::Resource::Other,
+        resource_id: None,
+    });
+}
+
+/// The directory of a `/oauth2/{directoryId}/token` path, whatever else is wrong with the request.
+fn directory_of(req: &Request) -> Option<String> {
+    let path = route_path(req).trim_end_matches('/');
+    match path.split('/').collect::<Vec<_>>()[..] {
+        ["", "oauth2", d, "token"] if !d.is_empty() => Some(percent_decode(d)),
+        _ => None,
+    }
 }
 
 /// A client-credentials token request (RFC 6749 §4.4.2), parsed once.
@@ -96,11 +156,7 @@ impl TokenRequest {
     pub fn parse(req: &Request) -> Result<TokenRequest, OAuthError> {
         // Exactly `/oauth2/{directoryId}/token` (the one route of this function); anything else
         // is no directory's token endpoint.
-        let path = route_path(req).trim_end_matches('/');
-        let directory = match path.split('/').collect::<Vec<_>>()[..] {
-            ["", "oauth2", d, "token"] if !d.is_empty() => percent_decode(d),
-            _ => return Err(OAuthError::NotFound),
-        };
+        let directory = directory_of(req).ok_or(OAuthError::NotFound)?;
         if req.method() != Method::POST {
             return Err(OAuthError::MethodNotAllowed);
         }

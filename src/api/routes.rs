@@ -92,6 +92,10 @@ pub const ROUTES: &[(Function, &str)] = &[
         Function::Management,
         "/manage/directories/{directoryId}/portal-activity",
     ),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/requests",
+    ),
     (Function::Token, "/oauth2/{directoryId}/token"),
     (Function::Portal, "/portal"),
     (Function::Portal, "/portal/{proxy+}"),

@@ -13,8 +13,9 @@ use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
 use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
+use scim_lambda::service::request_log::Pipeline;
 use scim_lambda::service::webhooks::target::UrlPolicy;
-use scim_lambda::service::PublicUrl;
+use scim_lambda::service::{PublicUrl, Service};
 use scim_lambda::store::{self, Store};
 
 #[derive(Parser)]
@@ -101,6 +102,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A local server may send webhooks to a receiver on this machine (`UrlPolicy::Local`).
     let mut app = App::new(store.clone(), Some(public.clone()));
     app.webhook_urls = UrlPolicy::Local;
+    // The request log, written off the request path as in AWS (docs/request-log.md).
+    app.request_log = Some(Pipeline::start(
+        Service::new(store.clone()),
+        std::time::Duration::from_millis(200),
+    ));
     let (demo, created) =
         demo::ensure(&app.service, &PublicUrl::new(&public), state.as_deref()).await?;
     print_demo(&demo, created, &backing);

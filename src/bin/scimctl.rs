@@ -8,9 +8,11 @@ use hyper::Method;
 use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, WebhookTarget};
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
 use scim_lambda::provider::Provider;
+use scim_lambda::request_log::{RequestFilter, RequestRecord, StatusClass};
 use scim_lambda::service::directories::{self, AuthMethods};
 use scim_lambda::service::event_reads::{self, EventsPage};
 use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
+use scim_lambda::service::request_log::{self, RequestCursor, RequestPage};
 use scim_lambda::service::webhooks::target::UrlPolicy;
 use scim_lambda::service::{credentials, webhook_registrations};
 use scim_lambda::service::{ManagementError, PublicUrl, Service, Store};
@@ -57,6 +59,20 @@ enum Command {
     Events {
         #[command(subcommand)]
         command: EventsCommand,
+    },
+    /// A directory's SCIM request log: what its IdP sent and what it was answered, oldest of the
+    /// page first (docs/request-log.md).
+    Requests {
+        directory: String,
+        /// Only failures (4xx and 5xx).
+        #[arg(long)]
+        errors: bool,
+        /// Keep printing new requests as they are logged (Ctrl-C to stop).
+        #[arg(long)]
+        follow: bool,
+        /// How many of the latest requests to print first (1 to 100).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
+        limit: u16,
     },
     /// A directory's webhook: where its events are POSTed, signed.
     Webhook {
@@ -296,6 +312,21 @@ async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> 
             let page = |after| event_reads::read(&svc, &directory, after, 100, &types);
             return tail(page, after, follow).await;
         }
+        Command::Requests {
+            directory,
+            errors,
+            follow,
+            limit,
+        } => {
+            let page = |filter: RequestFilter, after: Option<String>, limit: usize| {
+                let (svc, directory) = (&svc, &directory);
+                async move {
+                    let after = after.as_deref().and_then(RequestCursor::parse);
+                    request_log::list(svc, directory, &filter, after.as_ref(), limit).await
+                }
+            };
+            return requests(page, errors, follow, limit.into(), as_json).await;
+        }
     };
     println!("{}", print(&out, as_json));
     Ok(())
@@ -475,6 +506,94 @@ where
     }
 }
 
+/// Prints the latest `limit` requests (failures only with `errors`), oldest first; with `follow`,
+/// polls every second for newer ones. `page(filter, after, limit)` reads one page newest first.
+async fn requests<F, Fut, E>(
+    mut page: F,
+    errors: bool,
+    follow: bool,
+    limit: usize,
+    as_json: bool,
+) -> Result<(), E>
+where
+    F: FnMut(RequestFilter, Option<String>, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<RequestPage, E>>,
+{
+    let mut filter = RequestFilter::default();
+    if errors {
+        filter.statuses = vec![StatusClass::ClientError, StatusClass::ServerError];
+    }
+    let first = page(filter.clone(), None, limit).await?;
+    let mut shown: Vec<RequestRecord> = first.data.into_iter().rev().collect();
+    for r in &shown {
+        println!("{}", request_line(r, as_json));
+    }
+    if !follow {
+        if shown.is_empty() && !as_json {
+            println!("(none)");
+        }
+        return Ok(());
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Everything from the last time shown on, less what was shown (records of the same
+        // millisecond), newest first across pages.
+        let since = shown.last().map(RequestRecord::at_millis);
+        let mut newer = Vec::new();
+        let mut after = None;
+        loop {
+            let f = RequestFilter {
+                since,
+                ..filter.clone()
+            };
+            let p = page(f, after.take(), 100).await?;
+            newer.extend(p.data);
+            match p.list_metadata.after {
+                Some(a) if newer.len() < 1_000 => after = Some(a),
+                _ => break,
+            }
+        }
+        let seen: std::collections::HashSet<String> = shown.iter().map(|r| r.id.clone()).collect();
+        let fresh: Vec<RequestRecord> = newer
+            .into_iter()
+            .rev()
+            .filter(|r| !seen.contains(&r.id))
+            .collect();
+        for r in &fresh {
+            println!("{}", request_line(r, as_json));
+        }
+        if !fresh.is_empty() {
+            shown = fresh;
+        }
+    }
+}
+
+/// One record: a JSON line, or `time status method path  scimType: detail  latency idp events`.
+fn request_line(r: &RequestRecord, as_json: bool) -> String {
+    if as_json {
+        return serde_json::to_string(r).unwrap_or_default();
+    }
+    let mut line = format!("{}  {}  {:<6} {}", r.at, r.status, r.method, r.path);
+    if let Some(q) = &r.query {
+        line.push('?');
+        line.push_str(q);
+    }
+    match (&r.scim_type, &r.detail) {
+        (Some(t), Some(d)) => line.push_str(&format!("  {t}: {d}")),
+        (None, Some(d)) => line.push_str(&format!("  {d}")),
+        _ => {}
+    }
+    line.push_str(&format!("  {}ms", r.latency_ms));
+    if let Some(idp) = &r.idp {
+        line.push_str(&format!("  {idp}"));
+    }
+    if !r.events.is_empty() {
+        let events: Vec<String> = r.events.iter().map(u64::to_string).collect();
+        line.push_str(&format!("  events {}", events.join(",")));
+    }
+    line
+}
+
 /// One command through the management API of a running scim-local: the same answers as the
 /// direct commands, since both run the same service functions. `tables create` and
 /// `directory check` have no route (scim-local creates its tables; a check reads the tables
@@ -505,6 +624,31 @@ async fn over_api(
             async move { api.call_as::<EventsPage>(Method::GET, &path, None).await }
         };
         return Ok(tail(page, *after, *follow).await?);
+    }
+    if let Command::Requests {
+        directory,
+        errors,
+        follow,
+        limit,
+    } = command
+    {
+        let page = |filter: RequestFilter, after: Option<String>, limit: usize| {
+            let mut path = format!("{}/requests?limit={limit}", dir(directory));
+            if !filter.statuses.is_empty() {
+                let classes: Vec<&str> = filter.statuses.iter().map(|c| c.as_str()).collect();
+                path.push_str(&format!("&status={}", classes.join(",")));
+            }
+            if let Some(since) = filter.since {
+                let at = scim_lambda::clock::format_rfc3339(since);
+                path.push_str(&format!("&since={}", segment(&at)));
+            }
+            if let Some(a) = after {
+                path.push_str(&format!("&after={}", segment(&a)));
+            }
+            let api = &api;
+            async move { api.call_as::<RequestPage>(Method::GET, &path, None).await }
+        };
+        return Ok(requests(page, *errors, *follow, (*limit).into(), as_json).await?);
     }
     let (method, path, body) = route(command)?;
     let out = api.call(method, &path, body).await?;
@@ -580,6 +724,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
         Command::Webhook { command } => webhook_route(command).ok_or_else(tables_only)?,
         Command::Portal { command } => portal_route(command),
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
+        Command::Requests { .. } => return Err("the request log is paged, not one route".into()),
     })
 }
 

@@ -24,7 +24,7 @@ use crate::clock;
 use crate::provider::Provider;
 use crate::store::clients::ClientRecord;
 use crate::store::directories::{self, Directory};
-use crate::store::request_stats::HourStats;
+use crate::store::request_stats::{self, HourStats};
 use crate::store::tokens::TokenRecord;
 use crate::store::webhooks::DeliveryState;
 
@@ -276,9 +276,7 @@ pub async fn show(
 /// The request windows of `hours` (the aggregates `request_stats` read) at `now_ms`.
 pub fn request_health(hours: &[HourStats], now_ms: i64) -> RequestHealth {
     let window = |back_hours: i64| {
-        // `yyyy-mm-ddThh`, as `HourStats::hour` names hours.
-        let start = clock::format_rfc3339(now_ms - back_hours * 3_600_000);
-        let first = &start[..13];
+        let first = request_stats::hour_of(now_ms - back_hours * 3_600_000);
         let mut c = RequestCounts {
             since: format!("{first}:00:00.000Z"),
             requests: 0,
@@ -287,7 +285,7 @@ pub fn request_health(hours: &[HourStats], now_ms: i64) -> RequestHealth {
             status_4xx: 0,
             status_5xx: 0,
         };
-        for h in hours.iter().filter(|h| h.hour.as_str() >= first) {
+        for h in hours.iter().filter(|h| h.hour >= first) {
             c.status_2xx += h.c2xx;
             c.status_4xx += h.c4xx;
             c.status_5xx += h.c5xx;

@@ -22,6 +22,7 @@ pub mod portal;
 pub mod portal_links;
 pub mod publisher;
 pub mod references;
+pub mod request_log;
 pub mod webhook_registrations;
 pub mod webhooks;
 pub mod write;
@@ -38,7 +39,7 @@ use crate::telemetry::chain;
 
 /// What the transports use of the store: the record a handler renders, the store handle they are
 /// built with, the request deadline and caller scope, and the counters the metrics read.
-pub use crate::store::{caller, capacity, deadline, Record, Store, CALLS};
+pub use crate::store::{caller, capacity, committed, deadline, Record, Store, CALLS};
 pub use management::{ManagementError, PublicUrl};
 pub use references::Reference;
 

@@ -18,10 +18,12 @@ use super::credentials::{self, ClientView, CreatedClient, IssuedToken, Listed, T
 use super::directories::{self, DirectoryStatus, DirectoryView, LastError};
 use super::directory_reads::{self, NormalisedGroup, NormalisedUser, ResourcePage};
 use super::management::{directory, ManagementError, PublicUrl};
+use super::request_log::{self, RequestCursor, RequestPage};
 use super::Service;
 use crate::auth;
 use crate::clock;
 use crate::provider::Provider;
+use crate::request_log::{RequestFilter, StatusClass};
 use crate::store::directories::DELETING;
 use crate::store::portal_sessions::{PortalActivityRecord, PortalSessionRecord};
 
@@ -297,22 +299,50 @@ pub fn user_label(u: &NormalisedUser) -> String {
 
 /// A failed request, in the words an IT admin can act on.
 fn explain(e: LastError) -> ExplainedError {
-    let explanation = match e.status {
-        Some(401) => "The IdP's token was refused: it is wrong, revoked or expired. Generate a new token and paste it into the IdP's token field (without a second \"Bearer\").",
-        Some(403) => "The request was refused: check that the IdP uses this directory's URL and token, and that the authentication method it uses is enabled.",
-        Some(404) => "The IdP asked for something that is not here: check that the base URL is exactly the one shown, with nothing appended; an IdP may also look up a user it has not created yet, which is normal.",
-        Some(409) => "The IdP sent a user or group that already exists (same userName or group name). Match existing users on userName, or remove the duplicate.",
-        Some(400) => "The IdP sent something this directory could not read. The detail says which attribute; check the IdP's attribute mappings.",
-        Some(413) => "The IdP sent a request that is too large. Push large groups in smaller batches.",
-        Some(429) | Some(503) => "The directory was busy; the IdP retries on its own. Nothing to change unless this persists.",
-        _ => "The request failed. The detail says why; if it persists, contact the application's support with the time shown.",
-    };
     ExplainedError {
+        explanation: what_to_change(e.status.unwrap_or(0)),
         at: e.at,
         status: e.status,
         detail: e.detail,
-        explanation,
     }
+}
+
+/// What a failed request's status means for the IT admin: what to change in the IdP.
+pub fn what_to_change(status: u16) -> &'static str {
+    match status {
+        401 => "The IdP's token was refused: it is wrong, revoked or expired. Generate a new token and paste it into the IdP's token field (without a second \"Bearer\").",
+        403 => "The request was refused: check that the IdP uses this directory's URL and token, and that the authentication method it uses is enabled.",
+        404 => "The IdP asked for something that is not here: check that the base URL is exactly the one shown, with nothing appended; an IdP may also look up a user it has not created yet, which is normal.",
+        409 => "The IdP sent a user or group that already exists (same userName or group name). Match existing users on userName, or remove the duplicate.",
+        400 => "The IdP sent something this directory could not read. The detail says which attribute; check the IdP's attribute mappings.",
+        412 => "The IdP's copy of the resource was out of date (its version did not match); it reads the resource again and retries on its own.",
+        413 => "The IdP sent a request that is too large. Push large groups in smaller batches.",
+        429 | 503 => "The directory was busy; the IdP retries on its own. Nothing to change unless this persists.",
+        _ => "The request failed. The detail says why; if it persists, contact the application's support with the time shown.",
+    }
+}
+
+/// The directory's SCIM requests, newest first: its failures only (4xx and 5xx), or all.
+pub async fn requests(
+    svc: &Service,
+    s: &PortalSession,
+    failures_only: bool,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<RequestPage, PortalError> {
+    let filter = RequestFilter {
+        statuses: if failures_only {
+            vec![StatusClass::ClientError, StatusClass::ServerError]
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
+    let after = match after {
+        Some(a) => Some(RequestCursor::parse(a).ok_or(PortalError::NotFound)?),
+        None => None,
+    };
+    Ok(request_log::list(svc, s.directory_id(), &filter, after.as_ref(), limit).await?)
 }
 
 /// A page of users in name order; with `q`, those whose user name starts with it.

@@ -25,7 +25,8 @@
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
 //! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
-//! | hourly request counts    | `DIR#{dir}`       | `REQSTAT#{yyyy-mm-ddThh}` (UTC)      |
+//! | request log record (TTL) | `DIR#{dir}`       | `REQ#{millis:013}#{request id}`      |
+//! | request counts per hour  | `DIR#{dir}`       | `REQSTAT#{yyyy-mm-ddThh}`            |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -265,20 +266,30 @@ pub fn portal_activity_sk(at_millis: i64, nonce: &str) -> String {
     format!("PORTAL#{:013}#{}", at_millis.max(0), esc(nonce))
 }
 
-/// The prefix of a directory's hourly request aggregates (`request_stats_sk`).
-pub fn request_stats_prefix() -> &'static str {
-    REQUEST_STATS_PREFIX
-}
-const REQUEST_STATS_PREFIX: &str = "REQSTAT#";
+/// The prefix of a directory's request log records (`request_log_sk`).
+pub const REQUEST_LOG_PREFIX: &str = "REQ#";
+/// The prefix of a directory's hourly request counters (`request_stat_sk`).
+pub const REQUEST_STAT_PREFIX: &str = "REQSTAT#";
+/// Where the request log's items end: every `REQ#` and `REQSTAT#` key sorts below it, and no other
+/// key this module builds sorts between [`REQUEST_LOG_PREFIX`] and it (`PORTAL#` before, `STATS`
+/// after), so a walk of a directory's own data can skip the log with two key ranges.
+pub const REQUEST_LOG_END: &str = "REQSTAT$";
 
-/// The hourly request aggregate of the UTC hour that holds `at_millis` (ms since the epoch):
-/// `REQSTAT#2026-12-05T18`. The request-log writer adds to it (counters `c2xx`, `c4xx`, `c5xx`,
-/// `last_success_at`, `last_failure_at`); directory health reads the last 25 of them with one
-/// Query. The hour is fixed width, so the prefix lists hours in time order.
-pub fn request_stats_sk(at_millis: i64) -> String {
-    let at = crate::clock::format_rfc3339(at_millis);
-    // `yyyy-mm-ddThh`: the first 13 characters of the fixed-width RFC 3339 form.
-    format!("{REQUEST_STATS_PREFIX}{}", &at[..13])
+/// A request log record: when the request arrived (13 digits of milliseconds, so the prefix lists
+/// in time order until the year 2286) and its request id, which keeps two requests of one
+/// millisecond apart.
+pub fn request_log_sk(at_millis: i64, request_id: &str) -> String {
+    format!("{}{}", request_log_time_prefix(at_millis), esc(request_id))
+}
+
+/// Every record of millisecond `at_millis` starts with this (the bound of a time range).
+pub fn request_log_time_prefix(at_millis: i64) -> String {
+    format!("{REQUEST_LOG_PREFIX}{:013}#", at_millis.max(0))
+}
+
+/// The hourly counters of a directory's requests; `hour` is `yyyy-mm-ddThh` (UTC).
+pub fn request_stat_sk(hour: &str) -> String {
+    format!("{REQUEST_STAT_PREFIX}{}", esc(hour))
 }
 
 /// Webhooks table: one registration per directory, keyed by the directory id itself.
@@ -322,8 +333,10 @@ pub enum SortKey {
     WebhookState,
     /// `PORTAL#{millis}#{nonce}`: an Admin Portal activity record.
     PortalActivity(i64),
-    /// `REQSTAT#{yyyy-mm-ddThh}`: the requests of one hour, counted by status class.
-    RequestStats { hour: String },
+    /// `REQ#{millis}#{request id}`: a request log record.
+    RequestLog { at_millis: i64, request_id: String },
+    /// `REQSTAT#{yyyy-mm-ddThh}`: a directory's request counters of one hour.
+    RequestStat(String),
 }
 
 impl SortKey {
@@ -363,12 +376,20 @@ impl SortKey {
             ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
             ["WEBHOOK"] => SortKey::WebhookState,
             ["PORTAL", at, _] => SortKey::PortalActivity(at.parse().ok()?),
-            ["REQSTAT", hour] => SortKey::RequestStats {
-                hour: (*hour).to_string(),
+            ["REQ", at, id] if at.len() == 13 => SortKey::RequestLog {
+                at_millis: at.parse().ok()?,
+                request_id: unescape(id),
             },
+            ["REQSTAT", hour] => SortKey::RequestStat(unescape(hour)),
             _ => return None,
         };
         Some(key)
+    }
+
+    /// The request log's items (records and hourly counters): they expire by TTL, a directory
+    /// check does not read them, a directory delete removes them with the rest.
+    pub fn is_request_log(&self) -> bool {
+        matches!(self, SortKey::RequestLog { .. } | SortKey::RequestStat(_))
     }
 
     /// The event outbox's own items (events, the counter, number blocks): a directory delete
@@ -522,10 +543,15 @@ mod tests {
             (event_block_sk(42), SortKey::EventBlock(42)),
             (webhook_state_sk().into(), SortKey::WebhookState),
             (
-                request_stats_sk(1_795_990_000_000),
-                SortKey::RequestStats {
-                    hour: "2026-11-29T22".into(),
+                request_log_sk(1_796_378_400_123, "req#1"),
+                SortKey::RequestLog {
+                    at_millis: 1_796_378_400_123,
+                    request_id: "req#1".into(),
                 },
+            ),
+            (
+                request_stat_sk("2026-12-04T10"),
+                SortKey::RequestStat("2026-12-04T10".into()),
             ),
         ];
         for (sk, want) in cases {
@@ -546,20 +572,39 @@ mod tests {
         assert!(!SortKey::parse(webhook_state_sk()).is_some_and(|k| k.is_outbox()));
     }
 
+    /// The log's keys sort together, newest last, and apart from every other item's key.
+    #[test]
+    fn request_log_keys_sort_in_time_inside_their_own_range() {
+        let (a, b) = (request_log_sk(9, "z"), request_log_sk(10, "a"));
+        assert!(a < b);
+        for sk in [a, b, request_stat_sk("2026-12-04T10")] {
+            assert!(
+                sk.as_str() >= REQUEST_LOG_PREFIX && sk.as_str() < REQUEST_LOG_END,
+                "{sk}"
+            );
+            assert!(
+                SortKey::parse(&sk).is_some_and(|k| k.is_request_log()),
+                "{sk}"
+            );
+        }
+        for other in [
+            portal_activity_sk(i64::MAX, "x"),
+            stats_sk().to_string(),
+            counter_sk("u"),
+            resource_sk(ResourceKind::User, "u"),
+            webhook_state_sk().to_string(),
+        ] {
+            assert!(
+                other.as_str() < REQUEST_LOG_PREFIX || other.as_str() >= REQUEST_LOG_END,
+                "{other}"
+            );
+        }
+    }
+
     #[test]
     fn event_keys_sort_by_number() {
         assert!(event_sk(9) < event_sk(10));
         assert!(event_block_sk(99) < event_block_sk(100));
-    }
-
-    #[test]
-    fn request_stats_keys_name_the_utc_hour_and_sort_in_time_order() {
-        // 2026-11-29T22:06:40Z and the last millisecond of that hour share one item.
-        assert_eq!(request_stats_sk(1_795_990_000_000), "REQSTAT#2026-11-29T22");
-        assert_eq!(request_stats_sk(1_795_993_199_999), "REQSTAT#2026-11-29T22");
-        assert_eq!(request_stats_sk(1_795_993_200_000), "REQSTAT#2026-11-29T23");
-        assert!(request_stats_sk(1_795_993_200_000) < request_stats_sk(1_796_000_000_000));
-        assert!(request_stats_sk(0).starts_with(request_stats_prefix()));
     }
 
     #[test]

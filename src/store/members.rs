@@ -443,7 +443,9 @@ where
         while tasks.len() >= PARALLEL_WRITES {
             join_one(&mut tasks).await?;
         }
-        tasks.spawn(super::caller::inherit(deadline::at(until, w)));
+        tasks.spawn(super::committed::inherit(super::caller::inherit(
+            deadline::at(until, w),
+        )));
     }
     while !tasks.is_empty() {
         join_one(&mut tasks).await?;

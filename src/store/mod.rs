@@ -7,6 +7,7 @@ pub mod caller;
 pub mod capacity;
 pub mod check;
 pub mod clients;
+pub mod committed;
 pub mod deadline;
 pub mod directories;
 #[cfg(feature = "local")]
@@ -19,6 +20,7 @@ pub mod outbox;
 pub mod paging;
 pub mod portal_links;
 pub mod portal_sessions;
+pub mod request_log;
 pub mod request_stats;
 pub mod resources;
 pub mod tables;

@@ -94,6 +94,10 @@ impl Numbering for Outbox {
         1 + self.events.len() + usize::from(self.reserve.is_some())
     }
 
+    fn events(&self) -> u64 {
+        self.events.len() as u64
+    }
+
     fn read<'a>(
         &'a self,
         store: &'a Store,
@@ -185,6 +189,7 @@ impl Tx {
         seq: u64,
         event: &NewEvent,
     ) -> Result<(), StoreError> {
+        self.places_event(seq);
         self.put(event_item(store, dir, seq, event), None, Role::Other)
     }
 

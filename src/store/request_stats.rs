@@ -1,8 +1,8 @@
-//! The hourly request aggregates of a directory (`REQSTAT#{yyyy-mm-ddThh}`, keys in `keys.rs`):
-//! how many SCIM requests of each status class an hour saw, and when the last success and the
-//! last failure were. The request-log writer keeps them (one UpdateItem per directory and hour
-//! and batch: `ADD` to the counters, `SET` the times, a TTL of two days); directory health reads
-//! them here. They carry no directory in any metric: health is a read of the directory's own
+//! Reading the hourly request aggregates of a directory (`REQSTAT#{yyyy-mm-ddThh}`,
+//! `keys::request_stat_sk`): how many SCIM requests of each status class an hour saw, and when
+//! the last success and the last failure were. The request-log writer keeps them
+//! (`Store::count_requests`, `request_log.rs`: one UpdateItem per directory, hour and batch);
+//! directory health reads them here. They carry no directory in any metric: health is a read of the directory's own
 //! partition, and alarms stay directory-free.
 
 use super::{get_n, get_s, keys, s, Store, StoreError};
@@ -33,6 +33,12 @@ pub struct HourStats {
     pub last_failure_at: Option<String>,
 }
 
+/// The UTC hour holding `at_millis`, `yyyy-mm-ddThh`, as the writer names hours
+/// (`service::request_log`): the first 13 characters of the fixed-width RFC 3339 form.
+pub fn hour_of(at_millis: i64) -> String {
+    crate::clock::format_rfc3339(at_millis)[..13].to_string()
+}
+
 impl Store {
     /// The aggregates of the `HOURS_READ` hours up to the one holding `now_ms`, oldest first:
     /// one Query of at most 25 small items (an hour without requests has none).
@@ -41,7 +47,7 @@ impl Store {
         dir: &str,
         now_ms: i64,
     ) -> Result<Vec<HourStats>, StoreError> {
-        let from = keys::request_stats_sk(now_ms - (HOURS_READ - 1) * 3_600_000);
+        let from = keys::request_stat_sk(&hour_of(now_ms - (HOURS_READ - 1) * 3_600_000));
         let out = self
             .client
             .query()
@@ -49,7 +55,7 @@ impl Store {
             .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
             .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
             .expression_attribute_values(":a", s(from))
-            .expression_attribute_values(":b", s(keys::request_stats_sk(now_ms)))
+            .expression_attribute_values(":b", s(keys::request_stat_sk(&hour_of(now_ms))))
             .send()
             .await
             .map_err(StoreError::sdk)?;
@@ -58,9 +64,12 @@ impl Store {
             .unwrap_or_default()
             .iter()
             .filter_map(|i| {
-                let hour = get_s(i, keys::SK)?.strip_prefix(keys::request_stats_prefix())?;
+                let keys::SortKey::RequestStat(hour) = keys::SortKey::parse(get_s(i, keys::SK)?)?
+                else {
+                    return None;
+                };
                 Some(HourStats {
-                    hour: hour.to_string(),
+                    hour,
                     c2xx: get_n(i, C2XX).unwrap_or(0),
                     c4xx: get_n(i, C4XX).unwrap_or(0),
                     c5xx: get_n(i, C5XX).unwrap_or(0),

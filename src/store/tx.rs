@@ -107,6 +107,8 @@ impl Expr {
 pub(crate) trait Numbering: std::any::Any + Send + Sync {
     /// Items `stamp` adds.
     fn items(&self) -> usize;
+    /// Events `stamp` numbers: they take the numbers from `current + 1` on.
+    fn events(&self) -> u64;
     /// The value the numbers follow, read fresh for each attempt.
     fn read<'a>(
         &'a self,
@@ -123,6 +125,8 @@ pub struct Tx {
     roles: Vec<Role>,
     /// What is numbered at commit.
     numbering: Option<Box<dyn Numbering>>,
+    /// Numbers of events put at numbers reserved earlier (`emit_at`).
+    placed: Vec<u64>,
 }
 
 impl Tx {
@@ -132,6 +136,7 @@ impl Tx {
             items: Vec::new(),
             roles: Vec::new(),
             numbering: None,
+            placed: Vec::new(),
         }
     }
 
@@ -146,6 +151,11 @@ impl Tx {
         n.as_any_mut()
             .downcast_mut::<N>()
             .expect("one kind of numbering per transaction")
+    }
+
+    /// Notes that this transaction writes the event numbered `seq` (`committed.rs`).
+    pub(crate) fn places_event(&mut self, seq: u64) {
+        self.placed.push(seq);
     }
 
     fn push(&mut self, item: TransactWriteItem, role: Role) {
@@ -248,7 +258,14 @@ impl Tx {
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(first),
+                Ok(_) => {
+                    let numbered = match (&numbering, first) {
+                        (Some(n), Some(first)) => first..first + n.events(),
+                        _ => 0..0,
+                    };
+                    super::committed::note(numbered.chain(self.placed.iter().copied()));
+                    return Ok(first);
+                }
                 Err(err) => cancellation_meaning(&self.roles, err)?,
             }
             // Only a transient cancellation gets here.

@@ -116,17 +116,24 @@ async fn made_up_tokens_cost_no_read_and_cannot_evict_the_real_one() {
         ["UpdateItem"],
         "malformed tokens were looked up"
     );
-    for _ in 0..1_100 {
-        assert_401(status_with(&s, Some(&format!("Bearer {}", auth::new_token()))).await);
-    }
-    s.meter.take();
     let path = s.v2("/ServiceProviderConfig");
-    assert_eq!(s.send("GET", &path, None).await.status, 200);
-    assert_eq!(
-        s.meter.take().round_trips(),
-        0,
-        "the real token was evicted"
-    );
+    // The flood must fit within one cache lifetime of the real token's lookup, or its expiry
+    // (not an eviction) would explain a second lookup: on a machine that slow, look it up again
+    // and flood once more (three times at most).
+    for attempt in 1.. {
+        assert_eq!(s.send("GET", &path, None).await.status, 200);
+        let looked_up = std::time::Instant::now();
+        for _ in 0..1_100 {
+            assert_401(status_with(&s, Some(&format!("Bearer {}", auth::new_token()))).await);
+        }
+        s.meter.take();
+        assert_eq!(s.send("GET", &path, None).await.status, 200);
+        let usage = s.meter.take();
+        if looked_up.elapsed() < auth::CACHE_TTL || attempt == 3 {
+            assert_eq!(usage.round_trips(), 0, "the real token was evicted");
+            break;
+        }
+    }
 }
 
 /// A credential the revocation missed (it lists credentials through an eventually consistent

@@ -15,10 +15,27 @@ use crate::support::{Reply, Scim};
 /// (round trips, items read, items written) at most.
 type Budget = (usize, u64, u64);
 
+/// What one request costs on the request path. Every request is also in the request log: its
+/// record is written afterwards by the log's own writer (through a meter of its own), so the
+/// budgets below are those of a logged request, and logging adds no round trip to any of them.
 async fn cost(scim: &Scim, method: &str, path: &str, body: Option<Value>) -> (Reply, Usage) {
+    scim.flush_log().await;
     scim.meter.take();
+    scim.log_meter.take();
     let r = scim.send(method, &scim.v2(path), body).await;
-    (r, scim.meter.take())
+    let usage = scim.meter.take();
+    assert_eq!(
+        scim.log_meter.take().round_trips(),
+        0,
+        "the log wrote on the request path"
+    );
+    scim.flush_log().await;
+    let logged = scim.log_meter.take();
+    assert!(
+        logged.operations().contains(&"BatchWriteItem"),
+        "{method} {path} was not logged: {logged}"
+    );
+    (r, usage)
 }
 
 fn within(name: &str, usage: &Usage, (trips, read, written): Budget) {
@@ -178,6 +195,41 @@ async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
     assert_eq!(costs[0], costs[1], "empty group vs 200-member group");
 }
 
+/// What the request log costs, off the request path: a record is one item (ceil(size in KB)
+/// WRU), put by BatchWriteItem 25 at a time, and each batch moves one counter item per directory
+/// and hour (1 WRU). Written by the log's writer alone: the request's own calls are the budgets
+/// above.
+#[tokio::test]
+async fn logging_a_request_costs_its_record_and_a_counter_update_off_the_request_path() {
+    let (scim, _) = arranged().await;
+    let (r, request) = cost(
+        &scim,
+        "POST",
+        "/Users",
+        Some(user_body("logged@example.com")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    within("create user (logged)", &request, (2, 1, 7));
+
+    // The writer's side of one more such request, on its own.
+    let r = scim
+        .send(
+            "POST",
+            &scim.v2("/Users"),
+            Some(user_body("second@example.com")),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    scim.flush_log().await;
+    let log = scim.log_meter.take();
+    println!("{:<34} {log}", "request log, one record");
+    assert_eq!(log.operations(), ["BatchWriteItem", "UpdateItem"], "{log}");
+    assert_eq!(log.items_written(), 2, "{log}");
+    // The record (about 2 KB here: both bodies) and the hour's counters.
+    assert!(log.write_units() <= 4.0, "{log}");
+}
+
 /// The functions' own per-request figures (the EMF metric: an SDK interceptor counts calls and
 /// asks each for its consumed capacity) agree with the meter in front of DynamoDB.
 #[tokio::test]
@@ -185,6 +237,8 @@ async fn the_functions_measure_their_own_calls_and_capacity_as_the_meter_does() 
     use scim_lambda::store::{capacity, CALLS};
     use std::sync::atomic::Ordering;
     let (scim, _) = arranged().await;
+    // The request log's writer counts in the same process-wide counters: nothing may wait for it.
+    scim.flush_log().await;
     scim.meter.take();
     let calls = CALLS.load(Ordering::Relaxed);
     let (read, write) = capacity::consumed();

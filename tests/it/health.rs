@@ -11,7 +11,9 @@ use serde_json::{json, Value};
 
 use scim_lambda::clock;
 use scim_lambda::store::keys;
-use scim_lambda::store::request_stats::{C2XX, C4XX, C5XX, LAST_FAILURE_AT, LAST_SUCCESS_AT};
+use scim_lambda::store::request_stats::{
+    hour_of, C2XX, C4XX, C5XX, LAST_FAILURE_AT, LAST_SUCCESS_AT,
+};
 
 use crate::support::Scim;
 
@@ -182,7 +184,7 @@ async fn hour_of_requests(s: &Scim, hours_ago: i64, counts: [u64; 3], last: [Opt
         ),
         (
             "sk".to_string(),
-            AttributeValue::S(keys::request_stats_sk(at)),
+            AttributeValue::S(keys::request_stat_sk(&hour_of(at))),
         ),
     ]);
     for (name, n) in [C2XX, C4XX, C5XX].into_iter().zip(counts) {

@@ -27,6 +27,7 @@ mod portal;
 mod portal_links;
 mod portal_reads;
 mod replays;
+mod request_log;
 mod support;
 mod template;
 mod users;

@@ -514,3 +514,34 @@ async fn a_refused_token_is_explained_in_plain_words() {
     let why = error["explanation"].as_str().unwrap();
     assert!(why.contains("wrong, revoked or expired"), "{why}");
 }
+
+#[tokio::test]
+async fn the_activity_tab_shows_failures_first_with_what_to_change() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    s.user("ada@example.com").await;
+    let duplicate = s
+        .post(
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com", "password": "Secr3t!pw"}),
+        )
+        .await;
+    assert_eq!(duplicate.status, 409);
+    s.flush_log().await;
+    let page = get(&s, &session, "/portal/activity").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = text(&page);
+    let failures = html
+        .split("id=\"failures\"")
+        .nth(1)
+        .expect("a failures list");
+    let failures = failures.split("id=\"requests\"").next().unwrap();
+    assert!(failures.contains("409"), "{failures}");
+    assert!(
+        failures.contains("already exists"),
+        "the explanation: {failures}"
+    );
+    assert!(!failures.contains(">201<"), "a success among the failures");
+    assert!(html.contains("201"), "every request is listed too");
+    assert!(!html.contains("Secr3t!pw"), "a password on the page");
+}

@@ -50,7 +50,8 @@ fn subset(want: &Value, got: &Value) -> bool {
     }
 }
 
-async fn replay(folder: &str) {
+/// Replays `folder` on a fresh server; returns the server and how many requests it sent.
+pub(crate) async fn replay(folder: &str) -> (Scim, usize) {
     let s = Scim::start().await;
     let dir = format!("{}/tests/replays/{folder}", env!("CARGO_MANIFEST_DIR"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
@@ -59,6 +60,7 @@ async fn replay(folder: &str) {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no steps in {dir}");
+    let steps = files.len();
     let base = if folder.ends_with("-v1") {
         s.v1("")
     } else {
@@ -171,6 +173,7 @@ async fn replay(folder: &str) {
         failures.len(),
         failures.join("\n")
     );
+    (s, steps)
 }
 
 /// What the protocol says a step may emit (besides the directory's activation).

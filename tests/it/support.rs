@@ -2,6 +2,8 @@
 //! a fresh directory with its own token, and the real local server on an ephemeral port, so tests
 //! speak HTTP exactly as an IdP does and can read what each request cost in DynamoDB calls.
 //! `AWS_ENDPOINT_URL_DYNAMODB` set: the tests use that endpoint instead (DynamoDB Local, ...).
+//! The server's request log is written as in `scim-local`, by an in-process pipeline, through a
+//! meter of its own (`log_meter`): the app's meter sees exactly what the request path costs.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use scim_lambda::api::App;
 use scim_lambda::local::embedded;
 use scim_lambda::local::meter::{IdempotencyTokens, Meter};
 use scim_lambda::management_key::ManagementKey;
+use scim_lambda::service::request_log::Pipeline;
 use scim_lambda::service::{directories, PublicUrl, Service};
 use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::Value;
@@ -22,6 +25,8 @@ pub struct Local {
     /// The metered endpoint (what `store` talks to); hand it to child processes.
     pub endpoint: String,
     pub meter: Arc<Meter>,
+    /// The DynamoDB endpoint behind the meter.
+    pub upstream: String,
 }
 
 pub async fn local() -> Local {
@@ -42,6 +47,7 @@ pub async fn local() -> Local {
         store,
         endpoint,
         meter,
+        upstream,
     }
 }
 
@@ -64,6 +70,8 @@ pub struct Scim {
     endpoint: String,
     /// What opens this server's `/manage/` routes (as scim-local prints it).
     pub management_key: ManagementKey,
+    /// Every DynamoDB call of the request log's writer (off the request path).
+    pub log_meter: Arc<Meter>,
 }
 
 pub struct Reply {
@@ -89,7 +97,12 @@ impl Scim {
             store,
             meter,
             endpoint,
+            upstream,
         } = local().await;
+        let log_meter = Meter::start(&upstream, IdempotencyTokens::Forward)
+            .await
+            .expect("meter");
+        let log_store = Store::local(log_meter.endpoint(), DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let public = format!("http://{addr}");
@@ -97,6 +110,13 @@ impl Scim {
         app.budget = budget;
         // The tests' webhook receivers listen on 127.0.0.1, as on a developer's machine.
         app.webhook_urls = scim_lambda::service::webhooks::target::UrlPolicy::Local;
+        // Written when a test flushes it (or 25 records wait), never on a timer: a write in the
+        // middle of a measured request would blur the process-wide call counters it is checked
+        // against (`cost.rs`).
+        app.request_log = Some(Pipeline::start(
+            Service::new(log_store),
+            std::time::Duration::from_secs(24 * 3600),
+        ));
         let app = Arc::new(app);
         let management_key = ManagementKey::generate();
         tokio::spawn(scim_lambda::local::serve(
@@ -117,6 +137,14 @@ impl Scim {
             meter,
             endpoint,
             management_key,
+            log_meter,
+        }
+    }
+
+    /// Waits until every request answered so far is in the request log.
+    pub async fn flush_log(&self) {
+        if let Some(p) = &self.app.request_log {
+            p.flush().await;
         }
     }
 

@@ -1,6 +1,6 @@
 //! The management API for the application that deploys this stack: its own admin screens create
 //! directories and their credentials, read normalised users and groups, read the Events API and
-//! register webhooks. Routes live under `/manage/`, behind API Gateway's `AWS_IAM` authorizer
+//! register webhooks, and read the SCIM request log. Routes live under `/manage/`, behind API Gateway's `AWS_IAM` authorizer
 //! (SigV4; see template.yaml): a SCIM token never opens them, and this handler never reads one.
 //! The local server serves them too, on loopback only, without IAM but with its management key
 //! and its checks against tunnels, CSRF and DNS rebinding (`local/server.rs`).
@@ -22,13 +22,13 @@ use serde::Serialize;
 pub use request::{allowed_methods, takes};
 pub use request::{
     DirectoryRequest, EventsQuery, ManageRequest, NewCredential, NewDirectory, PageQuery,
-    ResumeDeliveries, WebhookTarget, MAX_PAGE,
+    RequestsQuery, ResumeDeliveries, WebhookTarget, MAX_PAGE,
 };
 
 use super::request::public_base;
 use super::App;
 use crate::service::{
-    credentials, deadline, directories, directory_reads, event_reads, portal_links,
+    credentials, deadline, directories, directory_reads, event_reads, portal_links, request_log,
     webhook_registrations, ManagementError, PublicUrl,
 };
 
@@ -227,6 +227,10 @@ async fn dispatch_directory(
         R::ListEvents(q) => answer(
             200,
             &event_reads::read(svc, d, q.after, q.limit, &q.types).await?,
+        ),
+        R::ListRequests(q) => answer(
+            200,
+            &request_log::list(svc, d, &q.filter, q.after.as_ref(), q.limit).await?,
         ),
         R::ShowWebhook => answer(200, &webhook_registrations::show(svc, d).await?),
         R::SetWebhook(b) => answer(

@@ -27,6 +27,7 @@ use crate::service::event_reads::EventsPage;
 use crate::service::portal_links::{
     CreatedPortalLink, NewPortalLink, PortalLinkRevoked, PortalLinkView,
 };
+use crate::service::request_log::RequestPage;
 use crate::service::webhook_registrations::{RegisteredWebhook, WebhookDeleted, WebhookView};
 
 /// One operation: how it is called and what it answers.
@@ -50,6 +51,14 @@ enum Query {
     Limit,
     /// `event=a,b`: only these event types.
     EventTypes,
+    /// The request log's filters and its opaque `after`.
+    StatusClasses,
+    Method,
+    Resource,
+    ResourceId,
+    Since,
+    Until,
+    AfterCursor,
 }
 
 /// Schemas of what the API takes in (as it parses them) and gives out (as it renders them).
@@ -116,6 +125,7 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         Operation { query: &[AfterId, Limit], ..op("get", "/manage/directories/{directoryId}/groups", "listGroups", "Normalised groups, in creation order", 200, s.answer::<ResourcePage<NormalisedGroup>>()) },
         op("get", "/manage/directories/{directoryId}/groups/{id}", "getGroup", "One normalised group", 200, s.answer::<NormalisedGroup>()),
         Operation { query: &[AfterSequence, Limit, EventTypes], ..op("get", "/manage/directories/{directoryId}/events", "listEvents", "The directory's events after a sequence number, in order", 200, s.answer::<EventsPage>()) },
+        Operation { query: &[StatusClasses, Method, Resource, ResourceId, Since, Until, AfterCursor, Limit], ..op("get", "/manage/directories/{directoryId}/requests", "listRequests", "The SCIM request log: every request to the directory's URLs (and refused token requests), newest first, redacted, kept RequestLogRetentionDays (docs/request-log.md)", 200, s.answer::<RequestPage>()) },
         op("get", "/manage/directories/{directoryId}/webhook", "showWebhook", "The webhook registration and its delivery state (null: none)", 200, s.answer::<Option<WebhookView>>()),
         Operation { body: s.request::<WebhookTarget>(), ..op("put", "/manage/directories/{directoryId}/webhook", "setWebhook", "Register (or re-register) the webhook; the signing secret is shown once", 200, s.answer::<RegisteredWebhook>()) },
         Operation { body: s.request::<ResumeDeliveries>(), ..op("patch", "/manage/directories/{directoryId}/webhook", "resumeWebhook", "Deliver again from a sequence number on (parked events; after a 410)", 200, s.answer::<Option<WebhookView>>()) },
@@ -144,6 +154,41 @@ fn query_parameter(q: Query) -> Value {
         Query::EventTypes => (
             "event",
             "Only these event types, comma-separated (e.g. dsync.user.created,dsync.user.deleted)",
+            json!({"type": "string"}),
+        ),
+        Query::StatusClasses => (
+            "status",
+            "Only these status classes, comma-separated: 2xx (2xx and 3xx), 4xx, 5xx",
+            json!({"type": "string", "pattern": "^[245]xx(,[245]xx)*$"}),
+        ),
+        Query::Method => (
+            "method",
+            "Only this HTTP method",
+            json!({"type": "string", "pattern": "^[A-Za-z]{1,10}$"}),
+        ),
+        Query::Resource => (
+            "resource",
+            "Only requests about Users, Groups or other (discovery, token endpoint)",
+            json!({"enum": ["Users", "Groups", "other"]}),
+        ),
+        Query::ResourceId => (
+            "resource_id",
+            "Only requests naming this resource id in their path",
+            json!({"type": "string", "minLength": 1, "maxLength": 200}),
+        ),
+        Query::Since => (
+            "since",
+            "From this UTC time on (e.g. 2026-12-04T10:00:00Z)",
+            json!({"type": "string", "format": "date-time", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{3})?Z$"}),
+        ),
+        Query::Until => (
+            "until",
+            "Up to this UTC time",
+            json!({"type": "string", "format": "date-time", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{3})?Z$"}),
+        ),
+        Query::AfterCursor => (
+            "after",
+            "The previous page's list_metadata.after (older records)",
             json!({"type": "string"}),
         ),
     };

@@ -12,8 +12,10 @@ use serde_json::Value;
 use super::{fail, Failure};
 use crate::api::request::{percent_decode, query_pairs, route_path};
 use crate::provider::Provider;
+use crate::request_log::{RequestFilter, Resource, StatusClass};
 use crate::service::directories::AuthMethods;
 use crate::service::portal_links::{NewPortalLink, PortalLinkOptions};
+use crate::service::request_log::RequestCursor;
 
 /// Most items one page of users, groups or events returns.
 pub const MAX_PAGE: usize = 100;
@@ -82,6 +84,14 @@ pub struct EventsQuery {
     pub types: Vec<String>,
 }
 
+/// `?status=&method=&resource=&resource_id=&since=&until=&after=&limit=` of the request log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestsQuery {
+    pub filter: RequestFilter,
+    pub after: Option<RequestCursor>,
+    pub limit: usize,
+}
+
 /// Every route of the management API (template.yaml's `/manage/...`), with what it carries.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum ManageRequest {
@@ -129,6 +139,8 @@ pub enum DirectoryRequest {
         id: String,
     },
     ListEvents(EventsQuery),
+    /// The SCIM request log, newest first.
+    ListRequests(RequestsQuery),
     ShowWebhook,
     SetWebhook(WebhookTarget),
     DeleteWebhook,
@@ -147,7 +159,7 @@ pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
         ["directories", _, "tokens" | "clients" | "portal-links"] => &[Method::GET, Method::POST],
         ["directories", _, "tokens" | "clients" | "portal-links", _] => &[Method::DELETE],
         ["directories", _, "auth"] => &[Method::PUT],
-        ["directories", _, "users" | "groups" | "events" | "portal-activity"] => GET,
+        ["directories", _, "users" | "groups" | "events" | "portal-activity" | "requests"] => GET,
         ["directories", _, "users" | "groups", _] => GET,
         ["directories", _, "webhook"] => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
         _ => return None,
@@ -249,6 +261,7 @@ impl DirectoryRequest {
             (&Method::GET, ["users", id]) => R::GetUser { id: id.to_string() },
             (&Method::GET, ["groups", id]) => R::GetGroup { id: id.to_string() },
             (&Method::GET, ["events"]) => R::ListEvents(events_query(req)?),
+            (&Method::GET, ["requests"]) => R::ListRequests(requests_query(req)?),
             (&Method::GET, ["webhook"]) => R::ShowWebhook,
             (&Method::DELETE, ["webhook"]) => R::DeleteWebhook,
             (&Method::PUT, ["webhook"]) => R::SetWebhook(webhook_target(&json_body(req)?)?),
@@ -341,6 +354,73 @@ fn events_query(req: &Request) -> Result<EventsQuery, Failure> {
         after,
         limit: page_size(query(req, "limit"))?,
         types,
+    })
+}
+
+fn requests_query(req: &Request) -> Result<RequestsQuery, Failure> {
+    let invalid = |m: &str| fail(400, "invalid_request", m);
+    let statuses = match query(req, "status") {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|c| StatusClass::from_name(c.trim()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                invalid("\"status\" must be 2xx, 4xx or 5xx (or several, comma-separated)")
+            })?,
+    };
+    let method = match query(req, "method") {
+        None => None,
+        Some(m) if !m.is_empty() && m.len() <= 10 && m.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(m.to_ascii_uppercase())
+        }
+        Some(_) => {
+            return Err(invalid(
+                "\"method\" must be an HTTP method (GET, POST, ...)",
+            ))
+        }
+    };
+    let resource = match query(req, "resource") {
+        None => None,
+        Some(r) => Some(
+            Resource::from_name(&r)
+                .ok_or_else(|| invalid("\"resource\" must be Users, Groups or other"))?,
+        ),
+    };
+    let resource_id = match query(req, "resource_id") {
+        Some(id) if id.is_empty() || id.len() > 200 => {
+            return Err(invalid("\"resource_id\" must be 1 to 200 characters"))
+        }
+        other => other,
+    };
+    let time = |name: &str| match query(req, name) {
+        None => Ok(None),
+        Some(t) => crate::clock::parse_rfc3339(&t).map(Some).ok_or_else(|| {
+            fail(
+                400,
+                "invalid_request",
+                format!("\"{name}\" must be a UTC time like 2026-12-04T10:00:00Z"),
+            )
+        }),
+    };
+    let after = match query(req, "after") {
+        None => None,
+        Some(a) => Some(
+            RequestCursor::parse(&a)
+                .ok_or_else(|| invalid("\"after\" must be a list_metadata.after this API gave"))?,
+        ),
+    };
+    Ok(RequestsQuery {
+        filter: RequestFilter {
+            statuses,
+            method,
+            resource,
+            resource_id,
+            since: time("since")?,
+            until: time("until")?,
+        },
+        after,
+        limit: page_size(query(req, "limit"))?,
     })
 }
 
@@ -505,6 +585,34 @@ mod tests {
     }
 
     #[test]
+    fn the_request_log_is_filtered_by_what_the_query_names() {
+        let r = request(
+            "GET",
+            "https://h/manage/directories/d/requests?status=4xx,5xx&method=patch&resource=Users&resource_id=u1&since=2026-12-04T10:00:00Z&limit=5",
+            "",
+        );
+        let ManageRequest::Directory {
+            request: DirectoryRequest::ListRequests(q),
+            ..
+        } = ManageRequest::parse(&r).unwrap()
+        else {
+            panic!("not a request log read")
+        };
+        assert_eq!(
+            q.filter,
+            RequestFilter {
+                statuses: vec![StatusClass::ClientError, StatusClass::ServerError],
+                method: Some("PATCH".into()),
+                resource: Some(Resource::Users),
+                resource_id: Some("u1".into()),
+                since: crate::clock::parse_rfc3339("2026-12-04T10:00:00Z"),
+                until: None,
+            }
+        );
+        assert_eq!((q.limit, q.after), (5, None));
+    }
+
+    #[test]
     fn a_directory_without_a_name_or_an_unknown_route_is_refused() {
         let r = request("POST", "https://h/manage/directories", r#"{"name": " "}"#);
         assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
@@ -512,6 +620,18 @@ mod tests {
         let f = ManageRequest::parse(&r).unwrap_err();
         assert_eq!((f.status, f.code), (405, "method_not_allowed"));
         assert_eq!(f.allow.as_deref(), Some("GET, PUT, PATCH, DELETE"));
+        let r = request(
+            "GET",
+            "https://h/manage/directories/d/requests?status=3xx",
+            "",
+        );
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
+        let r = request(
+            "GET",
+            "https://h/manage/directories/d/requests?after=bm9wZQ",
+            "",
+        );
+        assert_eq!(ManageRequest::parse(&r).unwrap_err().status, 400);
         let r = request("GET", "https://h/manage/directories/d/elsewhere", "");
         let f = ManageRequest::parse(&r).unwrap_err();
         assert_eq!((f.status, f.code), (404, "not_found"));

@@ -249,6 +249,25 @@ async fn serve(
             let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
             html(StatusCode::OK, pages::credentials(&frame, &c, offers))
         }
+        R::Activity { all, after } => {
+            // Failures first (the newest 20), then every request; paging continues the latter.
+            let failures = if all {
+                None
+            } else {
+                Some(portal::requests(svc, s, true, None, 20).await?)
+            };
+            let every = portal::requests(svc, s, false, after.as_deref(), PAGE_SIZE).await?;
+            let empty = crate::service::request_log::RequestPage {
+                data: Vec::new(),
+                provider: None,
+                list_metadata: crate::service::directory_reads::ListMetadata { after: None },
+            };
+            let failures = failures.unwrap_or(empty);
+            html(
+                StatusCode::OK,
+                pages::activity(&frame, &failures, &every, all),
+            )
+        }
         R::Asset(_) | R::OpenPage { .. } | R::Open { .. } => unreachable_route(ctx),
     })
 }

@@ -45,6 +45,8 @@ pub enum PortalRequest {
     Groups(ListParams),
     /// `GET /portal/credentials`.
     Credentials,
+    /// `GET /portal/activity[?all=1&after=]`: failures first, then every request.
+    Activity { all: bool, after: Option<String> },
     /// `GET /portal/assets/{name}`.
     Asset(String),
 }
@@ -148,10 +150,16 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
         (["users", id], true, _) => R::User(id.to_string()),
         (["groups"], true, _) => R::Groups(list()),
         (["credentials"], true, _) => R::Credentials,
+        (["activity"], true, _) => R::Activity {
+            all: param("all").is_some(),
+            after: param("after"),
+        },
         (["assets", name], true, _) => R::Asset(name.to_string()),
         (["open"] | ["provider"], _, _) => return Err(Unparsed::Method("GET, POST")),
         ([] | ["setup"] | ["status"] | ["users"] | ["users", _] | ["groups"], _, _)
-        | (["credentials"] | ["assets", _], _, _) => return Err(Unparsed::Method("GET")),
+        | (["credentials"] | ["activity"] | ["assets", _], _, _) => {
+            return Err(Unparsed::Method("GET"))
+        }
         (["tokens"] | ["clients"] | [_, _, "revoke"], _, _) => {
             return Err(Unparsed::Method("POST"))
         }

@@ -4,11 +4,13 @@
 //! script and the stylesheets are files under `/portal/assets/` (`super::assets`), and what the
 //! script needs to know rides in `data-` attributes.
 
+mod activity;
 mod credentials;
 mod lists;
 mod notice;
 mod setup;
 
+pub use activity::activity;
 pub use credentials::credentials;
 pub use lists::{groups, user, users};
 pub use notice::{notice, open_page, Notice};
@@ -26,6 +28,7 @@ pub enum Tab {
     Users,
     Groups,
     Credentials,
+    Activity,
     None,
 }
 
@@ -97,6 +100,7 @@ impl Frame<'_> {
                             (self.tab("users", "Users", tab == Tab::Users))
                             (self.tab("groups", "Groups", tab == Tab::Groups))
                             (self.tab("credentials", "Credentials", tab == Tab::Credentials))
+                            (self.tab("activity", "Activity", tab == Tab::Activity))
                         }
                     }
                     main { (main) }
