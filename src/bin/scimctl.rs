@@ -1,7 +1,7 @@
 //! `scimctl`: the admin CLI — tables, directories, tokens — against whatever DynamoDB endpoint the
-//! environment names, or, with `SCIM_MANAGEMENT_URL`, against a running `scim-local`'s management
-//! API (with its management key). Every command prints human text, or one JSON document with
-//! `--json`.
+//! environment names, or, with `SCIM_MANAGEMENT_URL`, through a management API: a running
+//! `scim-local`'s (with its management key) or a deployed stack's (SigV4 with the operator's AWS
+//! credentials). Every command prints human text, or one JSON document with `--json`.
 
 use clap::{Parser, Subcommand};
 use hyper::Method;
@@ -23,8 +23,9 @@ struct Cli {
     /// Print one JSON document instead of text (for scripts).
     #[arg(long, global = true)]
     json: bool,
-    /// A running scim-local's management API (e.g. http://127.0.0.1:8080/manage) instead of the
-    /// tables; the key comes from SCIM_MANAGEMENT_KEY or .local/scim-local.management-key.
+    /// A management API instead of the tables: a running scim-local's (http://127.0.0.1:8080/manage;
+    /// the key comes from SCIM_MANAGEMENT_KEY or .local/scim-local.management-key), or a deployed
+    /// stack's ManagementApiBase (https://…/manage; signed with your AWS credentials, SigV4).
     #[arg(long, global = true, env = ENV_MANAGEMENT_URL)]
     management_url: Option<String>,
     #[command(subcommand)]
@@ -480,7 +481,7 @@ async fn over_api(
     command: &Command,
     as_json: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let api = ManagementClient::from_env(base)?;
+    let api = ManagementClient::from_env(base).await?;
     if let Command::Events {
         command:
             EventsCommand::Tail {
