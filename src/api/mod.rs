@@ -11,6 +11,7 @@ mod request;
 pub mod resources;
 mod response;
 pub mod routes;
+pub mod web;
 
 use std::time::Instant;
 
