@@ -2,6 +2,7 @@
 //! path, query, body), is authenticated, dispatched to the function that serves it, and every outcome —
 //! success or `ScimError` — becomes one SCIM response. One structured log line per request.
 
+pub mod console;
 pub mod discovery;
 pub mod lambda;
 pub mod manage;
