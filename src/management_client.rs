@@ -4,7 +4,7 @@
 //!   (`management_key.rs`), sent to a loopback host only, so the key never leaves the machine;
 //! - `https://…/manage` (a deployed stack's `ManagementApiBase`): SigV4 for `execute-api`, the
 //!   signature API Gateway's `AWS_IAM` authorizer checks, with the operator's credentials from
-//!   aws-config's default chain (environment, profile, SSO, instance role). The region is the
+//!   aws-config's default chain (environment, profile, instance role). The region is the
 //!   one in an `execute-api` host name, else the configured one (a custom domain names none).
 //!
 //! Without `SCIM_MANAGEMENT_URL`, `scimctl` works on the tables directly and needs neither.
@@ -42,7 +42,7 @@ pub enum ClientError {
     BadKey,
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
-    #[error("no AWS credentials to sign with: configure them as for the AWS CLI (AWS_PROFILE, aws sso login, environment variables)")]
+    #[error("no AWS credentials to sign with: set AWS_PROFILE or the AWS_* variables (with IAM Identity Center: eval \"$(aws configure export-credentials --format env)\")")]
     NoCredentials,
     #[error("the AWS credentials could not be loaded")]
     Credentials(#[source] aws_credential_types::provider::error::CredentialsError),

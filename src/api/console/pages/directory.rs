@@ -83,7 +83,7 @@ pub fn overview(
             dt { "Linked" } dd { (v.linked_at.as_deref().map_or("Not yet".into(), when)) }
             dt { "Last request" } dd { (v.last_request_at.as_deref().map_or("Never".into(), when)) }
             dt { "Last error" }
-            dd id="last-error" {
+            dd id="directory-last-error" {
                 @match &v.last_error {
                     Some(e) => {
                         @if let Some(s) = e.status { strong { (s) } " " }
