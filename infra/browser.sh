@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The Admin Portal in a real browser (tests/browser, pytest + Playwright): installs what it needs
-# when missing (Debian's headless Chromium, libfaketime, the pinned Python packages in
-# .venv-browser), starts scim-local on a free port with a throwaway in-memory store, and runs the
-# tests against it. Stops what it started.
+# The Admin Portal and the operator console in a real browser (tests/browser, pytest + Playwright):
+# installs what it needs when missing (Debian's headless Chromium, libfaketime, the pinned Python
+# packages in .venv-browser), starts scim-local on a free port with a throwaway in-memory store, and
+# runs the tests against it (the console's tests start `scimctl console` on it). Stops what it started.
 #   infra/browser.sh [pytest args]            install if missing, then run the tests
 #   infra/browser.sh --install                install only (the test command does it in the background)
-#   SCIM_WRITE_SCREENSHOTS=1 infra/browser.sh  save the screenshots into docs/portal/ (README shows
-#                                             them) instead of target/browser/
+#   SCIM_WRITE_SCREENSHOTS=1 infra/browser.sh  save the screenshots into docs/portal/ and
+#                                             docs/console/ (README shows them) instead of target/browser/
 #
 # The portal is served as http://localhost:PORT, so a host page on http://127.0.0.1:OTHER is
 # another site (embedded mode). scim-local runs under libfaketime with an offset the tests move
@@ -37,6 +37,8 @@ clock="$STATE/browser-faketime"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null || true' EXIT
 [ -x "$bin" ] || (cd "$ROOT" && cargo build --quiet --features local --bin scim-local)
+scimctl="${CARGO_TARGET_DIR:-$ROOT/target}/debug/scimctl"
+[ -x "$scimctl" ] || (cd "$ROOT" && cargo build --quiet --features local --bin scimctl)
 
 # The public URL must name the port before the server starts, so the port is chosen here.
 port="$("$BROWSER_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -57,10 +59,15 @@ done
 [ -n "$key" ] || { echo "scim-local did not start; see $log" >&2; exit 1; }
 
 shots="$ROOT/target/browser"
-[ -n "${SCIM_WRITE_SCREENSHOTS:-}" ] && shots="$ROOT/docs/portal"
-mkdir -p "$shots"
+console_shots="$ROOT/target/browser/console"
+if [ -n "${SCIM_WRITE_SCREENSHOTS:-}" ]; then
+  shots="$ROOT/docs/portal"
+  console_shots="$ROOT/docs/console"
+fi
+mkdir -p "$shots" "$console_shots"
 export SCIM_PORTAL_BASE="http://localhost:$port" SCIM_MANAGEMENT_KEY="$key" \
   SCIM_FAKETIME_FILE="$clock" SCIM_LOCAL_LOG="$log" SCIM_SCREENSHOTS="$shots" \
-  SCIM_CHROMIUM="$chromium" PYTHONDONTWRITEBYTECODE=1
+  SCIM_CHROMIUM="$chromium" PYTHONDONTWRITEBYTECODE=1 \
+  SCIM_SCIMCTL="$scimctl" SCIM_CONSOLE_SCREENSHOTS="$console_shots"
 cd "$ROOT"
 "$BROWSER_VENV/bin/python" -m pytest -p no:cacheprovider -q "$@" tests/browser

@@ -4,6 +4,7 @@
 //! one request-log record (`crate::request_log`) per request to a directory's URLs: emitted here,
 //! stored off the request path (`service::request_log`), never with a DynamoDB call of its own.
 
+pub mod console;
 pub mod discovery;
 pub mod lambda;
 pub mod manage;
@@ -13,6 +14,7 @@ mod request;
 pub mod resources;
 mod response;
 pub mod routes;
+pub mod web;
 
 use std::time::Instant;
 

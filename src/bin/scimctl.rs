@@ -1,7 +1,7 @@
 //! `scimctl`: the admin CLI — tables, directories, tokens — against whatever DynamoDB endpoint the
-//! environment names, or, with `SCIM_MANAGEMENT_URL`, against a running `scim-local`'s management
-//! API (with its management key). Every command prints human text, or one JSON document with
-//! `--json`.
+//! environment names, or, with `SCIM_MANAGEMENT_URL`, through a management API: a running
+//! `scim-local`'s (with its management key) or a deployed stack's (SigV4 with the operator's AWS
+//! credentials). Every command prints human text, or one JSON document with `--json`.
 
 use clap::{Parser, Subcommand};
 use hyper::Method;
@@ -25,8 +25,9 @@ struct Cli {
     /// Print one JSON document instead of text (for scripts).
     #[arg(long, global = true)]
     json: bool,
-    /// A running scim-local's management API (e.g. http://127.0.0.1:8080/manage) instead of the
-    /// tables; the key comes from SCIM_MANAGEMENT_KEY or .local/scim-local.management-key.
+    /// A management API instead of the tables: a running scim-local's (http://127.0.0.1:8080/manage;
+    /// the key comes from SCIM_MANAGEMENT_KEY or .local/scim-local.management-key), or a deployed
+    /// stack's ManagementApiBase (https://…/manage; signed with your AWS credentials, SigV4).
     #[arg(long, global = true, env = ENV_MANAGEMENT_URL)]
     management_url: Option<String>,
     #[command(subcommand)]
@@ -83,6 +84,16 @@ enum Command {
     Portal {
         #[command(subcommand)]
         command: PortalCommand,
+    },
+    /// The operator console: a web UI over the management API (--management-url), on this
+    /// machine only. Prints the address to open (it carries this run's token).
+    Console {
+        /// The loopback address to listen on (anything else is refused).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// The port (0: any free one).
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
     },
 }
 
@@ -264,6 +275,13 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
+    if let Command::Console { bind, port } = cli.command {
+        if let Err(e) = console(cli.management_url.as_deref(), bind, port).await {
+            eprintln!("scimctl console: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let outcome = match cli.management_url.as_deref().filter(|u| !u.is_empty()) {
         Some(url) => over_api(url, &cli.command, cli.json).await,
         None => direct(cli.command, cli.json).await.map_err(Into::into),
@@ -272,6 +290,34 @@ async fn main() {
         eprintln!("scimctl: {e}");
         std::process::exit(1);
     }
+}
+
+/// `scimctl console`: serves the operator console until Ctrl-C.
+async fn console(
+    management_url: Option<&str>,
+    ip: std::net::IpAddr,
+    port: u16,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use scim_lambda::api::console::{self, Console};
+    let Some(url) = management_url.filter(|u| !u.is_empty()) else {
+        return Err(format!(
+            "the console works over a management API: set {ENV_MANAGEMENT_URL} (or \
+             --management-url) to scim-local's (http://127.0.0.1:8080/manage) or to your \
+             stack's ManagementApiBase output"
+        )
+        .into());
+    };
+    let api = ManagementClient::from_env(url).await?;
+    let listener = console::bind(std::net::SocketAddr::new(ip, port)).await?;
+    let console = std::sync::Arc::new(Console::new(api)?);
+    println!("scimctl console: management API {}", console.api_base());
+    println!("Open {}", console.url(listener.local_addr()?));
+    println!("(the address carries this run's token; Ctrl-C stops the console)");
+    tokio::select! {
+        served = console::serve(listener, console) => served?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
 }
 
 /// One command on the tables themselves, through the service functions the management API runs.
@@ -297,6 +343,7 @@ async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> 
         Command::Client { command } => client(&svc, &base, command).await?,
         Command::Webhook { command } => webhook(&svc, command).await?,
         Command::Portal { command } => portal(&svc, &base, command).await?,
+        Command::Console { .. } => return Ok(()),
         Command::Events {
             command:
                 EventsCommand::Tail {
@@ -603,7 +650,7 @@ async fn over_api(
     command: &Command,
     as_json: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let api = ManagementClient::from_env(base)?;
+    let api = ManagementClient::from_env(base).await?;
     if let Command::Events {
         command:
             EventsCommand::Tail {
@@ -725,6 +772,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
         Command::Portal { command } => portal_route(command),
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
         Command::Requests { .. } => return Err("the request log is paged, not one route".into()),
+        Command::Console { .. } => return Err("the console serves pages, not one route".into()),
     })
 }
 

@@ -9,6 +9,7 @@ Run through infra/browser.sh, which sets the SCIM_* variables read here."""
 import os
 import re
 import socket
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -247,3 +248,53 @@ def secret_of(url):
     m = re.search(r"scim_pl_[0-9a-f]{64}", url)
     assert m, f"no secret in {url}"
     return m.group(0)
+
+
+# -- the operator console: `scimctl console` over scim-local's management API ------------------------
+
+
+class Console:
+    """A `scimctl console` run against scim-local with the management key: `url` is the address it
+    printed (with its one-time `?token=`), `origin` where it serves."""
+
+    def __init__(self):
+        binary = os.environ.get("SCIM_SCIMCTL") or str(ROOT / "target" / "debug" / "scimctl")
+        env = dict(os.environ, SCIM_MANAGEMENT_URL=BASE + "/manage", SCIM_MANAGEMENT_KEY=KEY)
+        self.process = subprocess.Popen(
+            [binary, "console", "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.url = None
+        lines = []
+        for line in self.process.stdout:
+            lines.append(line)
+            m = re.match(r"Open (http://127\.0\.0\.1:\d+/\?token=[0-9a-f]{64})$", line.strip())
+            if m:
+                self.url = m.group(1)
+                break
+        assert self.url, "scimctl console did not print its address:\n" + "".join(lines)
+        self.origin = self.url.split("/?")[0]
+        # Keep reading its output, so it never blocks on a full pipe.
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def console():
+    c = Console()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def console_shot():
+    """Saves a PNG into SCIM_CONSOLE_SCREENSHOTS (docs/console/ or target/browser/console/)."""
+    out = Path(os.environ.get("SCIM_CONSOLE_SCREENSHOTS") or ROOT / "target" / "browser" / "console")
+    out.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name, full_page=True):
+        page.screenshot(path=str(out / f"{name}.png"), full_page=full_page)
+
+    return save

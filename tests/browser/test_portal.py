@@ -157,6 +157,23 @@ def test_an_admin_opens_the_link_picks_okta_and_watches_the_directory_become_lin
     assert token not in page.content()
     shot(page, "07-credentials")
 
+    # The IdP sends a duplicate: the Activity tab lists it first, with what to change (the
+    # request log is written off the request path, so the page may need a moment).
+    dup = idp.http.post(f"{idp.base}/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                   "userName": alice["userName"], "password": "Secr3t!pw"}, timeout=10)
+    assert dup.status_code == 409, dup.text
+    for _ in range(20):
+        page.get_by_role("link", name="Activity").click()
+        if page.locator("#failures").count():
+            break
+        page.wait_for_timeout(250)
+    failures = page.locator("#failures")
+    expect(failures).to_contain_text("409")
+    expect(failures).to_contain_text("already exists")
+    expect(page.locator("#requests")).to_contain_text("POST")
+    assert "Secr3t!pw" not in page.content()
+    shot(page, "10-activity")
+
 
 # (b) ------------------------------------------------------------------------------------------------
 

@@ -1,13 +1,10 @@
-//! The portal's static files, embedded in the binary: one script, one stylesheet (and the
-//! brand's, `brand::Brand::css`). Their URLs carry a hash of their content, so a browser may
+//! The portal's static files: the shared script and stylesheet (`api::web::assets`) and the
+//! brand's (`brand::Brand::css`). Their URLs carry a hash of their content, so a browser may
 //! keep them for a year and a new build is fetched at once.
 
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
-
-pub const JS_BODY: &str = include_str!("assets/portal.js");
-pub const CSS_BODY: &str = include_str!("assets/portal.css");
+use crate::api::web::assets::{version as hash, CSS_BODY, CSS_TYPE, JS_BODY, JS_TYPE};
 
 /// Paths under the portal's root, with the content hash.
 pub static JS: Versioned = Versioned("portal.js");
@@ -26,25 +23,15 @@ impl std::fmt::Display for Versioned {
 /// One hash over every asset and the brand (a change to either changes every URL).
 fn version() -> &'static str {
     static V: OnceLock<String> = OnceLock::new();
-    V.get_or_init(|| {
-        let mut h = Sha256::new();
-        h.update(JS_BODY);
-        h.update(CSS_BODY);
-        h.update(super::brand::Brand::get().css());
-        h.finalize()
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    })
+    V.get_or_init(|| hash(&[JS_BODY, CSS_BODY, &super::brand::Brand::get().css()]))
 }
 
 /// The body and content type of the asset `name`.
 pub fn get(name: &str) -> Option<(String, &'static str)> {
     match name {
-        "portal.js" => Some((JS_BODY.into(), "text/javascript; charset=utf-8")),
-        "portal.css" => Some((CSS_BODY.into(), "text/css; charset=utf-8")),
-        "brand.css" => Some((super::brand::Brand::get().css(), "text/css; charset=utf-8")),
+        "portal.js" => Some((JS_BODY.into(), JS_TYPE)),
+        "portal.css" => Some((CSS_BODY.into(), CSS_TYPE)),
+        "brand.css" => Some((super::brand::Brand::get().css(), CSS_TYPE)),
         _ => None,
     }
 }

@@ -23,13 +23,13 @@ mod request;
 
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
-use maud::Markup;
 use serde_json::json;
 
 use self::brand::Brand;
 use self::pages::{Frame, Notice, Revealed};
 use self::request::{ListParams, Parsed, PortalRequest, Unparsed, COOKIE};
 use super::request::public_base;
+use super::web::{self, html, json_answer};
 use super::App;
 use crate::service::management::ManagementError;
 use crate::service::portal::{self, PortalError, PortalSession};
@@ -346,11 +346,7 @@ async fn open(ctx: &Ctx<'_>, req: &Request, secret: &str) -> Result<Response<Bod
 /// A form post of this session from this origin: the CSRF token matches, and the browser's
 /// `Origin` / `Sec-Fetch-Site`, when sent, name this site.
 fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession, base: &PublicUrl) -> bool {
-    let token_ok = p
-        .csrf
-        .as_deref()
-        .is_some_and(|t| crate::scim::cursor::constant_time_eq(t.as_bytes(), s.csrf().as_bytes()));
-    token_ok && same_origin(req, base)
+    web::csrf_matches(p.csrf.as_deref(), s.csrf()) && same_origin(req, base)
 }
 
 /// A request this site's own pages made. Browsers send `Sec-Fetch-Site` (Fetch Metadata): it
@@ -449,26 +445,6 @@ fn notice(ctx: &Ctx<'_>, status: StatusCode, n: Notice) -> Response<Body> {
     html(status, pages::notice(&ctx.frame(None), &n))
 }
 
-fn html(status: StatusCode, page: Markup) -> Response<Body> {
-    let mut r = Response::new(Body::from(page.into_string()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
-}
-
-fn json_answer(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
-    let mut r = Response::new(Body::from(body.to_string()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
 fn redirect(ctx: &Ctx<'_>, to: &str) -> Response<Body> {
     let mut r = Response::new(Body::Empty);
     *r.status_mut() = StatusCode::SEE_OTHER;
@@ -479,50 +455,15 @@ fn redirect(ctx: &Ctx<'_>, to: &str) -> Response<Body> {
 }
 
 fn asset(name: &str) -> Response<Body> {
-    let Some((body, content_type)) = assets::get(name) else {
-        let mut r = Response::new(Body::Empty);
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
-    };
-    let mut r = Response::new(Body::from(body));
-    let headers = r.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
-    );
-    // The URL carries the content's hash (`assets::Versioned`).
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    r
+    web::asset_answer(assets::get(name))
 }
 
-/// The headers every portal answer carries.
+/// The headers every portal answer carries (`web::secure`): the brand's logo origin may serve
+/// images, and the session's `embed_origin`, if any, may frame the page.
 fn secure(r: &mut Response<Body>, brand: &Brand, embed_origin: Option<&str>) {
-    let img = match &brand.logo_origin {
-        Some(o) => format!("'self' {o}"),
-        None => "'self'".into(),
+    let policy = web::Policy {
+        img_origin: brand.logo_origin.as_deref(),
+        frame_ancestor: embed_origin,
     };
-    let ancestors = embed_origin.unwrap_or("'none'");
-    let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src {img}; connect-src 'self'; \
-         form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
-    );
-    let cached = r.headers().contains_key(header::CACHE_CONTROL);
-    let headers = r.headers_mut();
-    let mut set = |name: header::HeaderName, value: &str| {
-        if let Ok(v) = header::HeaderValue::from_str(value) {
-            headers.insert(name, v);
-        }
-    };
-    set(header::CONTENT_SECURITY_POLICY, &csp);
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
-    if embed_origin.is_none() {
-        set(header::X_FRAME_OPTIONS, "DENY");
-    }
-    if !cached {
-        set(header::CACHE_CONTROL, "no-store");
-    }
+    web::secure(r.headers_mut(), &policy);
 }

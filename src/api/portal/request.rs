@@ -167,21 +167,9 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
     };
     Ok(Parsed {
         request,
-        cookie: cookie(req),
+        cookie: crate::api::web::cookie(req, COOKIE),
         csrf: field("csrf"),
     })
-}
-
-/// The session cookie's value (RFC 6265 §5.4: `name=value` pairs separated by `; `).
-fn cookie(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim().to_string())
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub use setup::{choose_provider, setup, status_name, status_words, Revealed};
 
 use maud::{html, Markup, DOCTYPE};
 
+pub use crate::api::web::{copyable, when, when_millis};
+
 use super::brand::Brand;
 use crate::service::portal::PortalSession;
 
@@ -123,29 +125,4 @@ impl Frame<'_> {
             a href=(self.href(path)) aria-current=[current.then_some("page")] { (label) }
         }
     }
-}
-
-/// A value with a copy button: `code` carries `data-value` (what the value is) for scripts and
-/// tests; the button copies the code's text.
-pub fn copyable(id: &str, kind: &str, value: &str, label: &str) -> Markup {
-    html! {
-        span.copyable {
-            code id=(id) data-value=(kind) { (value) }
-            button.copy type="button" data-copy=(id) aria-label=(format!("Copy {label}")) { "Copy" }
-        }
-    }
-}
-
-/// An RFC 3339 time as a person reads it (`2026-12-05 18:04 UTC`).
-pub fn when(rfc3339: &str) -> String {
-    let t = rfc3339.replace('T', " ");
-    match t.get(..16) {
-        Some(minutes) => format!("{minutes} UTC"),
-        None => t,
-    }
-}
-
-/// Milliseconds since the epoch as `when` shows them.
-pub fn when_millis(millis: i64) -> String {
-    when(&crate::clock::format_rfc3339(millis))
 }

@@ -5,6 +5,7 @@
 use maud::{html, Markup};
 
 use super::{copyable, when, Frame, Tab};
+use crate::api::web::count;
 use crate::provider::guides::{self, Part, Value};
 use crate::provider::{Protocol, Provider};
 use crate::service::credentials::{CreatedClient, IssuedToken};
@@ -233,11 +234,6 @@ pub fn status_block(frame: &Frame, s: &PortalStatus) -> Markup {
             a.primary.finish id="finish" href=(success.unwrap_or("#")) target=[frame.top()] hidden[success.is_none() || !linked] { "Finish set-up" }
         }
     }
-}
-
-/// `1 user`, `3 users`.
-fn count(n: u64, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 pub fn status_name(s: DirectoryStatus) -> &'static str {
