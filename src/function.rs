@@ -1,9 +1,9 @@
-//! The nine Lambda functions of the stack, named as one set. They run one binary
+//! The ten Lambda functions of the stack, named as one set. They run one binary
 //! (`src/bin/lambda.rs`); template.yaml tells each which it is in `SCIM_FAMILY`. Six serve HTTP
 //! routes (`api::routes`): the SCIM Users, Groups and discovery endpoints, the OAuth token
-//! endpoint, the management API and the Admin Portal. Three are fed by AWS rather than by clients
+//! endpoint, the management API and the Admin Portal. Four are fed by AWS rather than by clients
 //! (`workers`): clean-up and publisher on the directory table's stream, webhooks on the webhook
-//! queue. Each is its own function so that it holds only the IAM permissions it uses and its own
+//! queue, the request log on a CloudWatch Logs subscription. Each is its own function so that it holds only the IAM permissions it uses and its own
 //! concurrency (template.yaml; `tests/it/iam.rs` proves the permissions).
 
 /// Environment variable naming the function a process serves. (Called `SCIM_FAMILY` since the
@@ -36,14 +36,17 @@ pub enum Function {
     Publisher,
     /// Delivers events to webhooks (the webhook queue).
     Webhooks,
+    /// Stores the SCIM request log (`service::request_log`): fed the record lines of the SCIM and
+    /// token functions by a CloudWatch Logs subscription filter on their log groups.
+    RequestLog,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{ENV_FUNCTION} must name a function (users, groups, discovery, token, management, portal, cleanup, publisher or webhooks; got {0:?})")]
+#[error("{ENV_FUNCTION} must name a function (users, groups, discovery, token, management, portal, cleanup, publisher, webhooks or request_log; got {0:?})")]
 pub struct UnknownFunction(String);
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::Users,
         Function::Groups,
         Function::Discovery,
@@ -53,6 +56,7 @@ impl Function {
         Function::Cleanup,
         Function::Publisher,
         Function::Webhooks,
+        Function::RequestLog,
     ];
 
     /// The function named by `SCIM_FAMILY`.
@@ -78,6 +82,7 @@ impl Function {
             Function::Cleanup => "cleanup",
             Function::Publisher => "publisher",
             Function::Webhooks => "webhooks",
+            Function::RequestLog => "request_log",
         }
     }
 
@@ -93,6 +98,7 @@ impl Function {
             Function::Cleanup => "CleanupFunction",
             Function::Publisher => "PublisherFunction",
             Function::Webhooks => "WebhookFunction",
+            Function::RequestLog => "RequestLogFunction",
         }
     }
 
@@ -100,7 +106,7 @@ impl Function {
     pub fn serves_http(self) -> bool {
         !matches!(
             self,
-            Function::Cleanup | Function::Publisher | Function::Webhooks
+            Function::Cleanup | Function::Publisher | Function::Webhooks | Function::RequestLog
         )
     }
 }

@@ -1,11 +1,12 @@
 //! Serverless SCIM endpoint: AWS Lambda + DynamoDB, with the events, webhooks and management API
 //! a SaaS application needs to learn what its customers' identity providers changed.
 //!
-//! One binary (`src/bin/lambda.rs`) runs as nine Lambda functions ([`function::Function`]):
+//! One binary (`src/bin/lambda.rs`) runs as ten Lambda functions ([`function::Function`]):
 //! SCIM Users, Groups and discovery, the OAuth token endpoint, the management API and the Admin
 //! Portal serve HTTP
-//! through API Gateway ([`api`]); clean-up and publisher read the directory table's stream and
-//! webhooks reads the webhook queue ([`workers`]). `scimctl` and `scim-local` (the one-port local
+//! through API Gateway ([`api`]); clean-up and publisher read the directory table's stream,
+//! webhooks reads the webhook queue and the request log a CloudWatch Logs subscription
+//! ([`workers`]). `scimctl` and `scim-local` (the one-port local
 //! server, feature `local`) use the same library.
 //!
 //! The request path: API Gateway → [`api`] (HTTP ⇄ typed requests, auth, routing) → [`service`]

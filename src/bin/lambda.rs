@@ -1,4 +1,4 @@
-//! The Lambda function binary, shared by all nine functions (template.yaml): each names the
+//! The Lambda function binary, shared by all ten functions (template.yaml): each names the
 //! function it is in `SCIM_FAMILY` (`crate::function::Function`). One binary: `sam build` links
 //! (and LTO-optimises) it once. All logic lives in the library.
 
@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Function::Cleanup => Box::pin(workers::run_cleanup()).await,
         Function::Publisher => Box::pin(workers::run_publisher()).await,
         Function::Webhooks => Box::pin(workers::run_webhooks()).await,
+        Function::RequestLog => Box::pin(workers::run_request_log()).await,
         http => Box::pin(api::lambda::run(http)).await,
     }
 }

@@ -20,8 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::directory_reads::ListMetadata;
 use super::management::{directory, ManagementError};
-use super::Service;
+use super::{caller, Service};
 use crate::clock;
+use crate::function::Function;
 use crate::provider::Provider;
 use crate::request_log::{RequestFilter, RequestRecord, StatusClass};
 use crate::store::keys;
@@ -59,6 +60,12 @@ pub struct Recorded {
 /// request id), so a batch retried after a failure writes each record once; the counters of a
 /// retried batch count it twice.
 pub async fn record(svc: &Service, records: Vec<RequestRecord>) -> Result<Recorded, StoreError> {
+    // The request-log function's calls (the IAM proof holds them against its role), whichever
+    // feed runs it: the CloudWatch-fed function, or the local pipeline standing for it.
+    caller::scope(Function::RequestLog.name(), store_records(svc, records)).await
+}
+
+async fn store_records(svc: &Service, records: Vec<RequestRecord>) -> Result<Recorded, StoreError> {
     let days = retention_days();
     let mut done = Recorded::default();
     let mut items = Vec::with_capacity(records.len());

@@ -6,12 +6,16 @@
 //! - publisher (`Function::Publisher`, the same stream): puts every committed event on the
 //!   EventBridge bus (`service::publisher`);
 //! - webhooks (`Function::Webhooks`, the webhook queue): delivers to webhooks
-//!   (`service::webhooks`), answering which messages failed so only those are retried.
+//!   (`service::webhooks`), answering which messages failed so only those are retried;
+//! - request log (`Function::RequestLog`, a CloudWatch Logs subscription on the SCIM and token
+//!   functions' log groups): stores the records their log lines carry
+//!   (`service::request_log`).
 
 pub mod records;
 
 use std::sync::Arc;
 
+use aws_lambda_events::cloudwatch_logs::LogsEvent;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
@@ -95,6 +99,48 @@ pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
         }
     }))
     .await
+}
+
+/// `Function::RequestLog`: stores the SCIM request log, fed by the CloudWatch Logs subscription
+/// filters on the SCIM and token functions' log groups (template.yaml), which invoke it
+/// asynchronously. An error makes Lambda retry the whole payload (twice, then its on-failure
+/// queue), so only a store failure is one: a line that is not a record would fail every retry
+/// alike, and is skipped ([`records::request_records`]). A retried payload writes its records
+/// again under the same keys (time and request id): the log holds each once.
+pub async fn run_request_log() -> Result<(), lambda_http::Error> {
+    use crate::service::Service;
+    crate::telemetry::init();
+    let svc = Arc::new(Service::new(crate::store::Store::from_env().await));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<LogsEvent>| {
+        let svc = Arc::clone(&svc);
+        async move {
+            record_logs(&svc, &event.payload).await?;
+            Ok::<_, lambda_http::Error>(())
+        }
+    }))
+    .await
+}
+
+/// The request-log function's handler: the records one subscription payload carries, stored
+/// (`service::request_log::record`, under that function's caller scope). Separate from its
+/// runtime loop so a test hands it a payload built as CloudWatch Logs builds one.
+pub async fn record_logs(
+    svc: &crate::service::Service,
+    event: &LogsEvent,
+) -> Result<crate::service::request_log::Recorded, crate::store::StoreError> {
+    let data = &event.aws_logs.data;
+    let records = records::request_records(data);
+    let events = data.log_events.len();
+    match crate::service::request_log::record(svc, records).await {
+        Ok(done) => {
+            tracing::info!(log_group = %data.log_group, events, stored = done.stored, dropped = done.dropped, "request log batch stored");
+            Ok(done)
+        }
+        Err(e) => {
+            tracing::error!(log_group = %data.log_group, events, error = %crate::telemetry::chain(&e), "request log batch not stored; Lambda retries it");
+            Err(e)
+        }
+    }
 }
 
 /// Time kept back from the invocation's deadline to record state and answer the batch.

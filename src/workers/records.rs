@@ -1,15 +1,19 @@
 //! The one adapter from AWS event payloads to typed values: DynamoDB stream records (the
-//! directory table's stream, `StreamViewType: NEW_IMAGE`) and SQS batches (the webhook queue),
-//! as `aws_lambda_events` types. A stream record's new image is read into a struct by
-//! `serde_dynamo`, then into what it means: a clean-up marker, a directory turning `deleting`,
-//! an event the outbox committed. Records of other items share the stream (template.yaml
-//! filters most of them out; a record that still arrives is skipped here, never an error).
+//! directory table's stream, `StreamViewType: NEW_IMAGE`), SQS batches (the webhook queue) and
+//! CloudWatch Logs subscription payloads (the SCIM functions' log groups), as `aws_lambda_events`
+//! types. A stream record's new image is read into a struct by `serde_dynamo`, then into what it
+//! means: a clean-up marker, a directory turning `deleting`, an event the outbox committed.
+//! Records of other items share the stream (template.yaml filters most of them out; a record
+//! that still arrives is skipped here, never an error). A log event is read into the request-log
+//! record its line carries; a line that carries none is skipped the same way.
 
+use aws_lambda_events::cloudwatch_logs::LogData;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, StreamRecord};
 use aws_lambda_events::sqs::SqsEvent;
 use serde::Deserialize;
 
 use crate::events::Event;
+use crate::request_log::RequestRecord;
 use crate::service::cleanup::CleanUp;
 use crate::store::{directories, keys, outbox};
 
@@ -178,6 +182,39 @@ pub fn webhook_triggers(batch: &SqsEvent) -> Vec<WebhookTrigger> {
         .collect()
 }
 
+/// The `messageType` of a subscription payload that carries log events. CloudWatch Logs also
+/// sends a `CONTROL_MESSAGE` (with no events of the log group) when it checks that it can reach
+/// the destination ("Subscription filters", CloudWatch Logs user guide): it holds no record.
+pub const DATA_MESSAGE: &str = "DATA_MESSAGE";
+
+/// The request-log records a CloudWatch Logs subscription delivered: each log event of a
+/// `DATA_MESSAGE` whose line is a record (`RequestRecord::from_log_line`), in delivery order. A
+/// line that is not one (the filter pattern lets only record lines through, so this is a line
+/// cut by CloudWatch's 256 KB event limit, or a record of a future version) is logged by its
+/// place, never by its text, and skipped: retrying the batch would not mend it, and failing it
+/// would hold back the good records with it.
+pub fn request_records(logs: &LogData) -> Vec<RequestRecord> {
+    if logs.message_type != DATA_MESSAGE {
+        return Vec::new();
+    }
+    logs.log_events
+        .iter()
+        .filter_map(|e| {
+            let record = RequestRecord::from_log_line(&e.message);
+            if record.is_none() {
+                tracing::warn!(
+                    log_group = %logs.log_group,
+                    log_stream = %logs.log_stream,
+                    event_id = %e.id,
+                    bytes = e.message.len(),
+                    "a log event the request log subscription delivered is not a record; skipped"
+                );
+            }
+            record
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +310,46 @@ mod tests {
         assert!(serde_json::to_vec(&events[0]).unwrap().len() <= crate::events::MAX_EVENT_BYTES);
         assert_eq!(events[0].data["raw_attributes_omitted"], true);
         assert_eq!(events[0].data["username"], "ada@example.com");
+    }
+
+    /// A subscription payload's decoded `data`, as `aws_lambda_events` reads it.
+    fn logs(message_type: &str, messages: &[&str]) -> LogData {
+        let events: Vec<Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| json!({"id": i.to_string(), "timestamp": 1, "message": m}))
+            .collect();
+        serde_json::from_value(json!({"owner": "123456789012", "logGroup": "g",
+            "logStream": "s", "subscriptionFilters": ["f"], "messageType": message_type,
+            "logEvents": events}))
+        .unwrap()
+    }
+
+    fn record_line(directory: &str) -> String {
+        let record = json!({"directory_id": directory, "at": "2026-12-04T10:00:00.000Z",
+            "id": "r1", "method": "GET", "path": "/scim/v2/d/Users", "query": null, "status": 200,
+            "scim_type": null, "detail": null, "latency_ms": 3, "user_agent": "Okta SCIM Client",
+            "idp": "Okta", "events": [], "request_body": null, "response_body": null,
+            "resource": "Users", "resource_id": null});
+        json!({"timestamp": "2026-12-04T10:00:00.000Z", "level": "INFO",
+            "message": crate::request_log::LOG_TARGET, "record": record.to_string()})
+        .to_string()
+    }
+
+    #[test]
+    fn record_lines_of_a_data_message_are_records_and_other_lines_are_skipped() {
+        let good = record_line("d1");
+        let cut = &good[..good.len() / 2];
+        let data = logs(DATA_MESSAGE, &[&good, cut, "START RequestId: 1", &good]);
+        let records = request_records(&data);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].directory_id, "d1");
+    }
+
+    #[test]
+    fn a_control_message_holds_no_record() {
+        let line = record_line("d1");
+        assert!(request_records(&logs("CONTROL_MESSAGE", &[&line])).is_empty());
     }
 
     #[test]

@@ -32,6 +32,7 @@ const CALLED_BY_AWS: &[(&str, &str, &str)] = &[
     ("ManagementFunction", "kms:DescribeKey", "DynamoDB, checking the table key"),
     ("WebhookFunction", "kms:Decrypt", "DynamoDB, reading the webhooks table under its key"),
     ("WebhookFunction", "kms:DescribeKey", "DynamoDB, checking the table key"),
+    ("RequestLogFunction", "sqs:SendMessage", "Lambda, parking a payload that failed its asynchronous retries in the dead-letter queue (with the function's role)"),
 ];
 
 /// One Allow statement: actions, resources as (table logical id, index), LeadingKeys patterns.
@@ -396,6 +397,7 @@ fn every_call_a_function_makes_is_allowed_and_every_grant_is_used() {
         "PortalFunction",
         "CleanupFunction",
         "WebhookFunction",
+        "RequestLogFunction",
     ] {
         assert!(table.contains_key(f), "no call recorded for {f}");
     }

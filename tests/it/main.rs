@@ -28,6 +28,7 @@ mod portal_links;
 mod portal_reads;
 mod replays;
 mod request_log;
+mod request_log_function;
 mod support;
 mod template;
 mod users;

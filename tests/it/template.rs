@@ -64,6 +64,7 @@ fn functions_are_arm64_cargo_lambda_builds_of_one_binary_each_naming_its_family(
         ("TokenFunction", "token"),
         ("ManagementFunction", "management"),
         ("PortalFunction", "portal"),
+        ("RequestLogFunction", "request_log"),
     ] {
         let f = &t["Resources"][logical];
         assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
@@ -668,4 +669,113 @@ fn the_edge_caches_only_the_portal_assets_keyed_by_their_content_hash() {
         "whitelist"
     );
     assert_eq!(key["QueryStringsConfig"]["QueryStrings"][0], "v");
+}
+
+/// The parts of a CloudWatch Logs JSON filter pattern of the form `{ $.field = "value" }` (the
+/// one form the request log's filters use): the field and the value.
+pub fn json_equality_pattern(pattern: &str) -> (String, String) {
+    let inner = pattern
+        .trim()
+        .strip_prefix('{')
+        .and_then(|p| p.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("not a JSON filter pattern: {pattern}"));
+    let (field, value) = inner
+        .split_once('=')
+        .unwrap_or_else(|| panic!("not an equality: {pattern}"));
+    let field = field.trim().strip_prefix("$.").expect("a $. selector");
+    let value = value.trim().trim_matches('"');
+    (field.to_string(), value.to_string())
+}
+
+/// The request log in AWS: every function that prints record lines (the SCIM families and the
+/// token endpoint) has a subscription filter on its log group that passes the record lines
+/// (`request_log::LOG_TARGET` in `message`) to the request-log function, which CloudWatch Logs
+/// of this account may invoke for those log groups alone; the function keeps records for the
+/// retention parameter, retries a failed payload and parks it in a dead-letter queue.
+#[test]
+fn the_request_log_function_is_fed_the_record_lines_of_every_function_that_prints_them() {
+    use scim_lambda::service::request_log::{DEFAULT_RETENTION_DAYS, ENV_RETENTION_DAYS};
+    let t = load();
+    let r = &t["Resources"];
+    let logical = Function::RequestLog.logical_id();
+    let f = &r[logical]["Properties"];
+    assert!(!Function::RequestLog.serves_http());
+    assert_eq!(
+        serde_yaml::to_string(&f["Environment"]["Variables"][ENV_RETENTION_DAYS])
+            .unwrap()
+            .trim(),
+        "!Ref RequestLogRetentionDays"
+    );
+    assert_eq!(
+        t["Parameters"]["RequestLogRetentionDays"]["Default"].as_u64(),
+        Some(DEFAULT_RETENTION_DAYS)
+    );
+    assert!(
+        f["EventInvokeConfig"]["MaximumRetryAttempts"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let dlq = serde_yaml::to_string(&f["DeadLetterQueue"]["TargetArn"]).unwrap();
+    assert!(dlq.contains("RequestLogDeadLetterQueue"), "{dlq}");
+
+    let mut fed: BTreeSet<String> = BTreeSet::new();
+    for (name, res) in r.as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if res["Type"] != "AWS::Logs::SubscriptionFilter" {
+            continue;
+        }
+        let p = &res["Properties"];
+        assert_eq!(
+            serde_yaml::to_string(&p["DestinationArn"]).unwrap().trim(),
+            format!("!GetAtt {logical}.Arn"),
+            "{name}"
+        );
+        let (field, value) = json_equality_pattern(p["FilterPattern"].as_str().unwrap());
+        assert_eq!(
+            (field.as_str(), value.as_str()),
+            ("message", scim_lambda::request_log::LOG_TARGET),
+            "{name}"
+        );
+        let group = serde_yaml::to_string(&p["LogGroupName"]).unwrap();
+        let group = group.trim().trim_start_matches("!Ref").trim().to_string();
+        // The filter waits for the permission that lets CloudWatch Logs invoke the function for
+        // this log group (of this account) alone.
+        let permission = res["DependsOn"].as_str().expect("DependsOn its permission");
+        let perm = &r[permission]["Properties"];
+        assert_eq!(perm["Principal"], "logs.amazonaws.com");
+        assert_eq!(perm["Action"], "lambda:InvokeFunction");
+        assert_eq!(
+            serde_yaml::to_string(&perm["SourceArn"]).unwrap().trim(),
+            format!("!GetAtt {group}.Arn")
+        );
+        assert!(serde_yaml::to_string(&perm["SourceAccount"])
+            .unwrap()
+            .contains("AWS::AccountId"));
+        fed.insert(group);
+    }
+    // Exactly the log groups of the functions that print records.
+    let printing: BTreeSet<String> = [
+        Function::Users,
+        Function::Groups,
+        Function::Discovery,
+        Function::Token,
+    ]
+    .into_iter()
+    .map(|f| {
+        let g =
+            serde_yaml::to_string(&r[f.logical_id()]["Properties"]["LoggingConfig"]["LogGroup"])
+                .unwrap();
+        g.trim().trim_start_matches("!Ref").trim().to_string()
+    })
+    .collect();
+    assert_eq!(fed, printing);
+    // Every permission for logs.amazonaws.com is one of those.
+    let permissions = r
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|v| v["Type"] == "AWS::Lambda::Permission")
+        .count();
+    assert_eq!(permissions, printing.len());
 }
