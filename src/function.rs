@@ -3,8 +3,9 @@
 //! routes (`api::routes`): the SCIM Users, Groups and discovery endpoints, the OAuth token
 //! endpoint, the management API and the Admin Portal. Four are fed by AWS rather than by clients
 //! (`workers`): clean-up and publisher on the directory table's stream, webhooks on the webhook
-//! queue, the request log on a CloudWatch Logs subscription. Each is its own function so that it holds only the IAM permissions it uses and its own
-//! concurrency (template.yaml; `tests/it/iam.rs` proves the permissions).
+//! queue, the request log on a CloudWatch Logs subscription. Each is its own function so that it
+//! holds only the IAM permissions it uses and its own concurrency (template.yaml;
+//! `tests/it/iam.rs` proves the permissions).
 
 /// Environment variable naming the function a process serves. (Called `SCIM_FAMILY` since the
 /// first three functions were the SCIM resource families; deployed stacks set it by that name.)
