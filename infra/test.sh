@@ -60,6 +60,7 @@ target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 "$target/examples/bench" --memory --users 400 --checkpoint 200 --group 300 --samples 5 >/dev/null
 "$target/examples/inputs" >/dev/null
 "$target/examples/token_flood" --requests 20 >/dev/null
+"$target/examples/log_cost" --batches 1,10 >/dev/null
 "$target/examples/coldstart" --runs 1 --warm 2 users="$target/lambda" groups="$target/lambda" \
   discovery="$target/lambda" hello="$target/examples/hello-lambda" >/dev/null
 
