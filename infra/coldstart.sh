@@ -16,7 +16,7 @@ cargo build --quiet --release --features local --example coldstart
   discovery="$target/release/lambda" hello="$target/release/examples/hello-lambda"
 
 # The arm64 binaries SAM ships, when the test command's `sam build` has left them.
-shipped="$STATE/sam-build"
+shipped="$ROOT/target/sam-build"
 if ls "$shipped"/*Function/bootstrap >/dev/null 2>&1; then
   echo
   echo "| arm64 bootstrap from sam build ($shipped) | size |"

@@ -22,9 +22,11 @@ rm -f "$STATE/venv.ready"
   infra/browser.sh --install
   touch "$STATE/venv.ready"
   if [ -z "${SKIP_SAM_BUILD:-}" ]; then
+    # Its build dir under target/, not .local/: sam build keeps its own files (build.toml) beside
+    # the build dir, and the other steps' logs and state live in .local/ while it runs.
     rustup target add aarch64-unknown-linux-gnu >/dev/null
     PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$ROOT/target/sam" \
-      sam build --build-dir "$STATE/sam-build"
+      sam build --build-dir "$ROOT/target/sam-build"
   fi
 ) >"$STATE/background.log" 2>&1 &
 background=$!
