@@ -288,22 +288,17 @@ fn loopback_host(req: &Request) -> bool {
     is_loopback_host(name)
 }
 
-/// The form carries the run's CSRF token, and the browser's Fetch Metadata (or `Origin`) does
-/// not say it came from another site. `Origin: null` (sent under `no-referrer`) proves nothing
-/// either way; the token decides.
+/// The form carries the run's CSRF token, and the browser's Fetch Metadata (or `Origin`: a
+/// loopback one) does not say it came from another site (`web::from_own_pages`).
 fn same_origin_form(req: &Request, p: &Parsed, csrf: &str) -> bool {
-    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let site_ok = match h("sec-fetch-site") {
-        Some(site) => site == "same-origin",
-        None => h("origin").is_none_or(|o| {
-            o == "null"
-                || url::Url::parse(o)
-                    .ok()
-                    .and_then(|u| u.host_str().map(is_loopback_host))
-                    .unwrap_or(false)
-        }),
+    let loopback = |o: &str| {
+        url::Url::parse(o)
+            .ok()
+            .and_then(|u| u.host_str().map(is_loopback_host))
+            .unwrap_or(false)
     };
-    site_ok && web::csrf_matches(p.csrf.as_deref(), csrf)
+    web::from_own_pages(req, &["same-origin"], loopback)
+        && web::csrf_matches(p.csrf.as_deref(), csrf)
 }
 
 fn asset(name: &str) -> Option<(String, &'static str)> {

@@ -349,19 +349,14 @@ fn same_origin_form(req: &Request, p: &Parsed, s: &PortalSession, base: &PublicU
     web::csrf_matches(p.csrf.as_deref(), s.csrf()) && same_origin(req, base)
 }
 
-/// A request this site's own pages made. Browsers send `Sec-Fetch-Site` (Fetch Metadata): it
-/// must be `same-origin` (or `none`: typed by the user). Without it (an older browser), an
-/// `Origin`, when sent, must be the portal's public origin (behind the edge, the CloudFront
-/// address `SCIM_PUBLIC_URL` names, not the API's `Host`). Under `Referrer-Policy: no-referrer`
-/// Chromium sends `Origin: null` with a same-origin form post, so `null` proves nothing either
-/// way and the CSRF token decides.
+/// A request this site's own pages made (`web::from_own_pages`): `Sec-Fetch-Site` is
+/// `same-origin` (or `none`: typed by the user), else an `Origin` is the portal's public origin
+/// (behind the edge, the CloudFront address `SCIM_PUBLIC_URL` names, not the API's `Host`).
 fn same_origin(req: &Request, base: &PublicUrl) -> bool {
-    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    if let Some(site) = h("sec-fetch-site") {
-        return site == "same-origin" || site == "none";
-    }
     let ours = url::Url::parse(base.as_str()).map(|u| u.origin().ascii_serialization());
-    h("origin").is_none_or(|o| o == "null" || ours.is_ok_and(|ours| ours.eq_ignore_ascii_case(o)))
+    web::from_own_pages(req, &["same-origin", "none"], |o| {
+        ours.as_ref().is_ok_and(|ours| ours.eq_ignore_ascii_case(o))
+    })
 }
 
 const NOT_FOUND: Notice = Notice {

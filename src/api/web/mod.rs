@@ -130,6 +130,19 @@ pub fn csrf_matches(sent: Option<&str>, expected: &str) -> bool {
     sent.is_some_and(|t| crate::scim::cursor::constant_time_eq(t.as_bytes(), expected.as_bytes()))
 }
 
+/// Whether the browser says the request came from the site's own pages. Fetch Metadata first:
+/// `Sec-Fetch-Site` must be one of `sites`. Without it (an older browser), an `Origin`, when
+/// sent, must satisfy `own_origin`. Under `Referrer-Policy: no-referrer` Chromium sends
+/// `Origin: null` with a same-origin form post, so `null` proves nothing either way and the
+/// CSRF token decides.
+pub fn from_own_pages(req: &Request, sites: &[&str], own_origin: impl Fn(&str) -> bool) -> bool {
+    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    match h("sec-fetch-site") {
+        Some(site) => sites.contains(&site),
+        None => h("origin").is_none_or(|o| o == "null" || own_origin(o)),
+    }
+}
+
 /// A value with a copy button: `code` carries `data-value` (what the value is) for scripts and
 /// tests; the button copies the code's text (`assets/portal.js`).
 pub fn copyable(id: &str, kind: &str, value: &str, label: &str) -> Markup {
