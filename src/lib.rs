@@ -29,6 +29,7 @@ pub mod management_key;
 pub mod metrics;
 pub mod provider;
 pub mod request_log;
+pub mod roles;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -232,6 +232,7 @@ mod tests {
             "u1",
             body.as_object().unwrap(),
             &meta,
+            &crate::roles::Resolved::default(),
         )
     }
 

@@ -16,6 +16,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::roles::Resolved;
 use crate::scim::resource::Meta;
 use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
 
@@ -36,6 +37,16 @@ pub struct User {
     pub raw_attributes: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
+    /// The highest-priority role of the user's mapped groups, else the default.
+    pub role: Option<RoleRef>,
+    /// Every role the user's mapped groups give, in priority order.
+    pub roles: Vec<RoleRef>,
+}
+
+/// A role as users carry it (WorkOS: `{"slug": "admin"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleRef {
+    pub slug: String,
 }
 
 /// `active` as the application sees it: SCIM's `active` coerced where it enters (Entra sends
@@ -68,16 +79,17 @@ pub enum Object {
 }
 
 impl Object {
-    /// The normalised object of a stored resource.
+    /// The normalised object of a stored resource; `resolved`: a user's roles (groups have none).
     pub fn of(
         kind: ResourceKind,
         dir: &str,
         id: &str,
         body: &Map<String, Value>,
         meta: &Meta,
+        resolved: &Resolved,
     ) -> Self {
         match kind {
-            ResourceKind::User => Object::User(Box::new(user(dir, id, body, meta))),
+            ResourceKind::User => Object::User(Box::new(user(dir, id, body, meta, resolved))),
             ResourceKind::Group => Object::Group(Box::new(group(dir, id, body, meta))),
         }
     }
@@ -103,11 +115,13 @@ pub fn object(
     id: &str,
     body: &Map<String, Value>,
     meta: &Meta,
+    resolved: &Resolved,
 ) -> Value {
-    Object::of(kind, dir, id, body, meta).to_json()
+    Object::of(kind, dir, id, body, meta, resolved).to_json()
 }
 
-fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> User {
+fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta, resolved: &Resolved) -> User {
+    let role = |slug: &String| RoleRef { slug: slug.clone() };
     let name = body.get("name");
     let part = |k: &str| name.and_then(|n| n.get(k)).cloned().unwrap_or(Value::Null);
     // `active` is coerced to a boolean where it enters (Entra sends "False"); absent means active.
@@ -129,6 +143,8 @@ fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta) -> User {
         raw_attributes: body.clone(),
         created_at: meta.created.clone(),
         updated_at: meta.last_modified.clone(),
+        role: resolved.role.as_ref().map(role),
+        roles: resolved.roles.iter().map(role).collect(),
     }
 }
 
@@ -285,7 +301,7 @@ mod tests {
                               "manager": {"value": "m1", "displayName": "Babbage"}},
             "urn:okta:custom:1.0:User": {"shoeSize": 9}
         }));
-        let u = object(ResourceKind::User, "d1", "u1", &b, &meta());
+        let u = object(ResourceKind::User, "d1", "u1", &b, &meta(), &Resolved::default());
         assert_eq!(u["username"], "ada@example.com");
         assert_eq!(u["idp_id"], "00u1");
         assert_eq!(u["email"], "ada@example.com");
@@ -310,6 +326,7 @@ mod tests {
             "u",
             &body(json!({"userName": "x"})),
             &meta(),
+            &Resolved::default(),
         );
         assert_eq!(u["state"], "active");
         assert_eq!(u["email"], Value::Null);
@@ -320,6 +337,7 @@ mod tests {
             "g",
             &body(json!({"displayName": "Eng"})),
             &meta(),
+            &Resolved::default(),
         );
         assert_eq!(g["name"], "Eng");
         assert_eq!(g["idp_id"], Value::Null);
@@ -333,6 +351,7 @@ mod tests {
             "u",
             &body(json!({"userName": "a", "active": true, "title": "Eng"})),
             &meta(),
+            &Resolved::default(),
         );
         let mut m = meta();
         m.last_modified = "later".into();
@@ -342,6 +361,7 @@ mod tests {
             "u",
             &body(json!({"userName": "a", "active": false, "nickName": "n"})),
             &m,
+            &Resolved::default(),
         );
         let p = previous_attributes(&old, &new);
         assert_eq!(p["state"], "active");

@@ -51,8 +51,22 @@ pub struct NormalisedUser {
     pub raw_attributes: Map<String, Value>,
     pub created_at: String,
     pub updated_at: String,
+    /// The user's role: its highest-priority mapped group's, else the default (`null` when the
+    /// stack declares no roles).
+    #[serde(default)]
+    pub role: Option<RoleSlug>,
+    /// Every role its mapped groups give, in priority order.
+    #[serde(default)]
+    pub roles: Vec<RoleSlug>,
     #[serde(default)]
     pub groups: Vec<GroupRef>,
+}
+
+/// A role as a user carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
+pub struct RoleSlug {
+    pub slug: String,
 }
 
 /// A group as the application sees it (`events::normal`).
@@ -290,7 +304,7 @@ fn normalise<T: serde::de::DeserializeOwned>(
     dir: &str,
     r: &Record,
 ) -> Result<T, ManagementError> {
-    serde_json::from_value(normal::object(kind, dir, &r.id, &r.body, &r.meta)).map_err(|source| {
+    serde_json::from_value(normal::object(kind, dir, &r.id, &r.body, &r.meta, &r.resolved)).map_err(|source| {
         ManagementError::Corrupt {
             id: r.id.clone(),
             source,

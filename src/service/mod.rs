@@ -115,8 +115,11 @@ impl From<StoreError> for ScimError {
             StoreError::Conflict(what) => ScimError::uniqueness(format!("{what} is already taken")),
             StoreError::NotFound => ScimError::not_found("resource not found"),
             // The write pipeline retries these; one reaching here ran out of retries.
-            StoreError::EdgesMoved(_) => {
+            StoreError::EdgesMoved(_) | StoreError::RolesMoved(_) => {
                 ScimError::unavailable("the group's members kept changing; retry")
+            }
+            StoreError::SettingsMoved => {
+                ScimError::unavailable("the directory's role assignments kept changing; retry")
             }
             StoreError::VersionMismatch => {
                 ScimError::precondition_failed("the resource was modified by another request")

@@ -27,6 +27,9 @@
 //! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
 //! | request log record (TTL) | `DIR#{dir}`       | `REQ#{millis:013}#{request id}`      |
 //! | request counts per hour  | `DIR#{dir}`       | `REQSTAT#{yyyy-mm-ddThh}`            |
+//! | directory settings       | `DIR#{dir}`       | `SETTINGS`                           |
+//! | role re-resolution marker| `DIR#{dir}`       | `ROLESYNC`                           |
+//! | the stack's roles        | `STACK`           | `ROLES`                              |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -91,6 +94,15 @@ pub fn cleanup_sk(group_id: &str) -> String {
     format!("{CLEANUP_PREFIX}{}", esc(group_id))
 }
 pub const CLEANUP_PREFIX: &str = "CLEANUP#GROUP#";
+
+/// A directory's settings (role assignments): one item, its version mirrored on `EVX#SEQ`.
+pub const SETTINGS_SK: &str = "SETTINGS";
+/// A directory whose users' roles are being re-resolved after its role map changed.
+pub const ROLE_SYNC_SK: &str = "ROLESYNC";
+/// The stack's own items (not a directory's).
+pub const STACK_PK: &str = "STACK";
+/// The stack's role catalogue.
+pub const ROLES_SK: &str = "ROLES";
 /// The marker's attribute holding when it was written (ms since the epoch).
 pub const MARKED_MS: &str = "marked_ms";
 
@@ -337,6 +349,12 @@ pub enum SortKey {
     RequestLog { at_millis: i64, request_id: String },
     /// `REQSTAT#{yyyy-mm-ddThh}`: a directory's request counters of one hour.
     RequestStat(String),
+    /// `SETTINGS`: the directory's role assignments.
+    Settings,
+    /// `ROLESYNC`: a role re-resolution still to finish.
+    RoleSync,
+    /// `ROLES` (in the `STACK` partition): the stack's role catalogue.
+    Roles,
 }
 
 impl SortKey {
@@ -381,6 +399,9 @@ impl SortKey {
                 request_id: unescape(id),
             },
             ["REQSTAT", hour] => SortKey::RequestStat(unescape(hour)),
+            ["SETTINGS"] => SortKey::Settings,
+            ["ROLESYNC"] => SortKey::RoleSync,
+            ["ROLES"] => SortKey::Roles,
             _ => return None,
         };
         Some(key)

@@ -74,6 +74,12 @@ pub enum StoreError {
     /// added or removed them): recompute, so each change has exactly one event.
     #[error("memberships changed concurrently: {0:?}")]
     EdgesMoved(Vec<String>),
+    /// These users' memberships moved since their roles were resolved: resolve again.
+    #[error("roles of {0:?} moved concurrently")]
+    RolesMoved(Vec<String>),
+    /// The directory's settings (role map) changed since this write read them: read them again.
+    #[error("the directory's settings changed concurrently")]
+    SettingsMoved,
     /// Throttled, a DynamoDB server error, a lost connection or a timeout, after the SDK's own
     /// retries: nothing half-written is visible, and the same request may be sent again.
     #[error(
@@ -228,6 +234,8 @@ pub struct Record {
     /// Moves whenever a membership edge of this user is added: a user delete is conditional on
     /// it, so an edge added after the delete listed the user's groups cancels the delete.
     pub(crate) edge_seq: u64,
+    /// A user's roles as resolved from its groups (`crate::roles`); moved only with `edge_seq`.
+    pub resolved: crate::roles::Resolved,
 }
 
 impl Record {
@@ -238,6 +246,7 @@ impl Record {
             meta,
             state: State::Live,
             edge_seq: 0,
+            resolved: crate::roles::Resolved::default(),
         }
     }
 }

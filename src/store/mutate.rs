@@ -610,7 +610,7 @@ fn intent(record: &Record, members: &[String]) -> String {
 
 /// The normalised object of a record: what its events carry.
 fn object(dir: &str, kind: ResourceKind, r: &Record) -> Object {
-    Object::of(kind, dir, &r.id, &r.body, &r.meta)
+    Object::of(kind, dir, &r.id, &r.body, &r.meta, &r.resolved)
 }
 
 /// The updated event of a record written from `old` to `new`.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde_json::{Map, Value};
 
 use super::keys::{self, Index};
@@ -21,6 +21,9 @@ pub(crate) const EDGE_SEQ: &str = "es";
 pub(crate) const PENDING: &str = "pending";
 pub(crate) const PENDING_SINCE: &str = "pending_since";
 pub(crate) const DELETING: &str = "deleting";
+/// A user's resolved role and roles (`crate::roles::Resolved`).
+pub(crate) const ROLE: &str = "role";
+pub(crate) const ROLES: &str = "roles";
 
 impl Store {
     pub async fn get(
@@ -226,6 +229,7 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     item.insert(CREATED.into(), s(&r.meta.created));
     item.insert(MODIFIED.into(), s(&r.meta.last_modified));
     item.insert(EDGE_SEQ.into(), n(r.edge_seq));
+    item.extend(resolved_attributes(&r.resolved));
     match &r.state {
         State::Live => {}
         State::Pending { intent, since_ms } => {
@@ -276,7 +280,36 @@ pub(crate) fn record_from_item(
         },
         state,
         edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
+        resolved: resolved_of(item),
     })
+}
+
+/// The item attributes of a user's resolved roles (none when it has none).
+pub(crate) fn resolved_attributes(r: &crate::roles::Resolved) -> Vec<(String, AttributeValue)> {
+    let mut out = Vec::new();
+    if let Some(role) = &r.role {
+        out.push((ROLE.to_string(), s(role)));
+    }
+    if !r.roles.is_empty() {
+        out.push((
+            ROLES.to_string(),
+            AttributeValue::L(r.roles.iter().map(s).collect()),
+        ));
+    }
+    out
+}
+
+pub(crate) fn resolved_of(item: &Item) -> crate::roles::Resolved {
+    crate::roles::Resolved {
+        role: get_s(item, ROLE).map(String::from),
+        roles: match item.get(ROLES) {
+            Some(AttributeValue::L(l)) => l
+                .iter()
+                .filter_map(|v| v.as_s().ok().cloned())
+                .collect(),
+            _ => Vec::new(),
+        },
+    }
 }
 
 impl Store {
