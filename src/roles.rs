@@ -140,7 +140,10 @@ impl RoleCatalogue {
                     r.slug
                 )));
             }
-            if r.description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+            if r.description
+                .as_ref()
+                .is_some_and(|d| d.chars().count() > 1000)
+            {
                 return Err(Invalid(format!(
                     "role {:?}: description is over 1000 characters",
                     r.slug
@@ -254,7 +257,10 @@ mod tests {
         let own = map(&[], Some("viewer"));
         let r = own.resolve(&BTreeSet::new());
         assert_eq!((r.role.as_deref(), r.roles.len()), (Some("viewer"), 0));
-        assert_eq!(RoleMap::default().resolve(&groups(&["x"])), Resolved::default());
+        assert_eq!(
+            RoleMap::default().resolve(&groups(&["x"])),
+            Resolved::default()
+        );
     }
 
     #[test]
@@ -292,6 +298,9 @@ mod tests {
         let b = map(&[("g2", "admin")], None);
         assert_eq!(a.affected_groups(&b), Some(groups(&["g1", "g2"])));
         assert_eq!(a.affected_groups(&a), Some(BTreeSet::new()));
-        assert_eq!(a.affected_groups(&map(&[("g1", "admin")], Some("viewer"))), None);
+        assert_eq!(
+            a.affected_groups(&map(&[("g1", "admin")], Some("viewer"))),
+            None
+        );
     }
 }

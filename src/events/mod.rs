@@ -357,7 +357,9 @@ mod tests {
                 "custom_attributes",
                 "raw_attributes",
                 "created_at",
-                "updated_at"
+                "updated_at",
+                "role",
+                "roles"
             ]
         );
     }

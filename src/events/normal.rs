@@ -301,7 +301,14 @@ mod tests {
                               "manager": {"value": "m1", "displayName": "Babbage"}},
             "urn:okta:custom:1.0:User": {"shoeSize": 9}
         }));
-        let u = object(ResourceKind::User, "d1", "u1", &b, &meta(), &Resolved::default());
+        let u = object(
+            ResourceKind::User,
+            "d1",
+            "u1",
+            &b,
+            &meta(),
+            &Resolved::default(),
+        );
         assert_eq!(u["username"], "ada@example.com");
         assert_eq!(u["idp_id"], "00u1");
         assert_eq!(u["email"], "ada@example.com");

@@ -304,10 +304,16 @@ fn normalise<T: serde::de::DeserializeOwned>(
     dir: &str,
     r: &Record,
 ) -> Result<T, ManagementError> {
-    serde_json::from_value(normal::object(kind, dir, &r.id, &r.body, &r.meta, &r.resolved)).map_err(|source| {
-        ManagementError::Corrupt {
-            id: r.id.clone(),
-            source,
-        }
+    serde_json::from_value(normal::object(
+        kind,
+        dir,
+        &r.id,
+        &r.body,
+        &r.meta,
+        &r.resolved,
+    ))
+    .map_err(|source| ManagementError::Corrupt {
+        id: r.id.clone(),
+        source,
     })
 }

@@ -56,8 +56,17 @@ impl Service {
             _ => Vec::new(),
         };
         check_member_ids(&members)?;
-        let stored = self.store.create(dir, kind, &record, &members).await?;
-        Ok((stored, members))
+        let mut attempt = 0;
+        loop {
+            match self.store.create(dir, kind, &record, &members).await {
+                Ok(stored) => return Ok((stored, members)),
+                // The role map moved under the create (a new user takes its default): again.
+                Err(StoreError::SettingsMoved) => {
+                    deadline::retry(&mut attempt, "the role map kept changing").await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// PUT or PATCH `id`, with the client's `If-Match` if it sent one.
@@ -114,11 +123,19 @@ impl Service {
             match result {
                 Ok(Some(new)) => return Ok(Written::Record(new)),
                 Ok(None) => return Ok(Written::MembersOnly),
-                Err(StoreError::VersionMismatch) if if_match.is_none() => {
+                // Without If-Match, retried on a fresh read; with it too, because the put is also
+                // conditional on the user's memberships: the fresh read answers 412 if the
+                // version itself moved.
+                Err(StoreError::VersionMismatch) => {
                     deadline::retry(&mut attempt, "the write kept losing races").await?;
                 }
-                // Not a version race: the members to change moved under this write.
-                Err(StoreError::EdgesMoved(_)) => {
+                // Not a version race: the members to change, their roles or the role map moved
+                // under this write.
+                Err(
+                    StoreError::EdgesMoved(_)
+                    | StoreError::RolesMoved(_)
+                    | StoreError::SettingsMoved,
+                ) => {
                     deadline::retry(&mut attempt, "the group's members kept changing").await?;
                 }
                 Err(e) => return Err(e.into()),
@@ -152,6 +169,10 @@ impl Service {
             match self.store.delete(dir, kind, &old).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::VersionMismatch) if if_match.is_none() => {
+                    deadline::retry(&mut attempt, "the delete kept losing races").await?;
+                }
+                // A mapped group's members' roles, or the role map, moved under the delete.
+                Err(StoreError::RolesMoved(_) | StoreError::SettingsMoved) => {
                     deadline::retry(&mut attempt, "the delete kept losing races").await?;
                 }
                 Err(e) => return Err(e.into()),

@@ -8,12 +8,15 @@
 //! the user's groups before the add is cancelled by it (see `mutate.rs`). Adding one member
 //! touches four items whatever the group's size.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 
 use super::keys;
 use super::resources::{DELETING, EDGE_SEQ};
+use super::roles::{Moves, RoleStep};
+use super::settings::DirSettings;
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::events::{GroupSummary, Membership, NewEvent};
@@ -47,7 +50,24 @@ impl MemberDelta {
     pub(crate) fn len(&self) -> usize {
         self.add.len() + self.remove.len()
     }
+    /// Items the change takes more when the group maps to a role: per user, the user item a
+    /// remove moves and an `updated` event.
+    pub(crate) fn role_items(&self) -> usize {
+        self.add.len() + 2 * self.remove.len()
+    }
+    /// Each user of the change and how its groups move.
+    pub(crate) fn moves<'a>(&'a self, group: &'a str) -> Vec<(String, Moves<'a>)> {
+        let joins = self.add.iter().map(|u| (u.clone(), Moves::Joins(group)));
+        let leaves = self
+            .remove
+            .iter()
+            .map(|u| (u.clone(), Moves::Leaves(group)));
+        joins.chain(leaves).collect()
+    }
 }
+
+/// A member change's role work: the directory's settings when they map the group, else none.
+pub(crate) type Mapped = Option<Arc<DirSettings>>;
 
 /// Transaction items one member add takes (the user's edge sequence + two edges), and a remove.
 const ITEMS_PER_ADD: usize = 3;
@@ -57,6 +77,24 @@ const MAX_BATCH_WRITE: usize = 25;
 /// Transactions or batches of one request in flight at once.
 const PARALLEL_WRITES: usize = 8;
 
+/// An edge operation with its membership event at a reserved number, if it has one, and the
+/// number reserved for its user's `updated` event (a role change; else emitted numbered).
+pub(crate) struct EdgeWork {
+    pub op: EdgeOp,
+    pub event: Option<(u64, NewEvent)>,
+    pub role_seq: Option<u64>,
+}
+
+impl EdgeWork {
+    pub fn plain(op: EdgeOp) -> Self {
+        EdgeWork {
+            op,
+            event: None,
+            role_seq: None,
+        }
+    }
+}
+
 /// One membership edge pair to add or remove: (group id, user id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EdgeOp {
@@ -65,6 +103,19 @@ pub(crate) enum EdgeOp {
 }
 
 impl EdgeOp {
+    pub(crate) fn user(&self) -> &str {
+        match self {
+            EdgeOp::Add(_, u) | EdgeOp::Remove(_, u) => u,
+        }
+    }
+
+    fn moves(&self) -> Moves<'_> {
+        match self {
+            EdgeOp::Add(g, _) => Moves::Joins(g),
+            EdgeOp::Remove(g, _) => Moves::Leaves(g),
+        }
+    }
+
     fn items(&self) -> usize {
         match self {
             EdgeOp::Add(..) => ITEMS_PER_ADD,
@@ -83,10 +134,15 @@ impl Store {
         group_id: &str,
         delta: &MemberDelta,
         group: &GroupSummary,
+        steps: &HashMap<String, RoleStep>,
     ) -> Result<(), StoreError> {
         for op in ops(group_id, delta) {
-            self.edge_op(tx, dir, &op)?;
+            let step = steps.get(op.user());
+            self.edge_op(tx, dir, &op, step)?;
             tx.emit_membership(dir, &op, group);
+            if let Some(e) = step.and_then(|s| s.event(dir)) {
+                tx.emit(dir, e);
+            }
         }
         // Each add is conditional on the edge being new and each remove on it being there, so
         // the count moves exactly as the edges do.
@@ -94,10 +150,22 @@ impl Store {
         Ok(())
     }
 
-    fn edge_op(&self, tx: &mut Tx, dir: &str, op: &EdgeOp) -> Result<(), StoreError> {
+    /// One edge pair's writes; with a role step, the user item's update is the step's (its
+    /// condition pins the user's groups, `roles.rs`).
+    fn edge_op(
+        &self,
+        tx: &mut Tx,
+        dir: &str,
+        op: &EdgeOp,
+        step: Option<&RoleStep>,
+    ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
+        if let Some(step) = step {
+            step.update(tx, dir)?;
+        }
         match op {
-            EdgeOp::Add(group, user) => {
+            EdgeOp::Add(_, _) if step.is_some() => {}
+            EdgeOp::Add(_, user) => {
                 tx.update(
                     key(pk.clone(), keys::resource_sk(ResourceKind::User, user)),
                     Expr::new("ADD #es :one")
@@ -109,6 +177,11 @@ impl Store {
                     ),
                     Role::Member(user.clone()),
                 )?;
+            }
+            EdgeOp::Remove(..) => {}
+        }
+        match op {
+            EdgeOp::Add(group, user) => {
                 // Conditional on the edge being new, so its event is emitted once.
                 tx.put(
                     key(pk.clone(), keys::member_sk(group, user)),
@@ -126,6 +199,12 @@ impl Store {
                 tx.delete(key(pk, keys::member_of_sk(user, group)), None, Role::Other)
             }
         }
+    }
+
+    /// The directory's settings if they map `group` to a role (`settings.rs`: from the cache).
+    pub(crate) async fn mapped(&self, dir: &str, group: &str) -> Result<Mapped, StoreError> {
+        let settings = self.settings(dir).await?;
+        Ok(settings.roles.maps(group).then_some(settings))
     }
 
     /// Which of `users` are members of `group` now (strongly consistent).
@@ -188,7 +267,8 @@ impl Store {
 
     /// Applies a group's member changes in as many transactions as they need (each pair whole),
     /// each with its membership events at the numbers from `first_seq` on (reserved by the
-    /// caller: `outbox.rs`).
+    /// caller: `outbox.rs`; two per change when `mapped`, the second for the user's `updated`
+    /// event if its role moves — an unused number is a gap).
     pub(crate) async fn apply_edges(
         &self,
         dir: &str,
@@ -196,43 +276,53 @@ impl Store {
         delta: &MemberDelta,
         group: &GroupSummary,
         first_seq: u64,
+        mapped: Mapped,
     ) -> Result<(), StoreError> {
+        let per = if mapped.is_some() { 2 } else { 1 };
         let ops = ops(group_id, delta)
             .into_iter()
-            .zip(first_seq..)
+            .zip((first_seq..).step_by(per))
             .map(|(op, seq)| {
                 let emit = membership_event(dir, &op, group);
-                (op, Some((seq, emit)))
+                EdgeWork {
+                    op,
+                    event: Some((seq, emit)),
+                    role_seq: mapped.as_ref().map(|_| seq + 1),
+                }
             })
             .collect();
-        self.apply_edge_ops(dir, ops).await
+        self.apply_edge_ops(dir, ops, mapped).await
     }
 
     /// Packs edge operations (each with its event, if any) into transactions of at most 100
     /// items and runs them, a few at a time. An add whose user vanished meanwhile (deleted, or
     /// being deleted) is dropped with its event: the user's delete removes the edge anyway.
     /// Each transaction moves the membership count by what it adds and removes (one counter
-    /// shard item).
+    /// shard item). With `mapped`, each transaction also resolves its users' roles.
     pub(crate) async fn apply_edge_ops(
         &self,
         dir: &str,
-        ops: Vec<(EdgeOp, Option<(u64, NewEvent)>)>,
+        ops: Vec<EdgeWork>,
+        mapped: Mapped,
     ) -> Result<(), StoreError> {
         let mut chunks: Vec<Vec<_>> = Vec::new();
         let mut size = MAX_TX_ITEMS;
-        for op in ops {
-            let items = op.0.items() + usize::from(op.1.is_some());
+        for w in ops {
+            let mut items = w.op.items() + usize::from(w.event.is_some());
+            if mapped.is_some() {
+                items += 2;
+            }
             if size + items > MAX_TX_ITEMS {
                 chunks.push(Vec::new());
-                // The counter shard.
-                size = 1;
+                // The counter shard, and the settings check or sequence.
+                size = 2;
             }
             size += items;
-            chunks.last_mut().expect("pushed above").push(op);
+            chunks.last_mut().expect("pushed above").push(w);
         }
         run_bounded(chunks.into_iter().map(|chunk| {
-            let (store, dir) = (self.clone(), dir.to_string());
-            async move { store.commit_edges(&dir, chunk).await }
+            let (store, dir, mapped) = (self.clone(), dir.to_string(), mapped.clone());
+            async move { store.commit_edges(&dir, chunk, mapped).await }
         }))
         .await
     }
@@ -240,36 +330,66 @@ impl Store {
     async fn commit_edges(
         &self,
         dir: &str,
-        mut chunk: Vec<(EdgeOp, Option<(u64, NewEvent)>)>,
+        mut chunk: Vec<EdgeWork>,
+        mapped: Mapped,
     ) -> Result<(), StoreError> {
+        let mut attempt = 0;
         loop {
+            let steps = match &mapped {
+                Some(settings) => {
+                    let moves: Vec<_> = chunk
+                        .iter()
+                        .map(|w| (w.op.user().to_string(), w.op.moves()))
+                        .collect();
+                    self.role_steps(dir, &settings.roles, &moves).await?
+                }
+                None => HashMap::new(),
+            };
             let mut tx = Tx::new(self);
             let mut moved = 0i64;
-            for (op, event) in &chunk {
-                self.edge_op(&mut tx, dir, op)?;
-                if let Some((seq, emit)) = event {
+            for w in &chunk {
+                let step = steps.get(w.op.user());
+                self.edge_op(&mut tx, dir, &w.op, step)?;
+                if let Some((seq, emit)) = &w.event {
                     tx.emit_at(self, dir, *seq, emit)?;
                 }
-                moved += match op {
+                if let Some(e) = step.and_then(|s| s.event(dir)) {
+                    match w.role_seq {
+                        Some(seq) => tx.emit_at(self, dir, seq, &e)?,
+                        None => tx.emit(dir, e),
+                    }
+                }
+                moved += match w.op {
                     EdgeOp::Add(..) => 1,
                     EdgeOp::Remove(..) => -1,
                 };
             }
-            if let Some((EdgeOp::Add(group, _) | EdgeOp::Remove(group, _), _)) = chunk.first() {
+            if let Some(settings) = &mapped {
+                // Numbered events pin the settings on the sequence; reserved ones need a check.
+                if chunk.iter().any(|w| w.event.is_some()) {
+                    tx.check_settings(dir, settings.version)?;
+                } else {
+                    tx.expect_settings(dir, settings.version);
+                }
+            }
+            if let Some(w) = chunk.first() {
                 if moved != 0 {
+                    let (EdgeOp::Add(group, _) | EdgeOp::Remove(group, _)) = &w.op;
                     self.move_memberships(&mut tx, dir, group, moved)?;
                 }
             }
             match tx.commit(self).await {
                 Err(StoreError::MissingMembers(gone)) => {
-                    chunk.retain(|(op, _)| !matches!(op, EdgeOp::Add(_, u) if gone.contains(u)));
+                    chunk.retain(|w| !matches!(&w.op, EdgeOp::Add(_, u) if gone.contains(u)));
                 }
                 // Another request made these edges what this change wants (with its own
                 // events): drop them, and their events.
                 Err(StoreError::EdgesMoved(moved)) => {
-                    chunk.retain(|(op, _)| match op {
-                        EdgeOp::Add(_, u) | EdgeOp::Remove(_, u) => !moved.contains(u),
-                    });
+                    chunk.retain(|w| !moved.iter().any(|m| m == w.op.user()));
+                }
+                // These users' groups moved since their roles were resolved: resolve again.
+                Err(StoreError::RolesMoved(_)) => {
+                    deadline::retry(&mut attempt, "the users' groups kept changing").await?;
                 }
                 other => return other,
             }
@@ -288,6 +408,7 @@ impl Store {
         group_id: &str,
     ) -> Result<(), StoreError> {
         let mut rounds = 0;
+        let mapped = self.mapped(dir, group_id).await?;
         loop {
             let users = self
                 .edge_page(dir, &keys::member_prefix(group_id), 2_000)
@@ -304,9 +425,9 @@ impl Store {
             rounds += 1;
             let ops = users
                 .into_iter()
-                .map(|u| (EdgeOp::Remove(group_id.to_string(), u), None))
+                .map(|u| EdgeWork::plain(EdgeOp::Remove(group_id.to_string(), u)))
                 .collect();
-            self.apply_edge_ops(dir, ops).await?;
+            self.apply_edge_ops(dir, ops, mapped.clone()).await?;
         }
     }
 

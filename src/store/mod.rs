@@ -23,6 +23,8 @@ pub mod portal_sessions;
 pub mod request_log;
 pub mod request_stats;
 pub mod resources;
+pub(crate) mod roles;
+pub mod settings;
 pub mod tables;
 pub mod tokens;
 mod tx;

@@ -26,13 +26,16 @@
 //! Member adds and removes never condition on the group's version (edges are idempotent); they
 //! bump it atomically, so ETags still move.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::keys;
-use super::members::{EdgeOp, MemberDelta};
+use super::members::{EdgeOp, EdgeWork, MemberDelta};
 use super::resources::{
     index_entries, resource_item, DELETING, EDGE_SEQ, ID, MODIFIED, PENDING, VERSION,
 };
+use super::roles::Moves;
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
@@ -68,6 +71,17 @@ impl Store {
             add: members.to_vec(),
             remove: Vec::new(),
         };
+        // A new user is in no group: it takes the default role (the map pinned at commit).
+        let mut record = record.clone();
+        let settings = match kind {
+            ResourceKind::User => {
+                let settings = self.settings(dir).await?;
+                record.resolved = settings.roles.resolve(&Default::default());
+                Some(settings)
+            }
+            ResourceKind::Group => None,
+        };
+        let record = &record;
         let idx = index_values(kind, &record.body);
         // Resource, counter, sequence and created event, then guards, index items and edges.
         let fits = 4 + index_items(kind, record) + delta.items() <= MAX_TX_ITEMS;
@@ -90,10 +104,15 @@ impl Store {
         let none = IndexValues::default();
         self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
         tx.emit(dir, NewEvent::created(&object(dir, kind, record)));
+        if let Some(settings) = &settings {
+            tx.expect_settings(dir, settings.version);
+        }
         if fits {
             self.move_counter(&mut tx, dir, kind, &record.id, 1)?;
             let group = GroupSummary::of(&record.id, &record.body);
-            self.edge_changes(&mut tx, dir, &record.id, &delta, &group)?;
+            // A new group maps to no role (its id is new): no user's role moves.
+            let none = HashMap::new();
+            self.edge_changes(&mut tx, dir, &record.id, &delta, &group, &none)?;
         } else {
             // The created event and the member events after it stay unread until the group is
             // live (the block closes with it).
@@ -179,7 +198,7 @@ impl Store {
         };
         if !delta.is_empty() {
             let group = GroupSummary::of(&live.id, &live.body);
-            self.apply_edges(dir, &live.id, &delta, &group, edges_from)
+            self.apply_edges(dir, &live.id, &delta, &group, edges_from, None)
                 .await?;
         }
         let mut tx = Tx::new(self);
@@ -272,9 +291,11 @@ impl Store {
         let mut new_name = None;
         match write {
             GroupWrite::Replace { old, new } => {
+                // And on the edge sequence: a member change moved it (and maybe the user's
+                // roles, which this put carries as read).
                 tx.put(
                     resource_item(dir, kind, new)?,
-                    Some(version_is(old.meta.version)),
+                    Some(version_is(old.meta.version).and_edge_seq(old.edge_seq)),
                     Role::Resource,
                 )?;
                 if old.body != new.body {
@@ -307,9 +328,29 @@ impl Store {
             GroupWrite::Replace { new, .. } => GroupSummary::of(id, &new.body),
             GroupWrite::Touch { group } => GroupSummary::of(id, &group.body),
         };
+        // A member change pins the directory's role map: is this group mapped, and to what.
+        let mapped = if kind == ResourceKind::Group && !members.is_empty() {
+            let settings = self.settings(dir).await?;
+            tx.expect_settings(dir, settings.version);
+            settings.roles.maps(id).then_some(settings)
+        } else {
+            None
+        };
+        let role_items = if mapped.is_some() {
+            members.role_items()
+        } else {
+            0
+        };
         // (The sequence item counts once even when only the member events use it.)
-        if tx.len() + members.items() < MAX_TX_ITEMS {
-            self.edge_changes(&mut tx, dir, id, members, &group)?;
+        if tx.len() + members.items() + role_items < MAX_TX_ITEMS {
+            let steps = match &mapped {
+                Some(settings) => {
+                    self.role_steps(dir, &settings.roles, &members.moves(id))
+                        .await?
+                }
+                None => HashMap::new(),
+            };
+            self.edge_changes(&mut tx, dir, id, members, &group, &steps)?;
         } else {
             // The edges go first and cannot be taken back: refuse a rename to a taken name
             // before writing any.
@@ -323,9 +364,14 @@ impl Store {
                 }
             }
             self.require_users(dir, &members.add).await?;
-            // Numbers for the member events first; the last transaction closes their block.
-            let first = self.reserve_events(dir, members.len() as u64).await?;
-            self.apply_edges(dir, id, members, &group, first).await?;
+            // Numbers for the member events first (and their users' role events, when the
+            // group is mapped); the last transaction closes their block.
+            let per = if mapped.is_some() { 2 } else { 1 };
+            let first = self
+                .reserve_events(dir, (per * members.len()) as u64)
+                .await?;
+            self.apply_edges(dir, id, members, &group, first, mapped)
+                .await?;
             tx.close_block(dir, first)?;
         }
         tx.commit(self).await
@@ -410,9 +456,9 @@ impl Store {
             }
             let ops = groups
                 .into_iter()
-                .map(|g| (EdgeOp::Remove(g, old.id.clone()), None))
+                .map(|g| EdgeWork::plain(EdgeOp::Remove(g, old.id.clone())))
                 .collect();
-            self.apply_edge_ops(dir, ops).await?;
+            self.apply_edge_ops(dir, ops, None).await?;
         }
         let mut tx = Tx::new(self);
         let cond = Expr::new("attribute_exists(#d)").name("#d", DELETING);
@@ -424,8 +470,12 @@ impl Store {
         let kind = ResourceKind::Group;
         // Resource, counter, marker, sequence, deleted event and block.
         let room = MAX_TX_ITEMS - 6 - index_items(kind, old);
+        let settings = self.settings(dir).await?;
+        let mapped = settings.roles.maps(&old.id);
+        // Per member: its edge pair, and when the group maps to a role its user and event.
+        let per = if mapped { 4 } else { 2 };
         let members = self
-            .edge_page(dir, &keys::member_prefix(&old.id), room / 2 + 1)
+            .edge_page(dir, &keys::member_prefix(&old.id), room / per + 1)
             .await?;
         // A pending group is removed only while still pending with the intent read: a create
         // that takes it over meanwhile makes it live at the same version.
@@ -437,11 +487,27 @@ impl Store {
         };
         let mut tx = Tx::new(self);
         self.delete_resource(&mut tx, dir, kind, old, cond)?;
+        tx.expect_settings(dir, settings.version);
         // A pending group's created event stays held by its creator's block until that block
         // is stale; this deleted event follows it.
-        if members.len() <= room / 2 {
+        if members.len() <= room / per {
+            let steps = if mapped {
+                let moves: Vec<_> = members
+                    .iter()
+                    .map(|u| (u.clone(), Moves::Leaves(&old.id)))
+                    .collect();
+                self.role_steps(dir, &settings.roles, &moves).await?
+            } else {
+                HashMap::new()
+            };
             for u in &members {
                 self.edge_pair_delete(&mut tx, dir, &old.id, u, kind)?;
+                if let Some(step) = steps.get(u) {
+                    step.update(&mut tx, dir)?;
+                    if let Some(e) = step.event(dir) {
+                        tx.emit(dir, e);
+                    }
+                }
             }
             tx.count_memberships(dir, -(members.len() as i64));
             return tx.commit(self).await;

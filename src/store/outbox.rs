@@ -86,6 +86,9 @@ pub(crate) struct Outbox {
     /// How the transaction moves the directory's membership count (`paging.rs`): carried by the
     /// sequence item, which every membership change already writes, so counting costs no item.
     pub(crate) memberships: i64,
+    /// The directory settings version this transaction's outcome was computed from
+    /// (`settings.rs`): the sequence update is conditional on it too.
+    pub(crate) settings: Option<u64>,
 }
 
 impl Numbering for Outbox {
@@ -103,7 +106,16 @@ impl Numbering for Outbox {
         store: &'a Store,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, StoreError>> + Send + 'a>>
     {
-        Box::pin(store.sequence(&self.dir))
+        Box::pin(async move {
+            let (seq, _, cv) = store.sequence_state(&self.dir).await?;
+            match self.settings {
+                Some(v) if v != cv => {
+                    store.forget_settings(&self.dir);
+                    Err(StoreError::SettingsMoved)
+                }
+                _ => Ok(seq),
+            }
+        })
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
@@ -119,6 +131,20 @@ impl Numbering for Outbox {
             Expr::new("attribute_not_exists(#s)")
         } else {
             Expr::new("#s = :cur").value(":cur", n(current))
+        };
+        let cond = match self.settings {
+            None => cond,
+            Some(0) => {
+                let t = format!("{} AND attribute_not_exists(#cv)", cond.text());
+                cond.with_text(t)
+                    .name("#cv", super::settings::SETTINGS_VERSION)
+            }
+            Some(v) => {
+                let t = format!("{} AND #cv = :cv", cond.text());
+                cond.with_text(t)
+                    .name("#cv", super::settings::SETTINGS_VERSION)
+                    .value(":cv", n(v))
+            }
         };
         let update = if self.memberships == 0 {
             Expr::new("SET #s = :next")
@@ -155,7 +181,7 @@ impl Numbering for Outbox {
 }
 
 impl Tx {
-    fn outbox_for(&mut self, dir: &str) -> &mut Outbox {
+    pub(crate) fn outbox(&mut self, dir: &str) -> &mut Outbox {
         self.numbering(|| Outbox {
             dir: dir.into(),
             ..Outbox::default()
@@ -164,21 +190,21 @@ impl Tx {
 
     /// Adds an event to this transaction, numbered at commit.
     pub(crate) fn emit(&mut self, dir: &str, event: NewEvent) {
-        self.outbox_for(dir).events.push(event);
+        self.outbox(dir).events.push(event);
     }
 
     /// Moves the directory's membership count by `by` with this transaction's events (the
     /// transaction must emit at least one: its sequence item carries the count).
     pub(crate) fn count_memberships(&mut self, dir: &str, by: i64) {
         if by != 0 {
-            self.outbox_for(dir).memberships += by;
+            self.outbox(dir).memberships += by;
         }
     }
 
     /// Reserves `count` numbers after this transaction's events and opens a block of them;
     /// `commit_numbered` returns its first number, which `close_block` takes.
     pub(crate) fn reserve(&mut self, dir: &str, count: u64) {
-        self.outbox_for(dir).reserve = Some(count);
+        self.outbox(dir).reserve = Some(count);
     }
 
     /// Puts an event at a number reserved earlier (inside an open block).
@@ -223,6 +249,12 @@ impl Store {
     /// The last sequence number and the share of the membership count the sequence item
     /// carries (`paging.rs`): one GetItem.
     pub(crate) async fn sequence_item(&self, dir: &str) -> Result<(u64, i64), StoreError> {
+        let (seq, memberships, _) = self.sequence_state(dir).await?;
+        Ok((seq, memberships))
+    }
+
+    /// As `sequence_item`, with the directory's settings version (`settings.rs`).
+    pub(crate) async fn sequence_state(&self, dir: &str) -> Result<(u64, i64, u64), StoreError> {
         let item = self
             .get_item(keys::directory_pk(dir), keys::event_seq_sk().into())
             .await?;
@@ -230,7 +262,11 @@ impl Store {
         let memberships = item
             .as_ref()
             .and_then(|i| super::paging::counter_value(i, super::paging::MEMBERSHIPS));
-        Ok((seq, memberships.unwrap_or(0)))
+        let settings = item
+            .as_ref()
+            .and_then(|i| get_n(i, super::settings::SETTINGS_VERSION))
+            .unwrap_or(0);
+        Ok((seq, memberships.unwrap_or(0), settings))
     }
 
     /// The creation time (RFC 3339) of the first event numbered after `after` and at most

@@ -303,10 +303,7 @@ pub(crate) fn resolved_of(item: &Item) -> crate::roles::Resolved {
     crate::roles::Resolved {
         role: get_s(item, ROLE).map(String::from),
         roles: match item.get(ROLES) {
-            Some(AttributeValue::L(l)) => l
-                .iter()
-                .filter_map(|v| v.as_s().ok().cloned())
-                .collect(),
+            Some(AttributeValue::L(l)) => l.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
             _ => Vec::new(),
         },
     }

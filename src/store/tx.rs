@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::{deadline, Item, Store, StoreError};
 
@@ -31,6 +31,12 @@ pub(crate) enum Role {
     Edge(String),
     /// The directory's event sequence (`outbox.rs`): another writer took the numbers read.
     Sequence,
+    /// A user item whose resolved roles this transaction moves (`roles.rs`): its edge sequence
+    /// moved since its groups were listed.
+    Roles(String),
+    /// A check that the directory's settings are still the version a write used
+    /// (`settings.rs`).
+    Settings,
     /// Anything else (index items, edges, counters): conditions never expected to fail.
     Other,
 }
@@ -201,6 +207,24 @@ impl Tx {
         Ok(())
     }
 
+    /// A condition on an item this transaction does not write.
+    pub(crate) fn check(&mut self, key: Item, cond: Expr, role: Role) -> Result<(), StoreError> {
+        let (names, values) = Expr::merged(&cond, None);
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(cond.text)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(StoreError::Request)?;
+        self.push(
+            TransactWriteItem::builder().condition_check(check).build(),
+            role,
+        );
+        Ok(())
+    }
+
     pub(crate) fn update(
         &mut self,
         key: Item,
@@ -294,6 +318,7 @@ fn cancellation_meaning(
     let mut transient = false;
     let mut missing = Vec::new();
     let mut moved = Vec::new();
+    let mut roles_moved = Vec::new();
     let mut unexpected = None;
     for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
         match (reason.code(), roles.get(i)) {
@@ -306,6 +331,10 @@ fn cancellation_meaning(
                 return Err(StoreError::VersionMismatch)
             }
             (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
+            (Some("ConditionalCheckFailed"), Some(Role::Roles(id))) => roles_moved.push(id.clone()),
+            (Some("ConditionalCheckFailed"), Some(Role::Settings)) => {
+                return Err(StoreError::SettingsMoved)
+            }
             (Some("ConditionalCheckFailed"), _) => {
                 unexpected = Some(i);
                 break;
@@ -333,6 +362,9 @@ fn cancellation_meaning(
     }
     if !moved.is_empty() {
         return Err(StoreError::EdgesMoved(moved));
+    }
+    if !roles_moved.is_empty() {
+        return Err(StoreError::RolesMoved(roles_moved));
     }
     if !transient {
         return Err(StoreError::sdk(err));

@@ -1,0 +1,316 @@
+//! A directory's settings (its group → role map, `crate::roles`) and the stack's role catalogue.
+//!
+//! - `DIR#{dir}` / `SETTINGS` holds the map and a version `v`; every save moves `v` and copies
+//!   it to the directory's event sequence item (`EVX#SEQ`, attribute `cv`) in the same
+//!   transaction. A write whose outcome depends on the map (a member change: is the group mapped?
+//!   a user create: the default role; a group delete) registers the version it used
+//!   (`Tx::expect_settings`): its sequence update, which every event-emitting transaction already
+//!   makes, is then conditional on `cv` too. So a map saved while such a write is in flight
+//!   cancels it (`StoreError::SettingsMoved`), and the write reads the map again — no write ever
+//!   commits a role computed from a map that was replaced before it committed, at no item cost.
+//! - Because the check is in the transaction, the map may be cached: each process keeps the last
+//!   settings it read per directory, and reads `SETTINGS` again only on a miss or after a
+//!   `SettingsMoved`. A warm write pays nothing for roles; a cold one pays one GetItem.
+//! - `STACK` / `ROLES` holds the catalogue (`PUT /manage/roles`): read by the management paths
+//!   that validate a map, never by the IdP's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys::{self, ROLES_SK, ROLE_SYNC_SK, SETTINGS_SK, STACK_PK};
+use super::tx::{Expr, Role};
+use super::{get_n, get_s, key, n, s, Item, Store, StoreError, Tx};
+use crate::clock;
+use crate::roles::{RoleCatalogue, RoleMap};
+
+/// The version of a directory's settings on its event sequence item.
+pub(crate) const SETTINGS_VERSION: &str = "cv";
+const DOC: &str = "doc";
+const V: &str = "v";
+/// On the `ROLESYNC` marker: the settings version whose re-resolution it stands for.
+pub(crate) const SYNC_VERSION: &str = "sync_v";
+/// On the `ROLESYNC` marker: the groups whose members to re-resolve (JSON list), or absent for
+/// every user.
+const SYNC_GROUPS: &str = "sync_groups";
+
+/// A directory's settings as of version `version` (0: never saved).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DirSettings {
+    pub version: u64,
+    pub roles: RoleMap,
+}
+
+/// A re-resolution still to run: after the map at `version` was saved, the members of
+/// `groups` (`None`: every user) may resolve differently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleSync {
+    pub version: u64,
+    pub groups: Option<Vec<String>>,
+    pub marked_ms: u64,
+}
+
+type Cache = Mutex<HashMap<(String, String), Arc<DirSettings>>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Bound on cached directories per process: past it the cache starts over.
+const CACHED_DIRECTORIES: usize = 10_000;
+
+impl Store {
+    /// The directory's settings, from this process's cache or one GetItem. A stale entry is
+    /// harmless: the write that used it is cancelled at commit (module header).
+    pub async fn settings(&self, dir: &str) -> Result<Arc<DirSettings>, StoreError> {
+        let k = (self.table.clone(), dir.to_string());
+        if let Some(hit) = cache().lock().ok().and_then(|c| c.get(&k).cloned()) {
+            return Ok(hit);
+        }
+        self.read_settings(dir).await
+    }
+
+    /// The directory's settings as stored now (strongly consistent), refreshing the cache.
+    pub async fn read_settings(&self, dir: &str) -> Result<Arc<DirSettings>, StoreError> {
+        let item = self
+            .get_item(keys::directory_pk(dir), SETTINGS_SK.into())
+            .await?;
+        let settings = Arc::new(match item {
+            None => DirSettings::default(),
+            Some(item) => settings_of(&self.table, &item)?,
+        });
+        self.remember(dir, Arc::clone(&settings));
+        Ok(settings)
+    }
+
+    fn remember(&self, dir: &str, settings: Arc<DirSettings>) {
+        if let Ok(mut c) = cache().lock() {
+            if c.len() >= CACHED_DIRECTORIES {
+                c.clear();
+            }
+            c.insert((self.table.clone(), dir.to_string()), settings);
+        }
+    }
+
+    /// Saves `roles` as the directory's map if its settings are still at `expected`, and marks
+    /// the re-resolution `sync` in the same transaction. Returns the new settings.
+    pub async fn save_role_map(
+        &self,
+        dir: &str,
+        expected: u64,
+        roles: RoleMap,
+        sync: Option<Option<Vec<String>>>,
+    ) -> Result<DirSettings, StoreError> {
+        let next = DirSettings {
+            version: expected + 1,
+            roles,
+        };
+        let doc = serde_json::to_string(&next.roles).map_err(|source| StoreError::Json {
+            what: "a role map",
+            source,
+        })?;
+        let pk = keys::directory_pk(dir);
+        let mut item = key(pk.clone(), SETTINGS_SK.into());
+        item.insert(DOC.into(), s(doc));
+        item.insert(V.into(), n(next.version));
+        let cond = if expected == 0 {
+            Expr::new("attribute_not_exists(pk)")
+        } else {
+            Expr::new("#v = :v").name("#v", V).value(":v", n(expected))
+        };
+        let mut tx = Tx::new(self);
+        tx.put(item, Some(cond), Role::Resource)?;
+        tx.update(
+            key(pk.clone(), keys::event_seq_sk().into()),
+            Expr::new("SET #cv = :cv")
+                .name("#cv", SETTINGS_VERSION)
+                .value(":cv", n(next.version)),
+            None,
+            Role::Other,
+        )?;
+        if let Some(groups) = sync {
+            tx.put(
+                sync_marker(dir, next.version, groups.as_deref())?,
+                None,
+                Role::Other,
+            )?;
+        }
+        match tx.commit(self).await {
+            Ok(()) => {}
+            Err(StoreError::VersionMismatch) => {
+                self.forget_settings(dir);
+                return Err(StoreError::SettingsMoved);
+            }
+            Err(e) => return Err(e),
+        }
+        self.remember(dir, Arc::new(next.clone()));
+        Ok(next)
+    }
+
+    /// Drops this process's cached settings of `dir` (they moved).
+    pub fn forget_settings(&self, dir: &str) {
+        if let Ok(mut c) = cache().lock() {
+            c.remove(&(self.table.clone(), dir.to_string()));
+        }
+    }
+
+    /// The directory's unfinished role re-resolution, if any.
+    pub async fn role_sync(&self, dir: &str) -> Result<Option<RoleSync>, StoreError> {
+        let item = self
+            .get_item(keys::directory_pk(dir), ROLE_SYNC_SK.into())
+            .await?;
+        Ok(item.map(|i| sync_of(&i)))
+    }
+
+    /// Marks a re-resolution of `groups`' members (`None`: every user) at the current version,
+    /// merging with one already marked (a merge of two group lists; every user wins).
+    pub async fn mark_role_sync(
+        &self,
+        dir: &str,
+        version: u64,
+        groups: Option<Vec<String>>,
+    ) -> Result<(), StoreError> {
+        let merged = match self.role_sync(dir).await? {
+            Some(RoleSync {
+                groups: Some(mut old),
+                ..
+            }) => groups.map(|g| {
+                old.extend(g);
+                old.sort();
+                old.dedup();
+                old
+            }),
+            Some(RoleSync { groups: None, .. }) => None,
+            None => groups,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(sync_marker(dir, version, merged.as_deref())?))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    /// Removes the marker if it is still the one read (`marked_ms`): a re-resolution marked
+    /// meanwhile stays for its own run.
+    pub async fn finish_role_sync(&self, dir: &str, done: &RoleSync) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::directory_pk(dir), ROLE_SYNC_SK.into())))
+            .condition_expression("#m = :m")
+            .expression_attribute_names("#m", keys::MARKED_MS)
+            .expression_attribute_values(":m", n(done.marked_ms))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::sdk(e)),
+        }
+    }
+
+    /// The stack's role catalogue (empty until one is declared).
+    pub async fn role_catalogue(&self) -> Result<RoleCatalogue, StoreError> {
+        let item = self.get_item(STACK_PK.into(), ROLES_SK.into()).await?;
+        let Some(item) = item else {
+            return Ok(RoleCatalogue::default());
+        };
+        let doc = get_s(&item, DOC).unwrap_or("{}");
+        serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+            at: super::ItemKey::of(&self.table, &item),
+            problem: "a role catalogue that is not the JSON this code writes",
+            source: Some(e),
+        })
+    }
+
+    /// Replaces the stack's role catalogue.
+    pub async fn put_role_catalogue(&self, catalogue: &RoleCatalogue) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(catalogue).map_err(|source| StoreError::Json {
+            what: "a role catalogue",
+            source,
+        })?;
+        let mut item = key(STACK_PK.into(), ROLES_SK.into());
+        item.insert(DOC.into(), s(doc));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+}
+
+fn sync_marker(dir: &str, version: u64, groups: Option<&[String]>) -> Result<Item, StoreError> {
+    let mut item = key(keys::directory_pk(dir), ROLE_SYNC_SK.into());
+    item.insert(SYNC_VERSION.into(), n(version));
+    item.insert(keys::MARKED_MS.into(), n(clock::now_millis()));
+    if let Some(g) = groups {
+        let doc = serde_json::to_string(g).map_err(|source| StoreError::Json {
+            what: "a group list",
+            source,
+        })?;
+        item.insert(SYNC_GROUPS.into(), s(doc));
+    }
+    Ok(item)
+}
+
+fn sync_of(item: &Item) -> RoleSync {
+    RoleSync {
+        version: get_n(item, SYNC_VERSION).unwrap_or(0),
+        groups: get_s(item, SYNC_GROUPS).and_then(|g| serde_json::from_str(g).ok()),
+        marked_ms: get_n(item, keys::MARKED_MS).unwrap_or(0),
+    }
+}
+
+fn settings_of(table: &str, item: &Item) -> Result<DirSettings, StoreError> {
+    let roles = match item.get(DOC) {
+        Some(AttributeValue::S(doc)) => {
+            serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+                at: super::ItemKey::of(table, item),
+                problem: "directory settings that are not the JSON this code writes",
+                source: Some(e),
+            })?
+        }
+        _ => RoleMap::default(),
+    };
+    Ok(DirSettings {
+        version: get_n(item, V).unwrap_or(0),
+        roles,
+    })
+}
+
+impl Tx {
+    /// For a transaction that emits no numbered event (its events are at reserved numbers): a
+    /// check that the settings are still at `version`.
+    pub(crate) fn check_settings(&mut self, dir: &str, version: u64) -> Result<(), StoreError> {
+        let cond = if version == 0 {
+            Expr::new("attribute_not_exists(#cv)")
+        } else {
+            Expr::new("#cv = :cv").value(":cv", n(version))
+        };
+        self.check(
+            key(keys::directory_pk(dir), keys::event_seq_sk().into()),
+            cond.name("#cv", SETTINGS_VERSION),
+            Role::Settings,
+        )
+    }
+
+    /// Makes this transaction's event numbering conditional on the directory's settings still
+    /// being at `version` (module header).
+    pub(crate) fn expect_settings(&mut self, dir: &str, version: u64) {
+        self.outbox(dir).settings = Some(version);
+    }
+}
