@@ -143,7 +143,7 @@ async fn update(
         });
     }
     let record = match written {
-        Written::Record(r) => r,
+        Written::Record(r) => *r,
         Written::MembersOnly => app.service.get(&req.directory, kind, id).await?,
     };
     respond(app, kind, req, &record, true).await

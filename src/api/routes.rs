@@ -96,6 +96,11 @@ pub const ROUTES: &[(Function, &str)] = &[
         Function::Management,
         "/manage/directories/{directoryId}/requests",
     ),
+    (Function::Management, "/manage/roles"),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/role-assignments",
+    ),
     (Function::Token, "/oauth2/{directoryId}/token"),
     (Function::Portal, "/portal"),
     (Function::Portal, "/portal/{proxy+}"),

@@ -68,6 +68,9 @@ pub enum ManagementError {
     NoToken(String, String),
     #[error("directory {0} already has {MAX_LIVE_TOKENS} live tokens; revoke one first")]
     TooManyTokens(String),
+    /// A role catalogue or assignment that does not hold together (the reason).
+    #[error("{0}")]
+    InvalidRoles(String),
 }
 
 /// The one place a store failure becomes a management error.

@@ -23,6 +23,7 @@ pub mod portal_links;
 pub mod publisher;
 pub mod references;
 pub mod request_log;
+pub mod roles;
 pub mod webhook_registrations;
 pub mod webhooks;
 pub mod write;

@@ -28,7 +28,7 @@ pub enum Change<'a> {
 
 /// What a write left: the record when its version is known (else re-read it if needed).
 pub enum Written {
-    Record(Record),
+    Record(Box<Record>),
     /// Only members changed; the group's version moved without being read.
     MembersOnly,
 }
@@ -107,7 +107,7 @@ impl Service {
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {
-                return Ok(Written::Record(old));
+                return Ok(Written::Record(Box::new(old)));
             } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
                 self.store
                     .change_members(dir, &old, &delta)
@@ -121,7 +121,7 @@ impl Service {
                     .map(|()| Some(new))
             };
             match result {
-                Ok(Some(new)) => return Ok(Written::Record(new)),
+                Ok(Some(new)) => return Ok(Written::Record(Box::new(new))),
                 Ok(None) => return Ok(Written::MembersOnly),
                 // Without If-Match, retried on a fresh read; with it too, because the put is also
                 // conditional on the user's memberships: the fresh read answers 412 if the

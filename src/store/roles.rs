@@ -201,3 +201,66 @@ impl Store {
         }
     }
 }
+
+/// Users re-resolved per transaction by [`Store::resolve_users`] (a user item and an event each).
+const RESOLVE_PER_TX: usize = 40;
+
+impl Store {
+    /// Re-resolves `users` under `settings` (a map just saved): each user whose resolution
+    /// differs from what its item holds is updated with one `updated` event, `RESOLVE_PER_TX`
+    /// users a transaction. Idempotent: a user already resolved is only read. Returns the events
+    /// emitted. Stops with `SettingsMoved` if the map is replaced meanwhile (the new map's own
+    /// re-resolution takes over).
+    pub(crate) async fn resolve_users(
+        &self,
+        dir: &str,
+        settings: &super::settings::DirSettings,
+        users: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut events = 0;
+        for chunk in users.chunks(RESOLVE_PER_TX) {
+            let mut attempt = 0;
+            loop {
+                let moves: Vec<_> = chunk.iter().map(|u| (u.clone(), Moves::Stays)).collect();
+                let steps = self.role_steps(dir, &settings.roles, &moves).await?;
+                let changed: Vec<&RoleStep> = steps.values().filter(|s| s.changes()).collect();
+                if changed.is_empty() {
+                    break;
+                }
+                let mut tx = Tx::new(self);
+                tx.expect_settings(dir, settings.version);
+                for step in &changed {
+                    step.update(&mut tx, dir)?;
+                    if let Some(e) = step.event(dir) {
+                        tx.emit(dir, e);
+                    }
+                }
+                match tx.commit(self).await {
+                    Ok(()) => {
+                        events += changed.len() as u64;
+                        break;
+                    }
+                    Err(StoreError::RolesMoved(_)) => {
+                        super::deadline::retry(&mut attempt, "the users' groups kept changing")
+                            .await?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    /// The ids of `group`'s members, or of every user of the directory (`None`).
+    pub(crate) async fn user_ids(
+        &self,
+        dir: &str,
+        group: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = match group {
+            Some(g) => keys::member_prefix(g),
+            None => keys::resource_prefix(ResourceKind::User).to_string(),
+        };
+        self.edge_page(dir, &prefix, usize::MAX).await
+    }
+}

@@ -29,6 +29,7 @@ mod portal_reads;
 mod replays;
 mod request_log;
 mod request_log_function;
+mod roles;
 mod support;
 mod template;
 mod users;

@@ -29,7 +29,7 @@ use super::request::public_base;
 use super::App;
 use crate::service::{
     credentials, deadline, directories, directory_reads, event_reads, portal_links, request_log,
-    webhook_registrations, ManagementError, PublicUrl,
+    roles, webhook_registrations, ManagementError, PublicUrl,
 };
 
 /// An answer other than success: the status, a stable code and a message for a person.
@@ -66,7 +66,7 @@ impl From<ManagementError> for Failure {
             E::NoWebhook(_) => fail(404, "not_found", e.to_string()),
             // Past the directory's next event: the request is well formed, the state says no.
             E::ResumeOutOfRange { .. } => fail(409, "conflict", e.to_string()),
-            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod => {
+            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod | E::InvalidRoles(_) => {
                 fail(400, "invalid_request", e.to_string())
             }
             // A SCIM-level failure of the store (500 there) is the store's: retry, like the rest.
@@ -167,6 +167,8 @@ async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Ans
             201,
             &directories::create(svc, base, &b.name, b.expires_in_days, b.provider).await?,
         ),
+        ManageRequest::ShowRoles => answer(200, &roles::catalogue(svc).await?),
+        ManageRequest::PutRoles(c) => answer(200, &roles::put_catalogue(svc, c).await?),
         ManageRequest::Directory { directory, request } => {
             dispatch_directory(app, base, &directory, request).await
         }
@@ -232,6 +234,8 @@ async fn dispatch_directory(
             200,
             &request_log::list(svc, d, &q.filter, q.after.as_ref(), q.limit).await?,
         ),
+        R::ShowRoleAssignments => answer(200, &roles::assignments(svc, d).await?),
+        R::PutRoleAssignments(p) => answer(200, &roles::put_assignments(svc, d, p).await?),
         R::ShowWebhook => answer(200, &webhook_registrations::show(svc, d).await?),
         R::SetWebhook(b) => answer(
             200,

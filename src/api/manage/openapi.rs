@@ -15,6 +15,7 @@ use super::request::{
     MAX_SEQUENCE,
 };
 use super::ErrorAnswer;
+use crate::roles::RoleCatalogue;
 use crate::service::credentials::{
     AuthMethodsSet, ClientRevoked, ClientView, CreatedClient, IssuedToken, Listed, TokenRevoked,
     TokenView,
@@ -28,6 +29,7 @@ use crate::service::portal_links::{
     CreatedPortalLink, NewPortalLink, PortalLinkRevoked, PortalLinkView,
 };
 use crate::service::request_log::RequestPage;
+use crate::service::roles::{PutAssignments, RoleAssignments};
 use crate::service::webhook_registrations::{RegisteredWebhook, WebhookDeleted, WebhookView};
 
 /// One operation: how it is called and what it answers.
@@ -130,6 +132,10 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         Operation { body: s.request::<WebhookTarget>(), ..op("put", "/manage/directories/{directoryId}/webhook", "setWebhook", "Register (or re-register) the webhook; the signing secret is shown once", 200, s.answer::<RegisteredWebhook>()) },
         Operation { body: s.request::<ResumeDeliveries>(), ..op("patch", "/manage/directories/{directoryId}/webhook", "resumeWebhook", "Deliver again from a sequence number on (parked events; after a 410)", 200, s.answer::<Option<WebhookView>>()) },
         op("delete", "/manage/directories/{directoryId}/webhook", "deleteWebhook", "Remove the webhook registration", 200, s.answer::<WebhookDeleted>()),
+        op("get", "/manage/roles", "showRoles", "The stack's roles and default role", 200, s.answer::<RoleCatalogue>()),
+        Operation { body: s.request::<RoleCatalogue>(), ..op("put", "/manage/roles", "putRoles", "Declare the stack's roles (slugs are what users carry) and the default for users in no mapped group", 200, s.answer::<RoleCatalogue>()) },
+        op("get", "/manage/directories/{directoryId}/role-assignments", "showRoleAssignments", "The directory's group → role assignments in priority order", 200, s.answer::<RoleAssignments>()),
+        Operation { body: s.request::<PutAssignments>(), ..op("put", "/manage/directories/{directoryId}/role-assignments", "putRoleAssignments", "Map groups to roles in priority order (first match wins); users whose role changes get one dsync.user.updated each", 200, s.answer::<RoleAssignments>()) },
         op("get", "/manage/openapi.json", "openApi", "This document", 200, json!({"type": "object"})),
     ]
 }

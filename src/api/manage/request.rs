@@ -13,9 +13,11 @@ use super::{fail, Failure};
 use crate::api::request::{percent_decode, query_pairs, route_path};
 use crate::provider::Provider;
 use crate::request_log::{RequestFilter, Resource, StatusClass};
+use crate::roles::RoleCatalogue;
 use crate::service::directories::AuthMethods;
 use crate::service::portal_links::{NewPortalLink, PortalLinkOptions};
 use crate::service::request_log::RequestCursor;
+use crate::service::roles::PutAssignments;
 
 /// Most items one page of users, groups or events returns.
 pub const MAX_PAGE: usize = 100;
@@ -99,6 +101,10 @@ pub enum ManageRequest {
     OpenApi,
     ListDirectories,
     CreateDirectory(NewDirectory),
+    /// `GET /manage/roles`: the stack's roles.
+    ShowRoles,
+    /// `PUT /manage/roles`.
+    PutRoles(RoleCatalogue),
     /// A route under `/manage/directories/{directory}`.
     Directory {
         directory: String,
@@ -141,6 +147,8 @@ pub enum DirectoryRequest {
     ListEvents(EventsQuery),
     /// The SCIM request log, newest first.
     ListRequests(RequestsQuery),
+    ShowRoleAssignments,
+    PutRoleAssignments(PutAssignments),
     ShowWebhook,
     SetWebhook(WebhookTarget),
     DeleteWebhook,
@@ -154,6 +162,8 @@ pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
     const GET: &[Method] = &[Method::GET];
     Some(match segs {
         ["openapi.json"] => GET,
+        ["roles"] => &[Method::GET, Method::PUT],
+        ["directories", _, "role-assignments"] => &[Method::GET, Method::PUT],
         ["directories"] => &[Method::GET, Method::POST],
         ["directories", _] => &[Method::GET, Method::DELETE],
         ["directories", _, "tokens" | "clients" | "portal-links"] => &[Method::GET, Method::POST],
@@ -208,6 +218,8 @@ impl ManageRequest {
         match (m, segs.as_slice()) {
             (&Method::GET, ["openapi.json"]) => Ok(ManageRequest::OpenApi),
             (&Method::GET, ["directories"]) => Ok(ManageRequest::ListDirectories),
+            (&Method::GET, ["roles"]) => Ok(ManageRequest::ShowRoles),
+            (&Method::PUT, ["roles"]) => Ok(ManageRequest::PutRoles(typed_body(req)?)),
             (&Method::POST, ["directories"]) => {
                 let body = json_body(req)?;
                 let name = body["name"]
@@ -262,6 +274,8 @@ impl DirectoryRequest {
             (&Method::GET, ["groups", id]) => R::GetGroup { id: id.to_string() },
             (&Method::GET, ["events"]) => R::ListEvents(events_query(req)?),
             (&Method::GET, ["requests"]) => R::ListRequests(requests_query(req)?),
+            (&Method::GET, ["role-assignments"]) => R::ShowRoleAssignments,
+            (&Method::PUT, ["role-assignments"]) => R::PutRoleAssignments(typed_body(req)?),
             (&Method::GET, ["webhook"]) => R::ShowWebhook,
             (&Method::DELETE, ["webhook"]) => R::DeleteWebhook,
             (&Method::PUT, ["webhook"]) => R::SetWebhook(webhook_target(&json_body(req)?)?),
@@ -269,6 +283,17 @@ impl DirectoryRequest {
             _ => return Ok(None),
         }))
     }
+}
+
+/// A JSON body read into its typed request; what does not fit is a 400 naming why.
+fn typed_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Failure> {
+    serde_json::from_value(json_body(req)?).map_err(|e| {
+        fail(
+            400,
+            "invalid_request",
+            format!("the body does not fit: {e}"),
+        )
+    })
 }
 
 fn webhook_target(body: &Value) -> Result<WebhookTarget, Failure> {

@@ -1,0 +1,312 @@
+//! Roles from groups, as the application sees them: declare roles, map a directory's groups in
+//! priority order, push memberships as Okta and Entra do (PATCH add/remove with a value filter),
+//! and read each user's `role` through the management API and in its `dsync.user.updated`
+//! events — exactly one per change, with `previous_attributes.role`.
+
+use serde_json::{json, Value};
+
+use crate::support::Scim;
+
+async fn declare(s: &Scim) {
+    let r = s
+        .manage(
+            "PUT",
+            "/roles",
+            Some(json!({"roles": [
+                {"slug": "admin", "name": "Admin"},
+                {"slug": "member", "name": "Member", "description": "Everyone else"}],
+                "default": "member"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+async fn assign(s: &Scim, pairs: &[(&str, &str)]) -> Value {
+    let assignments: Vec<Value> = pairs
+        .iter()
+        .map(|(g, r)| json!({"group_id": g, "role": r}))
+        .collect();
+    let d = &s.directory;
+    let r = s
+        .manage(
+            "PUT",
+            &format!("/directories/{d}/role-assignments"),
+            Some(json!({ "assignments": assignments })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+fn add(users: &[&str]) -> Value {
+    let value: Vec<Value> = users.iter().map(|u| json!({"value": u})).collect();
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": value}]})
+}
+
+fn remove(user: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]})
+}
+
+/// (role, roles) of a user through the management API.
+async fn role_of(s: &Scim, user: &str) -> (Value, Vec<String>) {
+    let d = &s.directory;
+    let r = s
+        .manage("GET", &format!("/directories/{d}/users/{user}"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let roles = r.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["slug"].as_str().unwrap().to_string())
+        .collect();
+    (r.body["role"]["slug"].clone(), roles)
+}
+
+/// The user's `dsync.user.updated` events after sequence `after`: (role before, role after).
+async fn role_events(s: &Scim, user: &str, after: u64) -> Vec<(Value, Value)> {
+    let d = &s.directory;
+    let r = s
+        .manage(
+            "GET",
+            &format!("/directories/{d}/events?after={after}&limit=100&event=dsync.user.updated"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["data"]["id"] == user)
+        .map(|e| {
+            (
+                e["data"]["previous_attributes"]["role"].clone(),
+                e["data"]["role"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn sequence(s: &Scim) -> u64 {
+    s.app.store().sequence(&s.directory).await.unwrap()
+}
+
+#[tokio::test]
+async fn roles_follow_group_pushes_in_priority_order_with_one_event_per_change() {
+    let s = Scim::start().await;
+    declare(&s).await;
+    let (ada, bob) = (
+        s.user("ada@example.com").await,
+        s.user("bob@example.com").await,
+    );
+    // Created after the roles: the default from the start.
+    assert_eq!(role_of(&s, &ada).await.0, "member");
+    let admins = s.group("Admins", &[]).await;
+    let everyone = s.group("Everyone", &[]).await;
+    let view = assign(&s, &[(&admins, "admin"), (&everyone, "member")]).await;
+    assert_eq!(view["assignments"][0]["group_name"], "Admins");
+    assert_eq!(view["assignments"][0]["priority"], 1);
+    assert_eq!(view["sync"]["state"], "done");
+
+    // Okta "Push groups": the members, then the admin.
+    let before = sequence(&s).await;
+    let r = s
+        .patch(&format!("/Groups/{everyone}"), add(&[&ada, &bob]))
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    // Everyone gives member, which bob had as the default: `role` stays, `roles` gains it —
+    // one event, whose previous_attributes name only `roles`.
+    assert_eq!(
+        role_of(&s, &bob).await,
+        (json!("member"), vec!["member".into()])
+    );
+    assert_eq!(
+        role_events(&s, &bob, before).await,
+        [(json!(null), json!({"slug": "member"}))]
+    );
+    let r = s.patch(&format!("/Groups/{admins}"), add(&[&ada])).await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(
+        role_of(&s, &ada).await,
+        (json!("admin"), vec!["admin".into(), "member".into()])
+    );
+    assert_eq!(
+        role_events(&s, &ada, before).await,
+        [
+            (json!(null), json!({"slug": "member"})),
+            (json!({"slug": "member"}), json!({"slug": "admin"}))
+        ],
+        "one updated event per change of her roles, in order"
+    );
+
+    // Entra removes by a value filter: the role falls back, once.
+    let before = sequence(&s).await;
+    let r = s.patch(&format!("/Groups/{admins}"), remove(&ada)).await;
+    assert!(r.status < 300, "{}", r.body);
+    assert_eq!(role_of(&s, &ada).await.0, "member");
+    assert_eq!(
+        role_events(&s, &ada, before).await,
+        [(json!({"slug": "admin"}), json!({"slug": "member"}))]
+    );
+
+    // Deleting the higher-priority group re-resolves its members, one event each.
+    let r = s
+        .patch(&format!("/Groups/{admins}"), add(&[&ada, &bob]))
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    let before = sequence(&s).await;
+    assert_eq!(s.delete(&format!("/Groups/{admins}")).await.status, 204);
+    for u in [&ada, &bob] {
+        assert_eq!(role_of(&s, u).await.0, "member");
+        assert_eq!(
+            role_events(&s, u, before).await,
+            [(json!({"slug": "admin"}), json!({"slug": "member"}))]
+        );
+    }
+}
+
+#[tokio::test]
+async fn changing_the_priority_order_re_resolves_exactly_the_users_it_changes() {
+    let s = Scim::start().await;
+    declare(&s).await;
+    let (ada, bob) = (
+        s.user("ada@example.com").await,
+        s.user("bob@example.com").await,
+    );
+    let carol = s.user("carol@example.com").await;
+    let ops = s.group("Ops", &[&ada, &bob]).await;
+    let eng = s.group("Eng", &[&ada]).await;
+    assign(&s, &[(&ops, "member"), (&eng, "admin")]).await;
+    assert_eq!(role_of(&s, &ada).await.0, "member");
+    let before = sequence(&s).await;
+    let view = assign(&s, &[(&eng, "admin"), (&ops, "member")]).await;
+    assert_eq!(view["sync"]["users_updated"], 1, "{view}");
+    assert_eq!(
+        role_of(&s, &ada).await,
+        (json!("admin"), vec!["admin".into(), "member".into()])
+    );
+    assert_eq!(role_events(&s, &ada, before).await.len(), 1);
+    assert!(role_events(&s, &bob, before).await.is_empty());
+    assert!(role_events(&s, &carol, before).await.is_empty());
+    // The same map again changes nothing.
+    let view = assign(&s, &[(&eng, "admin"), (&ops, "member")]).await;
+    assert_eq!(view["sync"]["users_updated"], 0);
+}
+
+#[tokio::test]
+async fn bad_roles_and_assignments_are_refused_with_the_reason() {
+    let s = Scim::start().await;
+    let d = s.directory.clone();
+    let g = s.group("G", &[]).await;
+    let put = |body: Value| {
+        let s = &s;
+        let d = d.clone();
+        async move {
+            s.manage(
+                "PUT",
+                &format!("/directories/{d}/role-assignments"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let r = put(json!({"assignments": [{"group_id": g, "role": "admin"}]})).await;
+    assert_eq!(r.status, 400, "no roles declared yet: {}", r.body);
+    declare(&s).await;
+    for (body, why) in [
+        (
+            json!({"assignments": [{"group_id": g, "role": "owner"}]}),
+            "not a declared role",
+        ),
+        (
+            json!({"assignments": [{"group_id": "0190f0f0-0000-7000-8000-000000000000", "role": "admin"}]}),
+            "no group",
+        ),
+        (
+            json!({"assignments": [{"group_id": "../x", "role": "admin"}]}),
+            "no group",
+        ),
+        (json!({"assignments": [], "extra": 1}), "does not fit"),
+        (
+            json!({"assignments": [{"group_id": g, "role": "admin"}, {"group_id": g, "role": "member"}]}),
+            "twice",
+        ),
+    ] {
+        let r = put(body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(why),
+            "{}",
+            r.body
+        );
+    }
+    let r = s
+        .manage(
+            "PUT",
+            "/roles",
+            Some(json!({"roles": [{"slug": "Admin", "name": "A"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    // A role still assigned cannot be removed.
+    assert_eq!(
+        put(json!({"assignments": [{"group_id": g, "role": "admin"}]}))
+            .await
+            .status,
+        200
+    );
+    let r = s
+        .manage(
+            "PUT",
+            "/roles",
+            Some(json!({"roles": [{"slug": "member", "name": "M"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
+
+#[tokio::test]
+async fn parallel_membership_changes_leave_every_role_equal_to_a_recomputation() {
+    let s = Scim::start().await;
+    declare(&s).await;
+    let mut users = Vec::new();
+    for i in 0..20 {
+        users.push(s.user(&format!("u{i}@example.com")).await);
+    }
+    let a = s.group("A", &[]).await;
+    let b = s.group("B", &[]).await;
+    let c = s.group("C", &[]).await;
+    assign(&s, &[(&a, "admin"), (&b, "member")]).await;
+    // 20 users × 3 groups, added and some removed again, all at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    let s = std::sync::Arc::new(s);
+    for (i, u) in users.iter().enumerate() {
+        for g in [&a, &b, &c] {
+            let (s, u, g) = (s.clone(), u.clone(), g.clone());
+            tasks.spawn(async move {
+                let r = s.patch(&format!("/Groups/{g}"), add(&[&u])).await;
+                assert!(r.status < 300, "{}", r.body);
+                if i % 3 == 0 {
+                    let r = s.patch(&format!("/Groups/{g}"), remove(&u)).await;
+                    assert!(r.status < 300, "{}", r.body);
+                }
+            });
+        }
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+    for (i, u) in users.iter().enumerate() {
+        let want = if i % 3 == 0 {
+            (json!("member"), Vec::<String>::new())
+        } else {
+            (json!("admin"), vec!["admin".into(), "member".into()])
+        };
+        assert_eq!(role_of(&s, u).await, want, "user {i}");
+    }
+    let report = s.check().await;
+    assert!(report.problems.is_empty(), "{report:?}");
+}
