@@ -9,10 +9,12 @@ use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, We
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
 use scim_lambda::provider::Provider;
 use scim_lambda::request_log::{RequestFilter, RequestRecord, StatusClass};
+use scim_lambda::roles::{Assignment, RoleCatalogue, RoleDef};
 use scim_lambda::service::directories::{self, AuthMethods};
 use scim_lambda::service::event_reads::{self, EventsPage};
 use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
 use scim_lambda::service::request_log::{self, RequestCursor, RequestPage};
+use scim_lambda::service::roles::{self, PutAssignments};
 use scim_lambda::service::webhooks::target::UrlPolicy;
 use scim_lambda::service::{credentials, webhook_registrations};
 use scim_lambda::service::{ManagementError, PublicUrl, Service, Store};
@@ -74,6 +76,11 @@ enum Command {
         /// How many of the latest requests to print first (1 to 100).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
         limit: u16,
+    },
+    /// Roles from groups: the stack's roles, and each directory's group → role assignments.
+    Roles {
+        #[command(subcommand)]
+        command: RolesCommand,
     },
     /// A directory's webhook: where its events are POSTed, signed.
     Webhook {
@@ -176,6 +183,32 @@ enum EventsCommand {
         #[arg(long)]
         follow: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum RolesCommand {
+    /// The stack's roles and default.
+    Show,
+    /// Declare the stack's roles: --role admin=Admin --role member=Member [--default member].
+    Set {
+        #[arg(long = "role", value_name = "SLUG=NAME", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        default: Option<String>,
+    },
+    /// A directory's group → role assignments, in priority order.
+    Assignments { directory: String },
+    /// Map a directory's groups to roles, highest priority first:
+    /// --group GROUP_ID=admin --group GROUP_ID=member [--default member].
+    Assign {
+        directory: String,
+        #[arg(long = "group", value_name = "GROUP_ID=ROLE")]
+        groups: Vec<String>,
+        #[arg(long)]
+        default: Option<String>,
+    },
+    /// Finish a re-resolution a save left pending (it is idempotent).
+    Sync { directory: String },
 }
 
 #[derive(Subcommand)]
@@ -342,6 +375,7 @@ async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> 
         Command::Token { command } => token(&svc, command).await?,
         Command::Client { command } => client(&svc, &base, command).await?,
         Command::Webhook { command } => webhook(&svc, command).await?,
+        Command::Roles { command } => roles_local(&svc, command).await?,
         Command::Portal { command } => portal(&svc, &base, command).await?,
         Command::Console { .. } => return Ok(()),
         Command::Events {
@@ -447,6 +481,98 @@ async fn client(
             client_id,
         } => shown(&credentials::revoke_client(svc, &directory, &client_id).await?),
     })
+}
+
+/// `SLUG=NAME` or `GROUP=ROLE`.
+fn pair(s: &str) -> Result<(String, String), ManagementError> {
+    s.split_once('=')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(|| ManagementError::InvalidRoles(format!("{s:?}: expected KEY=VALUE")))
+}
+
+fn catalogue_of(
+    roles: &[String],
+    default: &Option<String>,
+) -> Result<RoleCatalogue, ManagementError> {
+    let roles = roles
+        .iter()
+        .map(|r| {
+            pair(r).map(|(slug, name)| RoleDef {
+                slug,
+                name,
+                description: None,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(RoleCatalogue {
+        roles,
+        default: default.clone(),
+    })
+}
+
+fn assignments_of(
+    groups: &[String],
+    default: &Option<String>,
+) -> Result<PutAssignments, ManagementError> {
+    let assignments = groups
+        .iter()
+        .map(|g| pair(g).map(|(group_id, role)| Assignment { group_id, role }))
+        .collect::<Result<_, _>>()?;
+    Ok(PutAssignments {
+        assignments,
+        default: default.clone(),
+    })
+}
+
+async fn roles_local(svc: &Service, command: RolesCommand) -> Result<Value, ManagementError> {
+    Ok(match command {
+        RolesCommand::Show => shown(&roles::catalogue(svc).await?),
+        RolesCommand::Set { roles: r, default } => {
+            shown(&roles::put_catalogue(svc, catalogue_of(&r, &default)?).await?)
+        }
+        RolesCommand::Assignments { directory } => {
+            shown(&roles::assignments(svc, &directory).await?)
+        }
+        RolesCommand::Assign {
+            directory,
+            groups,
+            default,
+        } => shown(
+            &roles::put_assignments(svc, &directory, assignments_of(&groups, &default)?).await?,
+        ),
+        RolesCommand::Sync { directory } => {
+            let (pending, users_updated) = roles::run_sync(svc, &directory).await?;
+            serde_json::json!({"pending": pending, "users_updated": users_updated})
+        }
+    })
+}
+
+/// The management call of a roles command; `None` for the sync, which works on the tables.
+fn roles_route(command: &RolesCommand) -> Result<Option<Route>, String> {
+    let e = |e: ManagementError| e.to_string();
+    Ok(Some(match command {
+        RolesCommand::Show => (Method::GET, "/roles".to_string(), None),
+        RolesCommand::Set { roles: r, default } => (
+            Method::PUT,
+            "/roles".to_string(),
+            body(&catalogue_of(r, default).map_err(e)?),
+        ),
+        RolesCommand::Assignments { directory } => (
+            Method::GET,
+            format!("{}/role-assignments", dir(directory)),
+            None,
+        ),
+        RolesCommand::Assign {
+            directory,
+            groups,
+            default,
+        } => (
+            Method::PUT,
+            format!("{}/role-assignments", dir(directory)),
+            body(&assignments_of(groups, default).map_err(e)?),
+        ),
+        RolesCommand::Sync { .. } => return Ok(None),
+    }))
 }
 
 async fn webhook(svc: &Service, command: WebhookCommand) -> Result<Value, ManagementError> {
@@ -769,6 +895,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
             ),
         },
         Command::Webhook { command } => webhook_route(command).ok_or_else(tables_only)?,
+        Command::Roles { command } => roles_route(command)?.ok_or_else(tables_only)?,
         Command::Portal { command } => portal_route(command),
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
         Command::Requests { .. } => return Err("the request log is paged, not one route".into()),
