@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws_env;
 pub mod clock;
 pub mod events;
 pub mod function;

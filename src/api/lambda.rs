@@ -12,7 +12,7 @@ use crate::function::Function;
 
 pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     crate::telemetry::init();
-    let app = Arc::new(App::from_env().await);
+    let app = Arc::new(App::from_env());
     lambda_http::run(service_fn(move |req: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(handle(&app, function, req).await) }

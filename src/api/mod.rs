@@ -127,9 +127,10 @@ impl App {
         }
     }
 
-    /// From the standard environment (see `Store::from_env` and `SCIM_PUBLIC_URL`).
-    pub async fn from_env() -> Self {
-        let mut app = App::new(Store::from_env().await, std::env::var(ENV_PUBLIC_URL).ok());
+    /// The Lambda functions' app, from their environment (see `Store::from_lambda_env` and
+    /// `SCIM_PUBLIC_URL`).
+    pub fn from_env() -> Self {
+        let mut app = App::new(Store::from_lambda_env(), std::env::var(ENV_PUBLIC_URL).ok());
         app.edge_secret = std::env::var(ENV_EDGE_SECRET)
             .ok()
             .filter(|s| !s.is_empty());

@@ -334,8 +334,16 @@ impl Store {
         }
     }
 
-    /// Builds a store from the standard AWS environment (`AWS_ENDPOINT_URL_DYNAMODB` etc.) and
-    /// `SCIM_TABLE` / `SCIM_TOKENS_TABLE`.
+    /// The Lambda functions' store: the SDK configured from the variables Lambda sets
+    /// (`crate::aws_env`: region, the execution role's credentials, `AWS_ENDPOINT_URL_DYNAMODB`),
+    /// not through aws-config's provider chain, which the Lambda binary then does not link.
+    pub fn from_lambda_env() -> Self {
+        Store::with_tables_from_env(crate::aws_env::dynamodb())
+    }
+
+    /// Builds a store from the standard AWS environment through aws-config's default chain
+    /// (profiles, SSO, `AWS_ENDPOINT_URL_DYNAMODB` etc.: `scimctl`) and `SCIM_TABLE` /
+    /// `SCIM_TOKENS_TABLE`.
     pub async fn from_env() -> Self {
         Store::from_env_at(None).await
     }
@@ -350,7 +358,13 @@ impl Store {
         if let Some(e) = endpoint {
             conf = conf.endpoint_url(e);
         }
-        conf = conf.interceptor(CountCalls).timeout_config(sdk_timeouts());
+        Store::with_tables_from_env(conf)
+    }
+
+    /// A store on the tables the environment names, its client counted (`CountCalls`) and
+    /// bounded (`sdk_timeouts`).
+    fn with_tables_from_env(conf: aws_sdk_dynamodb::config::Builder) -> Self {
+        let conf = conf.interceptor(CountCalls).timeout_config(sdk_timeouts());
         let (table, tokens) = table_names_from_env();
         Store::new(Client::from_conf(conf.build()), table, tokens)
     }

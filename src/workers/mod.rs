@@ -25,7 +25,7 @@ use lambda_http::service_fn;
 pub async fn run_cleanup() -> Result<(), lambda_http::Error> {
     use crate::service::cleanup;
     crate::telemetry::init();
-    let store = Arc::new(crate::store::Store::from_env().await);
+    let store = Arc::new(crate::store::Store::from_lambda_env());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let store = Arc::clone(&store);
         async move {
@@ -46,11 +46,9 @@ pub async fn run_cleanup() -> Result<(), lambda_http::Error> {
 pub async fn run_publisher() -> Result<(), lambda_http::Error> {
     use crate::service::publisher;
     crate::telemetry::init();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::store::http_client())
-        .load()
-        .await;
-    let client = Arc::new(aws_sdk_eventbridge::Client::new(&config));
+    let client = Arc::new(aws_sdk_eventbridge::Client::from_conf(
+        crate::aws_env::eventbridge().build(),
+    ));
     let bus = Arc::new(std::env::var(publisher::ENV_BUS).unwrap_or_else(|_| "default".into()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let (client, bus) = (Arc::clone(&client), Arc::clone(&bus));
@@ -71,7 +69,7 @@ pub async fn run_publisher() -> Result<(), lambda_http::Error> {
 pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
     use crate::service::webhooks::{target::UrlPolicy, Deliverer};
     crate::telemetry::init();
-    let store = crate::store::Store::from_env().await;
+    let store = crate::store::Store::from_lambda_env();
     let deliverer = Arc::new(Deliverer::new(store, UrlPolicy::Aws)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let deliverer = Arc::clone(&deliverer);
@@ -110,7 +108,7 @@ pub async fn run_webhooks() -> Result<(), lambda_http::Error> {
 pub async fn run_request_log() -> Result<(), lambda_http::Error> {
     use crate::service::Service;
     crate::telemetry::init();
-    let svc = Arc::new(Service::new(crate::store::Store::from_env().await));
+    let svc = Arc::new(Service::new(crate::store::Store::from_lambda_env()));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<LogsEvent>| {
         let svc = Arc::clone(&svc);
         async move {

@@ -316,7 +316,8 @@ async fn the_functions_store_bounds_every_dynamodb_call() {
     std::env::set_var("AWS_REGION", "us-east-1");
     std::env::set_var("AWS_ACCESS_KEY_ID", "local");
     std::env::set_var("AWS_SECRET_ACCESS_KEY", "local");
-    let store = scim_lambda::store::Store::from_env_at(Some("http://127.0.0.1:9")).await;
+    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9");
+    let store = scim_lambda::store::Store::from_lambda_env();
     let config = store.client().config();
     let timeouts = config.timeout_config().expect("timeouts are set");
     let attempt = timeouts.operation_attempt_timeout().expect("per attempt");
