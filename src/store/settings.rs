@@ -293,17 +293,25 @@ fn settings_of(table: &str, item: &Item) -> Result<DirSettings, StoreError> {
 }
 
 impl Tx {
-    /// For a transaction that emits no numbered event (its events are at reserved numbers): a
-    /// check that the settings are still at `version`.
+    /// For a transaction that emits no numbered event (its events are at reserved numbers): the
+    /// settings must still be at `version`. An update that changes nothing, not a
+    /// ConditionCheck, so the functions need no IAM action beyond UpdateItem.
     pub(crate) fn check_settings(&mut self, dir: &str, version: u64) -> Result<(), StoreError> {
-        let cond = if version == 0 {
-            Expr::new("attribute_not_exists(#cv)")
+        let (update, cond) = if version == 0 {
+            (
+                Expr::new("REMOVE #cv"),
+                Expr::new("attribute_not_exists(#cv)"),
+            )
         } else {
-            Expr::new("#cv = :cv").value(":cv", n(version))
+            (
+                Expr::new("SET #cv = :cv").value(":cv", n(version)),
+                Expr::new("#cv = :cv").value(":cv", n(version)),
+            )
         };
-        self.check(
+        self.update(
             key(keys::directory_pk(dir), keys::event_seq_sk().into()),
-            cond.name("#cv", SETTINGS_VERSION),
+            update.name("#cv", SETTINGS_VERSION),
+            Some(cond.name("#cv", SETTINGS_VERSION)),
             Role::Settings,
         )
     }

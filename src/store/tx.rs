@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::{deadline, Item, Store, StoreError};
 
@@ -204,24 +204,6 @@ impl Tx {
             .build()
             .map_err(StoreError::Request)?;
         self.push(TransactWriteItem::builder().delete(del).build(), role);
-        Ok(())
-    }
-
-    /// A condition on an item this transaction does not write.
-    pub(crate) fn check(&mut self, key: Item, cond: Expr, role: Role) -> Result<(), StoreError> {
-        let (names, values) = Expr::merged(&cond, None);
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .condition_expression(cond.text)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(StoreError::Request)?;
-        self.push(
-            TransactWriteItem::builder().condition_check(check).build(),
-            role,
-        );
         Ok(())
     }
 
