@@ -39,7 +39,9 @@ pub struct Report {
 pub struct Problem {
     /// A stable name: `one_sided_edge`, `orphan_edge`, `missing_guard`, `stale_guard`,
     /// `missing_index_item`, `stale_index_item`, `counter_drift`, `pending_create`,
-    /// `user_being_deleted`, `group_clean_up`, `name_conflict`, `stale_event_block`.
+    /// `user_being_deleted`, `group_clean_up`, `name_conflict`, `stale_event_block`,
+    /// `role_drift` (a user's stored roles differ from a resolution of its groups under the
+    /// directory's map), `role_sync_pending` (a re-resolution a save left unfinished).
     pub kind: &'static str,
     pub detail: String,
     /// Whether `--repair` can fix it (a `name_conflict` needs a person).
@@ -60,6 +62,10 @@ enum Fix {
     Count(&'static str, i64),
     FinishDelete(ResourceKind, Record),
     FinishCleanUp(String),
+    /// Re-resolves these users' roles (each changed one with its `updated` event).
+    ResolveRoles(Vec<String>),
+    /// Removes the re-resolution marker once the users are resolved.
+    FinishRoleSync(super::settings::RoleSync),
 }
 
 /// A pending create older than this is abandoned (mirrors `mutate.rs`).
@@ -82,6 +88,8 @@ struct Partition {
     counted_memberships: i64,
     clean_ups: BTreeSet<String>,
     stale_blocks: Vec<Item>,
+    settings: super::settings::DirSettings,
+    role_sync: Option<super::settings::RoleSync>,
 }
 
 /// What the resources say the other items should be.
@@ -129,6 +137,7 @@ impl Store {
         check_counters(&part.counted, &expected.recount, &mut findings);
         check_membership_count(part.counted_memberships, part.members.len(), &mut findings);
         check_edges(&pk, &part, &mut findings);
+        check_roles(&part, &mut findings);
 
         let users = part
             .resources
@@ -209,6 +218,12 @@ impl Store {
                 Some(SortKey::CleanUp { group }) => {
                     part.clean_ups.insert(group);
                 }
+                Some(SortKey::Settings) => {
+                    part.settings = super::settings::settings_of(&self.table, item)?;
+                }
+                Some(SortKey::RoleSync) => {
+                    part.role_sync = Some(super::settings::sync_of(item));
+                }
                 Some(SortKey::EventBlock(_)) if outbox::block_is_stale(item) => {
                     part.stale_blocks.push(key(pk.to_string(), sk.clone()));
                 }
@@ -258,6 +273,13 @@ impl Store {
                 Fix::FinishDelete(kind, r) => self.delete(dir, kind, &r).await?,
                 Fix::FinishCleanUp(g) => {
                     self.clean_up_group(dir, &g).await?;
+                }
+                Fix::ResolveRoles(users) => {
+                    let settings = self.read_settings(dir).await?;
+                    self.resolve_users(dir, &settings, &users).await?;
+                }
+                Fix::FinishRoleSync(marker) => {
+                    self.finish_role_sync(dir, &marker).await?;
                 }
             }
         }
@@ -310,6 +332,62 @@ fn check_resources(
         }
     }
     expected
+}
+
+/// Every live user's stored roles are the resolution of its groups (its `MEMBEROF` edges, as
+/// the write paths read them) under the directory's map; a marked re-resolution is finished.
+fn check_roles(part: &Partition, findings: &mut Findings) {
+    let mut groups: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (g, u) in &part.member_of {
+        groups.entry(u.as_str()).or_default().insert(g.clone());
+    }
+    let none = BTreeSet::new();
+    let mut drifted = Vec::new();
+    for ((kind, id), r) in &part.resources {
+        if *kind != ResourceKind::User || r.state != State::Live {
+            continue;
+        }
+        let want = part
+            .settings
+            .roles
+            .resolve(groups.get(id.as_str()).unwrap_or(&none));
+        if r.resolved != want {
+            findings.found(
+                "role_drift",
+                format!(
+                    "user {id} holds role {:?} {:?}; its groups resolve to {:?} {:?}",
+                    r.resolved.role, r.resolved.roles, want.role, want.roles
+                ),
+                None,
+            );
+            drifted.push(id.clone());
+        }
+    }
+    if !drifted.is_empty() {
+        // One fix for all of them: resolved 40 a transaction, each with its event.
+        for p in findings
+            .problems
+            .iter_mut()
+            .filter(|p| p.kind == "role_drift")
+        {
+            p.fixable = true;
+        }
+        findings.fixes.push(Fix::ResolveRoles(drifted));
+    }
+    if let Some(marker) = &part.role_sync {
+        findings.found(
+            "role_sync_pending",
+            format!(
+                "a re-resolution of {} after the role map's version {} is unfinished",
+                match &marker.groups {
+                    Some(g) => format!("{} groups' members", g.len()),
+                    None => "every user".into(),
+                },
+                marker.version
+            ),
+            Some(Fix::FinishRoleSync(marker.clone())),
+        );
+    }
 }
 
 /// Readers already pass a stale block; removing it is tidying.

@@ -267,7 +267,7 @@ fn sync_marker(dir: &str, version: u64, groups: Option<&[String]>) -> Result<Ite
     Ok(item)
 }
 
-fn sync_of(item: &Item) -> RoleSync {
+pub(crate) fn sync_of(item: &Item) -> RoleSync {
     RoleSync {
         version: get_n(item, SYNC_VERSION).unwrap_or(0),
         groups: get_s(item, SYNC_GROUPS).and_then(|g| serde_json::from_str(g).ok()),
@@ -275,7 +275,7 @@ fn sync_of(item: &Item) -> RoleSync {
     }
 }
 
-fn settings_of(table: &str, item: &Item) -> Result<DirSettings, StoreError> {
+pub(crate) fn settings_of(table: &str, item: &Item) -> Result<DirSettings, StoreError> {
     let roles = match item.get(DOC) {
         Some(AttributeValue::S(doc)) => {
             serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {

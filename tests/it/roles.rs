@@ -346,3 +346,45 @@ async fn a_member_change_larger_than_one_transaction_resolves_every_user_once() 
         );
     }
 }
+
+#[tokio::test]
+async fn the_check_finds_a_drifted_role_and_the_repair_resolves_it_with_its_event() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = Scim::start().await;
+    declare(&s).await;
+    let ada = s.user("ada@example.com").await;
+    let g = s.group("Admins", &[&ada]).await;
+    assign(&s, &[(&g, "admin")]).await;
+    assert!(s.check().await.problems.is_empty());
+    // A role written by something else than the write paths (a bug, a manual edit).
+    let store = s.app.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .key("sk", AttributeValue::S(format!("USER#{ada}")))
+        .update_expression("SET #r = :m REMOVE #rs")
+        .expression_attribute_names("#r", "role")
+        .expression_attribute_names("#rs", "roles")
+        .expression_attribute_values(":m", AttributeValue::S("member".into()))
+        .send()
+        .await
+        .unwrap();
+    let report = s.check().await;
+    let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, ["role_drift"], "{report:?}");
+    assert!(report.problems[0].fixable);
+    let before = sequence(&s).await;
+    let repaired = store.check_directory(&s.directory, true).await.unwrap();
+    assert!(repaired.repaired);
+    assert!(s.check().await.problems.is_empty());
+    assert_eq!(
+        role_of(&s, &ada).await,
+        (json!("admin"), vec!["admin".into()])
+    );
+    assert_eq!(
+        role_events(&s, &ada, before).await,
+        [(json!({"slug": "member"}), json!({"slug": "admin"}))]
+    );
+}
