@@ -6,7 +6,8 @@
 //! Everything it does is idempotent; a failed batch is retried by the event source mapping, and
 //! `scimctl directory check --repair` finishes any clean-up as well.
 //!
-//! It also finishes directory deletes the management API started (the registry entry turning
+//! It also finishes role re-resolutions (`ROLESYNC`, `service::roles`) a role-map save could not
+//! finish within its request, and directory deletes the management API started (the registry entry turning
 //! `deleting`): an API request cannot wait out the token grace, this function can.
 
 use std::time::Duration;
@@ -26,6 +27,30 @@ pub struct CleanUp {
     pub directory: String,
     pub group: String,
     pub marked_ms: u64,
+}
+
+/// A re-resolution the stream announced (the `ROLESYNC` marker written or rewritten).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSyncMark {
+    pub directory: String,
+    pub marked_ms: u64,
+}
+
+/// Waits out the request that saved the map (it re-resolves first), then finishes what is left.
+pub async fn finish_role_sync(store: &Store, m: &RoleSyncMark) -> Result<(), StoreError> {
+    let request_ends = m.marked_ms + deadline::REQUEST_BUDGET.as_millis() as u64 + 2_000;
+    let now = clock::now_millis() as u64;
+    if request_ends > now {
+        tokio::time::sleep(Duration::from_millis(request_ends - now)).await;
+    }
+    let sync = store.run_role_sync(&m.directory);
+    let (pending, events) = caller::scope(
+        Function::Cleanup.name(),
+        deadline::within(CLEAN_UP_BUDGET, sync),
+    )
+    .await?;
+    tracing::info!(directory = %m.directory, pending, events, "role re-resolution");
+    Ok(())
 }
 
 /// Deletes a directory's data once no cached token can write any more (`auth::CACHE_TTL`).

@@ -205,32 +205,10 @@ async fn save_and_sync(
 }
 
 /// Runs the directory's marked re-resolution, if any, until done or the deadline: (whether
-/// some is left, events emitted). `scimctl roles sync` and the check's repair call it.
+/// some is left, events emitted). `scimctl roles sync` calls it; the clean-up function runs the
+/// same (`store::roles`).
 pub async fn run_sync(svc: &Service, dir: &str) -> Result<(bool, u64), ManagementError> {
-    let Some(marker) = svc.store.role_sync(dir).await? else {
-        return Ok((false, 0));
-    };
-    let settings = svc.store.read_settings(dir).await?;
-    let users: Vec<String> = match &marker.groups {
-        None => svc.store.user_ids(dir, None).await?,
-        Some(groups) => {
-            let mut all = BTreeSet::new();
-            for g in groups {
-                all.extend(svc.store.user_ids(dir, Some(g)).await?);
-            }
-            all.into_iter().collect()
-        }
-    };
-    match svc.store.resolve_users(dir, &settings, &users).await {
-        Ok(events) => {
-            svc.store.finish_role_sync(dir, &marker).await?;
-            Ok((false, events))
-        }
-        // Replaced by a newer map (whose own marker covers these users), or out of time.
-        Err(StoreError::SettingsMoved) => Ok((true, 0)),
-        Err(e) if e.is_unavailable() => Ok((true, 0)),
-        Err(e) => Err(e.into()),
-    }
+    Ok(svc.store.run_role_sync(dir).await?)
 }
 
 async fn view(

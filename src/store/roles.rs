@@ -264,3 +264,34 @@ impl Store {
         self.edge_page(dir, &prefix, usize::MAX).await
     }
 }
+
+impl Store {
+    /// Runs the directory's marked re-resolution (`ROLESYNC`), if any, until done: (whether some
+    /// is left, events emitted). A newer map's save (its own marker covers these users) or the
+    /// deadline leaves it pending; it is idempotent, so whoever runs it next goes on.
+    pub async fn run_role_sync(&self, dir: &str) -> Result<(bool, u64), StoreError> {
+        let Some(marker) = self.role_sync(dir).await? else {
+            return Ok((false, 0));
+        };
+        let settings = self.read_settings(dir).await?;
+        let users: Vec<String> = match &marker.groups {
+            None => self.user_ids(dir, None).await?,
+            Some(groups) => {
+                let mut all = BTreeSet::new();
+                for g in groups {
+                    all.extend(self.user_ids(dir, Some(g)).await?);
+                }
+                all.into_iter().collect()
+            }
+        };
+        match self.resolve_users(dir, &settings, &users).await {
+            Ok(events) => {
+                self.finish_role_sync(dir, &marker).await?;
+                Ok((false, events))
+            }
+            Err(StoreError::SettingsMoved) => Ok((true, 0)),
+            Err(e) if e.is_unavailable() => Ok((true, 0)),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -33,6 +33,9 @@ pub async fn run_cleanup() -> Result<(), lambda_http::Error> {
                 // An error fails the batch: the event source mapping retries it (bisecting).
                 cleanup::finish(&store, &c).await?;
             }
+            for m in records::role_syncs(&event.payload) {
+                cleanup::finish_role_sync(&store, &m).await?;
+            }
             for d in records::directory_deletes(&event.payload) {
                 cleanup::finish_directory_delete(&store, &d).await?;
             }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::events::Event;
 use crate::request_log::RequestRecord;
-use crate::service::cleanup::CleanUp;
+use crate::service::cleanup::{CleanUp, RoleSyncMark};
 use crate::store::{directories, keys, outbox};
 
 /// Why a stream record is not the value asked for.
@@ -57,6 +57,30 @@ impl TryFrom<&StreamRecord> for CleanUp {
         Ok(CleanUp {
             directory: keys::directory_from_pk(&m.pk).ok_or(Skipped::Other(WHAT))?,
             group: m.id,
+            marked_ms: m.marked_ms,
+        })
+    }
+}
+
+/// A role re-resolution marker (`store::settings`).
+#[derive(Deserialize)]
+struct RoleSyncImage {
+    pk: String,
+    sk: String,
+    marked_ms: u64,
+}
+
+impl TryFrom<&StreamRecord> for RoleSyncMark {
+    type Error = Skipped;
+
+    fn try_from(r: &StreamRecord) -> Result<Self, Skipped> {
+        const WHAT: &str = "role re-resolution marker";
+        let m: RoleSyncImage = image(r, WHAT)?;
+        if m.sk != keys::ROLE_SYNC_SK {
+            return Err(Skipped::Other(WHAT));
+        }
+        Ok(RoleSyncMark {
+            directory: keys::directory_from_pk(&m.pk).ok_or(Skipped::Other(WHAT))?,
             marked_ms: m.marked_ms,
         })
     }
@@ -135,6 +159,13 @@ where
 /// The clean-ups the stream announced: inserts of clean-up markers.
 pub fn clean_ups(event: &StreamEvent) -> Vec<CleanUp> {
     records_of(event, "INSERT").collect()
+}
+
+/// Role re-resolutions the stream announced: a marker written (a map saved) or rewritten.
+pub fn role_syncs(event: &StreamEvent) -> Vec<RoleSyncMark> {
+    records_of(event, "INSERT")
+        .chain(records_of(event, "MODIFY"))
+        .collect()
 }
 
 /// Directories the stream shows turning (or still) `deleting`.
