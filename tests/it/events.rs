@@ -201,5 +201,13 @@ async fn every_event_fixture_gets_its_expected_status_from_the_real_lambda_binar
             .as_str()
             .or(r["multiValueHeaders"]["content-type"][0].as_str());
         assert_eq!(got_type, Some(content_type(function)), "{file}: {r}");
+        // Bodies go to API Gateway as the text they are (UTF-8), never base64.
+        assert_ne!(r["isBase64Encoded"], true, "{file}: {r}");
+        if let Some(body) = r["body"].as_str().filter(|b| !b.is_empty()) {
+            if got_type.is_some_and(|t| t.contains("json")) {
+                serde_json::from_str::<serde_json::Value>(body)
+                    .unwrap_or_else(|e| panic!("{file}: {e}: {body}"));
+            }
+        }
     }
 }
