@@ -276,6 +276,28 @@ mod tests {
     }
 
     #[test]
+    fn role_sync_markers_written_or_rewritten_are_role_syncs() {
+        let marker = |name: &str, sk: &str| {
+            record(
+                name,
+                json!({"pk": {"S": "DIR#d1"}, "sk": {"S": sk},
+                "sync_v": {"N": "3"}, "marked_ms": {"N": "7"}}),
+            )
+        };
+        let event = stream(vec![
+            marker("INSERT", "ROLESYNC"),
+            marker("MODIFY", "ROLESYNC"),
+            marker("REMOVE", "ROLESYNC"),
+            marker("INSERT", "SETTINGS"),
+        ]);
+        let want = RoleSyncMark {
+            directory: "d1".into(),
+            marked_ms: 7,
+        };
+        assert_eq!(role_syncs(&event), vec![want.clone(), want]);
+    }
+
+    #[test]
     fn only_marker_inserts_are_clean_ups() {
         let marker = |name: &str, sk: &str| {
             record(

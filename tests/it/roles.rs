@@ -388,3 +388,50 @@ async fn the_check_finds_a_drifted_role_and_the_repair_resolves_it_with_its_even
         [(json!({"slug": "member"}), json!({"slug": "admin"}))]
     );
 }
+
+/// A re-resolution the saving request could not finish (its deadline, a crash): the clean-up
+/// function, fed by the marker's write, finishes it with one event per changed user.
+#[tokio::test]
+async fn the_clean_up_function_finishes_a_pending_re_resolution() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use scim_lambda::service::cleanup::{finish_role_sync, RoleSyncMark};
+    let s = Scim::start().await;
+    declare(&s).await;
+    let ada = s.user("ada@example.com").await;
+    let g = s.group("Admins", &[&ada]).await;
+    assign(&s, &[(&g, "admin")]).await;
+    let store = s.app.store();
+    // As if the save's request had died before resolving ada: her old role, the marker left.
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .key("sk", AttributeValue::S(format!("USER#{ada}")))
+        .update_expression("SET #r = :m REMOVE #rs")
+        .expression_attribute_names("#r", "role")
+        .expression_attribute_names("#rs", "roles")
+        .expression_attribute_values(":m", AttributeValue::S("member".into()))
+        .send()
+        .await
+        .unwrap();
+    let version = store.read_settings(&s.directory).await.unwrap().version;
+    store
+        .mark_role_sync(&s.directory, version, Some(vec![g.clone()]))
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = s.check().await.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, ["role_drift", "role_sync_pending"]);
+    let before = sequence(&s).await;
+    let mark = RoleSyncMark {
+        directory: s.directory.clone(),
+        marked_ms: 0,
+    };
+    finish_role_sync(store, &mark).await.unwrap();
+    assert!(s.check().await.problems.is_empty());
+    assert_eq!(role_of(&s, &ada).await.0, "admin");
+    assert_eq!(role_events(&s, &ada, before).await.len(), 1);
+    // Run again (the stream delivers at least once): nothing more.
+    finish_role_sync(store, &mark).await.unwrap();
+    assert_eq!(role_events(&s, &ada, before).await.len(), 1);
+}
