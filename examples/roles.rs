@@ -4,10 +4,11 @@
 //!
 //! 1. one member added to and removed from a group with no role assignment, and from a mapped
 //!    group: round trips, items read and written, WRU (the cost of role resolution per change);
-//! (Users are bulk-loaded; they hold no resolved role until something resolves them.)
 //! 2. the big group assigned a role (`PUT …/role-assignments`, run as the service runs it, with a
 //!    15-minute budget): wall time, `dsync.user.updated` events, round trips, WRU; then the same
 //!    assignment again (nothing changes: only reads).
+//!
+//! Users are bulk-loaded; they hold no resolved role until something resolves them.
 //!
 //! Prints a markdown table. Latencies are on the emulator, on a shared machine.
 
