@@ -10,6 +10,12 @@
 //! deleted event; a PUT/PATCH only its resource's updated and membership events) and against
 //! `expect.events`, the names the step emits in order (`REPLAY_RECORD_EVENTS=1` writes them
 //! into the step files; review the diff).
+//!
+//! A step may instead be the application's: `manage` {method, path relative to `/manage`, body}
+//! (declaring roles, assigning them: the `-roles` folders). `${directory}` is the directory's
+//! id. With roles assigned, a group's member change or delete may also emit
+//! `dsync.user.updated` for the users whose roles it changed — only for those, and naming only
+//! `role`/`roles` in `previous_attributes`.
 
 use std::collections::HashMap;
 
@@ -67,35 +73,48 @@ pub(crate) async fn replay(folder: &str) -> (Scim, usize) {
         s.v2("")
     };
     let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("directory".into(), s.directory.clone());
     let mut failures = Vec::new();
     let mut cursor = 0;
     let record = std::env::var("REPLAY_RECORD_EVENTS").is_ok_and(|v| v == "1");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
         let step: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let req = substitute(&step["request"], &vars);
+        let manage = step.get("manage").is_some();
+        let req = substitute(&step[if manage { "manage" } else { "request" }], &vars);
         let method = req["method"].as_str().unwrap();
-        let path = format!("{base}{}", req["path"].as_str().unwrap());
-        let mut headers: Vec<(String, String)> = req["headers"]
-            .as_object()
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.to_lowercase(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !headers.iter().any(|(k, _)| k == "authorization") {
-            headers.push(("authorization".into(), format!("Bearer {}", s.token)));
-        }
-        let header_refs: Vec<(&str, &str)> = headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let body = req.get("body").filter(|b| !b.is_null()).map(|b| match b {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        });
-        let r = s.raw(method, &path, body, &header_refs).await;
+        let path = if manage {
+            req["path"].as_str().unwrap().to_string()
+        } else {
+            format!("{base}{}", req["path"].as_str().unwrap())
+        };
+        let r = if manage {
+            let body = req.get("body").filter(|b| !b.is_null()).cloned();
+            s.manage(method, &path, body).await
+        } else {
+            let mut headers: Vec<(String, String)> = req["headers"]
+                .as_object()
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| {
+                            (k.to_lowercase(), v.as_str().unwrap_or_default().to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !headers.iter().any(|(k, _)| k == "authorization") {
+                headers.push(("authorization".into(), format!("Bearer {}", s.token)));
+            }
+            let header_refs: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let body = req.get("body").filter(|b| !b.is_null()).map(|b| match b {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            });
+            s.raw(method, &path, body, &header_refs).await
+        };
         let expect = substitute(&step["expect"], &vars);
         let mut problems = Vec::new();
         if expect["status"].as_u64() != Some(u64::from(r.status)) {
@@ -140,13 +159,16 @@ pub(crate) async fn replay(folder: &str) -> (Scim, usize) {
             .filter(|e| e.event != "dsync.activated")
             .collect();
         let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
-        problems.extend(protocol_problems(
-            method,
-            req["path"].as_str().unwrap(),
-            r.status,
-            &r.body,
-            &events,
-        ));
+        // The application's own steps: only what `expect.events` says.
+        if !manage {
+            problems.extend(protocol_problems(
+                method,
+                req["path"].as_str().unwrap(),
+                r.status,
+                &r.body,
+                &events,
+            ));
+        }
         if record {
             let mut step = step.clone();
             step["expect"]["events"] = serde_json::json!(names);
@@ -209,6 +231,38 @@ fn protocol_problems(
     let membership = |e: &&&scim_lambda::events::Event| {
         e.event == "dsync.group.user_added" || e.event == "dsync.group.user_removed"
     };
+    // A group change's consequences for its members' roles: each a user.updated naming only
+    // role/roles, for a user whose membership this step changed (or whose group it deleted).
+    let (role_changes, events): (
+        Vec<&scim_lambda::events::Event>,
+        Vec<&scim_lambda::events::Event>,
+    ) = events.iter().partition(|e| {
+        kind == "group"
+            && e.event == "dsync.user.updated"
+            && e.data["previous_attributes"]
+                .as_object()
+                .is_some_and(|p| p.keys().all(|k| k == "role" || k == "roles"))
+    });
+    let events = &events[..];
+    let touched: Vec<String> = events
+        .iter()
+        .filter(|e| membership(e))
+        .map(|e| {
+            e.data["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    for e in &role_changes {
+        expect(
+            method == "DELETE" || touched.contains(&id_of(e)),
+            &format!(
+                "a role change of {} whose membership this step did not change",
+                id_of(e)
+            ),
+        );
+    }
     match method {
         "POST" => {
             let id = body["id"].as_str().unwrap_or_default();
@@ -270,6 +324,8 @@ replays! {
     pingfederate => "pingfederate-v2",
     onelogin => "onelogin-v2",
     jumpcloud => "jumpcloud-v2",
+    okta_push_groups_with_roles => "okta-v2-roles",
+    entra_group_assignment_with_roles => "entra-v2-roles",
 }
 
 #[test]
@@ -285,10 +341,12 @@ fn every_replay_folder_is_run() {
         [
             "entra-flag-v2",
             "entra-v2",
+            "entra-v2-roles",
             "entra-validator-v2",
             "jumpcloud-v2",
             "okta-v1",
             "okta-v2",
+            "okta-v2-roles",
             "onelogin-v2",
             "pingfederate-v2",
             "pingone-v1",
