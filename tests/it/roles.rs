@@ -435,3 +435,37 @@ async fn the_clean_up_function_finishes_a_pending_re_resolution() {
     finish_role_sync(store, &mark).await.unwrap();
     assert_eq!(role_events(&s, &ada, before).await.len(), 1);
 }
+
+/// The cost of role resolution on the member path (docs/roles.md): a group with no assignment
+/// costs what tests/it/cost.rs budgets; a mapped one two round trips more (the users in one
+/// BatchGetItem, their groups in parallel Queries), the event, and for a remove the user item.
+#[tokio::test]
+async fn a_mapped_member_change_costs_two_round_trips_more() {
+    let s = Scim::start().await;
+    declare(&s).await;
+    let ada = s.user("ada@example.com").await;
+    let plain = s.group("Plain", &[]).await;
+    let mapped = s.group("Mapped", &[]).await;
+    assign(&s, &[(&mapped, "admin")]).await;
+    let mut costs = Vec::new();
+    for g in [&plain, &mapped] {
+        for body in [add(&[&ada]), remove(&ada)] {
+            s.flush_log().await;
+            s.meter.take();
+            let r = s.patch(&format!("/Groups/{g}"), body).await;
+            assert!(r.status < 300, "{}", r.body);
+            let u = s.meter.take();
+            costs.push((u.round_trips(), u.items_read(), u.items_written()));
+        }
+    }
+    println!("plain add, plain remove, mapped add, mapped remove: {costs:?}");
+    let [plain_add, plain_remove, mapped_add, mapped_remove] = costs[..] else {
+        unreachable!()
+    };
+    assert!(plain_add.0 <= 4 && plain_remove.0 <= 4, "{costs:?}");
+    assert_eq!(mapped_add.0, plain_add.0 + 2, "{costs:?}");
+    assert_eq!(mapped_remove.0, plain_remove.0 + 2, "{costs:?}");
+    // The user read, and the event of its role change (and for a remove, the user item moved).
+    assert_eq!(mapped_add.2, plain_add.2 + 1, "{costs:?}");
+    assert_eq!(mapped_remove.2, plain_remove.2 + 2, "{costs:?}");
+}
