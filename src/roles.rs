@@ -156,6 +156,14 @@ impl RoleCatalogue {
         Ok(())
     }
 
+    /// The name people read for `slug`, if it is declared.
+    pub fn name(&self, slug: &str) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|r| r.slug == slug)
+            .map(|r| r.name.as_str())
+    }
+
     /// `slug` is a declared role.
     pub fn require(&self, slug: &str, what: &str) -> Result<(), Invalid> {
         if self.roles.iter().any(|r| r.slug == slug) {

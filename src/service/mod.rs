@@ -20,6 +20,7 @@ pub mod management;
 pub mod name_search;
 pub mod portal;
 pub mod portal_links;
+pub mod portal_roles;
 pub mod publisher;
 pub mod references;
 pub mod request_log;
@@ -49,6 +50,8 @@ pub struct Service {
     pub store: Store,
     /// Cursor-signing secrets by directory, cached for the life of the process.
     cursor_keys: Mutex<HashMap<String, Vec<u8>>>,
+    /// The stack's role catalogue as last read, for display (`roles::cached_catalogue`).
+    role_catalogue: roles::CatalogueCache,
 }
 
 impl Service {
@@ -56,6 +59,7 @@ impl Service {
         Service {
             store,
             cursor_keys: Mutex::default(),
+            role_catalogue: roles::CatalogueCache::default(),
         }
     }
 

@@ -8,9 +8,9 @@
 //! when its link is revoked. Every other use case takes the `PortalSession` and reaches only its
 //! directory: there is no parameter through which another directory could be named.
 //!
-//! Opening a link, choosing the provider and revealing, rotating or revoking a credential are
-//! recorded (`store/portal_sessions.rs`); the application reads that record through the
-//! management API (`activity`).
+//! Opening a link, choosing the provider, revealing, rotating or revoking a credential and
+//! saving role assignments (`portal_roles`) are recorded (`store/portal_sessions.rs`); the
+//! application reads that record through the management API (`activity`).
 
 use serde::Serialize;
 
@@ -48,6 +48,9 @@ pub enum PortalError {
     SessionEnded,
     #[error("not found")]
     NotFound,
+    /// The Roles step of a stack that declares no roles.
+    #[error("the application declares no roles")]
+    NoRoles,
     #[error(transparent)]
     Management(#[from] ManagementError),
 }
@@ -396,7 +399,7 @@ pub async fn counts(svc: &Service, s: &PortalSession) -> Result<(u64, u64), Port
     Ok((c.users, c.groups))
 }
 
-async fn note(
+pub(super) async fn note(
     svc: &Service,
     s: &PortalSession,
     action: &str,
@@ -419,12 +422,13 @@ async fn note(
 #[cfg_attr(feature = "local", derive(schemars::JsonSchema))]
 pub struct PortalActivity {
     pub at: String,
-    /// `link_opened`, `provider_chosen`, `token_revealed`, `token_revoked`, `client_created` or
-    /// `client_revoked`.
+    /// `link_opened`, `provider_chosen`, `token_revealed`, `token_revoked`, `client_created`,
+    /// `client_revoked` or `roles_assigned`.
     pub action: String,
     /// The setup link whose session did it.
     pub link_id: String,
-    /// The token id, client id or provider it concerned.
+    /// The token id, client id or provider it concerned; for `roles_assigned`, how many groups
+    /// give roles and how many users' roles the save changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }

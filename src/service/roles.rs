@@ -12,6 +12,8 @@
 //! emitting an event twice.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +90,40 @@ pub async fn catalogue(svc: &Service) -> Result<RoleCatalogue, ManagementError> 
     Ok(svc.store.role_catalogue().await?)
 }
 
+/// How long a process shows the catalogue it last read: the Admin Portal reads it for every page
+/// (its Roles tab, users' role names) at no round trip while warm. A catalogue saved through
+/// another process (the management function) shows within this; saving checks a fresh one.
+const CATALOGUE_TTL: Duration = Duration::from_secs(60);
+
+/// The process's copy of the catalogue and when it was read (a field of `Service`).
+#[derive(Debug, Default)]
+pub(crate) struct CatalogueCache(Mutex<Option<(Instant, Arc<RoleCatalogue>)>>);
+
+impl CatalogueCache {
+    fn get(&self) -> Option<Arc<RoleCatalogue>> {
+        let held = self.0.lock().ok()?;
+        let (at, c) = held.as_ref()?;
+        (at.elapsed() < CATALOGUE_TTL).then(|| Arc::clone(c))
+    }
+
+    fn set(&self, c: Arc<RoleCatalogue>) {
+        if let Ok(mut held) = self.0.lock() {
+            *held = Some((Instant::now(), c));
+        }
+    }
+}
+
+/// The catalogue for display: this process's copy if under `CATALOGUE_TTL` old, else one GetItem.
+/// Never for validating a map (`put_assignments` reads it fresh).
+pub async fn cached_catalogue(svc: &Service) -> Result<Arc<RoleCatalogue>, ManagementError> {
+    if let Some(c) = svc.role_catalogue.get() {
+        return Ok(c);
+    }
+    let c = Arc::new(svc.store.role_catalogue().await?);
+    svc.role_catalogue.set(Arc::clone(&c));
+    Ok(c)
+}
+
 /// Replaces the stack's roles. A role still assigned in a directory cannot be removed; a changed
 /// default re-resolves the directories that use it (no default of their own).
 pub async fn put_catalogue(
@@ -107,6 +143,7 @@ pub async fn put_catalogue(
         }
     }
     svc.store.put_role_catalogue(&catalogue).await?;
+    svc.role_catalogue.set(Arc::new(catalogue.clone()));
     if old.default != catalogue.default {
         for d in &directories {
             let settings = svc.store.read_settings(&d.id).await?;
@@ -175,8 +212,8 @@ async fn save_and_sync(
         let old = svc.store.read_settings(dir).await?;
         let affected = old.roles.affected_groups(&map);
         if affected.as_ref().is_some_and(|g| g.is_empty()) && old.roles == map {
-            let pending = svc.store.role_sync(dir).await?.is_some();
-            return Ok((pending, 0));
+            // Nothing new to mark; a re-resolution an earlier save left pending continues.
+            return run_sync(svc, dir).await;
         }
         // Merged with a re-resolution still unfinished: its users are still owed theirs.
         let sync = match (svc.store.role_sync(dir).await?, affected) {

@@ -451,6 +451,9 @@ async fn every_answer_carries_a_strict_policy_and_an_embedded_one_names_its_host
 #[tokio::test]
 async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
     let s = Scim::start().await;
+    // With roles declared, every page shows the Roles tab and users' roles (from the process's
+    // copy of the catalogue: no read while warm).
+    declare_roles(&s).await;
     let session = session(&s, json!({})).await;
     post(
         &s,
@@ -463,7 +466,15 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         s.user(&format!("user{i:02}@example.com")).await;
     }
     let member = s.user("member@example.com").await;
-    s.group("Engineering", &[&member]).await;
+    let engineering = s.group("Engineering", &[&member]).await;
+    let assigned = s
+        .manage(
+            "PUT",
+            &format!("/directories/{}/role-assignments", s.directory),
+            Some(json!({"assignments": [{"group_id": engineering, "role": "admin"}]})),
+        )
+        .await;
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
     for (path, trips) in [
         // The session (GetItem), the directory (GetItem), its credentials (Query).
         ("/portal/provider", 3),
@@ -479,6 +490,10 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         ("/portal/groups", 5),
         // The session, the directory, its credentials.
         ("/portal/credentials", 3),
+        // The session, the map (GetItem), its groups' names (BatchGetItem), a page of groups by
+        // name (the directory, the name guards, the groups).
+        ("/portal/roles", 6),
+        ("/portal/roles?q=eng", 6),
     ] {
         s.meter.take();
         let r = get(&s, &session, path).await;
@@ -544,4 +559,298 @@ async fn the_activity_tab_shows_failures_first_with_what_to_change() {
     assert!(!failures.contains(">201<"), "a success among the failures");
     assert!(html.contains("201"), "every request is listed too");
     assert!(!html.contains("Secr3t!pw"), "a password on the page");
+}
+
+// -- the Roles step ---------------------------------------------------------------------------
+
+/// The application declares Admin and Member (the default), as `PUT /manage/roles` does.
+async fn declare_roles(s: &Scim) {
+    let r = s
+        .manage(
+            "PUT",
+            "/roles",
+            Some(json!({"roles": [
+                {"slug": "admin", "name": "Admin", "description": "Manages the workspace"},
+                {"slug": "member", "name": "Member"}],
+                "default": "member"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The directory's assignments through the management API: (group id, role) in priority order.
+async fn assignments(s: &Scim) -> Vec<(String, String)> {
+    let r = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/role-assignments", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["group_id"].as_str().unwrap().to_string(),
+                a["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The Roles form's body: the draft (role, group) in order, then `extra` fields.
+fn roles_form(session: &Session, draft: &[(&str, &str)], extra: &str) -> String {
+    let mut body = format!("csrf={}", session.csrf);
+    for (role, group) in draft {
+        body.push_str(&format!("&a={role}%3A{group}"));
+    }
+    format!("{body}&default=&{extra}")
+}
+
+/// The group ids of the page's priority list, in order.
+fn listed(html: &str) -> Vec<String> {
+    let Some(list) = html.split("id=\"assignments\"").nth(1) else {
+        return Vec::new();
+    };
+    let list = list.split("</ol>").next().unwrap();
+    list.split("<li data-group=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_roles_tab_shows_only_when_the_application_declares_roles() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(!text(&users).contains("href=\"/portal/roles\""));
+    let none = get(&s, &session, "/portal/roles").await;
+    assert_eq!(none.status, 404);
+    assert!(text(&none).contains("No roles to assign"));
+    declare_roles(&s).await;
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(text(&users).contains("href=\"/portal/roles\""));
+    let page = get(&s, &session, "/portal/roles").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = text(&page);
+    for shown in [
+        "Admin",
+        "Manages the workspace",
+        "Member",
+        "The application's default (Member)",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn saving_roles_in_the_portal_assigns_the_groups_and_says_whose_roles_changed() {
+    let s = Scim::start().await;
+    declare_roles(&s).await;
+    let ada = s.user("ada@example.com").await;
+    let bob = s.user("bob@example.com").await;
+    let admins = s.group("<b>Admins</b>", &[&ada]).await;
+    let everyone = s.group("Everyone", &[&ada, &bob]).await;
+    let session = session(&s, json!({})).await;
+
+    let page = get(&s, &session, "/portal/roles").await;
+    let html = text(&page);
+    assert!(html.contains("&lt;b&gt;Admins&lt;/b&gt;"), "escaped");
+    assert!(!html.contains("<b>Admins"), "a group name is text");
+    assert!(html.contains(&format!("value=\"add:{everyone}\"")));
+
+    let form = roles_form(
+        &session,
+        &[("admin", &admins), ("member", &everyone)],
+        "op=save",
+    );
+    let saved = post(&s, &session, "/portal/roles", &form).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let html = text(&saved);
+    // Ada becomes Admin; Bob keeps Member, now from a group (his `roles` changed).
+    assert!(html.contains("data-users-updated=\"2\""), "{html}");
+    assert!(html.contains("2 users' roles changed."));
+    assert!(html.contains("data-pending=\"false\""));
+    assert!(
+        !html.contains("id=\"unsaved\""),
+        "the page shows what is saved"
+    );
+    assert_eq!(listed(html), [admins.clone(), everyone.clone()]);
+    assert_eq!(
+        assignments(&s).await,
+        [(admins, "admin".into()), (everyone, "member".into())]
+    );
+
+    // The user pages name the role.
+    let users = text(&get(&s, &session, "/portal/users").await).to_string();
+    let row = |who: &str| {
+        users
+            .split("<tr>")
+            .find(|r| r.contains(who))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row("ada@example.com").contains("<td class=\"role\">Admin</td>"));
+    assert!(row("bob@example.com").contains("<td class=\"role\">Member</td>"));
+    let one = get(&s, &session, &format!("/portal/users/{ada}")).await;
+    assert!(
+        text(&one).contains("id=\"user-role\">Admin<"),
+        "{}",
+        one.body
+    );
+    assert!(text(&one).contains("id=\"user-roles\">Admin, Member<"));
+
+    let activity = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/portal-activity", s.directory),
+            None,
+        )
+        .await;
+    let newest = &activity.body[0];
+    assert_eq!(newest["action"], "roles_assigned", "{}", activity.body);
+    assert_eq!(
+        newest["subject"], "2 group assignments; 2 users updated",
+        "{newest}"
+    );
+}
+
+#[tokio::test]
+async fn moves_and_adds_edit_the_forms_draft_and_store_nothing_until_save() {
+    let s = Scim::start().await;
+    declare_roles(&s).await;
+    let a = s.group("Alpha", &[]).await;
+    let b = s.group("Beta", &[]).await;
+    let session = session(&s, json!({})).await;
+    let added = post(
+        &s,
+        &session,
+        "/portal/roles",
+        &roles_form(
+            &session,
+            &[("admin", &a)],
+            &format!("give=member&op=add%3A{b}"),
+        ),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert_eq!(listed(text(&added)), [a.clone(), b.clone()]);
+    assert!(text(&added).contains(&format!("value=\"member:{b}\" selected")));
+    assert!(text(&added).contains("id=\"unsaved\""));
+    let moved = post(
+        &s,
+        &session,
+        "/portal/roles",
+        &roles_form(&session, &[("admin", &a), ("member", &b)], "op=up%3A1"),
+    )
+    .await;
+    assert_eq!(listed(text(&moved)), [b.clone(), a.clone()]);
+    let removed = post(
+        &s,
+        &session,
+        "/portal/roles",
+        &roles_form(&session, &[("member", &b), ("admin", &a)], "op=remove%3A0"),
+    )
+    .await;
+    assert_eq!(listed(text(&removed)), [a.clone()]);
+    assert!(assignments(&s).await.is_empty(), "nothing saved yet");
+}
+
+#[tokio::test]
+async fn another_directorys_group_in_the_roles_form_is_refused_and_changes_nothing() {
+    let s = Scim::start().await;
+    declare_roles(&s).await;
+    let mine = s.group("Mine", &[]).await;
+    let session = session(&s, json!({})).await;
+    let saved = post(
+        &s,
+        &session,
+        "/portal/roles",
+        &roles_form(&session, &[("admin", &mine)], "op=save"),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let other = scim_lambda::service::directories::create(s.svc(), &s.base, "other", None, None)
+        .await
+        .unwrap();
+    let theirs = s
+        .raw(
+            "POST",
+            &format!("/scim/v2/{}/Groups", other.directory.id),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Theirs"}).to_string()),
+            &[("authorization", &format!("Bearer {}", other.token))],
+        )
+        .await;
+    let theirs = theirs.body["id"].as_str().unwrap().to_string();
+
+    // Added to the draft, it is not a group of this directory: the page says so, and Save is
+    // refused with the draft kept.
+    let added = post(
+        &s,
+        &session,
+        "/portal/roles",
+        &roles_form(
+            &session,
+            &[("admin", &mine)],
+            &format!("give=admin&op=add%3A{theirs}"),
+        ),
+    )
+    .await;
+    assert_eq!(added.status, 200);
+    assert!(text(&added).contains("Not a group of this directory"));
+    assert!(!text(&added).contains("Theirs"), "another directory's name");
+    for draft in [
+        vec![("admin", theirs.as_str())],
+        vec![("admin", "not-an-id")],
+    ] {
+        let refused = post(
+            &s,
+            &session,
+            "/portal/roles",
+            &roles_form(&session, &draft, "op=save"),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(text(&refused).contains("Not saved."));
+    }
+    assert_eq!(assignments(&s).await, [(mine, "admin".into())]);
+    let theirs_map = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/role-assignments", other.directory.id),
+            None,
+        )
+        .await;
+    assert_eq!(theirs_map.body["assignments"], json!([]));
+}
+
+#[tokio::test]
+async fn a_roles_save_without_the_sessions_csrf_token_changes_nothing() {
+    let s = Scim::start().await;
+    declare_roles(&s).await;
+    let g = s.group("Admins", &[]).await;
+    let session = session(&s, json!({})).await;
+    let body = format!("a=admin%3A{g}&op=save");
+    let forged = post(&s, &session, "/portal/roles", &body).await;
+    assert_eq!(forged.status, 403);
+    let wrong = post(&s, &session, "/portal/roles", &format!("csrf=00&{body}")).await;
+    assert_eq!(wrong.status, 403);
+    let cross_site = s
+        .raw(
+            "POST",
+            "/portal/roles",
+            Some(format!("csrf={}&{body}", session.csrf)),
+            &[
+                ("cookie", &session.cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        )
+        .await;
+    assert_eq!(cross_site.status, 403);
+    assert!(assignments(&s).await.is_empty());
 }

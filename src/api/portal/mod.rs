@@ -26,14 +26,15 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use self::brand::Brand;
-use self::pages::{Frame, Notice, Revealed};
-use self::request::{ListParams, Parsed, PortalRequest, Unparsed, COOKIE};
+use self::pages::{Frame, Notice, Outcome, Revealed, Search};
+use self::request::{ListParams, Parsed, PortalRequest, RolesAction, RolesForm, Unparsed, COOKIE};
 use super::request::public_base;
 use super::web::{self, html, json_answer};
 use super::App;
+use crate::roles::RoleCatalogue;
 use crate::service::management::ManagementError;
 use crate::service::portal::{self, PortalError, PortalSession};
-use crate::service::{PublicUrl, Service};
+use crate::service::{portal_roles, roles, PublicUrl, Service};
 
 /// Users or groups per list page.
 const PAGE_SIZE: usize = 50;
@@ -50,11 +51,16 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn frame<'s>(&'s self, session: Option<&'s PortalSession>) -> Frame<'s> {
+    fn frame<'s>(
+        &'s self,
+        session: Option<&'s PortalSession>,
+        roles: &'s RoleCatalogue,
+    ) -> Frame<'s> {
         Frame {
             root: &self.root,
             brand: self.brand,
             session,
+            roles,
         }
     }
 }
@@ -127,7 +133,10 @@ async fn serve(
             *embed = asked
                 .as_deref()
                 .and_then(crate::service::portal_links::origin);
-            return Ok(html(StatusCode::OK, pages::open_page(&ctx.frame(None))));
+            return Ok(html(
+                StatusCode::OK,
+                pages::open_page(&ctx.frame(None, &pages::NO_ROLES)),
+            ));
         }
         R::Open { secret } => return open(ctx, req, secret).await,
         _ => {}
@@ -148,8 +157,14 @@ async fn serve(
         ));
     }
     let s = &session;
-    let frame = ctx.frame(Some(s));
     let svc = ctx.svc;
+    // The roles show on every page (the Roles tab, users' roles): this process's copy of the
+    // catalogue, no round trip while warm. The status poll renders no page.
+    let catalogue = match p.request {
+        R::Status => None,
+        _ => Some(roles::cached_catalogue(svc).await?),
+    };
+    let frame = ctx.frame(Some(s), catalogue.as_deref().unwrap_or(&pages::NO_ROLES));
     Ok(match p.request {
         R::Home => {
             let d = portal::directory_view(svc, &ctx.base, s).await?;
@@ -170,7 +185,7 @@ async fn serve(
             portal::choose_provider(svc, s, provider).await?;
             redirect(ctx, "setup")
         }
-        R::Setup => setup(ctx, s, Revealed::default()).await?,
+        R::Setup => setup(ctx, &frame, Revealed::default()).await?,
         R::RevealToken => {
             let token = match portal::reveal_token(svc, s).await {
                 Err(PortalError::Management(ManagementError::TooManyTokens(_))) => {
@@ -182,7 +197,7 @@ async fn serve(
                 token: Some(token),
                 client: None,
             };
-            setup(ctx, s, revealed).await?
+            setup(ctx, &frame, revealed).await?
         }
         R::CreateClient => {
             let client = match portal::create_client(svc, &ctx.base, s).await {
@@ -198,7 +213,7 @@ async fn serve(
                 token: None,
                 client: Some(client),
             };
-            setup(ctx, s, revealed).await?
+            setup(ctx, &frame, revealed).await?
         }
         R::RevokeToken(id) => {
             portal::revoke_token(svc, s, &id).await?;
@@ -244,6 +259,16 @@ async fn serve(
                 pages::groups(&frame, &page, groups, q.as_deref()),
             )
         }
+        R::Roles(ListParams { q, after }) => {
+            let (q, at) = (q.as_deref(), after.as_deref());
+            let v = portal_roles::view(svc, s, None, q, at, PAGE_SIZE).await?;
+            let search = Search { q, at, give: None };
+            html(
+                StatusCode::OK,
+                pages::roles(&frame, &v, search, &Outcome::None),
+            )
+        }
+        R::EditRoles(form) => edit_roles(ctx, &frame, s, form).await?,
         R::Credentials => {
             let c = portal::credentials(svc, s).await?;
             let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
@@ -278,19 +303,64 @@ fn unreachable_route(ctx: &Ctx<'_>) -> Response<Body> {
 
 async fn setup(
     ctx: &Ctx<'_>,
-    s: &PortalSession,
+    frame: &Frame<'_>,
     revealed: Revealed,
 ) -> Result<Response<Body>, PortalError> {
+    let s = frame.session.ok_or(PortalError::SessionEnded)?;
     let d = portal::directory_view(ctx.svc, &ctx.base, s).await?;
     let Some(provider) = d.provider else {
         return Ok(redirect(ctx, "provider"));
     };
     let status = portal::status(ctx.svc, d.clone(), s).await?;
-    let frame = ctx.frame(Some(s));
     Ok(html(
         StatusCode::OK,
-        pages::setup(&frame, &d, provider, &status, &revealed),
+        pages::setup(frame, &d, provider, &status, &revealed),
     ))
+}
+
+/// `POST /portal/roles`: the form's draft, edited (an Add, a move, a removal), shown at another
+/// page of groups, or saved; then the page again with what happened. A refused save or edit
+/// answers 400 with the reason above the unchanged draft.
+async fn edit_roles(
+    ctx: &Ctx<'_>,
+    frame: &Frame<'_>,
+    s: &PortalSession,
+    form: RolesForm,
+) -> Result<Response<Body>, PortalError> {
+    let RolesForm {
+        mut draft,
+        search,
+        give,
+        action,
+    } = form;
+    let (status, outcome) = match action {
+        RolesAction::Show => (StatusCode::OK, Outcome::None),
+        RolesAction::Edit(edit) => match draft.apply(edit) {
+            Ok(()) => (StatusCode::OK, Outcome::None),
+            Err(why) => (StatusCode::BAD_REQUEST, Outcome::NotChanged(why.0)),
+        },
+        RolesAction::Save => match portal_roles::save(ctx.svc, s, draft.clone()).await {
+            Ok(saved) => (
+                StatusCode::OK,
+                Outcome::Saved {
+                    users_updated: saved.sync.users_updated,
+                    pending: saved.sync.state == roles::SyncStatus::Pending,
+                },
+            ),
+            Err(PortalError::Management(ManagementError::InvalidRoles(why))) => {
+                (StatusCode::BAD_REQUEST, Outcome::NotSaved(why))
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let (q, at) = (search.q.as_deref(), search.after.as_deref());
+    let v = portal_roles::view(ctx.svc, s, Some(draft), q, at, PAGE_SIZE).await?;
+    let search = Search {
+        q,
+        at,
+        give: give.as_deref(),
+    };
+    Ok(html(status, pages::roles(frame, &v, search, &outcome)))
 }
 
 /// `POST /portal/open`: the link's secret for a session cookie; answers where to go next.
@@ -403,6 +473,23 @@ fn link_notice(e: &PortalError) -> (StatusCode, Notice<'static>) {
 fn failure(ctx: &Ctx<'_>, e: PortalError) -> Response<Body> {
     match e {
         PortalError::SessionEnded => notice(ctx, StatusCode::UNAUTHORIZED, SESSION_ENDED),
+        PortalError::NoRoles => notice(
+            ctx,
+            StatusCode::NOT_FOUND,
+            Notice {
+                title: "No roles to assign",
+                body: "This application declares no roles, so there is nothing to choose here.",
+            },
+        ),
+        // A search's cursor that is not of this search (an edited address): start again.
+        PortalError::Management(ManagementError::Scim(ref err)) if err.status == 400 => notice(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            Notice {
+                title: "That page could not be read",
+                body: "Search again from the first page.",
+            },
+        ),
         PortalError::NotFound | PortalError::Management(ManagementError::NoDirectory(_)) => {
             notice(ctx, StatusCode::NOT_FOUND, NOT_FOUND)
         }
@@ -437,7 +524,10 @@ fn failure(ctx: &Ctx<'_>, e: PortalError) -> Response<Body> {
 }
 
 fn notice(ctx: &Ctx<'_>, status: StatusCode, n: Notice) -> Response<Body> {
-    html(status, pages::notice(&ctx.frame(None), &n))
+    html(
+        status,
+        pages::notice(&ctx.frame(None, &pages::NO_ROLES), &n),
+    )
 }
 
 fn redirect(ctx: &Ctx<'_>, to: &str) -> Response<Body> {

@@ -47,13 +47,14 @@ pub fn users(
         } @else {
             div.table-wrap {
                 table id="users" {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "User name" } th scope="col" { "Email" } th scope="col" { "State" } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "User name" } th scope="col" { "Email" } @if frame.has_roles() { th scope="col" { "Role" } } th scope="col" { "State" } } }
                     tbody {
                         @for u in &page.data {
                             tr {
                                 td { a href=(frame.href(&format!("users/{}", u.id))) { (user_label(u)) } }
                                 td { (u.username.as_deref().unwrap_or("")) }
                                 td { (u.email.as_deref().unwrap_or("")) }
+                                @if frame.has_roles() { td.role { (frame.role_of(u)) } }
                                 td { (state(u.state)) }
                             }
                         }
@@ -83,6 +84,18 @@ pub fn user(frame: &Frame, u: &NormalisedUser) -> Markup {
             dt { "First name" } dd { (u.first_name.as_deref().unwrap_or("—")) }
             dt { "Last name" } dd { (u.last_name.as_deref().unwrap_or("—")) }
             dt { "State" } dd { (state(u.state)) }
+            @if frame.has_roles() {
+                dt { "Role" } dd id="user-role" { (frame.role_of(u)) }
+                @if u.roles.len() > 1 {
+                    dt { "All roles its groups give" }
+                    dd id="user-roles" {
+                        @for (i, r) in u.roles.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            (frame.roles.name(&r.slug).unwrap_or(&r.slug))
+                        }
+                    }
+                }
+            }
             dt { "IdP id (externalId)" } dd { (u.idp_id.as_deref().unwrap_or("—")) }
             dt { "Created" } dd { (when(&u.created_at)) }
             dt { "Updated" } dd { (when(&u.updated_at)) }

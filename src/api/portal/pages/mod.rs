@@ -8,12 +8,14 @@ mod activity;
 mod credentials;
 mod lists;
 mod notice;
+mod roles;
 mod setup;
 
 pub use activity::activity;
 pub use credentials::credentials;
 pub use lists::{groups, user, users};
 pub use notice::{notice, open_page, Notice};
+pub use roles::{roles, Outcome, Search};
 pub use setup::{choose_provider, setup, status_name, status_words, Revealed};
 
 use maud::{html, Markup, DOCTYPE};
@@ -21,7 +23,15 @@ use maud::{html, Markup, DOCTYPE};
 pub use crate::api::web::{copyable, when, when_millis};
 
 use super::brand::Brand;
+use crate::roles::RoleCatalogue;
+use crate::service::directory_reads::NormalisedUser;
 use crate::service::portal::PortalSession;
+
+/// The catalogue of pages shown without a session, or of a stack that declares no roles.
+pub static NO_ROLES: RoleCatalogue = RoleCatalogue {
+    roles: Vec::new(),
+    default: None,
+};
 
 /// The tab a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +39,7 @@ pub enum Tab {
     Setup,
     Users,
     Groups,
+    Roles,
     Credentials,
     Activity,
     None,
@@ -40,6 +51,8 @@ pub struct Frame<'a> {
     pub root: &'a str,
     pub brand: &'a Brand,
     pub session: Option<&'a PortalSession>,
+    /// The application's roles: with any, the Roles tab is shown and users show their role.
+    pub roles: &'a RoleCatalogue,
 }
 
 impl Frame<'_> {
@@ -101,6 +114,9 @@ impl Frame<'_> {
                             (self.tab("setup", "Setup", tab == Tab::Setup))
                             (self.tab("users", "Users", tab == Tab::Users))
                             (self.tab("groups", "Groups", tab == Tab::Groups))
+                            @if self.has_roles() {
+                                (self.tab("roles", "Roles", tab == Tab::Roles))
+                            }
                             (self.tab("credentials", "Credentials", tab == Tab::Credentials))
                             (self.tab("activity", "Activity", tab == Tab::Activity))
                         }
@@ -118,6 +134,19 @@ impl Frame<'_> {
         self.session
             .and_then(PortalSession::embed_origin)
             .map(|_| "_top")
+    }
+
+    /// Whether the application declares roles (the Roles tab, a user's role).
+    pub fn has_roles(&self) -> bool {
+        !self.roles.roles.is_empty()
+    }
+
+    /// A user's role by its name (the slug if the catalogue no longer declares it), or "—".
+    pub fn role_of(&self, u: &NormalisedUser) -> String {
+        match &u.role {
+            Some(r) => self.roles.name(&r.slug).unwrap_or(&r.slug).to_string(),
+            None => "—".into(),
+        }
     }
 
     fn tab(&self, path: &str, label: &str, current: bool) -> Markup {
