@@ -38,9 +38,11 @@ use self::wire::{CreatedDirectory, Credential, Directory, DirectoryDetail, Reque
 use super::web;
 use crate::management_client::{segment, ClientError, ManagementClient};
 use crate::management_key::is_loopback_host;
+use crate::roles::RoleCatalogue;
 use crate::service::directory_reads::{NormalisedGroup, NormalisedUser, ResourcePage};
 use crate::service::event_reads::EventsPage;
 use crate::service::portal_links::CreatedPortalLink;
+use crate::service::roles::RoleAssignments;
 
 /// Users, groups, events or requests per page.
 const PAGE_SIZE: usize = 50;
@@ -359,7 +361,14 @@ async fn serve_page(
                 .call_as(Method::GET, &paged(&d, "users", after.as_deref()), None)
                 .await?;
             let (detail, requests) = directory(c, &d).await?;
-            ok(pages::users(&frame, &detail, requests, &page))
+            let roles = catalogue(c).await?;
+            ok(pages::users(
+                &frame,
+                &detail,
+                requests,
+                &page,
+                roles.as_ref(),
+            ))
         }
         R::Groups(d, after) => {
             let page: ResourcePage<NormalisedGroup> = c
@@ -405,6 +414,18 @@ async fn serve_page(
             };
             let (detail, requests) = directory(c, &d).await?;
             ok(pages::webhook(&frame, &detail, requests, hook.as_ref()))
+        }
+        R::Roles(d) => {
+            let (detail, requests) = directory(c, &d).await?;
+            let roles = match catalogue(c).await? {
+                Some(catalogue) => {
+                    let path = format!("{}/role-assignments", dir(&d));
+                    let assigned: RoleAssignments = c.api.call_as(Method::GET, &path, None).await?;
+                    Some((catalogue, assigned))
+                }
+                None => None,
+            };
+            ok(pages::roles(&frame, &detail, requests, roles.as_ref()))
         }
         R::Credentials(d) => credentials(c, &d, Revealed::default()).await?,
         R::IssueToken(d) => {
@@ -467,6 +488,15 @@ async fn serve_page(
         }
         R::Asset(_) => web::asset_answer(None),
     })
+}
+
+/// The stack's roles; `None` when the API has no such route (before it is deployed).
+async fn catalogue(c: &Arc<Console>) -> Result<Option<RoleCatalogue>, ClientError> {
+    match c.api.call_as(Method::GET, "/roles", None).await {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if matches!(e.status(), Some(404 | 405)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn paged(d: &str, what: &str, after: Option<&str>) -> String {

@@ -46,6 +46,8 @@ pub enum ConsoleRequest {
     Requests(String, RequestFilter),
     /// `GET /directories/{id}/webhook`.
     Webhook(String),
+    /// `GET /directories/{id}/roles`: the application's roles and this directory's assignments.
+    Roles(String),
     /// `GET /directories/{id}/credentials`.
     Credentials(String),
     /// `POST /directories/{id}/tokens`.
@@ -160,6 +162,7 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
             },
         ),
         (["directories", d, "webhook"], true, _) => R::Webhook(id(d)),
+        (["directories", d, "roles"], true, _) => R::Roles(id(d)),
         (["directories", d, "credentials"], true, _) => R::Credentials(id(d)),
         (["directories", d, "tokens"], _, true) => R::IssueToken(id(d)),
         (["directories", d, "tokens", t, "revoke"], _, true) => R::RevokeToken(id(d), id(t)),
@@ -170,7 +173,7 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
         (["directories"], _, _) => return Err(Unparsed::Method("GET, POST")),
         ([] | ["assets", _] | ["directories", _], _, _)
         | (["directories", _, "users" | "groups" | "events" | "requests"], _, _)
-        | (["directories", _, "webhook" | "credentials"], _, _) => {
+        | (["directories", _, "webhook" | "credentials" | "roles"], _, _) => {
             return Err(Unparsed::Method("GET"))
         }
         (["directories", _, "tokens" | "clients" | "portal-links"], _, _)

@@ -1,6 +1,7 @@
 //! One directory's pages: the overview (status, counts, endpoints, health, setup link), its
-//! users, groups and events (paged), its request log (when the API has one), its webhook's
-//! delivery state and its credentials (issue and revoke; secrets shown once).
+//! users (with their roles), groups and events (paged), its request log (when the API has one),
+//! its webhook's delivery state, its group → role assignments (read-only) and its credentials
+//! (issue and revoke; secrets shown once).
 
 use maud::{html, Markup};
 use serde_json::Value;
@@ -11,9 +12,11 @@ use crate::api::console::wire::{
     CreatedClient, Credential, DirectoryDetail, IssuedToken, RequestsPage, Webhook,
 };
 use crate::api::web::{copyable, count, when, when_millis};
+use crate::roles::RoleCatalogue;
 use crate::service::directory_reads::{NormalisedGroup, NormalisedUser, ResourcePage, UserState};
 use crate::service::event_reads::EventsPage;
 use crate::service::portal_links::CreatedPortalLink;
+use crate::service::roles::{RoleAssignments, SyncStatus};
 
 /// A directory page's tab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +27,7 @@ pub enum Tab {
     Events,
     Requests,
     Webhook,
+    Roles,
     Credentials,
 }
 
@@ -40,6 +44,7 @@ fn tabs(id: &str, name: &str, current: Tab, requests: bool) -> Markup {
             (tab(Tab::Events, "events", "Events"))
             @if requests { (tab(Tab::Requests, "requests", "Requests")) }
             (tab(Tab::Webhook, "webhook", "Webhook"))
+            (tab(Tab::Roles, "roles", "Roles"))
             (tab(Tab::Credentials, "credentials", "Credentials"))
         }
     }
@@ -155,25 +160,36 @@ fn with_after(base: &str, after: &str) -> String {
     format!("{base}?{}", q.finish())
 }
 
+/// `roles`: the stack's catalogue (`None`: the API has none), for the names of users' roles.
 pub fn users(
     frame: &Frame,
     d: &DirectoryDetail,
     requests: bool,
     p: &ResourcePage<NormalisedUser>,
+    roles: Option<&RoleCatalogue>,
 ) -> Markup {
     let id = &d.directory.id;
+    let declared = roles.is_some_and(|c| !c.roles.is_empty());
     let main = html! {
         (heading(d, "Users"))
         @if p.data.is_empty() {
             p.empty { "No users yet: they appear here as the IdP sends them." }
         } @else {
             div.table-wrap { table id="users" {
-                thead { tr { th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "State" } th scope="col" { "Groups" } th scope="col" { "Updated" } } }
+                thead { tr { th scope="col" { "User name" } th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "State" } @if declared { th scope="col" { "Role" } } th scope="col" { "Groups" } th scope="col" { "Updated" } } }
                 tbody { @for u in &p.data { tr {
                     td { (u.username.as_deref().unwrap_or("")) }
                     td { (crate::service::portal::user_label(u)) }
                     td { (u.email.as_deref().unwrap_or("")) }
                     td { (if u.state == UserState::Active { "Active" } else { "Inactive" }) }
+                    @if declared {
+                        td.role title=[(u.roles.len() > 1).then(|| format!("All roles: {}", u.roles.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>().join(", ")))] {
+                            @match (&u.role, roles) {
+                                (Some(r), Some(c)) => (c.name(&r.slug).unwrap_or(&r.slug)),
+                                _ => "—",
+                            }
+                        }
+                    }
                     td { @for (i, g) in u.groups.iter().enumerate() { @if i > 0 { ", " } (g.name.as_deref().unwrap_or(&g.id)) } }
                     td { (when(&u.updated_at)) }
                 } } }
@@ -346,6 +362,67 @@ pub fn webhook(frame: &Frame, d: &DirectoryDetail, requests: bool, w: Option<&We
         }
     };
     page(frame, d, Tab::Webhook, requests, "Webhook", main)
+}
+
+/// `GET /directories/{id}/roles`: the stack's roles and the directory's assignments in priority
+/// order (read-only: the customer's IT admin edits them in the Admin Portal, the operator with
+/// `scimctl roles assign`). `None`: the API has no roles routes.
+pub fn roles(
+    frame: &Frame,
+    d: &DirectoryDetail,
+    requests: bool,
+    roles: Option<&(RoleCatalogue, RoleAssignments)>,
+) -> Markup {
+    let id = &d.directory.id;
+    let main = html! {
+        (heading(d, "Roles"))
+        @match roles {
+            None => p.empty { "This management API has no roles yet." },
+            Some((c, _)) if c.roles.is_empty() => p.empty id="no-roles" {
+                "The application declares no roles: " code { "PUT /manage/roles" } " or " code { "scimctl roles set" } "."
+            },
+            Some((c, a)) => {
+                @let name = |slug: &str| c.name(slug).unwrap_or(slug).to_string();
+                h2 { "The application's roles" }
+                div.table-wrap { table id="roles" {
+                    thead { tr { th scope="col" { "Slug" } th scope="col" { "Name" } th scope="col" { "Description" } } }
+                    tbody { @for r in &c.roles { tr {
+                        td { code { (r.slug) } @if c.default.as_deref() == Some(r.slug.as_str()) { " (default)" } }
+                        td { (r.name) }
+                        td { (r.description.as_deref().unwrap_or("")) }
+                    } } }
+                } }
+                h2 { "This directory's groups, highest priority first" }
+                @if a.assignments.is_empty() {
+                    p.empty id="no-assignments" { "No group gives a role here: every user gets the default." }
+                } @else {
+                    div.table-wrap { table id="role-assignments" {
+                        thead { tr { th.num scope="col" { "#" } th scope="col" { "Group" } th scope="col" { "Role" } } }
+                        tbody { @for x in &a.assignments { tr data-group=(x.group_id) {
+                            td.num { (x.priority) }
+                            td { @match &x.group_name { Some(n) => (n), None => { "Deleted group " code { (x.group_id) } } } }
+                            td { (name(&x.role)) " " code { (x.role) } }
+                        } } }
+                    } }
+                }
+                h2 { "Everyone else" }
+                dl.details id="role-defaults" {
+                    dt { "Users in no mapped group get" }
+                    dd { @match &a.effective_default { Some(r) => (name(r)), None => "No role" } }
+                    dt { "Whose default" }
+                    dd { @if a.default.is_some() { "This directory's own" } @else { "The application's" } }
+                    dt { "Re-resolution" }
+                    dd id="role-sync" {
+                        @if a.sync.state == SyncStatus::Pending {
+                            strong { "Pending" } ": some users' roles are still to be updated; run " code { "scimctl roles sync " (id) } "."
+                        } @else { "Done" }
+                    }
+                }
+                p { "The customer's IT admin assigns their groups in the Admin Portal's Roles tab; from here, " code { "scimctl roles assign " (id) " --group GROUP=ROLE" } "." }
+            }
+        }
+    };
+    page(frame, d, Tab::Roles, requests, "Roles", main)
 }
 
 /// What a credentials form just made (shown on this answer only).

@@ -6,7 +6,9 @@ mod directories;
 mod directory;
 
 pub use directories::{created, directories, new_directory, Row};
-pub use directory::{credentials, events, groups, overview, requests, users, webhook, Revealed};
+pub use directory::{
+    credentials, events, groups, overview, requests, roles, users, webhook, Revealed,
+};
 
 use maud::{html, Markup, DOCTYPE};
 

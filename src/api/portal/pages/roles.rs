@@ -105,9 +105,9 @@ pub fn roles(frame: &Frame, v: &RolesView, search: Search, outcome: &Outcome) ->
                     }
                 }
             }
-            h2 { "Users in none of these groups" }
+            h2 { "Everyone else" }
             p.field {
-                label for="default" { "get" }
+                label for="default" { "Users in none of these groups get" }
                 select id="default" name="default" {
                     option value="" selected[v.default.is_none()] {
                         @match &c.default {
