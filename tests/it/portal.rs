@@ -756,7 +756,7 @@ async fn moves_and_adds_edit_the_forms_draft_and_store_nothing_until_save() {
         &roles_form(&session, &[("member", &b), ("admin", &a)], "op=remove%3A0"),
     )
     .await;
-    assert_eq!(listed(text(&removed)), [a.clone()]);
+    assert_eq!(listed(text(&removed)), [a]);
     assert!(assignments(&s).await.is_empty(), "nothing saved yet");
 }
 

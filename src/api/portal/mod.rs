@@ -14,7 +14,10 @@
 //! (GetItem) and the directory (GetItem); the set-up page and the status poll then read the
 //! directory's credentials (one Query of the tokens table's index), its counters (Query) and the
 //! first users (Query): 5. A Users or Groups page: the name guards (Query), the records
-//! (BatchGetItem) and the counters: 5. No page scans, whatever the directory's size.
+//! (BatchGetItem) and the counters: 5. The Roles page: the map, its groups' names and a page of
+//! groups by name: 6 (`service::portal_roles`). The role catalogue behind the Roles tab and users'
+//! role names is the process's copy (`roles::cached_catalogue`): no page pays a read for it while
+//! warm. No page scans, whatever the directory's size.
 
 mod assets;
 pub mod brand;

@@ -1,4 +1,5 @@
 //! The Users and Groups tabs: read-only, paged, searchable by name; and one user with its groups.
+//! When the application declares roles, users show theirs by name (`Frame::role_of`).
 
 use maud::{html, Markup};
 
