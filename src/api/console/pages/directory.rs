@@ -414,7 +414,7 @@ pub fn roles(
                     dt { "Re-resolution" }
                     dd id="role-sync" {
                         @if a.sync.state == SyncStatus::Pending {
-                            strong { "Pending" } ": some users' roles are still to be updated; run " code { "scimctl roles sync " (id) } "."
+                            strong { "Pending" } ": some users' roles are still to be updated; the clean-up function finishes it, " code { "scimctl roles sync " (id) } " does it now."
                         } @else { "Done" }
                     }
                 }

@@ -186,7 +186,7 @@ fn said(outcome: &Outcome) -> Markup {
                     }
                 }
                 @if *pending {
-                    p.warn { "Not finished: more users' roles are still to change than one save could update. Press Save again to continue; the application's team can also finish it." }
+                    p.warn { "Not finished yet: more users' roles change than one save could update. The rest are updated in the background (a very large group can take a few minutes); until then those users keep their previous role." }
                 }
             }
         },
