@@ -152,6 +152,7 @@ pub struct Meter {
     faults: Mutex<Faults>,
     model: Mutex<Option<DynamoModel>>,
     in_flight: Arc<model::InFlight>,
+    keep_calls: bool,
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -161,6 +162,7 @@ pub struct MeterBuilder {
     upstream: String,
     tokens: IdempotencyTokens,
     model: Option<DynamoModel>,
+    keep_calls: bool,
 }
 
 impl MeterBuilder {
@@ -176,6 +178,13 @@ impl MeterBuilder {
         self
     }
 
+    /// Whether each call is kept for [`Meter::take`] (default: yes). A long-running server that
+    /// only wants the model says no, or the record would grow with every call.
+    pub fn keep_calls(mut self, keep: bool) -> Self {
+        self.keep_calls = keep;
+        self
+    }
+
     /// Starts the proxy on an ephemeral loopback port.
     pub async fn start(self) -> std::io::Result<Arc<Meter>> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -186,6 +195,7 @@ impl MeterBuilder {
             faults: Mutex::default(),
             model: Mutex::new(self.model),
             in_flight: Arc::default(),
+            keep_calls: self.keep_calls,
         });
         let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let upstream: Arc<str> = self.upstream.trim_end_matches('/').into();
@@ -208,6 +218,7 @@ impl Meter {
             upstream: upstream.to_string(),
             tokens: IdempotencyTokens::Forward,
             model: None,
+            keep_calls: true,
         }
     }
 
@@ -459,6 +470,9 @@ impl Meter {
     }
 
     fn record(&self, call: Call) {
+        if !self.keep_calls {
+            return;
+        }
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(call);
         }
