@@ -40,7 +40,7 @@ use tokio::sync::OnceCell;
 #[command(about = "Committed IdP writes per second on one directory, with parallel writers")]
 struct Args {
     /// Seconds each step runs (a step: one latency, workload, writer count, directory count).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 2.0)]
     seconds: f64,
     /// Parallel writers per directory.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 8, 32])]
