@@ -6,7 +6,7 @@
 //! emulator alone runs one transaction at a time and would hide the conflicts DynamoDB has.
 //!
 //! For each model latency (`--latency-ms`; default: the model's default, or `SCIM_DYNAMODB_MODEL_MS`,
-//! then 0 ms), on one directory and then on `--directories` at once, every workload runs for
+//! then 0 ms, where the model adds nothing: the emulator as it is), on one directory and then on `--directories` at once, every workload runs for
 //! `--seconds` with each writer count (per directory):
 //! - **creates**: `POST /Users` of new users (Okta's body);
 //! - **PUTs**: `PUT /Users/{id}` of existing users (a new title each time);
@@ -343,7 +343,7 @@ async fn step(
 fn describe(latency: Duration) -> String {
     let ms = latency.as_secs_f64() * 1000.0;
     if latency.is_zero() {
-        "DynamoDB model at 0 ms per call (conflicts only)".into()
+        "DynamoDB model at 0 ms per call: the emulator as it is".into()
     } else {
         format!(
             "DynamoDB model at {ms} ms per call (transactions {} ms)",

@@ -366,10 +366,11 @@ impl Meter {
             let table = request["TableName"].as_str().unwrap_or("");
             self.in_flight.learn_schema(table, &request["KeySchema"]);
         }
-        // Under the model: wait as DynamoDB would take, holding the items this call writes until
-        // the emulator has answered (`_hold` lives to the end of this function).
-        let (_hold, delay) = match self.model() {
-            None => (None, Duration::ZERO),
+        // Under the model: hold the call as long as DynamoDB would take, its items registered
+        // meanwhile (`model.rs`: that is the window in which DynamoDB's calls conflict). The
+        // emulator's own time is not DynamoDB's: the items are free again once the call goes on.
+        let delay = match self.model() {
+            None => Duration::ZERO,
             Some(model) => {
                 for table in self.in_flight.tables_to_describe(&operation, &request) {
                     self.describe(client, upstream, &parts.headers, &table)
@@ -387,7 +388,8 @@ impl Meter {
                     model::Admission::Proceed(hold) => {
                         let delay = model.hold_for(&operation);
                         tokio::time::sleep(delay).await;
-                        (Some(hold), delay)
+                        drop(hold);
+                        delay
                     }
                 }
             }

@@ -5,9 +5,14 @@
 //! milliseconds and concurrent transactions on one item do cancel each other. With a model on,
 //! the meter therefore
 //! 1. holds every call for a latency before forwarding it, and
-//! 2. registers the items each write touches (table and primary key) from the moment the call
-//!    arrives until the emulator has answered it, and refuses a call that meets a registered
-//!    item the way DynamoDB's conflict rules say it is refused.
+//! 2. registers the items each write touches (table and primary key) for that whole hold, and
+//!    refuses a call that meets a registered item the way DynamoDB's conflict rules say it is
+//!    refused.
+//!
+//! The window is the modelled latency alone: on DynamoDB that is the time a call is in flight.
+//! The emulator's own time (one SQLite writer, this machine's load) is not DynamoDB's and holds
+//! nothing; the emulator serialises the calls it gets anyway, and evaluates their conditions then.
+//! So at 0 ms the model adds neither latency nor conflicts: the emulator as it is.
 //!
 //! **Latency.** AWS publishes DynamoDB as "single-digit millisecond performance at any scale"
 //! (<https://aws.amazon.com/dynamodb/>), and its troubleshooting guide says that for most atomic
@@ -181,14 +186,14 @@ pub(super) struct InFlight {
 
 /// What the model does with a call that arrives.
 pub(super) enum Admission {
-    /// Forward it (after the latency); the items stay registered while `Hold` lives.
+    /// Forward it after the latency; its items stay registered while `Hold` lives.
     Proceed(Hold),
     /// Answer this DynamoDB error (after one latency) without forwarding.
     Refuse(Value),
 }
 
-/// The items one forwarded call holds; dropping it releases them (also when the call is
-/// abandoned half-way: the client hung up).
+/// The items one admitted call holds; dropping it releases them (when its latency has passed,
+/// or when the call is abandoned: the client hung up).
 pub(super) struct Hold {
     inflight: Arc<InFlight>,
     access: Option<Access>,
