@@ -387,7 +387,10 @@ impl Meter {
                     }
                     model::Admission::Proceed(hold) => {
                         let delay = model.hold_for(&operation);
-                        tokio::time::sleep(delay).await;
+                        // Not even a timer tick at 0 ms (tokio's timer rounds up to 1 ms).
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
                         drop(hold);
                         delay
                     }
