@@ -13,20 +13,17 @@
 //! and client share this one process. Latencies are on the emulator, on a shared machine: compare
 //! ratios and medians, not absolute milliseconds.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use scim_lambda::api::App;
-use scim_lambda::local::meter::{IdempotencyTokens, Meter, Usage};
+use scim_lambda::local::meter::{Meter, Usage};
 use scim_lambda::local::{embedded, runtime_api};
-use scim_lambda::service::{directories, PublicUrl};
-use scim_lambda::store::{Store, DEFAULT_TABLE, DEFAULT_TOKENS_TABLE};
 use serde_json::{json, Value};
+use support::{filter_user_name, okta_user, user_name, Idp, Stack};
 
 #[derive(Parser, Clone)]
 #[command(about = "SCIM performance suite on the embedded DynamoDB")]
@@ -51,76 +48,6 @@ struct Args {
     data: std::path::PathBuf,
     #[arg(long)]
     memory: bool,
-}
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// An IdP's view: HTTP to the local server with the directory's token.
-#[derive(Clone)]
-struct Idp {
-    http: Client<HttpConnector, Full<Bytes>>,
-    base: String,
-    token: String,
-}
-
-impl Idp {
-    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/scim+json")
-            .body(Full::new(Bytes::from(
-                body.map(Value::to_string).unwrap_or_default(),
-            )))
-            .expect("request");
-        let resp = self.http.request(req).await.expect("local server answers");
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn expect(&self, method: &str, path: &str, body: Option<&Value>, want: u16) -> Value {
-        let (status, v) = self.send(method, path, body).await;
-        assert_eq!(status, want, "{method} {path}: {v}");
-        v
-    }
-}
-
-fn user_name(i: usize) -> String {
-    format!("user{i:06}@example.com")
-}
-
-fn filter_user_name(name: &str) -> String {
-    format!("/Users?filter=userName%20eq%20%22{name}%22")
-}
-
-/// What Okta sends to create a user (core + enterprise), per its SCIM 2.0 reference.
-fn okta_user(name: &str, i: usize) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-        "userName": name,
-        "externalId": format!("00u{i:017}"),
-        "name": {"givenName": "Given", "familyName": format!("Family{i}")},
-        "displayName": format!("Given Family{i}"),
-        "emails": [{"primary": true, "value": name, "type": "work"}],
-        "title": "Engineer",
-        "locale": "en-US",
-        "active": true,
-        "password": "not-stored-1A!",
-        "groups": [],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "employeeNumber": format!("{i}"),
-            "department": "Engineering",
-            "costCenter": "CC-42",
-            "organization": "Example",
-            "division": "R&D"
-        }
-    })
 }
 
 /// Okta's import of users `range`: lookup (a miss), then create; `concurrency` at a time.
@@ -157,9 +84,7 @@ async fn import(idp: &Idp, range: std::ops::Range<usize>, concurrency: usize) ->
 /// Okta group push: members added 100 per PATCH.
 async fn add_members(idp: &Idp, group: &str, users: &[String]) {
     for chunk in users.chunks(100) {
-        let value: Vec<Value> = chunk.iter().map(|u| json!({"value": u})).collect();
-        let add = json!({"schemas": [PATCH_OP],
-            "Operations": [{"op": "add", "path": "members", "value": value}]});
+        let add = support::add_members(chunk);
         let (status, v) = idp
             .send("PATCH", &format!("/Groups/{group}"), Some(&add))
             .await;
@@ -198,9 +123,7 @@ impl Samples {
         self.usage.iter().map(Usage::round_trips).max().unwrap_or(0)
     }
     fn percentile(&self, p: f64) -> f64 {
-        let mut v = self.millis.clone();
-        v.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
-        v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+        support::percentile(&self.millis, p)
     }
 }
 
@@ -297,8 +220,7 @@ async fn measure_operations(
             200,
         )
         .await;
-        let patch = json!({"schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "path": "name.familyName", "value": "Patched"}]});
+        let patch = support::rename("Patched");
         b.measure(
             &mut s[5],
             "PATCH",
@@ -307,9 +229,7 @@ async fn measure_operations(
             200,
         )
         .await;
-        // Okta's deactivation (SCIM 2.0 reference: PATCH replace with a path-less value).
-        let deactivate = json!({"schemas": [PATCH_OP],
-            "Operations": [{"op": "replace", "value": {"active": false}}]});
+        let deactivate = support::deactivate();
         b.measure(
             &mut s[6],
             "PATCH",
@@ -323,16 +243,12 @@ async fn measure_operations(
                 &mut s[7],
                 "POST",
                 "/Groups",
-                Some(
-                    &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                             "displayName": format!("group-{tag}-{k}")}),
-                ),
+                Some(&support::group(&format!("group-{tag}-{k}"))),
                 201,
             )
             .await;
         let gid = g["id"].as_str().expect("id").to_string();
-        let add = json!({"schemas": [PATCH_OP],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+        let add = support::add_members(&[&id]);
         b.measure(
             &mut s[8],
             "PATCH",
@@ -341,7 +257,7 @@ async fn measure_operations(
             204,
         )
         .await;
-        let remove = json!({"schemas": [PATCH_OP],
+        let remove = json!({"schemas": [support::PATCH_OP],
             "Operations": [{"op": "remove", "path": format!("members[value eq \"{id}\"]")}]});
         b.measure(
             &mut s[9],
@@ -559,7 +475,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), support::Error> {
     let args = Args::parse();
     assert!(
         args.checkpoint <= args.users && args.group <= args.users,
@@ -573,25 +489,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         embedded::Storage::File(args.data.clone())
     };
-    let endpoint = embedded::start(&storage).await?;
-    // See IdempotencyTokens::Drop: an emulator cost that DynamoDB does not have.
-    let meter = Meter::start(&endpoint, IdempotencyTokens::Drop).await?;
-    let store = Store::local(meter.endpoint(), DEFAULT_TABLE, DEFAULT_TOKENS_TABLE);
-    store.create_tables().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let public = format!("http://{}", listener.local_addr()?);
-    let app = Arc::new(App::new(store.clone(), Some(public.clone())));
-    tokio::spawn(scim_lambda::local::serve(listener, Arc::clone(&app), None));
-    let d =
-        directories::create(&app.service, &PublicUrl::new(&public), "bench", None, None).await?;
-    let directory = d.directory.id.clone();
-    let idp = Idp {
-        http: Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build_http(),
-        base: d.directory.scim_v2_url.clone(),
-        token: d.token.clone(),
-    };
+    let stack = Stack::start(&storage, None).await?;
+    let (directory, idp) = stack.directory("bench").await?;
+    let (app, meter) = (Arc::clone(&stack.app), Arc::clone(&stack.meter));
     let bench = Bench {
         idp: idp.clone(),
         meter: Arc::clone(&meter),
@@ -612,15 +512,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut users = import(&idp, 0..args.checkpoint, args.concurrency).await;
     let group = idp
-        .expect(
-            "POST",
-            "/Groups",
-            Some(
-                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "Everyone"}),
-            ),
-            201,
-        )
+        .expect("POST", "/Groups", Some(&support::group("Everyone")), 201)
         .await["id"]
         .as_str()
         .unwrap_or_default()

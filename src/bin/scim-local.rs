@@ -1,14 +1,16 @@
 //! `scim-local`: every route of template.yaml on one local port, served by the same handlers the
 //! Lambdas run. The store is the embedded DynamoDB emulator (a SQLite file under `.local/` by
 //! default, `--memory` for a throwaway one) unless `--endpoint` / `AWS_ENDPOINT_URL_DYNAMODB` names
-//! another (DynamoDB Local, LocalStack, AWS). Prints the demo directory's URLs and token, and the
-//! key of the local management API (`management_key.rs`).
+//! another (DynamoDB Local, LocalStack, AWS); `SCIM_DYNAMODB_MODEL_MS` puts the meter's DynamoDB
+//! model (latency per call, transaction conflicts) in front of the embedded one. Prints the demo
+//! directory's URLs and token, and the key of the local management API (`management_key.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Parser;
 use scim_lambda::api::{App, ENV_PUBLIC_URL};
+use scim_lambda::local::meter::{DynamoModel, Meter, ENV_MODEL_MS};
 use scim_lambda::local::{background, demo, embedded};
 use scim_lambda::management_client::ENV_MANAGEMENT_URL;
 use scim_lambda::management_key::{ManagementKey, DEFAULT_KEY_FILE, ENV_MANAGEMENT_KEY};
@@ -64,8 +66,25 @@ async fn open_store(
         )
     };
     let endpoint = embedded::start(&storage).await?;
+    // SCIM_DYNAMODB_MODEL_MS: DynamoDB's latency and transaction conflicts in front of the
+    // emulator (docs/throughput.md), so contention shows here as it would in AWS.
+    let (store_endpoint, backing) = match DynamoModel::from_env()? {
+        None => (endpoint.clone(), backing),
+        Some(model) => {
+            let meter = Meter::builder(&endpoint)
+                .model(model)
+                .keep_calls(false)
+                .start()
+                .await?;
+            let described = format!(
+                "{backing}, DynamoDB model: {} ms per call, transaction conflicts ({ENV_MODEL_MS})",
+                model.latency.as_secs_f64() * 1000.0
+            );
+            (meter.endpoint().to_string(), described)
+        }
+    };
     let (table, tokens) = store::table_names_from_env();
-    let store = Store::local(&endpoint, &table, &tokens);
+    let store = Store::local(&store_endpoint, &table, &tokens);
     Ok((store, state, backing, Some(endpoint)))
 }
 

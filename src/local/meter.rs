@@ -12,8 +12,16 @@
 //! DynamoDB call as if the Lambda died there (with or without that call's write landing), throttle
 //! calls, and cancel transactions with `TransactionConflict` — the failures the emulator itself
 //! never produces.
+//!
+//! And it can model DynamoDB ([`DynamoModel`], off unless asked for: [`MeterBuilder::model`],
+//! [`Meter::set_model`], or `SCIM_DYNAMODB_MODEL_MS` where a binary reads it): a latency per call
+//! and DynamoDB's transaction conflict rules between calls in flight at once, so that contention
+//! behaves locally as it would in AWS (`model.rs`).
+
+mod model;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -23,6 +31,8 @@ use hyper_util::rt::TokioExecutor;
 use super::reply;
 use crate::store::capacity;
 use serde_json::Value;
+
+pub use model::{BadModelSetting, DynamoModel, DEFAULT_LATENCY, ENV_MODEL_MS};
 
 /// One DynamoDB call as it crossed the wire.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +46,14 @@ pub struct Call {
     pub items_written: u64,
     pub read_units: f64,
     pub write_units: f64,
+    /// DynamoDB's error code when the call failed (`TransactionCanceledException`,
+    /// `ConditionalCheckFailedException`, `TransactionConflictException`, ...).
+    pub error: Option<String>,
+    /// A cancelled transaction's reasons, one per item (`None`, `ConditionalCheckFailed`,
+    /// `TransactionConflict`, ...).
+    pub reasons: Vec<String>,
+    /// How long the model held the call before DynamoDB saw it (zero without a model).
+    pub delay: Duration,
 }
 
 /// The calls of one stretch of work (see [`Meter::take`]).
@@ -132,23 +150,55 @@ pub struct Meter {
     calls: Mutex<Vec<Call>>,
     tokens: IdempotencyTokens,
     faults: Mutex<Faults>,
+    model: Mutex<Option<DynamoModel>>,
+    in_flight: Arc<model::InFlight>,
+    keep_calls: bool,
 }
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-impl Meter {
-    /// Starts the proxy on an ephemeral loopback port, forwarding to `upstream`
-    /// (`http://host:port`).
-    pub async fn start(upstream: &str, tokens: IdempotencyTokens) -> std::io::Result<Arc<Meter>> {
+/// How a [`Meter`] starts: [`Meter::builder`].
+pub struct MeterBuilder {
+    upstream: String,
+    tokens: IdempotencyTokens,
+    model: Option<DynamoModel>,
+    keep_calls: bool,
+}
+
+impl MeterBuilder {
+    /// What to do with transactions' idempotency tokens (default: forward them).
+    pub fn tokens(mut self, tokens: IdempotencyTokens) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// Models DynamoDB's latency and transaction conflicts (default: no model).
+    pub fn model(mut self, model: DynamoModel) -> Self {
+        self.model = Some(model);
+        self
+    }
+
+    /// Whether each call is kept for [`Meter::take`] (default: yes). A long-running server that
+    /// only wants the model says no, or the record would grow with every call.
+    pub fn keep_calls(mut self, keep: bool) -> Self {
+        self.keep_calls = keep;
+        self
+    }
+
+    /// Starts the proxy on an ephemeral loopback port.
+    pub async fn start(self) -> std::io::Result<Arc<Meter>> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let meter = Arc::new(Meter {
             endpoint: format!("http://{}", listener.local_addr()?),
             calls: Mutex::new(Vec::new()),
-            tokens,
+            tokens: self.tokens,
             faults: Mutex::default(),
+            model: Mutex::new(self.model),
+            in_flight: Arc::default(),
+            keep_calls: self.keep_calls,
         });
         let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
-        let upstream: Arc<str> = upstream.trim_end_matches('/').into();
+        let upstream: Arc<str> = self.upstream.trim_end_matches('/').into();
         let m = Arc::clone(&meter);
         tokio::spawn(super::serve_http(
             listener,
@@ -159,9 +209,47 @@ impl Meter {
         ));
         Ok(meter)
     }
+}
+
+impl Meter {
+    /// A meter forwarding to `upstream` (`http://host:port`).
+    pub fn builder(upstream: &str) -> MeterBuilder {
+        MeterBuilder {
+            upstream: upstream.to_string(),
+            tokens: IdempotencyTokens::Forward,
+            model: None,
+            keep_calls: true,
+        }
+    }
+
+    /// Starts a meter without a model, forwarding to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str, tokens: IdempotencyTokens) -> std::io::Result<Arc<Meter>> {
+        Meter::builder(upstream).tokens(tokens).start().await
+    }
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Turns the DynamoDB model on (or off, `None`) for the calls that arrive from now on.
+    pub fn set_model(&self, model: Option<DynamoModel>) {
+        *self
+            .model
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = model;
+    }
+
+    pub fn model(&self) -> Option<DynamoModel> {
+        *self
+            .model
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Items that calls in flight hold under the model right now (a test waits for a call to be
+    /// in flight with it).
+    pub fn items_in_flight(&self) -> usize {
+        self.in_flight.held()
     }
 
     /// Injects `fault` (replacing any other), counting calls from now.
@@ -207,12 +295,7 @@ impl Meter {
         };
         let cancel = |code: &str| {
             let n = request["TransactItems"].as_array().map_or(1, Vec::len);
-            let mut body = error_body(
-                "TransactionCanceledException",
-                &format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{code}]"),
-            );
-            body["CancellationReasons"] = Value::Array(vec![serde_json::json!({"Code": code}); n]);
-            Action::Answer(400, body)
+            Action::Answer(400, cancellation(&vec![code; n]))
         };
         match f.fault {
             None => Action::Forward,
@@ -279,6 +362,41 @@ impl Meter {
             let bytes = Bytes::from(body.to_string());
             return reply(*status, Some("application/x-amz-json-1.0"), bytes);
         }
+        if operation == "CreateTable" {
+            let table = request["TableName"].as_str().unwrap_or("");
+            self.in_flight.learn_schema(table, &request["KeySchema"]);
+        }
+        // Under the model: hold the call as long as DynamoDB would take, its items registered
+        // meanwhile (`model.rs`: that is the window in which DynamoDB's calls conflict). The
+        // emulator's own time is not DynamoDB's: the items are free again once the call goes on.
+        let delay = match self.model() {
+            None => Duration::ZERO,
+            Some(model) => {
+                for table in self.in_flight.tables_to_describe(&operation, &request) {
+                    self.describe(client, upstream, &parts.headers, &table)
+                        .await;
+                }
+                match self.in_flight.admit(&operation, &request) {
+                    model::Admission::Refuse(body) => {
+                        tokio::time::sleep(model.latency).await;
+                        let mut call = account(&operation, 400, &request, &body);
+                        call.delay = model.latency;
+                        self.record(call);
+                        let bytes = Bytes::from(body.to_string());
+                        return reply(400, Some("application/x-amz-json-1.0"), bytes);
+                    }
+                    model::Admission::Proceed(hold) => {
+                        let delay = model.hold_for(&operation);
+                        // Not even a timer tick at 0 ms (tokio's timer rounds up to 1 ms).
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        drop(hold);
+                        delay
+                    }
+                }
+            }
+        };
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let Ok(uri) = format!("{upstream}{path}").parse() else {
             return reply(502, None, Bytes::from_static(b"bad upstream"));
@@ -300,12 +418,9 @@ impl Meter {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         let response: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        self.record(account(
-            &operation,
-            parts.status.as_u16(),
-            &request,
-            &response,
-        ));
+        let mut call = account(&operation, parts.status.as_u16(), &request, &response);
+        call.delay = delay;
+        self.record(call);
         if let Action::ForwardThenCrash = action {
             let crash = error_body(
                 "InjectedCrash",
@@ -323,7 +438,46 @@ impl Meter {
 }
 
 impl Meter {
+    /// Learns `table`'s key attributes from the emulator (the model names a whole item written by
+    /// its key). The call is the meter's own: it is not recorded. The caller's signature headers
+    /// go with it: the emulator checks that they are there, not what they sign.
+    async fn describe(
+        &self,
+        client: &HttpClient,
+        upstream: &str,
+        headers: &hyper::HeaderMap,
+        table: &str,
+    ) {
+        let mut req = hyper::Request::post(format!("{upstream}/"))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", "DynamoDB_20120810.DescribeTable");
+        for name in ["authorization", "x-amz-date"] {
+            if let Some(v) = headers.get(name) {
+                req = req.header(name, v);
+            }
+        }
+        let body = Full::new(Bytes::from(
+            serde_json::json!({ "TableName": table }).to_string(),
+        ));
+        let Ok(req) = req.body(body) else { return };
+        let Ok(resp) = client.request(req).await else {
+            return;
+        };
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let described: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        self.in_flight
+            .learn_schema(table, &described["Table"]["KeySchema"]);
+    }
+
     fn record(&self, call: Call) {
+        if !self.keep_calls {
+            return;
+        }
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(call);
         }
@@ -333,6 +487,27 @@ impl Meter {
 /// A DynamoDB error answer as the service sends it.
 fn error_body(kind: &str, message: &str) -> Value {
     serde_json::json!({"__type": format!("{ERROR_PREFIX}{kind}"), "message": message})
+}
+
+/// DynamoDB's answer to a cancelled transaction: one reason per item, in the request's order,
+/// and the same list in the message (what SDKs other than Java's show).
+fn cancellation(codes: &[&str]) -> Value {
+    let mut body = error_body(
+        "TransactionCanceledException",
+        &format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+    );
+    body["CancellationReasons"] = codes
+        .iter()
+        .map(|code| match *code {
+            "TransactionConflict" => serde_json::json!({"Code": code,
+                "Message": "Transaction is ongoing for the item"}),
+            _ => serde_json::json!({"Code": code}),
+        })
+        .collect();
+    body
 }
 
 fn len(v: &Value) -> u64 {
@@ -352,6 +527,15 @@ fn account(op: &str, status: u16, request: &Value, response: &Value) -> Call {
     };
     (call.read_units, call.write_units) = capacity::units(op, response);
     if status != 200 {
+        call.error = response["__type"]
+            .as_str()
+            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
+        call.reasons = response["CancellationReasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["Code"].as_str().unwrap_or("None").to_string())
+            .collect();
         return call;
     }
     match op {

@@ -10,6 +10,7 @@ mod cost;
 mod crashes;
 mod discovery;
 mod docs;
+mod dynamo_model;
 mod events;
 mod events_table;
 mod fuzz_corpus;
