@@ -56,11 +56,12 @@ else
 fi
 unset SCIM_IAM_RECORD
 
-step "the benchmark, throughput, input and cold-start commands run (debug builds, tiny sizes; figures not judged)"
+step "the benchmark, throughput, roles, input and cold-start commands run (debug builds, tiny sizes; figures not judged)"
 cargo build --quiet --features local --examples --bins
 target="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 "$target/examples/bench" --memory --users 400 --checkpoint 200 --group 300 --samples 5 >/dev/null
 "$target/examples/throughput" --seconds 0.2 --writers 1,2 --directories 2 --pool 8 >/dev/null
+"$target/examples/roles" --users 300 --group 200 >/dev/null
 "$target/examples/inputs" >/dev/null
 "$target/examples/token_flood" --requests 20 >/dev/null
 "$target/examples/log_cost" --batches 1,10 >/dev/null
