@@ -191,7 +191,7 @@ async fn save_and_sync(
         };
         match svc
             .store
-            .save_role_map(dir, old.version, map.clone(), Some(sync))
+            .save_role_map(dir, &old, map.clone(), Some(sync))
             .await
         {
             Ok(_) => break,
