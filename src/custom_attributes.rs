@@ -45,7 +45,8 @@ pub const MAX_PATH_LEN: usize = 512;
 
 /// The enterprise extension's defaults: a declared key of one of these names that a directory
 /// does not map takes this path (RFC 7643 §4.3). Without declared keys, the flattening gives
-/// the same names.
+/// the same names. (`manager.displayName` is read-only there and not kept from a request, so
+/// it has no default.)
 pub const DEFAULTS: &[(&str, &str)] = &[
     ("employee_number", "employeeNumber"),
     ("cost_center", "costCenter"),
@@ -53,7 +54,6 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("division", "division"),
     ("department", "department"),
     ("manager_id", "manager.value"),
-    ("manager_name", "manager.displayName"),
 ];
 
 /// The default path of `key`, if it has one.
