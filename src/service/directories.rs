@@ -208,6 +208,7 @@ pub async fn create(
     d.provider = provider;
     svc.store.create_directory(&d).await?;
     // Registered first: a catalogue saved from now on recomputes this directory too.
+    super::roles::settle_new_directory(svc, &d.id).await?;
     super::custom_attributes::settle_new_directory(svc, &d.id).await?;
     let (token, record) = credentials::new_token(svc, &d.id, expires_in_days).await?;
     Ok(CreatedDirectory {
