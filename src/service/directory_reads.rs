@@ -112,7 +112,7 @@ pub async fn users(
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
     let attributes = directory_attributes(svc, dir).await?;
-    let (records, after) = listed(svc, dir, ResourceKind::User, after, limit).await?;
+    let (records, after) = page(svc, dir, ResourceKind::User, after, limit).await?;
     Ok(ResourcePage {
         data: normalised_users(svc, dir, &records, &attributes).await?,
         list_metadata: ListMetadata { after },
@@ -126,6 +126,7 @@ pub async fn groups(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
+    directory(svc, dir).await?;
     group_page(
         dir,
         page(svc, dir, ResourceKind::Group, after, limit).await?,
@@ -204,20 +205,9 @@ pub async fn group(
         .transpose()
 }
 
-/// Visible records after `after` and, when more follow, the id the next page starts after.
+/// Visible records after `after` and, when more follow, the id the next page starts after (the
+/// caller checked the directory).
 async fn page(
-    svc: &Service,
-    dir: &str,
-    kind: ResourceKind,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<(Vec<Record>, Option<String>), ManagementError> {
-    directory(svc, dir).await?;
-    listed(svc, dir, kind, after, limit).await
-}
-
-/// `page` without the directory check (the caller made it).
-async fn listed(
     svc: &Service,
     dir: &str,
     kind: ResourceKind,
