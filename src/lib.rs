@@ -21,6 +21,7 @@ pub mod api;
 pub mod auth;
 pub mod aws_env;
 pub mod clock;
+pub mod custom_attributes;
 pub mod events;
 pub mod function;
 #[cfg(feature = "local")]

@@ -101,6 +101,15 @@ pub const ROUTES: &[(Function, &str)] = &[
         Function::Management,
         "/manage/directories/{directoryId}/role-assignments",
     ),
+    (Function::Management, "/manage/custom-attributes"),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/custom-attributes",
+    ),
+    (
+        Function::Management,
+        "/manage/directories/{directoryId}/custom-attributes/preview",
+    ),
     (Function::Token, "/oauth2/{directoryId}/token"),
     (Function::Portal, "/portal"),
     (Function::Portal, "/portal/{proxy+}"),

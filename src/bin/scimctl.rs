@@ -6,10 +6,12 @@
 use clap::{Parser, Subcommand};
 use hyper::Method;
 use scim_lambda::api::manage::{NewCredential, NewDirectory, ResumeDeliveries, WebhookTarget};
+use scim_lambda::custom_attributes::{AttributeCatalogue, AttributeDef, Mapping};
 use scim_lambda::management_client::{segment, ManagementClient, ENV_MANAGEMENT_URL};
 use scim_lambda::provider::Provider;
 use scim_lambda::request_log::{RequestFilter, RequestRecord, StatusClass};
 use scim_lambda::roles::{Assignment, RoleCatalogue, RoleDef};
+use scim_lambda::service::custom_attributes::{self, PutMappings};
 use scim_lambda::service::directories::{self, AuthMethods};
 use scim_lambda::service::event_reads::{self, EventsPage};
 use scim_lambda::service::portal_links::{self, NewPortalLink, PortalLinkOptions};
@@ -81,6 +83,12 @@ enum Command {
     Roles {
         #[command(subcommand)]
         command: RolesCommand,
+    },
+    /// Custom attributes: the stack's keys, and each directory's SCIM attribute paths → keys
+    /// (docs/custom-attributes.md).
+    Attributes {
+        #[command(subcommand)]
+        command: AttributesCommand,
     },
     /// A directory's webhook: where its events are POSTed, signed.
     Webhook {
@@ -209,6 +217,32 @@ enum RolesCommand {
     },
     /// Finish a re-resolution a save left pending (it is idempotent).
     Sync { directory: String },
+}
+
+#[derive(Subcommand)]
+enum AttributesCommand {
+    /// The stack's custom attribute keys.
+    Show,
+    /// Declare the stack's keys (replacing them): --key cost_center --key "city=Work city".
+    Set {
+        #[arg(long = "key", value_name = "KEY[=DESCRIPTION]", required = true)]
+        keys: Vec<String>,
+    },
+    /// A directory's mappings and the ones in force (its own and the enterprise defaults).
+    Mapping { directory: String },
+    /// Map SCIM attribute paths to declared keys (replacing the directory's mappings):
+    /// --map 'city=addresses[type eq "work"].locality' --map title=title.
+    Map {
+        directory: String,
+        #[arg(long = "map", value_name = "KEY=PATH")]
+        mappings: Vec<String>,
+    },
+    /// What a candidate mapping makes of the directory's 10 newest users (nothing is saved).
+    Preview {
+        directory: String,
+        #[arg(long = "map", value_name = "KEY=PATH")]
+        mappings: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -376,6 +410,7 @@ async fn direct(command: Command, as_json: bool) -> Result<(), ManagementError> 
         Command::Client { command } => client(&svc, &base, command).await?,
         Command::Webhook { command } => webhook(&svc, command).await?,
         Command::Roles { command } => roles_local(&svc, command).await?,
+        Command::Attributes { command } => attributes_local(&svc, command).await?,
         Command::Portal { command } => portal(&svc, &base, command).await?,
         Command::Console { .. } => return Ok(()),
         Command::Events {
@@ -573,6 +608,100 @@ fn roles_route(command: &RolesCommand) -> Result<Option<Route>, String> {
         ),
         RolesCommand::Sync { .. } => return Ok(None),
     }))
+}
+
+fn attribute_catalogue_of(keys: &[String]) -> AttributeCatalogue {
+    let attributes = keys
+        .iter()
+        .map(|k| match k.split_once('=') {
+            Some((key, description)) => AttributeDef {
+                key: key.to_string(),
+                description: Some(description.to_string()),
+            },
+            None => AttributeDef {
+                key: k.clone(),
+                description: None,
+            },
+        })
+        .collect();
+    AttributeCatalogue { attributes }
+}
+
+/// `KEY=PATH` pairs (a key has no `=`; a path may).
+fn mappings_of(pairs: &[String]) -> Result<PutMappings, ManagementError> {
+    let mappings = pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(key, path)| Mapping {
+                    key: key.to_string(),
+                    path: path.to_string(),
+                })
+                .ok_or_else(|| {
+                    ManagementError::InvalidAttributes(format!("{p:?}: expected KEY=PATH"))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(PutMappings { mappings })
+}
+
+async fn attributes_local(
+    svc: &Service,
+    command: AttributesCommand,
+) -> Result<Value, ManagementError> {
+    Ok(match command {
+        AttributesCommand::Show => shown(&custom_attributes::catalogue(svc).await?),
+        AttributesCommand::Set { keys } => {
+            shown(&custom_attributes::put_catalogue(svc, attribute_catalogue_of(&keys)).await?)
+        }
+        AttributesCommand::Mapping { directory } => {
+            shown(&custom_attributes::mapping(svc, &directory).await?)
+        }
+        AttributesCommand::Map {
+            directory,
+            mappings,
+        } => {
+            shown(&custom_attributes::put_mapping(svc, &directory, mappings_of(&mappings)?).await?)
+        }
+        AttributesCommand::Preview {
+            directory,
+            mappings,
+        } => shown(&custom_attributes::preview(svc, &directory, mappings_of(&mappings)?).await?),
+    })
+}
+
+/// The management call of an attributes command.
+fn attributes_route(command: &AttributesCommand) -> Result<Route, String> {
+    let e = |e: ManagementError| e.to_string();
+    Ok(match command {
+        AttributesCommand::Show => (Method::GET, "/custom-attributes".to_string(), None),
+        AttributesCommand::Set { keys } => (
+            Method::PUT,
+            "/custom-attributes".to_string(),
+            body(&attribute_catalogue_of(keys)),
+        ),
+        AttributesCommand::Mapping { directory } => (
+            Method::GET,
+            format!("{}/custom-attributes", dir(directory)),
+            None,
+        ),
+        AttributesCommand::Map {
+            directory,
+            mappings,
+        } => (
+            Method::PUT,
+            format!("{}/custom-attributes", dir(directory)),
+            body(&mappings_of(mappings).map_err(e)?),
+        ),
+        AttributesCommand::Preview {
+            directory,
+            mappings,
+        } => (
+            Method::POST,
+            format!("{}/custom-attributes/preview", dir(directory)),
+            body(&mappings_of(mappings).map_err(e)?),
+        ),
+    })
 }
 
 async fn webhook(svc: &Service, command: WebhookCommand) -> Result<Value, ManagementError> {
@@ -896,6 +1025,7 @@ fn route(command: &Command) -> Result<Route, Box<dyn std::error::Error>> {
         },
         Command::Webhook { command } => webhook_route(command).ok_or_else(tables_only)?,
         Command::Roles { command } => roles_route(command)?.ok_or_else(tables_only)?,
+        Command::Attributes { command } => attributes_route(command)?,
         Command::Portal { command } => portal_route(command),
         Command::Events { .. } => return Err("the events tail is paged, not one route".into()),
         Command::Requests { .. } => return Err("the request log is paged, not one route".into()),

@@ -233,6 +233,7 @@ mod tests {
             body.as_object().unwrap(),
             &meta,
             &crate::roles::Resolved::default(),
+            &crate::custom_attributes::AttributeMap::default(),
         )
     }
 

@@ -8,17 +8,19 @@
 //! adds `groups` (`[{id, name}]`). Group: `id`, `directory_id`, `idp_id`, `name`,
 //! `raw_attributes`, `created_at`, `updated_at`.
 //!
-//! `custom_attributes` flattens the enterprise extension to snake_case names (`employee_number`,
-//! `cost_center`, `organization`, `division`, `department`, `manager_id`, `manager_name`) and every
-//! other schema extension to `"{urn}:{attribute}"` (the attribute's full SCIM path, so names from
-//! two IdPs never collide).
+//! `custom_attributes` is what the directory's custom attribute map makes of the body
+//! (`crate::custom_attributes`): the keys the application declared, or, while it declares none,
+//! the fixed flattening (enterprise extension under snake_case names, other extensions under
+//! `"{urn}:{attribute}"`). Events render with the map their write pinned; the management API
+//! with the map in force when it reads.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::custom_attributes::AttributeMap;
 use crate::roles::Resolved;
 use crate::scim::resource::Meta;
-use crate::scim::schema::{ResourceKind, ENTERPRISE_USER};
+use crate::scim::schema::ResourceKind;
 
 /// The normalised user. Field order is the JSON order every consumer has seen since the first
 /// event: keep it.
@@ -79,7 +81,8 @@ pub enum Object {
 }
 
 impl Object {
-    /// The normalised object of a stored resource; `resolved`: a user's roles (groups have none).
+    /// The normalised object of a stored resource; `resolved`: a user's roles, `attributes`: the
+    /// directory's custom attribute map (groups have neither).
     pub fn of(
         kind: ResourceKind,
         dir: &str,
@@ -87,9 +90,12 @@ impl Object {
         body: &Map<String, Value>,
         meta: &Meta,
         resolved: &Resolved,
+        attributes: &AttributeMap,
     ) -> Self {
         match kind {
-            ResourceKind::User => Object::User(Box::new(user(dir, id, body, meta, resolved))),
+            ResourceKind::User => {
+                Object::User(Box::new(user(dir, id, body, meta, resolved, attributes)))
+            }
             ResourceKind::Group => Object::Group(Box::new(group(dir, id, body, meta))),
         }
     }
@@ -116,11 +122,19 @@ pub fn object(
     body: &Map<String, Value>,
     meta: &Meta,
     resolved: &Resolved,
+    attributes: &AttributeMap,
 ) -> Value {
-    Object::of(kind, dir, id, body, meta, resolved).to_json()
+    Object::of(kind, dir, id, body, meta, resolved, attributes).to_json()
 }
 
-fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta, resolved: &Resolved) -> User {
+fn user(
+    dir: &str,
+    id: &str,
+    body: &Map<String, Value>,
+    meta: &Meta,
+    resolved: &Resolved,
+    attributes: &AttributeMap,
+) -> User {
     let role = |slug: &String| RoleRef { slug: slug.clone() };
     let name = body.get("name");
     let part = |k: &str| name.and_then(|n| n.get(k)).cloned().unwrap_or(Value::Null);
@@ -139,7 +153,7 @@ fn user(dir: &str, id: &str, body: &Map<String, Value>, meta: &Meta, resolved: &
         } else {
             UserState::Inactive
         },
-        custom_attributes: custom_attributes(body),
+        custom_attributes: attributes.render(body),
         raw_attributes: body.clone(),
         created_at: meta.created.clone(),
         updated_at: meta.last_modified.clone(),
@@ -196,46 +210,6 @@ fn primary_email(body: &Map<String, Value>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn custom_attributes(body: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (urn, ext) in body {
-        let Some(ext) = ext.as_object().filter(|_| urn.starts_with("urn:")) else {
-            continue;
-        };
-        for (attr, value) in ext {
-            if urn.eq_ignore_ascii_case(ENTERPRISE_USER) {
-                if attr == "manager" {
-                    for (sub, name) in [("value", "manager_id"), ("displayName", "manager_name")] {
-                        if let Some(v) = value.get(sub) {
-                            out.insert(name.into(), v.clone());
-                        }
-                    }
-                } else {
-                    out.insert(snake_case(attr), value.clone());
-                }
-            } else {
-                out.insert(format!("{urn}:{attr}"), value.clone());
-            }
-        }
-    }
-    out
-}
-
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for c in name.chars() {
-        if c.is_ascii_uppercase() {
-            if !out.is_empty() {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// What an update changed, shallowly: for each top-level field of the normalised object whose
 /// value differs, its value before (absent fields as `null`). `updated_at` always moves and is
 /// left out; `raw_attributes` and `custom_attributes` list only their changed keys.
@@ -275,6 +249,7 @@ fn changed_keys(before: &Value, after: &Value) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::schema::ENTERPRISE_USER;
     use serde_json::json;
 
     fn meta() -> Meta {
@@ -308,6 +283,7 @@ mod tests {
             &b,
             &meta(),
             &Resolved::default(),
+            &AttributeMap::default(),
         );
         assert_eq!(u["username"], "ada@example.com");
         assert_eq!(u["idp_id"], "00u1");
@@ -334,6 +310,7 @@ mod tests {
             &body(json!({"userName": "x"})),
             &meta(),
             &Resolved::default(),
+            &AttributeMap::default(),
         );
         assert_eq!(u["state"], "active");
         assert_eq!(u["email"], Value::Null);
@@ -345,6 +322,7 @@ mod tests {
             &body(json!({"displayName": "Eng"})),
             &meta(),
             &Resolved::default(),
+            &AttributeMap::default(),
         );
         assert_eq!(g["name"], "Eng");
         assert_eq!(g["idp_id"], Value::Null);
@@ -359,6 +337,7 @@ mod tests {
             &body(json!({"userName": "a", "active": true, "title": "Eng"})),
             &meta(),
             &Resolved::default(),
+            &AttributeMap::default(),
         );
         let mut m = meta();
         m.last_modified = "later".into();
@@ -369,6 +348,7 @@ mod tests {
             &body(json!({"userName": "a", "active": false, "nickName": "n"})),
             &m,
             &Resolved::default(),
+            &AttributeMap::default(),
         );
         let p = previous_attributes(&old, &new);
         assert_eq!(p["state"], "active");

@@ -207,6 +207,9 @@ pub async fn create(
     let mut d = Directory::new(uuid::Uuid::now_v7().to_string(), name.to_string());
     d.provider = provider;
     svc.store.create_directory(&d).await?;
+    // Registered first: a catalogue saved from now on recomputes this directory too.
+    super::roles::settle_new_directory(svc, &d.id).await?;
+    super::custom_attributes::settle_new_directory(svc, &d.id).await?;
     let (token, record) = credentials::new_token(svc, &d.id, expires_in_days).await?;
     Ok(CreatedDirectory {
         directory: describe(svc, base, &d).await?,

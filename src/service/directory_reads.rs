@@ -4,12 +4,18 @@
 //! as SCIM lists (`listing::after`), so a group still being created is invisible here too (and in
 //! a search); a user carries its groups (`{id, name}`) through the same reference reads as a
 //! SCIM response.
+//!
+//! A user's `custom_attributes` are rendered with the directory's custom attribute map as it is
+//! when the read runs (its settings item is read with the directory's registry entry, in the one
+//! BatchGetItem that checks the directory exists: no round trip more), so a mapping change shows
+//! on every user at once; events keep the map their write pinned (docs/custom-attributes.md).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::management::{directory, ManagementError};
 use super::{listing, name_search, Service};
+use crate::custom_attributes::AttributeMap;
 use crate::events::normal;
 use crate::scim::schema::ResourceKind;
 pub use crate::store::paging::Counts;
@@ -45,7 +51,8 @@ pub struct NormalisedUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub state: UserState,
-    /// Extension attributes, flattened (an open set: whatever the IdP's schemas carry).
+    /// The application's declared keys, from the directory's mapping (docs/custom-attributes.md);
+    /// while the stack declares none, the extension attributes flattened.
     pub custom_attributes: Map<String, Value>,
     /// The SCIM resource as stored (open, like every SCIM body).
     pub raw_attributes: Map<String, Value>,
@@ -104,9 +111,10 @@ pub async fn users(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
+    let attributes = directory_attributes(svc, dir).await?;
     let (records, after) = page(svc, dir, ResourceKind::User, after, limit).await?;
     Ok(ResourcePage {
-        data: normalised_users(svc, dir, &records).await?,
+        data: normalised_users(svc, dir, &records, &attributes).await?,
         list_metadata: ListMetadata { after },
     })
 }
@@ -118,6 +126,7 @@ pub async fn groups(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
+    directory(svc, dir).await?;
     group_page(
         dir,
         page(svc, dir, ResourceKind::Group, after, limit).await?,
@@ -132,8 +141,9 @@ pub async fn groups(
 /// The users come without their groups (`groups` is empty): a list of names has no room for
 /// them, and reading them costs a Query per user; `user` reads one user's groups.
 ///
-/// DynamoDB round trips per page: 1 GetItem (the directory) + 1 Query (the page's userName
-/// guards, plus one to know whether more follow) + 1 BatchGetItem (the users, `limit` ≤ 100).
+/// DynamoDB round trips per page: 1 BatchGetItem (the directory and its settings) + 1 Query
+/// (the page's userName guards, plus one to know whether more follow) + 1 BatchGetItem (the
+/// users, `limit` ≤ 100).
 /// A page with hidden users (a user renamed between the reads) reads on, a guard Query and
 /// BatchGetItem more per round.
 pub async fn search_users(
@@ -143,9 +153,9 @@ pub async fn search_users(
     after: Option<&str>,
     limit: usize,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
-    directory(svc, dir).await?;
+    let attributes = directory_attributes(svc, dir).await?;
     let found = name_search::search(svc, dir, ResourceKind::User, prefix, after, limit).await?;
-    user_page(dir, found)
+    user_page(dir, found, &attributes)
 }
 
 /// A page of the directory's groups whose displayName starts with `prefix`, as `search_users`
@@ -176,10 +186,11 @@ pub async fn user(
     dir: &str,
     id: &str,
 ) -> Result<Option<NormalisedUser>, ManagementError> {
-    let Some(r) = one(svc, dir, ResourceKind::User, id).await? else {
+    let attributes = directory_attributes(svc, dir).await?;
+    let Some(r) = get_visible(svc, dir, ResourceKind::User, id).await? else {
         return Ok(None);
     };
-    Ok(normalised_users(svc, dir, &[r]).await?.pop())
+    Ok(normalised_users(svc, dir, &[r], &attributes).await?.pop())
 }
 
 /// One group, normalised; `None` when there is no such (visible) group.
@@ -190,11 +201,12 @@ pub async fn group(
 ) -> Result<Option<NormalisedGroup>, ManagementError> {
     one(svc, dir, ResourceKind::Group, id)
         .await?
-        .map(|r| normalise(ResourceKind::Group, dir, &r))
+        .map(|r| normalise(ResourceKind::Group, dir, &r, &AttributeMap::default()))
         .transpose()
 }
 
-/// Visible records after `after` and, when more follow, the id the next page starts after.
+/// Visible records after `after` and, when more follow, the id the next page starts after (the
+/// caller checked the directory).
 async fn page(
     svc: &Service,
     dir: &str,
@@ -202,7 +214,6 @@ async fn page(
     after: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<Record>, Option<String>), ManagementError> {
-    directory(svc, dir).await?;
     let (records, more) = listing::after(svc, dir, kind, after, limit)
         .await
         .map_err(ManagementError::Scim)?;
@@ -217,6 +228,15 @@ async fn one(
     id: &str,
 ) -> Result<Option<Record>, ManagementError> {
     directory(svc, dir).await?;
+    get_visible(svc, dir, kind, id).await
+}
+
+async fn get_visible(
+    svc: &Service,
+    dir: &str,
+    kind: ResourceKind,
+    id: &str,
+) -> Result<Option<Record>, ManagementError> {
     match svc.get(dir, kind, id).await {
         Ok(r) => Ok(Some(r)),
         Err(e) if e.status == 404 => Ok(None),
@@ -228,10 +248,11 @@ async fn one(
 fn user_page(
     dir: &str,
     (records, after): (Vec<Record>, Option<String>),
+    attributes: &AttributeMap,
 ) -> Result<ResourcePage<NormalisedUser>, ManagementError> {
     let data = records
         .iter()
-        .map(|r| normalise(ResourceKind::User, dir, r))
+        .map(|r| normalise(ResourceKind::User, dir, r, attributes))
         .collect::<Result<_, _>>()?;
     Ok(ResourcePage {
         data,
@@ -240,7 +261,9 @@ fn user_page(
 }
 
 /// The directory's first users in creation order, without their groups (the Admin Portal's
-/// "first users to arrive"): one Query, no directory read (the caller has it).
+/// "first users to arrive"): one Query, no directory read (the caller has it). Their custom
+/// attributes come from this process's cached map (a GetItem only when cold): the portal shows
+/// names, not custom attributes, and pays no read for them on its status poll.
 pub async fn first_users(
     svc: &Service,
     dir: &str,
@@ -249,9 +272,10 @@ pub async fn first_users(
     let (records, _) = listing::after(svc, dir, ResourceKind::User, None, limit)
         .await
         .map_err(ManagementError::Scim)?;
+    let attributes = &svc.store.settings(dir).await?.attributes;
     records
         .iter()
-        .map(|r| normalise(ResourceKind::User, dir, r))
+        .map(|r| normalise(ResourceKind::User, dir, r, attributes))
         .collect()
 }
 
@@ -262,7 +286,7 @@ fn group_page(
 ) -> Result<ResourcePage<NormalisedGroup>, ManagementError> {
     let data = records
         .iter()
-        .map(|r| normalise(ResourceKind::Group, dir, r))
+        .map(|r| normalise(ResourceKind::Group, dir, r, &AttributeMap::default()))
         .collect::<Result<_, _>>()?;
     Ok(ResourcePage {
         data,
@@ -275,6 +299,7 @@ async fn normalised_users(
     svc: &Service,
     dir: &str,
     records: &[Record],
+    attributes: &AttributeMap,
 ) -> Result<Vec<NormalisedUser>, ManagementError> {
     let refs = svc
         .references(dir, ResourceKind::User, &records.iter().collect::<Vec<_>>())
@@ -284,7 +309,7 @@ async fn normalised_users(
         .iter()
         .zip(refs)
         .map(|(r, groups)| {
-            let mut user: NormalisedUser = normalise(ResourceKind::User, dir, r)?;
+            let mut user: NormalisedUser = normalise(ResourceKind::User, dir, r, attributes)?;
             user.groups = groups
                 .into_iter()
                 .map(|g| GroupRef {
@@ -303,6 +328,7 @@ fn normalise<T: serde::de::DeserializeOwned>(
     kind: ResourceKind,
     dir: &str,
     r: &Record,
+    attributes: &AttributeMap,
 ) -> Result<T, ManagementError> {
     serde_json::from_value(normal::object(
         kind,
@@ -311,9 +337,19 @@ fn normalise<T: serde::de::DeserializeOwned>(
         &r.body,
         &r.meta,
         &r.resolved,
+        attributes,
     ))
     .map_err(|source| ManagementError::Corrupt {
         id: r.id.clone(),
         source,
     })
+}
+
+/// Checks the directory exists and returns its custom attribute map as stored now (strongly
+/// consistent: a mapping another process saved shows at once), in one round trip.
+async fn directory_attributes(svc: &Service, dir: &str) -> Result<AttributeMap, ManagementError> {
+    match svc.store.directory_and_settings(dir).await? {
+        (Some(_), settings) => Ok(settings.attributes.clone()),
+        (None, _) => Err(ManagementError::NoDirectory(dir.into())),
+    }
 }

@@ -71,6 +71,9 @@ pub enum ManagementError {
     /// A role catalogue or assignment that does not hold together (the reason).
     #[error("{0}")]
     InvalidRoles(String),
+    /// A custom attribute catalogue or mapping that does not hold together (the reason).
+    #[error("{0}")]
+    InvalidAttributes(String),
 }
 
 /// The one place a store failure becomes a management error.

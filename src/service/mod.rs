@@ -12,6 +12,7 @@
 
 pub mod cleanup;
 pub mod credentials;
+pub mod custom_attributes;
 pub mod directories;
 pub mod directory_reads;
 pub mod event_reads;

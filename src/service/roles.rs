@@ -156,6 +156,18 @@ pub async fn put_catalogue(
     Ok(catalogue)
 }
 
+/// Gives a directory just created the stack's default role (its map's effective default), so
+/// its first users take it. The catalogue is read after the directory is registered: a
+/// catalogue saved meanwhile is either read here or re-resolves this directory itself
+/// (`put_catalogue` lists it).
+pub(crate) async fn settle_new_directory(svc: &Service, dir: &str) -> Result<(), ManagementError> {
+    let catalogue = svc.store.role_catalogue().await?;
+    if catalogue.default.is_some() {
+        save_and_sync(svc, dir, catalogue.complete(Vec::new(), None)?).await?;
+    }
+    Ok(())
+}
+
 /// The directory's assignments.
 pub async fn assignments(svc: &Service, dir: &str) -> Result<RoleAssignments, ManagementError> {
     directory(svc, dir).await?;
@@ -228,7 +240,7 @@ async fn save_and_sync(
         };
         match svc
             .store
-            .save_role_map(dir, old.version, map.clone(), Some(sync))
+            .save_role_map(dir, &old, map.clone(), Some(sync))
             .await
         {
             Ok(_) => break,

@@ -375,7 +375,7 @@ impl Store {
     }
 }
 
-fn directory_from_item(item: &Item) -> Option<Directory> {
+pub(super) fn directory_from_item(item: &Item) -> Option<Directory> {
     let text = |k: &str| get_s(item, k).map(str::to_string);
     let last_error = item.get("last_error").and_then(|v| v.as_m().ok()).map(|m| {
         json!({

@@ -30,6 +30,7 @@
 //! | directory settings       | `DIR#{dir}`       | `SETTINGS`                           |
 //! | role re-resolution marker| `DIR#{dir}`       | `ROLESYNC`                           |
 //! | the stack's roles        | `STACK`           | `ROLES`                              |
+//! | the stack's custom attrs | `STACK`           | `CUSTOMATTRS`                        |
 //!
 //! Values inside keys are escaped (`%` → `%25`, `#` → `%23`) so a `#` in a userName cannot forge a
 //! prefix. Ids are UUIDv7, so `USER#` and `GROUP#` ranges list in creation order; sequence numbers
@@ -95,7 +96,7 @@ pub fn cleanup_sk(group_id: &str) -> String {
 }
 pub const CLEANUP_PREFIX: &str = "CLEANUP#GROUP#";
 
-/// A directory's settings (role assignments): one item, its version mirrored on `EVX#SEQ`.
+/// A directory's settings (role assignments, custom attribute map): one item, its version mirrored on `EVX#SEQ`.
 pub const SETTINGS_SK: &str = "SETTINGS";
 /// A directory whose users' roles are being re-resolved after its role map changed.
 pub const ROLE_SYNC_SK: &str = "ROLESYNC";
@@ -103,6 +104,8 @@ pub const ROLE_SYNC_SK: &str = "ROLESYNC";
 pub const STACK_PK: &str = "STACK";
 /// The stack's role catalogue.
 pub const ROLES_SK: &str = "ROLES";
+/// The stack's custom attribute keys.
+pub const CUSTOM_ATTRIBUTES_SK: &str = "CUSTOMATTRS";
 /// The marker's attribute holding when it was written (ms since the epoch).
 pub const MARKED_MS: &str = "marked_ms";
 
@@ -349,12 +352,14 @@ pub enum SortKey {
     RequestLog { at_millis: i64, request_id: String },
     /// `REQSTAT#{yyyy-mm-ddThh}`: a directory's request counters of one hour.
     RequestStat(String),
-    /// `SETTINGS`: the directory's role assignments.
+    /// `SETTINGS`: the directory's role assignments and custom attribute map.
     Settings,
     /// `ROLESYNC`: a role re-resolution still to finish.
     RoleSync,
     /// `ROLES` (in the `STACK` partition): the stack's role catalogue.
     Roles,
+    /// `CUSTOMATTRS` (in the `STACK` partition): the stack's custom attribute keys.
+    CustomAttributes,
 }
 
 impl SortKey {
@@ -402,6 +407,7 @@ impl SortKey {
             ["SETTINGS"] => SortKey::Settings,
             ["ROLESYNC"] => SortKey::RoleSync,
             ["ROLES"] => SortKey::Roles,
+            ["CUSTOMATTRS"] => SortKey::CustomAttributes,
             _ => return None,
         };
         Some(key)

@@ -19,6 +19,7 @@ use super::roles::{Moves, RoleStep};
 use super::settings::DirSettings;
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
+use crate::custom_attributes::AttributeMap;
 use crate::events::{GroupSummary, Membership, NewEvent};
 use crate::scim::schema::ResourceKind;
 
@@ -126,7 +127,9 @@ impl EdgeOp {
 
 impl Store {
     /// Puts a group's member changes and their events into `tx` (the caller checked they fit).
-    /// `group` is the group as membership events name it.
+    /// `group` is the group as membership events name it; `attributes` renders the users of the
+    /// role steps' events.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn edge_changes(
         &self,
         tx: &mut Tx,
@@ -135,12 +138,13 @@ impl Store {
         delta: &MemberDelta,
         group: &GroupSummary,
         steps: &HashMap<String, RoleStep>,
+        attributes: &AttributeMap,
     ) -> Result<(), StoreError> {
         for op in ops(group_id, delta) {
             let step = steps.get(op.user());
             self.edge_op(tx, dir, &op, step)?;
             tx.emit_membership(dir, &op, group);
-            if let Some(e) = step.and_then(|s| s.event(dir)) {
+            if let Some(e) = step.and_then(|s| s.event(dir, attributes)) {
                 tx.emit(dir, e);
             }
         }
@@ -334,6 +338,8 @@ impl Store {
         mapped: Mapped,
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
+        let unmapped = AttributeMap::default();
+        let attributes = mapped.as_ref().map_or(&unmapped, |s| &s.attributes);
         loop {
             let steps = match &mapped {
                 Some(settings) => {
@@ -353,7 +359,7 @@ impl Store {
                 if let Some((seq, emit)) = &w.event {
                     tx.emit_at(self, dir, *seq, emit)?;
                 }
-                if let Some(e) = step.and_then(|s| s.event(dir)) {
+                if let Some(e) = step.and_then(|s| s.event(dir, attributes)) {
                     match w.role_seq {
                         Some(seq) => tx.emit_at(self, dir, seq, &e)?,
                         None => tx.emit(dir, e),

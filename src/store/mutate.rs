@@ -36,9 +36,11 @@ use super::resources::{
     index_entries, resource_item, DELETING, EDGE_SEQ, ID, MODIFIED, PENDING, VERSION,
 };
 use super::roles::Moves;
+use super::settings::DirSettings;
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
+use crate::custom_attributes::AttributeMap;
 use crate::events::{GroupSummary, NewEvent, Object};
 use crate::scim::filter::eval::fold_case;
 use crate::scim::resource::{index_values, IndexValues};
@@ -71,7 +73,8 @@ impl Store {
             add: members.to_vec(),
             remove: Vec::new(),
         };
-        // A new user is in no group: it takes the default role (the map pinned at commit).
+        // A new user is in no group: it takes the default role, and its event renders its
+        // custom attributes (both from the settings pinned at commit).
         let mut record = record.clone();
         let settings = match kind {
             ResourceKind::User => {
@@ -103,7 +106,12 @@ impl Store {
         )?;
         let none = IndexValues::default();
         self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
-        tx.emit(dir, NewEvent::created(&object(dir, kind, record)));
+        let unmapped = AttributeMap::default();
+        let attributes = settings.as_ref().map_or(&unmapped, |s| &s.attributes);
+        tx.emit(
+            dir,
+            NewEvent::created(&object(dir, kind, record, attributes)),
+        );
         if let Some(settings) = &settings {
             tx.expect_settings(dir, settings.version);
         }
@@ -112,7 +120,7 @@ impl Store {
             let group = GroupSummary::of(&record.id, &record.body);
             // A new group maps to no role (its id is new): no user's role moves.
             let none = HashMap::new();
-            self.edge_changes(&mut tx, dir, &record.id, &delta, &group, &none)?;
+            self.edge_changes(&mut tx, dir, &record.id, &delta, &group, &none, attributes)?;
         } else {
             // The created event and the member events after it stay unread until the group is
             // live (the block closes with it).
@@ -208,7 +216,10 @@ impl Store {
         // A takeover of an abandoned create with another body: the held created event showed
         // the first body.
         if pending.body != live.body {
-            tx.emit(dir, updated(dir, kind, pending, &live));
+            tx.emit(
+                dir,
+                updated(dir, kind, pending, &live, &AttributeMap::default()),
+            );
         }
         tx.put(
             resource_item(dir, kind, &live)?,
@@ -287,6 +298,18 @@ impl Store {
         members: &MemberDelta,
     ) -> Result<(), StoreError> {
         let mut tx = Tx::new(self);
+        // A user's event renders its custom attributes, and a member change asks whether the
+        // group maps to a role: both pin the directory's settings (`settings.rs`; from the
+        // cache, so a warm write pays no round trip for them).
+        let settings = if kind == ResourceKind::User || !members.is_empty() {
+            let settings = self.settings(dir).await?;
+            tx.expect_settings(dir, settings.version);
+            Some(settings)
+        } else {
+            None
+        };
+        let unmapped = AttributeMap::default();
+        let attributes = settings.as_ref().map_or(&unmapped, |s| &s.attributes);
         // The name this write takes, when it takes a new one.
         let mut new_name = None;
         match write {
@@ -299,7 +322,7 @@ impl Store {
                     Role::Resource,
                 )?;
                 if old.body != new.body {
-                    tx.emit(dir, updated(dir, kind, old, new));
+                    tx.emit(dir, updated(dir, kind, old, new, attributes));
                 }
                 let (before, after) =
                     (index_values(kind, &old.body), index_values(kind, &new.body));
@@ -328,14 +351,10 @@ impl Store {
             GroupWrite::Replace { new, .. } => GroupSummary::of(id, &new.body),
             GroupWrite::Touch { group } => GroupSummary::of(id, &group.body),
         };
-        // A member change pins the directory's role map: is this group mapped, and to what.
-        let mapped = if kind == ResourceKind::Group && !members.is_empty() {
-            let settings = self.settings(dir).await?;
-            tx.expect_settings(dir, settings.version);
-            settings.roles.maps(id).then_some(settings)
-        } else {
-            None
-        };
+        // Is this group mapped to a role, and to what (the settings pinned above).
+        let mapped = settings
+            .clone()
+            .filter(|s| kind == ResourceKind::Group && s.roles.maps(id));
         let role_items = if mapped.is_some() {
             members.role_items()
         } else {
@@ -350,7 +369,7 @@ impl Store {
                 }
                 None => HashMap::new(),
             };
-            self.edge_changes(&mut tx, dir, id, members, &group, &steps)?;
+            self.edge_changes(&mut tx, dir, id, members, &group, &steps, attributes)?;
         } else {
             // The edges go first and cannot be taken back: refuse a rename to a taken name
             // before writing any.
@@ -391,7 +410,8 @@ impl Store {
         }
     }
 
-    /// The resource item's delete with its guards, index items and counter shard.
+    /// The resource item's delete with its guards, index items and counter shard; its deleted
+    /// event renders a user's custom attributes with `settings`' map, which the transaction pins.
     fn delete_resource(
         &self,
         tx: &mut Tx,
@@ -399,6 +419,7 @@ impl Store {
         kind: ResourceKind,
         old: &Record,
         cond: Expr,
+        settings: &DirSettings,
     ) -> Result<(), StoreError> {
         tx.delete(
             key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
@@ -407,7 +428,11 @@ impl Store {
         )?;
         let before = index_values(kind, &old.body);
         self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
-        tx.emit(dir, NewEvent::deleted(&object(dir, kind, old)));
+        tx.emit(
+            dir,
+            NewEvent::deleted(&object(dir, kind, old, &settings.attributes)),
+        );
+        tx.expect_settings(dir, settings.version);
         // A pending group was never counted.
         if !matches!(old.state, State::Pending { .. }) {
             self.move_counter(tx, dir, kind, &old.id, -1)?;
@@ -419,6 +444,7 @@ impl Store {
         let kind = ResourceKind::User;
         // Resource, counter, sequence, deleted event and a spare.
         let room = MAX_TX_ITEMS - 5 - index_items(kind, old);
+        let settings = self.settings(dir).await?;
         if old.state == State::Live {
             let groups = self
                 .edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
@@ -426,7 +452,7 @@ impl Store {
             if groups.len() <= room / 2 {
                 let mut tx = Tx::new(self);
                 let cond = version_is(old.meta.version).and_edge_seq(old.edge_seq);
-                self.delete_resource(&mut tx, dir, kind, old, cond)?;
+                self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
                 for g in &groups {
                     self.edge_pair_delete(&mut tx, dir, g, &old.id, kind)?;
                 }
@@ -462,7 +488,7 @@ impl Store {
         }
         let mut tx = Tx::new(self);
         let cond = Expr::new("attribute_exists(#d)").name("#d", DELETING);
-        self.delete_resource(&mut tx, dir, kind, old, cond)?;
+        self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
         tx.commit(self).await
     }
 
@@ -486,8 +512,7 @@ impl Store {
             _ => version_is(old.meta.version),
         };
         let mut tx = Tx::new(self);
-        self.delete_resource(&mut tx, dir, kind, old, cond)?;
-        tx.expect_settings(dir, settings.version);
+        self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
         // A pending group's created event stays held by its creator's block until that block
         // is stale; this deleted event follows it.
         if members.len() <= room / per {
@@ -504,7 +529,7 @@ impl Store {
                 self.edge_pair_delete(&mut tx, dir, &old.id, u, kind)?;
                 if let Some(step) = steps.get(u) {
                     step.update(&mut tx, dir)?;
-                    if let Some(e) = step.event(dir) {
+                    if let Some(e) = step.event(dir, &settings.attributes) {
                         tx.emit(dir, e);
                     }
                 }
@@ -674,12 +699,23 @@ fn intent(record: &Record, members: &[String]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The normalised object of a record: what its events carry.
-fn object(dir: &str, kind: ResourceKind, r: &Record) -> Object {
-    Object::of(kind, dir, &r.id, &r.body, &r.meta, &r.resolved)
+/// The normalised object of a record: what its events carry (a user's custom attributes under
+/// `attributes`, the map the write pins).
+fn object(dir: &str, kind: ResourceKind, r: &Record, attributes: &AttributeMap) -> Object {
+    Object::of(kind, dir, &r.id, &r.body, &r.meta, &r.resolved, attributes)
 }
 
-/// The updated event of a record written from `old` to `new`.
-fn updated(dir: &str, kind: ResourceKind, old: &Record, new: &Record) -> NewEvent {
-    NewEvent::updated(&object(dir, kind, old), &object(dir, kind, new))
+/// The updated event of a record written from `old` to `new`: both sides under one map, so
+/// `previous_attributes` names what the write changed, not what a mapping change did.
+fn updated(
+    dir: &str,
+    kind: ResourceKind,
+    old: &Record,
+    new: &Record,
+    attributes: &AttributeMap,
+) -> NewEvent {
+    NewEvent::updated(
+        &object(dir, kind, old, attributes),
+        &object(dir, kind, new, attributes),
+    )
 }

@@ -152,6 +152,38 @@ impl Store {
         Ok((records, more))
     }
 
+    /// The `limit` newest resources of a kind, newest first (ids are UUIDv7: their order is
+    /// creation order): one Query, read backwards. Resources being created or deleted are left
+    /// out, so fewer may come back.
+    pub async fn newest(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(keys::directory_pk(dir)))
+            .expression_attribute_values(":prefix", s(keys::resource_prefix(kind)))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let mut records = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let r = record_from_item(&self.table, kind, &item)?;
+            if r.state == State::Live {
+                records.push(r);
+            }
+        }
+        Ok(records)
+    }
+
     /// Query of the directory partition on a sort-key prefix, following pages until `limit` items
     /// (or the end). `keys_only` projects just the keys.
     pub(crate) async fn query_prefix(

@@ -22,6 +22,7 @@ use super::keys;
 use super::resources::{resolved_attributes, DELETING, EDGE_SEQ, ROLE, ROLES};
 use super::tx::{Expr, Role};
 use super::{key, n, Record, State, Store, StoreError, Tx};
+use crate::custom_attributes::AttributeMap;
 use crate::events::{NewEvent, Object};
 use crate::roles::{Resolved, RoleMap};
 use crate::scim::schema::ResourceKind;
@@ -51,8 +52,9 @@ impl RoleStep {
         self.user.resolved != self.new
     }
 
-    /// The `updated` event of this change (when it changes anything).
-    pub fn event(&self, dir: &str) -> Option<NewEvent> {
+    /// The `updated` event of this change (when it changes anything); `attributes`: the
+    /// directory's custom attribute map, pinned with the role map.
+    pub fn event(&self, dir: &str, attributes: &AttributeMap) -> Option<NewEvent> {
         if !self.changes() {
             return None;
         }
@@ -67,6 +69,7 @@ impl RoleStep {
                 &r.body,
                 &r.meta,
                 &r.resolved,
+                attributes,
             )
         };
         Some(NewEvent::updated(&object(r), &object(&after)))
@@ -231,7 +234,7 @@ impl Store {
                 tx.expect_settings(dir, settings.version);
                 for step in &changed {
                     step.update(&mut tx, dir)?;
-                    if let Some(e) = step.event(dir) {
+                    if let Some(e) = step.event(dir, &settings.attributes) {
                         tx.emit(dir, e);
                     }
                 }

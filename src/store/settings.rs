@@ -1,33 +1,41 @@
-//! A directory's settings (its group → role map, `crate::roles`) and the stack's role catalogue.
+//! A directory's settings (its group → role map, `crate::roles`; its custom attribute map,
+//! `crate::custom_attributes`) and the stack's catalogues of roles and custom attribute keys.
 //!
-//! - `DIR#{dir}` / `SETTINGS` holds the map and a version `v`; every save moves `v` and copies
+//! - `DIR#{dir}` / `SETTINGS` holds both maps and a version `v`; every save moves `v` and copies
 //!   it to the directory's event sequence item (`EVX#SEQ`, attribute `cv`) in the same
-//!   transaction. A write whose outcome depends on the map (a member change: is the group mapped?
-//!   a user create: the default role; a group delete) registers the version it used
-//!   (`Tx::expect_settings`): its sequence update, which every event-emitting transaction already
-//!   makes, is then conditional on `cv` too. So a map saved while such a write is in flight
-//!   cancels it (`StoreError::SettingsMoved`), and the write reads the map again — no write ever
-//!   commits a role computed from a map that was replaced before it committed, at no item cost.
+//!   transaction. A write whose outcome depends on the settings (a member change: is the group
+//!   mapped? a user create: the default role; a group delete; every user write, whose event
+//!   renders `custom_attributes`) registers the version it used (`Tx::expect_settings`): its
+//!   sequence update, which every event-emitting transaction already makes, is then conditional
+//!   on `cv` too. So settings saved while such a write is in flight cancel it
+//!   (`StoreError::SettingsMoved`), and the write reads them again — no write ever commits a
+//!   role or an event computed from settings replaced before it committed, at no item cost.
 //! - Because the check is in the transaction, the map may be cached: each process keeps the last
 //!   settings it read per directory, and reads `SETTINGS` again only on a miss or after a
 //!   `SettingsMoved`. A warm write pays nothing for roles; a cold one pays one GetItem.
-//! - `STACK` / `ROLES` holds the catalogue (`PUT /manage/roles`): read by the management paths
-//!   that validate a map, never by the IdP's.
+//! - `STACK` / `ROLES` and `STACK` / `CUSTOMATTRS` hold the catalogues (`PUT /manage/roles`,
+//!   `PUT /manage/custom-attributes`): read by the management paths that validate a map, never by
+//!   the IdP's (a directory's attribute map is complete as saved).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys::{self, ROLES_SK, ROLE_SYNC_SK, SETTINGS_SK, STACK_PK};
+use super::directories::{directory_from_item, Directory};
+use super::keys::{self, CUSTOM_ATTRIBUTES_SK, ROLES_SK, ROLE_SYNC_SK, SETTINGS_SK, STACK_PK};
 use super::tx::{Expr, Role};
 use super::{get_n, get_s, key, n, s, Item, Store, StoreError, Tx};
 use crate::clock;
+use crate::custom_attributes::{AttributeCatalogue, AttributeMap};
 use crate::roles::{RoleCatalogue, RoleMap};
 
 /// The version of a directory's settings on its event sequence item.
 pub(crate) const SETTINGS_VERSION: &str = "cv";
+/// On `SETTINGS`: the role map (JSON); on a catalogue item, the catalogue (JSON).
 const DOC: &str = "doc";
+/// On `SETTINGS`: the custom attribute map (JSON; absent: never saved, the flattening).
+const ATTRIBUTES: &str = "attrs";
 const V: &str = "v";
 /// On the `ROLESYNC` marker: the settings version whose re-resolution it stands for.
 pub(crate) const SYNC_VERSION: &str = "sync_v";
@@ -40,6 +48,7 @@ const SYNC_GROUPS: &str = "sync_groups";
 pub struct DirSettings {
     pub version: u64,
     pub roles: RoleMap,
+    pub attributes: AttributeMap,
 }
 
 /// A re-resolution still to run: after the map at `version` was saved, the members of
@@ -85,6 +94,28 @@ impl Store {
         Ok(settings)
     }
 
+    /// A directory's registry entry and its settings as stored now, in one BatchGetItem
+    /// (strongly consistent), refreshing the cache: a management read of users renders them
+    /// with the current custom attribute map in the round trip its directory check makes anyway.
+    pub async fn directory_and_settings(
+        &self,
+        dir: &str,
+    ) -> Result<(Option<Directory>, Arc<DirSettings>), StoreError> {
+        let registry = key(keys::REGISTRY_PK.into(), keys::registry_sk(dir));
+        let settings_key = key(keys::directory_pk(dir), SETTINGS_SK.into());
+        let mut directory = None;
+        let mut settings = DirSettings::default();
+        for item in self.batch_get(vec![registry, settings_key], None).await? {
+            match get_s(&item, keys::SK) {
+                Some(SETTINGS_SK) => settings = settings_of(&self.table, &item)?,
+                _ => directory = directory_from_item(&item),
+            }
+        }
+        let settings = Arc::new(settings);
+        self.remember(dir, Arc::clone(&settings));
+        Ok((directory, settings))
+    }
+
     fn remember(&self, dir: &str, settings: Arc<DirSettings>) {
         if let Ok(mut c) = cache().lock() {
             if c.len() >= CACHED_DIRECTORIES {
@@ -94,26 +125,60 @@ impl Store {
         }
     }
 
-    /// Saves `roles` as the directory's map if its settings are still at `expected`, and marks
-    /// the re-resolution `sync` in the same transaction. Returns the new settings.
+    /// Saves `roles` as the directory's role map if its settings are still those of `old`, and
+    /// marks the re-resolution `sync` in the same transaction. Returns the new settings.
     pub async fn save_role_map(
         &self,
         dir: &str,
-        expected: u64,
+        old: &DirSettings,
         roles: RoleMap,
         sync: Option<Option<Vec<String>>>,
     ) -> Result<DirSettings, StoreError> {
         let next = DirSettings {
-            version: expected + 1,
+            version: old.version + 1,
             roles,
+            attributes: old.attributes.clone(),
         };
-        let doc = serde_json::to_string(&next.roles).map_err(|source| StoreError::Json {
-            what: "a role map",
-            source,
-        })?;
+        self.save_settings(dir, next, sync).await
+    }
+
+    /// Saves `attributes` as the directory's custom attribute map if its settings are still
+    /// those of `old`. Returns the new settings.
+    pub async fn save_attribute_map(
+        &self,
+        dir: &str,
+        old: &DirSettings,
+        attributes: AttributeMap,
+    ) -> Result<DirSettings, StoreError> {
+        let next = DirSettings {
+            version: old.version + 1,
+            roles: old.roles.clone(),
+            attributes,
+        };
+        self.save_settings(dir, next, None).await
+    }
+
+    /// Writes `next` if the settings are still at `next.version - 1`, with the version copied to
+    /// the sequence item and the re-resolution `sync` marked, in one transaction.
+    async fn save_settings(
+        &self,
+        dir: &str,
+        next: DirSettings,
+        sync: Option<Option<Vec<String>>>,
+    ) -> Result<DirSettings, StoreError> {
+        let expected = next.version - 1;
+        let json = |what, v: Result<String, serde_json::Error>| {
+            v.map_err(|source| StoreError::Json { what, source })
+        };
+        let doc = json("a role map", serde_json::to_string(&next.roles))?;
+        let attrs = json(
+            "a custom attribute map",
+            serde_json::to_string(&next.attributes),
+        )?;
         let pk = keys::directory_pk(dir);
         let mut item = key(pk.clone(), SETTINGS_SK.into());
         item.insert(DOC.into(), s(doc));
+        item.insert(ATTRIBUTES.into(), s(attrs));
         item.insert(V.into(), n(next.version));
         let cond = if expected == 0 {
             Expr::new("attribute_not_exists(pk)")
@@ -222,25 +287,67 @@ impl Store {
 
     /// The stack's role catalogue (empty until one is declared).
     pub async fn role_catalogue(&self) -> Result<RoleCatalogue, StoreError> {
-        let item = self.get_item(STACK_PK.into(), ROLES_SK.into()).await?;
-        let Some(item) = item else {
-            return Ok(RoleCatalogue::default());
-        };
-        let doc = get_s(&item, DOC).unwrap_or("{}");
-        serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-            at: super::ItemKey::of(&self.table, &item),
-            problem: "a role catalogue that is not the JSON this code writes",
-            source: Some(e),
-        })
+        self.catalogue(
+            ROLES_SK,
+            "a role catalogue that is not the JSON this code writes",
+        )
+        .await
     }
 
     /// Replaces the stack's role catalogue.
     pub async fn put_role_catalogue(&self, catalogue: &RoleCatalogue) -> Result<(), StoreError> {
-        let doc = serde_json::to_string(catalogue).map_err(|source| StoreError::Json {
-            what: "a role catalogue",
-            source,
-        })?;
-        let mut item = key(STACK_PK.into(), ROLES_SK.into());
+        self.put_catalogue(ROLES_SK, "a role catalogue", catalogue)
+            .await
+    }
+
+    /// The stack's custom attribute keys (none until declared).
+    pub async fn attribute_catalogue(&self) -> Result<AttributeCatalogue, StoreError> {
+        self.catalogue(
+            CUSTOM_ATTRIBUTES_SK,
+            "a custom attribute catalogue that is not the JSON this code writes",
+        )
+        .await
+    }
+
+    /// Replaces the stack's custom attribute keys.
+    pub async fn put_attribute_catalogue(
+        &self,
+        catalogue: &AttributeCatalogue,
+    ) -> Result<(), StoreError> {
+        self.put_catalogue(
+            CUSTOM_ATTRIBUTES_SK,
+            "a custom attribute catalogue",
+            catalogue,
+        )
+        .await
+    }
+
+    async fn catalogue<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        sk: &str,
+        problem: &'static str,
+    ) -> Result<T, StoreError> {
+        let item = self.get_item(STACK_PK.into(), sk.into()).await?;
+        let Some(item) = item else {
+            return Ok(T::default());
+        };
+        let doc = get_s(&item, DOC).unwrap_or("{}");
+        serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+            at: super::ItemKey::of(&self.table, &item),
+            problem,
+            source: Some(e),
+        })
+    }
+
+    async fn put_catalogue<T: serde::Serialize>(
+        &self,
+        sk: &str,
+        what: &'static str,
+        catalogue: &T,
+    ) -> Result<(), StoreError> {
+        let doc =
+            serde_json::to_string(catalogue).map_err(|source| StoreError::Json { what, source })?;
+        let mut item = key(STACK_PK.into(), sk.into());
         item.insert(DOC.into(), s(doc));
         self.client
             .put_item()
@@ -276,19 +383,26 @@ pub(crate) fn sync_of(item: &Item) -> RoleSync {
 }
 
 pub(crate) fn settings_of(table: &str, item: &Item) -> Result<DirSettings, StoreError> {
-    let roles = match item.get(DOC) {
-        Some(AttributeValue::S(doc)) => {
-            serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
-                at: super::ItemKey::of(table, item),
-                problem: "directory settings that are not the JSON this code writes",
-                source: Some(e),
-            })?
+    fn doc<T: serde::de::DeserializeOwned + Default>(
+        table: &str,
+        item: &Item,
+        name: &str,
+    ) -> Result<T, StoreError> {
+        match item.get(name) {
+            Some(AttributeValue::S(doc)) => {
+                serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
+                    at: super::ItemKey::of(table, item),
+                    problem: "directory settings that are not the JSON this code writes",
+                    source: Some(e),
+                })
+            }
+            _ => Ok(T::default()),
         }
-        _ => RoleMap::default(),
-    };
+    }
     Ok(DirSettings {
         version: get_n(item, V).unwrap_or(0),
-        roles,
+        roles: doc(table, item, DOC)?,
+        attributes: doc(table, item, ATTRIBUTES)?,
     })
 }
 

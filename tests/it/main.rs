@@ -8,6 +8,7 @@ mod budgets;
 mod contention;
 mod cost;
 mod crashes;
+mod custom_attributes;
 mod discovery;
 mod docs;
 mod dynamo_model;

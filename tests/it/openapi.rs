@@ -32,9 +32,9 @@ fn every_route_of_the_api_is_described_with_its_methods() {
             assert!(paths.contains_key(*route), "{route} is not described");
         }
     }
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 23);
     let ops: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-    assert_eq!(ops, 30);
+    assert_eq!(ops, 35);
 }
 
 #[tokio::test]

@@ -469,3 +469,33 @@ async fn a_mapped_member_change_costs_two_round_trips_more() {
     assert_eq!(mapped_add.2, plain_add.2 + 1, "{costs:?}");
     assert_eq!(mapped_remove.2, plain_remove.2 + 2, "{costs:?}");
 }
+
+/// A directory created after the roles were declared gives its first users the default.
+#[tokio::test]
+async fn a_directory_created_after_the_roles_gives_its_users_the_default_role() {
+    let s = Scim::start().await;
+    declare(&s).await;
+    let created = scim_lambda::service::directories::create(s.svc(), &s.base, "later", None, None)
+        .await
+        .unwrap();
+    let d = &created.directory.id;
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada@example.com"});
+    let r = s
+        .raw(
+            "POST",
+            &format!("/scim/v2/{d}/Users"),
+            Some(user.to_string()),
+            &[
+                ("authorization", &format!("Bearer {}", created.token)),
+                ("content-type", "application/scim+json"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap();
+    let r = s
+        .manage("GET", &format!("/directories/{d}/users/{id}"), None)
+        .await;
+    assert_eq!(r.body["role"], json!({"slug": "member"}), "{}", r.body);
+}

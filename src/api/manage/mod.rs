@@ -28,8 +28,8 @@ pub use request::{
 use super::request::public_base;
 use super::App;
 use crate::service::{
-    credentials, deadline, directories, directory_reads, event_reads, portal_links, request_log,
-    roles, webhook_registrations, ManagementError, PublicUrl,
+    credentials, custom_attributes, deadline, directories, directory_reads, event_reads,
+    portal_links, request_log, roles, webhook_registrations, ManagementError, PublicUrl,
 };
 
 /// An answer other than success: the status, a stable code and a message for a person.
@@ -66,9 +66,11 @@ impl From<ManagementError> for Failure {
             E::NoWebhook(_) => fail(404, "not_found", e.to_string()),
             // Past the directory's next event: the request is well formed, the state says no.
             E::ResumeOutOfRange { .. } => fail(409, "conflict", e.to_string()),
-            E::WebhookUrl(_) | E::PortalLink(_) | E::NoAuthMethod | E::InvalidRoles(_) => {
-                fail(400, "invalid_request", e.to_string())
-            }
+            E::WebhookUrl(_)
+            | E::PortalLink(_)
+            | E::NoAuthMethod
+            | E::InvalidRoles(_)
+            | E::InvalidAttributes(_) => fail(400, "invalid_request", e.to_string()),
             // A SCIM-level failure of the store (500 there) is the store's: retry, like the rest.
             E::Scim(s) if s.status >= 500 => fail(503, "unavailable", s.detail),
             E::Scim(s) => fail(s.status, "invalid_request", s.detail),
@@ -169,6 +171,12 @@ async fn dispatch(app: &App, base: &PublicUrl, req: ManageRequest) -> Result<Ans
         ),
         ManageRequest::ShowRoles => answer(200, &roles::catalogue(svc).await?),
         ManageRequest::PutRoles(c) => answer(200, &roles::put_catalogue(svc, c).await?),
+        ManageRequest::ShowCustomAttributes => {
+            answer(200, &custom_attributes::catalogue(svc).await?)
+        }
+        ManageRequest::PutCustomAttributes(c) => {
+            answer(200, &custom_attributes::put_catalogue(svc, c).await?)
+        }
         ManageRequest::Directory { directory, request } => {
             dispatch_directory(app, base, &directory, request).await
         }
@@ -236,6 +244,9 @@ async fn dispatch_directory(
         ),
         R::ShowRoleAssignments => answer(200, &roles::assignments(svc, d).await?),
         R::PutRoleAssignments(p) => answer(200, &roles::put_assignments(svc, d, p).await?),
+        R::ShowAttributeMapping => answer(200, &custom_attributes::mapping(svc, d).await?),
+        R::PutAttributeMapping(p) => answer(200, &custom_attributes::put_mapping(svc, d, p).await?),
+        R::PreviewAttributeMapping(p) => answer(200, &custom_attributes::preview(svc, d, p).await?),
         R::ShowWebhook => answer(200, &webhook_registrations::show(svc, d).await?),
         R::SetWebhook(b) => answer(
             200,

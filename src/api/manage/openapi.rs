@@ -15,11 +15,13 @@ use super::request::{
     MAX_SEQUENCE,
 };
 use super::ErrorAnswer;
+use crate::custom_attributes::AttributeCatalogue;
 use crate::roles::RoleCatalogue;
 use crate::service::credentials::{
     AuthMethodsSet, ClientRevoked, ClientView, CreatedClient, IssuedToken, Listed, TokenRevoked,
     TokenView,
 };
+use crate::service::custom_attributes::{DirectoryAttributes, Preview, PutMappings};
 use crate::service::directories::{
     AuthMethods, CreatedDirectory, DirectoryDeleting, DirectoryDetail, DirectoryView,
 };
@@ -136,6 +138,11 @@ fn operations(s: &mut Schemas) -> Vec<Operation> {
         Operation { body: s.request::<RoleCatalogue>(), ..op("put", "/manage/roles", "putRoles", "Declare the stack's roles (slugs are what users carry) and the default for users in no mapped group", 200, s.answer::<RoleCatalogue>()) },
         op("get", "/manage/directories/{directoryId}/role-assignments", "showRoleAssignments", "The directory's group → role assignments in priority order", 200, s.answer::<RoleAssignments>()),
         Operation { body: s.request::<PutAssignments>(), ..op("put", "/manage/directories/{directoryId}/role-assignments", "putRoleAssignments", "Map groups to roles in priority order (first match wins); users whose role changes get one dsync.user.updated each", 200, s.answer::<RoleAssignments>()) },
+        op("get", "/manage/custom-attributes", "showCustomAttributes", "The stack's custom attribute keys", 200, s.answer::<AttributeCatalogue>()),
+        Operation { body: s.request::<AttributeCatalogue>(), ..op("put", "/manage/custom-attributes", "putCustomAttributes", "Declare the stack's custom attribute keys (snake_case, at most 100); every directory's mapping is recomputed; a key a directory maps cannot be removed", 200, s.answer::<AttributeCatalogue>()) },
+        op("get", "/manage/directories/{directoryId}/custom-attributes", "showAttributeMapping", "The directory's SCIM attribute paths → custom attribute keys, and the mappings in force (its own and the enterprise defaults)", 200, s.answer::<DirectoryAttributes>()),
+        Operation { body: s.request::<PutMappings>(), ..op("put", "/manage/directories/{directoryId}/custom-attributes", "putAttributeMapping", "Map SCIM attribute paths (core, sub-attribute, value filter, enterprise or any extension URN) to declared keys; reads use it at once, events from each user's next change (docs/custom-attributes.md)", 200, s.answer::<DirectoryAttributes>()) },
+        Operation { body: s.request::<PutMappings>(), ..op("post", "/manage/directories/{directoryId}/custom-attributes/preview", "previewAttributeMapping", "What a candidate mapping makes of the directory's 10 newest users, beside what they carry now; nothing is saved", 200, s.answer::<Preview>()) },
         op("get", "/manage/openapi.json", "openApi", "This document", 200, json!({"type": "object"})),
     ]
 }

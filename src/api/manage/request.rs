@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use super::{fail, Failure};
 use crate::api::request::{percent_decode, query_pairs, route_path};
+use crate::custom_attributes::AttributeCatalogue;
 use crate::provider::Provider;
 use crate::request_log::{RequestFilter, Resource, StatusClass};
 use crate::roles::RoleCatalogue;
+use crate::service::custom_attributes::PutMappings;
 use crate::service::directories::AuthMethods;
 use crate::service::portal_links::{NewPortalLink, PortalLinkOptions};
 use crate::service::request_log::RequestCursor;
@@ -105,6 +107,10 @@ pub enum ManageRequest {
     ShowRoles,
     /// `PUT /manage/roles`.
     PutRoles(RoleCatalogue),
+    /// `GET /manage/custom-attributes`: the stack's custom attribute keys.
+    ShowCustomAttributes,
+    /// `PUT /manage/custom-attributes`.
+    PutCustomAttributes(AttributeCatalogue),
     /// A route under `/manage/directories/{directory}`.
     Directory {
         directory: String,
@@ -149,6 +155,11 @@ pub enum DirectoryRequest {
     ListRequests(RequestsQuery),
     ShowRoleAssignments,
     PutRoleAssignments(PutAssignments),
+    /// The directory's SCIM attribute paths → custom attribute keys.
+    ShowAttributeMapping,
+    PutAttributeMapping(PutMappings),
+    /// What a candidate mapping makes of the newest users (nothing saved).
+    PreviewAttributeMapping(PutMappings),
     ShowWebhook,
     SetWebhook(WebhookTarget),
     DeleteWebhook,
@@ -162,8 +173,9 @@ pub fn allowed_methods(segs: &[&str]) -> Option<&'static [Method]> {
     const GET: &[Method] = &[Method::GET];
     Some(match segs {
         ["openapi.json"] => GET,
-        ["roles"] => &[Method::GET, Method::PUT],
-        ["directories", _, "role-assignments"] => &[Method::GET, Method::PUT],
+        ["roles" | "custom-attributes"] => &[Method::GET, Method::PUT],
+        ["directories", _, "role-assignments" | "custom-attributes"] => &[Method::GET, Method::PUT],
+        ["directories", _, "custom-attributes", "preview"] => &[Method::POST],
         ["directories"] => &[Method::GET, Method::POST],
         ["directories", _] => &[Method::GET, Method::DELETE],
         ["directories", _, "tokens" | "clients" | "portal-links"] => &[Method::GET, Method::POST],
@@ -220,6 +232,10 @@ impl ManageRequest {
             (&Method::GET, ["directories"]) => Ok(ManageRequest::ListDirectories),
             (&Method::GET, ["roles"]) => Ok(ManageRequest::ShowRoles),
             (&Method::PUT, ["roles"]) => Ok(ManageRequest::PutRoles(typed_body(req)?)),
+            (&Method::GET, ["custom-attributes"]) => Ok(ManageRequest::ShowCustomAttributes),
+            (&Method::PUT, ["custom-attributes"]) => {
+                Ok(ManageRequest::PutCustomAttributes(typed_body(req)?))
+            }
             (&Method::POST, ["directories"]) => {
                 let body = json_body(req)?;
                 let name = body["name"]
@@ -276,6 +292,11 @@ impl DirectoryRequest {
             (&Method::GET, ["requests"]) => R::ListRequests(requests_query(req)?),
             (&Method::GET, ["role-assignments"]) => R::ShowRoleAssignments,
             (&Method::PUT, ["role-assignments"]) => R::PutRoleAssignments(typed_body(req)?),
+            (&Method::GET, ["custom-attributes"]) => R::ShowAttributeMapping,
+            (&Method::PUT, ["custom-attributes"]) => R::PutAttributeMapping(typed_body(req)?),
+            (&Method::POST, ["custom-attributes", "preview"]) => {
+                R::PreviewAttributeMapping(typed_body(req)?)
+            }
             (&Method::GET, ["webhook"]) => R::ShowWebhook,
             (&Method::DELETE, ["webhook"]) => R::DeleteWebhook,
             (&Method::PUT, ["webhook"]) => R::SetWebhook(webhook_target(&json_body(req)?)?),
