@@ -268,33 +268,45 @@ async fn bad_roles_and_assignments_are_refused_with_the_reason() {
     assert_eq!(r.status, 400, "{}", r.body);
 }
 
+/// 1,000 and more membership changes at once (125 users × 5 groups: every pair added, most
+/// removed again), 32 in flight: every user's roles equal a recomputation, and the check (which
+/// recomputes every user's roles from its groups) finds nothing.
 #[tokio::test]
 async fn parallel_membership_changes_leave_every_role_equal_to_a_recomputation() {
     let s = Scim::start().await;
     declare(&s).await;
     let mut users = Vec::new();
-    for i in 0..20 {
+    for i in 0..125 {
         users.push(s.user(&format!("u{i}@example.com")).await);
     }
-    let a = s.group("A", &[]).await;
-    let b = s.group("B", &[]).await;
-    let c = s.group("C", &[]).await;
-    assign(&s, &[(&a, "admin"), (&b, "member")]).await;
-    // 20 users × 3 groups, added and some removed again, all at once.
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut groups = Vec::new();
+    for name in ["A", "B", "C", "D", "E"] {
+        groups.push(s.group(name, &[]).await);
+    }
+    assign(&s, &[(&groups[0], "admin"), (&groups[1], "member")]).await;
+    // Which memberships stay: A for i % 3 == 1, B for i % 3 != 0, nothing else.
+    let keep = |i: usize, g: usize| (g == 0 && i % 3 == 1) || (g == 1 && i % 3 != 0);
     let s = std::sync::Arc::new(s);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+    let changes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
     for (i, u) in users.iter().enumerate() {
-        for g in [&a, &b, &c] {
+        for (k, g) in groups.iter().enumerate() {
             let (s, u, g) = (s.clone(), u.clone(), g.clone());
+            let (slots, changes) = (slots.clone(), changes.clone());
+            let stays = keep(i, k);
             tasks.spawn(async move {
                 // As IdPs do: a 503 (the writes kept colliding past the deadline) is retried.
                 let send = |body: Value| {
-                    let (s, g) = (s.clone(), g.clone());
+                    let (s, g, slots, changes) =
+                        (s.clone(), g.clone(), slots.clone(), changes.clone());
                     async move {
+                        let _slot = slots.acquire().await.unwrap();
                         for _ in 0..20 {
                             let r = s.patch(&format!("/Groups/{g}"), body.clone()).await;
                             if r.status != 503 {
                                 assert!(r.status < 300, "{}", r.body);
+                                changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 return;
                             }
                             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -303,7 +315,7 @@ async fn parallel_membership_changes_leave_every_role_equal_to_a_recomputation()
                     }
                 };
                 send(add(&[&u])).await;
-                if i % 3 == 0 {
+                if !stays {
                     send(remove(&u)).await;
                 }
             });
@@ -312,11 +324,13 @@ async fn parallel_membership_changes_leave_every_role_equal_to_a_recomputation()
     while let Some(t) = tasks.join_next().await {
         t.unwrap();
     }
+    let changes = changes.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(changes >= 1_000, "{changes} changes");
     for (i, u) in users.iter().enumerate() {
-        let want = if i % 3 == 0 {
-            (json!("member"), Vec::<String>::new())
-        } else {
-            (json!("admin"), vec!["admin".into(), "member".into()])
+        let want = match i % 3 {
+            1 => (json!("admin"), vec!["admin".into(), "member".into()]),
+            2 => (json!("member"), vec!["member".into()]),
+            _ => (json!("member"), Vec::<String>::new()),
         };
         assert_eq!(role_of(&s, u).await, want, "user {i}");
     }
