@@ -14,6 +14,8 @@
 //! with the map in force (so reads change at once), and each user's events carry the new map
 //! from its next change on (docs/custom-attributes.md).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -97,6 +99,18 @@ pub async fn catalogue(svc: &Service) -> Result<AttributeCatalogue, ManagementEr
     Ok(svc.store.attribute_catalogue().await?)
 }
 
+/// The keys for display (the Admin Portal decides on every page whether to show its Attributes
+/// tab): this process's copy if under `cached::CATALOGUE_TTL` old, else one GetItem. Never for
+/// validating a mapping (`put_mapping` and `preview` read the keys fresh).
+pub async fn cached_catalogue(svc: &Service) -> Result<Arc<AttributeCatalogue>, ManagementError> {
+    if let Some(c) = svc.attribute_catalogue.get() {
+        return Ok(c);
+    }
+    let c = Arc::new(svc.store.attribute_catalogue().await?);
+    svc.attribute_catalogue.set(Arc::clone(&c));
+    Ok(c)
+}
+
 /// Replaces the stack's keys, then recomputes every directory's map under them. A key a
 /// directory still maps cannot be removed. Idempotent: after a deadline, the same call finishes
 /// the directories left.
@@ -129,6 +143,7 @@ pub async fn put_catalogue(
         }
     }
     svc.store.put_attribute_catalogue(&catalogue).await?;
+    svc.attribute_catalogue.set(Arc::new(catalogue.clone()));
     for d in &directories {
         save(svc, d, |old| catalogue.recompute(old)).await?;
     }
@@ -232,7 +247,13 @@ async fn save(
     }
 }
 
-fn view(dir: &str, map: &AttributeMap, catalogue: &AttributeCatalogue) -> DirectoryAttributes {
+/// The API's view of a directory's map under `catalogue` (the Admin Portal renders the settings
+/// it read with the directory check).
+pub(crate) fn view(
+    dir: &str,
+    map: &AttributeMap,
+    catalogue: &AttributeCatalogue,
+) -> DirectoryAttributes {
     let effective = map
         .effective()
         .map(<[Effective]>::to_vec)

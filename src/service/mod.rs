@@ -2,7 +2,8 @@
 //! pipeline (`write.rs`), the references a resource shows (`references.rs`) and the listing policy
 //! (`listing.rs`), answering SCIM errors. For the application (`management.rs` and its error):
 //! directory lifecycle and status (`directories.rs`), credentials (`credentials.rs`), Admin Portal
-//! setup links (`portal_links.rs`), webhook registrations (`webhook_registrations.rs`; delivery is
+//! setup links (`portal_links.rs`) and the portal's Roles and Attributes steps (`portal_roles.rs`,
+//! `portal_attributes.rs`), webhook registrations (`webhook_registrations.rs`; delivery is
 //! `webhooks.rs`), the Events API (`event_reads.rs`) and normalised users and groups
 //! (`directory_reads.rs`). Every function takes and returns typed values (`Serialize` structs and
 //! enums) and never sees HTTP: the API handlers, scimctl, scim-local, the benchmark and the fuzz
@@ -10,6 +11,7 @@
 //!
 //! The transports see the store only through what is re-exported here.
 
+pub mod cached;
 pub mod cleanup;
 pub mod credentials;
 pub mod custom_attributes;
@@ -20,6 +22,7 @@ pub mod listing;
 pub mod management;
 pub mod name_search;
 pub mod portal;
+pub mod portal_attributes;
 pub mod portal_links;
 pub mod portal_roles;
 pub mod publisher;
@@ -52,7 +55,10 @@ pub struct Service {
     /// Cursor-signing secrets by directory, cached for the life of the process.
     cursor_keys: Mutex<HashMap<String, Vec<u8>>>,
     /// The stack's role catalogue as last read, for display (`roles::cached_catalogue`).
-    role_catalogue: roles::CatalogueCache,
+    role_catalogue: cached::CatalogueCache<crate::roles::RoleCatalogue>,
+    /// The stack's custom attribute keys as last read, for display
+    /// (`custom_attributes::cached_catalogue`).
+    attribute_catalogue: cached::CatalogueCache<crate::custom_attributes::AttributeCatalogue>,
 }
 
 impl Service {
@@ -60,7 +66,8 @@ impl Service {
         Service {
             store,
             cursor_keys: Mutex::default(),
-            role_catalogue: roles::CatalogueCache::default(),
+            role_catalogue: Default::default(),
+            attribute_catalogue: Default::default(),
         }
     }
 

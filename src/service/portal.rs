@@ -8,8 +8,9 @@
 //! when its link is revoked. Every other use case takes the `PortalSession` and reaches only its
 //! directory: there is no parameter through which another directory could be named.
 //!
-//! Opening a link, choosing the provider, revealing, rotating or revoking a credential and
-//! saving role assignments (`portal_roles`) are recorded (`store/portal_sessions.rs`); the
+//! Opening a link, choosing the provider, revealing, rotating or revoking a credential, saving
+//! role assignments (`portal_roles`) and saving a custom attribute mapping (`portal_attributes`)
+//! are recorded (`store/portal_sessions.rs`); the
 //! application reads that record through the management API (`activity`).
 
 use serde::Serialize;
@@ -51,6 +52,9 @@ pub enum PortalError {
     /// The Roles step of a stack that declares no roles.
     #[error("the application declares no roles")]
     NoRoles,
+    /// The Attributes step of a stack that declares no custom attribute keys.
+    #[error("the application declares no custom attributes")]
+    NoAttributes,
     #[error(transparent)]
     Management(#[from] ManagementError),
 }
@@ -423,12 +427,13 @@ pub(super) async fn note(
 pub struct PortalActivity {
     pub at: String,
     /// `link_opened`, `provider_chosen`, `token_revealed`, `token_revoked`, `client_created`,
-    /// `client_revoked` or `roles_assigned`.
+    /// `client_revoked`, `roles_assigned` or `attributes_mapped`.
     pub action: String,
     /// The setup link whose session did it.
     pub link_id: String,
     /// The token id, client id or provider it concerned; for `roles_assigned`, how many groups
-    /// give roles and how many users' roles the save changed.
+    /// give roles and how many users' roles the save changed; for `attributes_mapped`, the keys
+    /// the directory maps itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }

@@ -12,8 +12,7 @@
 //! emitting an event twice.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,30 +89,8 @@ pub async fn catalogue(svc: &Service) -> Result<RoleCatalogue, ManagementError> 
     Ok(svc.store.role_catalogue().await?)
 }
 
-/// How long a process shows the catalogue it last read: the Admin Portal reads it for every page
-/// (its Roles tab, users' role names) at no round trip while warm. A catalogue saved through
-/// another process (the management function) shows within this; saving checks a fresh one.
-const CATALOGUE_TTL: Duration = Duration::from_secs(60);
-
-/// The process's copy of the catalogue and when it was read (a field of `Service`).
-#[derive(Debug, Default)]
-pub(crate) struct CatalogueCache(Mutex<Option<(Instant, Arc<RoleCatalogue>)>>);
-
-impl CatalogueCache {
-    fn get(&self) -> Option<Arc<RoleCatalogue>> {
-        let held = self.0.lock().ok()?;
-        let (at, c) = held.as_ref()?;
-        (at.elapsed() < CATALOGUE_TTL).then(|| Arc::clone(c))
-    }
-
-    fn set(&self, c: Arc<RoleCatalogue>) {
-        if let Ok(mut held) = self.0.lock() {
-            *held = Some((Instant::now(), c));
-        }
-    }
-}
-
-/// The catalogue for display: this process's copy if under `CATALOGUE_TTL` old, else one GetItem.
+/// The catalogue for display (the Admin Portal reads it for every page: its Roles tab, users'
+/// role names): this process's copy if under `cached::CATALOGUE_TTL` old, else one GetItem.
 /// Never for validating a map (`put_assignments` reads it fresh).
 pub async fn cached_catalogue(svc: &Service) -> Result<Arc<RoleCatalogue>, ManagementError> {
     if let Some(c) = svc.role_catalogue.get() {

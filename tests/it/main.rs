@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod budgets;
+mod console;
 mod contention;
 mod cost;
 mod crashes;

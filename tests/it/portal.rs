@@ -451,9 +451,10 @@ async fn every_answer_carries_a_strict_policy_and_an_embedded_one_names_its_host
 #[tokio::test]
 async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
     let s = Scim::start().await;
-    // With roles declared, every page shows the Roles tab and users' roles (from the process's
-    // copy of the catalogue: no read while warm).
+    // With roles and custom attributes declared, every page shows the Roles and Attributes tabs
+    // and users' roles (from the process's copies of the catalogues: no read while warm).
     declare_roles(&s).await;
+    declare_attributes(&s).await;
     let session = session(&s, json!({})).await;
     post(
         &s,
@@ -494,6 +495,8 @@ async fn each_page_answers_in_one_request_with_a_bounded_number_of_reads() {
         // name (the directory, the name guards, the groups).
         ("/portal/roles", 6),
         ("/portal/roles?q=eng", 6),
+        // The session, the directory with its settings (the map; BatchGetItem).
+        ("/portal/attributes", 2),
     ] {
         s.meter.take();
         let r = get(&s, &session, path).await;
@@ -853,4 +856,274 @@ async fn a_roles_save_without_the_sessions_csrf_token_changes_nothing() {
         .await;
     assert_eq!(cross_site.status, 403);
     assert!(assignments(&s).await.is_empty());
+}
+
+// -- the Attributes step ----------------------------------------------------------------------
+
+/// The application declares `title` and `cost_center` (an enterprise default), as
+/// `PUT /manage/custom-attributes` does.
+async fn declare_attributes(s: &Scim) {
+    let r = s
+        .manage(
+            "PUT",
+            "/custom-attributes",
+            Some(json!({"attributes": [
+                {"key": "title", "description": "Job title"},
+                {"key": "cost_center"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A user with a title, a work and a home city, and a cost center; `title` may be markup.
+async fn attributed_user(s: &Scim, name: &str, title: &str) -> String {
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let r = s
+        .post(
+            "/Users",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ent],
+                "userName": name,
+                "title": title,
+                "addresses": [{"type": "work", "locality": "Cambridge"}],
+                "active": true,
+                ent: {"costCenter": "R&D"}
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+/// The directory's own mappings through the management API: (key, path).
+async fn own_mappings(s: &Scim) -> Vec<(String, String)> {
+    let r = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/custom-attributes", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["key"].as_str().unwrap().to_string(),
+                m["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The Attributes form's body: `csrf`, each `key=path` (form-encoded), and the button.
+fn attributes_form(session: &Session, paths: &[(&str, &str)], op: &str) -> String {
+    let mut body = format!("csrf={}", session.csrf);
+    for (key, path) in paths {
+        let path: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        body.push_str(&format!("&path.{key}={path}"));
+    }
+    format!("{body}&op={op}")
+}
+
+#[tokio::test]
+async fn the_attributes_tab_shows_only_when_the_application_declares_keys() {
+    let s = Scim::start().await;
+    let session = session(&s, json!({})).await;
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(!text(&users).contains("href=\"/portal/attributes\""));
+    let none = get(&s, &session, "/portal/attributes").await;
+    assert_eq!(none.status, 404);
+    assert!(text(&none).contains("No attributes to map"));
+    declare_attributes(&s).await;
+    let users = get(&s, &session, "/portal/users").await;
+    assert!(text(&users).contains("href=\"/portal/attributes\""));
+    let page = get(&s, &session, "/portal/attributes").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let html = text(&page);
+    for shown in [
+        "Job title",
+        "name=\"path.title\"",
+        "name=\"path.cost_center\"",
+        // cost_center takes its enterprise default, marked; title is not mapped yet.
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+        "data-source=\"default\"",
+        "Not mapped: users do not carry it",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_preview_shows_the_newest_users_before_and_after_and_stores_nothing() {
+    let s = Scim::start().await;
+    declare_attributes(&s).await;
+    let ada = attributed_user(&s, "ada@example.com", "<img src=x onerror=alert(1)>").await;
+    let session = session(&s, json!({})).await;
+    let before = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/users/{ada}", s.directory),
+            None,
+        )
+        .await;
+    let body = attributes_form(&session, &[("title", "title")], "preview");
+    let r = post(&s, &session, "/portal/attributes", &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let html = text(&r);
+    assert!(html.contains(&format!("data-user=\"{ada}\"")), "{html}");
+    assert!(html.contains("data-changed=\"true\""));
+    // The title the IdP sent appears, as text, marked changed; the cost center stays.
+    assert!(
+        html.contains("<td class=\"after changed\">&lt;img src=x onerror=alert(1)&gt;</td>"),
+        "{html}"
+    );
+    assert!(!html.contains("<img src=x"));
+    assert!(html.contains("<td class=\"after\">R&amp;D</td>"), "{html}");
+    assert!(html.contains("id=\"unsaved\""));
+    // The form keeps the paths typed.
+    assert!(
+        html.contains("name=\"path.title\" value=\"title\""),
+        "{html}"
+    );
+    // Nothing stored, nothing recorded.
+    assert!(own_mappings(&s).await.is_empty());
+    let after = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/users/{ada}", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(
+        after.body["custom_attributes"],
+        before.body["custom_attributes"]
+    );
+    let activity = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/portal-activity", s.directory),
+            None,
+        )
+        .await;
+    assert!(!activity.body.to_string().contains("attributes_mapped"));
+}
+
+#[tokio::test]
+async fn saving_attributes_in_the_portal_maps_them_and_is_recorded() {
+    let s = Scim::start().await;
+    declare_attributes(&s).await;
+    let ada = attributed_user(&s, "ada@example.com", "Engineer").await;
+    let session = session(&s, json!({})).await;
+    let body = attributes_form(
+        &session,
+        &[
+            ("title", "ADDRESSES[type eq \"work\"].locality"),
+            ("cost_center", ""),
+        ],
+        "save",
+    );
+    let r = post(&s, &session, "/portal/attributes", &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let html = text(&r);
+    assert!(html.contains("id=\"attributes-saved\""), "{html}");
+    assert!(
+        !html.contains("id=\"unsaved\""),
+        "the form shows what was saved"
+    );
+    // Saved in canonical form; the blank cost_center keeps its default.
+    let saved = own_mappings(&s).await;
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].0, "title");
+    assert_eq!(
+        saved[0].1.to_ascii_lowercase(),
+        "addresses[type eq \"work\"].locality"
+    );
+    let user = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/users/{ada}", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(
+        user.body["custom_attributes"],
+        json!({"title": "Cambridge", "cost_center": "R&D"})
+    );
+    let activity = s
+        .manage(
+            "GET",
+            &format!("/directories/{}/portal-activity", s.directory),
+            None,
+        )
+        .await;
+    assert_eq!(
+        activity.body[0]["action"], "attributes_mapped",
+        "{}",
+        activity.body
+    );
+    assert_eq!(activity.body[0]["subject"], "1 keys mapped: title");
+}
+
+#[tokio::test]
+async fn a_path_that_does_not_parse_or_an_undeclared_key_is_a_400_with_the_reason() {
+    let s = Scim::start().await;
+    declare_attributes(&s).await;
+    let session = session(&s, json!({})).await;
+    for op in ["preview", "save"] {
+        let body = attributes_form(&session, &[("title", "addresses[type eq")], op);
+        let r = post(&s, &session, "/portal/attributes", &body).await;
+        assert_eq!(r.status, 400, "{op}: {}", r.body);
+        let html = text(&r);
+        assert!(html.contains("id=\"attributes-error\""), "{html}");
+        assert!(
+            html.contains("title: the path &quot;addresses[type eq&quot; cannot be read"),
+            "{html}"
+        );
+        // The form keeps what was typed.
+        assert!(html.contains("value=\"addresses[type eq\""));
+    }
+    let body = attributes_form(&session, &[("nope", "title")], "save");
+    let r = post(&s, &session, "/portal/attributes", &body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        text(&r).contains("is not a declared custom attribute"),
+        "{}",
+        r.body
+    );
+    assert!(own_mappings(&s).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_attributes_save_without_the_sessions_csrf_token_changes_nothing() {
+    let s = Scim::start().await;
+    declare_attributes(&s).await;
+    let session = session(&s, json!({})).await;
+    let body = "path.title=title&op=save";
+    let forged = post(&s, &session, "/portal/attributes", body).await;
+    assert_eq!(forged.status, 403);
+    let wrong = post(
+        &s,
+        &session,
+        "/portal/attributes",
+        &format!("csrf=00&{body}"),
+    )
+    .await;
+    assert_eq!(wrong.status, 403);
+    let cross_site = s
+        .raw(
+            "POST",
+            "/portal/attributes",
+            Some(format!("csrf={}&{body}", session.csrf)),
+            &[
+                ("cookie", &session.cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        )
+        .await;
+    assert_eq!(cross_site.status, 403);
+    assert!(own_mappings(&s).await.is_empty());
 }

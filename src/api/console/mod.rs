@@ -36,9 +36,12 @@ use self::pages::{Frame, Revealed, Row};
 use self::request::{ConsoleRequest, Parsed, RequestFilter, Unparsed, COOKIE};
 use self::wire::{CreatedDirectory, Credential, Directory, DirectoryDetail, RequestsPage, Webhook};
 use super::web;
+use super::web::attributes::{MappingAction, MappingForm, MappingOutcome};
+use crate::custom_attributes::{AttributeCatalogue, Mapping};
 use crate::management_client::{segment, ClientError, ManagementClient};
 use crate::management_key::is_loopback_host;
 use crate::roles::RoleCatalogue;
+use crate::service::custom_attributes::{DirectoryAttributes, Preview};
 use crate::service::directory_reads::{NormalisedGroup, NormalisedUser, ResourcePage};
 use crate::service::event_reads::EventsPage;
 use crate::service::portal_links::CreatedPortalLink;
@@ -427,6 +430,8 @@ async fn serve_page(
             };
             ok(pages::roles(&frame, &detail, requests, roles.as_ref()))
         }
+        R::Attributes(d) => attributes(c, &d, None, None, MappingOutcome::None).await?,
+        R::EditAttributes(d, form) => edit_attributes(c, &d, form).await?,
         R::Credentials(d) => credentials(c, &d, Revealed::default()).await?,
         R::IssueToken(d) => {
             let token = c
@@ -488,6 +493,101 @@ async fn serve_page(
         }
         R::Asset(_) => web::asset_answer(None),
     })
+}
+
+/// `POST /directories/{id}/attributes`: the form's paths previewed (`POST …/custom-attributes/
+/// preview`, nothing stored) or saved (`PUT …/custom-attributes`). The API's refusal of the
+/// paths (a 400: a path that does not parse, a key not declared) is shown above the unchanged
+/// form, answered 400 as well.
+async fn edit_attributes(
+    c: &Arc<Console>,
+    d: &str,
+    form: MappingForm,
+) -> Result<Response<Body>, ClientError> {
+    let MappingForm { mappings, action } = form;
+    let body = json!({ "mappings": &mappings });
+    let path = format!("{}/custom-attributes", dir(d));
+    let done = match action {
+        MappingAction::Preview => c
+            .api
+            .call_as::<Preview>(Method::POST, &format!("{path}/preview"), Some(body))
+            .await
+            .map(|p| (Some(p), MappingOutcome::None)),
+        MappingAction::Save => c
+            .api
+            .call(Method::PUT, &path, Some(body))
+            .await
+            .map(|_| (None, MappingOutcome::Saved)),
+    };
+    match done {
+        Ok((preview, outcome)) => {
+            // After a save the form shows the paths as saved (canonical), else as typed.
+            let draft = (action == MappingAction::Preview).then_some(mappings);
+            attributes(c, d, draft, preview, outcome).await
+        }
+        Err(ClientError::Refused {
+            status: 400,
+            message,
+            ..
+        }) => {
+            let outcome = MappingOutcome::Refused {
+                saving: action == MappingAction::Save,
+                why: message,
+            };
+            let mut r = attributes(c, d, Some(mappings), None, outcome).await?;
+            *r.status_mut() = StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The Custom attributes page: the keys (`None` when the API has no such route), the mapping,
+/// the form with `draft` (the saved mappings when `None`), and a preview.
+async fn attributes(
+    c: &Arc<Console>,
+    d: &str,
+    draft: Option<Vec<Mapping>>,
+    preview: Option<Preview>,
+    outcome: MappingOutcome,
+) -> Result<Response<Body>, ClientError> {
+    let (detail, requests) = directory(c, d).await?;
+    let keys = match c
+        .api
+        .call_as::<AttributeCatalogue>(Method::GET, "/custom-attributes", None)
+        .await
+    {
+        Ok(k) => Some(k),
+        Err(e) if matches!(e.status(), Some(404 | 405)) => None,
+        Err(e) => return Err(e),
+    };
+    let saved = match &keys {
+        Some(_) => Some(
+            c.api
+                .call_as::<DirectoryAttributes>(
+                    Method::GET,
+                    &format!("{}/custom-attributes", dir(d)),
+                    None,
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    let draft = match (draft, &saved) {
+        (Some(draft), _) => draft,
+        (None, Some(saved)) => saved.mappings.clone(),
+        (None, None) => Vec::new(),
+    };
+    let page = pages::AttributesPage {
+        mapping: keys.as_ref().zip(saved.as_ref()),
+        draft: &draft,
+        preview: preview.as_ref(),
+        outcome: &outcome,
+    };
+    Ok(web::html(
+        StatusCode::OK,
+        pages::attributes(&c.frame(), &detail, requests, &page),
+    ))
 }
 
 /// The stack's roles; `None` when the API has no such route (before it is deployed).

@@ -6,6 +6,7 @@ use lambda_http::http::Method;
 use lambda_http::Request;
 
 use crate::api::request::{parse_form, percent_decode, query_pairs, route_path};
+use crate::api::web::attributes::MappingForm;
 use crate::provider::Provider;
 
 /// The session cookie's name.
@@ -48,6 +49,10 @@ pub enum ConsoleRequest {
     Webhook(String),
     /// `GET /directories/{id}/roles`: the application's roles and this directory's assignments.
     Roles(String),
+    /// `GET /directories/{id}/attributes`: the custom attribute keys and the directory's mapping.
+    Attributes(String),
+    /// `POST /directories/{id}/attributes`: the form's paths, previewed or saved.
+    EditAttributes(String, MappingForm),
     /// `GET /directories/{id}/credentials`.
     Credentials(String),
     /// `POST /directories/{id}/tokens`.
@@ -95,6 +100,7 @@ impl ConsoleRequest {
                 | R::CreateClient(_)
                 | R::RevokeClient(..)
                 | R::CreatePortalLink(_)
+                | R::EditAttributes(..)
         )
     }
 }
@@ -163,6 +169,10 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
         ),
         (["directories", d, "webhook"], true, _) => R::Webhook(id(d)),
         (["directories", d, "roles"], true, _) => R::Roles(id(d)),
+        (["directories", d, "attributes"], true, _) => R::Attributes(id(d)),
+        (["directories", d, "attributes"], _, true) => {
+            R::EditAttributes(id(d), MappingForm::parse(&form).map_err(Unparsed::BadForm)?)
+        }
         (["directories", d, "credentials"], true, _) => R::Credentials(id(d)),
         (["directories", d, "tokens"], _, true) => R::IssueToken(id(d)),
         (["directories", d, "tokens", t, "revoke"], _, true) => R::RevokeToken(id(d), id(t)),
@@ -170,7 +180,9 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
         (["directories", d, "clients", c, "revoke"], _, true) => R::RevokeClient(id(d), id(c)),
         (["directories", d, "portal-links"], _, true) => R::CreatePortalLink(id(d)),
         (["assets", name], true, _) => R::Asset(id(name)),
-        (["directories"], _, _) => return Err(Unparsed::Method("GET, POST")),
+        (["directories"] | ["directories", _, "attributes"], _, _) => {
+            return Err(Unparsed::Method("GET, POST"))
+        }
         ([] | ["assets", _] | ["directories", _], _, _)
         | (["directories", _, "users" | "groups" | "events" | "requests"], _, _)
         | (["directories", _, "webhook" | "credentials" | "roles"], _, _) => {

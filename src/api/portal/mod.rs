@@ -15,9 +15,11 @@
 //! directory's credentials (one Query of the tokens table's index), its counters (Query) and the
 //! first users (Query): 5. A Users or Groups page: the name guards (Query), the records
 //! (BatchGetItem) and the counters: 5. The Roles page: the map, its groups' names and a page of
-//! groups by name: 6 (`service::portal_roles`). The role catalogue behind the Roles tab and users'
-//! role names is the process's copy (`roles::cached_catalogue`): no page pays a read for it while
-//! warm. No page scans, whatever the directory's size.
+//! groups by name: 6 (`service::portal_roles`). The Attributes page: the directory with its
+//! settings (one BatchGetItem): 2 (`service::portal_attributes`). The role catalogue behind the
+//! Roles tab and users' role names, and the custom attribute keys behind the Attributes tab, are
+//! the process's copies (`roles::cached_catalogue`, `custom_attributes::cached_catalogue`): no page
+//! pays a read for them while warm. No page scans, whatever the directory's size.
 
 mod assets;
 pub mod brand;
@@ -32,12 +34,15 @@ use self::brand::Brand;
 use self::pages::{Frame, Notice, Outcome, Revealed, Search};
 use self::request::{ListParams, Parsed, PortalRequest, RolesAction, RolesForm, Unparsed, COOKIE};
 use super::request::public_base;
+use super::web::attributes::{MappingAction, MappingForm, MappingOutcome};
 use super::web::{self, html, json_answer};
 use super::App;
 use crate::roles::RoleCatalogue;
 use crate::service::management::ManagementError;
 use crate::service::portal::{self, PortalError, PortalSession};
-use crate::service::{portal_roles, roles, PublicUrl, Service};
+use crate::service::{
+    custom_attributes, portal_attributes, portal_roles, roles, PublicUrl, Service,
+};
 
 /// Users or groups per list page.
 const PAGE_SIZE: usize = 50;
@@ -58,12 +63,14 @@ impl Ctx<'_> {
         &'s self,
         session: Option<&'s PortalSession>,
         roles: &'s RoleCatalogue,
+        attributes: bool,
     ) -> Frame<'s> {
         Frame {
             root: &self.root,
             brand: self.brand,
             session,
             roles,
+            attributes,
         }
     }
 }
@@ -138,7 +145,7 @@ async fn serve(
                 .and_then(crate::service::portal_links::origin);
             return Ok(html(
                 StatusCode::OK,
-                pages::open_page(&ctx.frame(None, &pages::NO_ROLES)),
+                pages::open_page(&ctx.frame(None, &pages::NO_ROLES, false)),
             ));
         }
         R::Open { secret } => return open(ctx, req, secret).await,
@@ -161,13 +168,24 @@ async fn serve(
     }
     let s = &session;
     let svc = ctx.svc;
-    // The roles show on every page (the Roles tab, users' roles): this process's copy of the
-    // catalogue, no round trip while warm. The status poll renders no page.
-    let catalogue = match p.request {
-        R::Status => None,
-        _ => Some(roles::cached_catalogue(svc).await?),
+    // The roles show on every page (the Roles tab, users' roles), and whether the application
+    // declares custom attributes decides the Attributes tab: this process's copies of both
+    // catalogues, no round trip while warm. The status poll renders no page.
+    let (catalogue, attributes) = match p.request {
+        R::Status => (None, false),
+        _ => {
+            let (roles, keys) = tokio::try_join!(
+                roles::cached_catalogue(svc),
+                custom_attributes::cached_catalogue(svc)
+            )?;
+            (Some(roles), keys.is_declared())
+        }
     };
-    let frame = ctx.frame(Some(s), catalogue.as_deref().unwrap_or(&pages::NO_ROLES));
+    let frame = ctx.frame(
+        Some(s),
+        catalogue.as_deref().unwrap_or(&pages::NO_ROLES),
+        attributes,
+    );
     Ok(match p.request {
         R::Home => {
             let d = portal::directory_view(svc, &ctx.base, s).await?;
@@ -272,6 +290,12 @@ async fn serve(
             )
         }
         R::EditRoles(form) => edit_roles(ctx, &frame, s, form).await?,
+        R::Attributes => {
+            let v = portal_attributes::view(svc, s).await?;
+            let page = pages::attributes(&frame, &v, &v.saved.mappings, None, &Default::default());
+            html(StatusCode::OK, page)
+        }
+        R::EditAttributes(form) => edit_attributes(ctx, &frame, s, form).await?,
         R::Credentials => {
             let c = portal::credentials(svc, s).await?;
             let offers = c.provider.is_some_and(|p| p.offers_client_credentials());
@@ -364,6 +388,49 @@ async fn edit_roles(
         give: give.as_deref(),
     };
     Ok(html(status, pages::roles(frame, &v, search, &outcome)))
+}
+
+/// `POST /portal/attributes`: the form's paths previewed (nothing stored) or saved; then the page
+/// again with the preview or what happened. Paths the use case refuses answer 400 with the
+/// reason above the unchanged form.
+async fn edit_attributes(
+    ctx: &Ctx<'_>,
+    frame: &Frame<'_>,
+    s: &PortalSession,
+    form: MappingForm,
+) -> Result<Response<Body>, PortalError> {
+    let MappingForm { mappings, action } = form;
+    let refused = |saving, why| {
+        let outcome = MappingOutcome::Refused { saving, why };
+        (StatusCode::BAD_REQUEST, None, outcome)
+    };
+    let (status, preview, outcome) = match action {
+        MappingAction::Preview => {
+            match portal_attributes::preview(ctx.svc, s, mappings.clone()).await {
+                Ok(p) => (StatusCode::OK, Some(p), MappingOutcome::None),
+                Err(PortalError::Management(ManagementError::InvalidAttributes(why))) => {
+                    refused(false, why)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        MappingAction::Save => match portal_attributes::save(ctx.svc, s, mappings.clone()).await {
+            Ok(_) => (StatusCode::OK, None, MappingOutcome::Saved),
+            Err(PortalError::Management(ManagementError::InvalidAttributes(why))) => {
+                refused(true, why)
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let v = portal_attributes::view(ctx.svc, s).await?;
+    // After a save the form shows the paths as saved (canonical form), else as typed.
+    let draft = if outcome == MappingOutcome::Saved {
+        v.saved.mappings.clone()
+    } else {
+        mappings
+    };
+    let page = pages::attributes(frame, &v, &draft, preview.as_ref(), &outcome);
+    Ok(html(status, page))
 }
 
 /// `POST /portal/open`: the link's secret for a session cookie; answers where to go next.
@@ -476,6 +543,15 @@ fn link_notice(e: &PortalError) -> (StatusCode, Notice<'static>) {
 fn failure(ctx: &Ctx<'_>, e: PortalError) -> Response<Body> {
     match e {
         PortalError::SessionEnded => notice(ctx, StatusCode::UNAUTHORIZED, SESSION_ENDED),
+        PortalError::NoAttributes => notice(
+            ctx,
+            StatusCode::NOT_FOUND,
+            Notice {
+                title: "No attributes to map",
+                body:
+                    "This application reads no custom attributes, so there is nothing to map here.",
+            },
+        ),
         PortalError::NoRoles => notice(
             ctx,
             StatusCode::NOT_FOUND,
@@ -529,7 +605,7 @@ fn failure(ctx: &Ctx<'_>, e: PortalError) -> Response<Body> {
 fn notice(ctx: &Ctx<'_>, status: StatusCode, n: Notice) -> Response<Body> {
     html(
         status,
-        pages::notice(&ctx.frame(None, &pages::NO_ROLES), &n),
+        pages::notice(&ctx.frame(None, &pages::NO_ROLES, false), &n),
     )
 }
 

@@ -6,6 +6,7 @@ use lambda_http::http::Method;
 use lambda_http::Request;
 
 use crate::api::request::{parse_form, percent_decode, query_pairs, route_path};
+use crate::api::web::attributes::MappingForm;
 use crate::provider::Provider;
 use crate::roles::{Assignment, MAX_ASSIGNMENTS};
 use crate::service::portal_roles::{Draft, Edit};
@@ -49,6 +50,11 @@ pub enum PortalRequest {
     Roles(ListParams),
     /// `POST /portal/roles`: the draft the form carries, edited, searched in, or saved.
     EditRoles(RolesForm),
+    /// `GET /portal/attributes`: the custom attribute keys and where this directory's values
+    /// come from.
+    Attributes,
+    /// `POST /portal/attributes`: the paths the form carries, previewed or saved.
+    EditAttributes(MappingForm),
     /// `GET /portal/credentials`.
     Credentials,
     /// `GET /portal/activity[?all=1&after=]`: failures first, then every request.
@@ -116,6 +122,7 @@ impl PortalRequest {
                 | PortalRequest::RevokeToken(_)
                 | PortalRequest::RevokeClient(_)
                 | PortalRequest::EditRoles(_)
+                | PortalRequest::EditAttributes(_)
         )
     }
 }
@@ -180,13 +187,19 @@ pub fn parse(req: &Request) -> Result<Parsed, Unparsed> {
         (["groups"], true, _) => R::Groups(list()),
         (["roles"], true, _) => R::Roles(list()),
         (["roles"], _, true) => R::EditRoles(roles_form(&form)?),
+        (["attributes"], true, _) => R::Attributes,
+        (["attributes"], _, true) => {
+            R::EditAttributes(MappingForm::parse(&form).map_err(Unparsed::BadForm)?)
+        }
         (["credentials"], true, _) => R::Credentials,
         (["activity"], true, _) => R::Activity {
             all: param("all").is_some(),
             after: param("after"),
         },
         (["assets", name], true, _) => R::Asset(name.to_string()),
-        (["open"] | ["provider"] | ["roles"], _, _) => return Err(Unparsed::Method("GET, POST")),
+        (["open"] | ["provider"] | ["roles"] | ["attributes"], _, _) => {
+            return Err(Unparsed::Method("GET, POST"))
+        }
         ([] | ["setup"] | ["status"] | ["users"] | ["users", _] | ["groups"], _, _)
         | (["credentials"] | ["activity"] | ["assets", _], _, _) => {
             return Err(Unparsed::Method("GET"))

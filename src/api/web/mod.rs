@@ -2,7 +2,8 @@
 //! customer's IT admin) and the operator console's (`api::console`, the SaaS team, served by
 //! `scimctl console`): the stylesheet and the one script (`assets`), the answer builders, the
 //! security headers, the session cookie's reading, the CSRF comparison and the small template
-//! pieces both use (a value with a copy button, a time as a person reads it).
+//! pieces both use (a value with a copy button, a time as a person reads it, the custom attribute
+//! mapping form and its preview: `attributes`).
 //!
 //! The safety rules live here so the two sites cannot drift apart: pages come from `maud`
 //! templates that escape every spliced value (nothing uses `PreEscaped`), so a name an IdP sent
@@ -10,6 +11,7 @@
 //! origin but what the caller names (the portal's brand logo); every page is `no-store`.
 
 pub mod assets;
+pub mod attributes;
 
 use lambda_http::http::{header, HeaderMap, StatusCode};
 use lambda_http::{Body, Request, Response};

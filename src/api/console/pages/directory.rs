@@ -1,7 +1,8 @@
 //! One directory's pages: the overview (status, counts, endpoints, health, setup link), its
 //! users (with their roles), groups and events (paged), its request log (when the API has one),
-//! its webhook's delivery state, its group → role assignments (read-only) and its credentials
-//! (issue and revoke; secrets shown once).
+//! its webhook's delivery state, its group → role assignments (read-only), its custom attribute
+//! mapping (previewed and saved with the form the Admin Portal uses) and its credentials (issue
+//! and revoke; secrets shown once).
 
 use maud::{html, Markup};
 use serde_json::Value;
@@ -11,8 +12,11 @@ use crate::api::console::request::RequestFilter;
 use crate::api::console::wire::{
     CreatedClient, Credential, DirectoryDetail, IssuedToken, RequestsPage, Webhook,
 };
+use crate::api::web::attributes::{section, MappingOutcome, MappingSection};
 use crate::api::web::{copyable, count, when, when_millis};
+use crate::custom_attributes::{AttributeCatalogue, Mapping};
 use crate::roles::RoleCatalogue;
+use crate::service::custom_attributes::{DirectoryAttributes, Preview};
 use crate::service::directory_reads::{NormalisedGroup, NormalisedUser, ResourcePage, UserState};
 use crate::service::event_reads::EventsPage;
 use crate::service::portal_links::CreatedPortalLink;
@@ -28,6 +32,7 @@ pub enum Tab {
     Requests,
     Webhook,
     Roles,
+    Attributes,
     Credentials,
 }
 
@@ -45,6 +50,7 @@ fn tabs(id: &str, name: &str, current: Tab, requests: bool) -> Markup {
             @if requests { (tab(Tab::Requests, "requests", "Requests")) }
             (tab(Tab::Webhook, "webhook", "Webhook"))
             (tab(Tab::Roles, "roles", "Roles"))
+            (tab(Tab::Attributes, "attributes", "Custom attributes"))
             (tab(Tab::Credentials, "credentials", "Credentials"))
         }
     }
@@ -423,6 +429,58 @@ pub fn roles(
         }
     };
     page(frame, d, Tab::Roles, requests, "Roles", main)
+}
+
+/// The directory's custom attribute mapping and its form; `None`: the management API has no
+/// custom attributes routes.
+pub struct AttributesPage<'a> {
+    pub mapping: Option<(&'a AttributeCatalogue, &'a DirectoryAttributes)>,
+    /// The paths in the form.
+    pub draft: &'a [Mapping],
+    pub preview: Option<&'a Preview>,
+    pub outcome: &'a MappingOutcome,
+}
+
+/// `GET /directories/{id}/attributes`: the stack's keys, the mapping in force (defaults marked),
+/// and the form that previews the paths on the directory's 10 newest users and saves them.
+pub fn attributes(
+    frame: &Frame,
+    d: &DirectoryDetail,
+    requests: bool,
+    a: &AttributesPage,
+) -> Markup {
+    let id = &d.directory.id;
+    let action = dir_href(id, "attributes");
+    let main = html! {
+        (heading(d, "Custom attributes"))
+        @match a.mapping {
+            None => p.empty { "This management API has no custom attributes yet." },
+            Some((keys, _)) if keys.attributes.is_empty() => p.empty id="no-attributes" {
+                "The application declares no custom attributes: users carry the enterprise extension, flattened. Declare keys with "
+                code { "PUT /manage/custom-attributes" } " or " code { "scimctl attributes set" } "."
+            },
+            Some((keys, saved)) => {
+                p.lead { "Which SCIM attribute each of the application's keys takes its value from in this directory. The customer's IT admin can set the same in the Admin Portal's Attributes tab." }
+                (section(&MappingSection {
+                    keys,
+                    saved,
+                    draft: a.draft,
+                    preview: a.preview,
+                    outcome: a.outcome,
+                    action: &action,
+                    csrf: frame.csrf,
+                }))
+            }
+        }
+    };
+    page(
+        frame,
+        d,
+        Tab::Attributes,
+        requests,
+        "Custom attributes",
+        main,
+    )
 }
 
 /// What a credentials form just made (shown on this answer only).

@@ -7,7 +7,8 @@ mod directory;
 
 pub use directories::{created, directories, new_directory, Row};
 pub use directory::{
-    credentials, events, groups, overview, requests, roles, users, webhook, Revealed,
+    attributes, credentials, events, groups, overview, requests, roles, users, webhook,
+    AttributesPage, Revealed,
 };
 
 use maud::{html, Markup, DOCTYPE};

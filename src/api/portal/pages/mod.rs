@@ -5,6 +5,7 @@
 //! script needs to know rides in `data-` attributes.
 
 mod activity;
+mod attributes;
 mod credentials;
 mod lists;
 mod notice;
@@ -12,6 +13,7 @@ mod roles;
 mod setup;
 
 pub use activity::activity;
+pub use attributes::attributes;
 pub use credentials::credentials;
 pub use lists::{groups, user, users};
 pub use notice::{notice, open_page, Notice};
@@ -40,6 +42,7 @@ pub enum Tab {
     Users,
     Groups,
     Roles,
+    Attributes,
     Credentials,
     Activity,
     None,
@@ -53,6 +56,8 @@ pub struct Frame<'a> {
     pub session: Option<&'a PortalSession>,
     /// The application's roles: with any, the Roles tab is shown and users show their role.
     pub roles: &'a RoleCatalogue,
+    /// Whether the application declares custom attribute keys (the Attributes tab).
+    pub attributes: bool,
 }
 
 impl Frame<'_> {
@@ -116,6 +121,9 @@ impl Frame<'_> {
                             (self.tab("groups", "Groups", tab == Tab::Groups))
                             @if self.has_roles() {
                                 (self.tab("roles", "Roles", tab == Tab::Roles))
+                            }
+                            @if self.attributes {
+                                (self.tab("attributes", "Attributes", tab == Tab::Attributes))
                             }
                             (self.tab("credentials", "Credentials", tab == Tab::Credentials))
                             (self.tab("activity", "Activity", tab == Tab::Activity))
