@@ -21,6 +21,7 @@ use super::Service;
 use crate::roles::{Assignment, Invalid, RoleCatalogue};
 use crate::scim::resource::is_id;
 use crate::scim::schema::ResourceKind;
+use crate::store::settings::RoleSync;
 use crate::store::{deadline, StoreError};
 
 /// `PUT /manage/directories/{id}/role-assignments`.
@@ -205,16 +206,8 @@ async fn save_and_sync(
             return run_sync(svc, dir).await;
         }
         // Merged with a re-resolution still unfinished: its users are still owed theirs.
-        let sync = match (svc.store.role_sync(dir).await?, affected) {
-            (Some(s), Some(g)) => s.groups.map(|mut old| {
-                old.extend(g);
-                old.sort();
-                old.dedup();
-                old
-            }),
-            (_, None) => None,
-            (None, Some(g)) => Some(g.into_iter().collect()),
-        };
+        let pending = svc.store.role_sync(dir).await?;
+        let sync = RoleSync::merged(pending.as_ref(), affected.map(|g| g.into_iter().collect()));
         match svc
             .store
             .save_role_map(dir, &old, map.clone(), Some(sync))

@@ -60,6 +60,26 @@ pub struct RoleSync {
     pub marked_ms: u64,
 }
 
+impl RoleSync {
+    /// The groups a re-resolution must cover when `groups` (`None`: every user) is marked while
+    /// `pending` is still unfinished: both lists, once each; every user wins.
+    pub fn merged(pending: Option<&RoleSync>, groups: Option<Vec<String>>) -> Option<Vec<String>> {
+        match pending {
+            None => groups,
+            Some(RoleSync { groups: None, .. }) => None,
+            Some(RoleSync {
+                groups: Some(old), ..
+            }) => groups.map(|g| {
+                let mut all = old.clone();
+                all.extend(g);
+                all.sort();
+                all.dedup();
+                all
+            }),
+        }
+    }
+}
+
 type Cache = Mutex<HashMap<(String, String), Arc<DirSettings>>>;
 
 fn cache() -> &'static Cache {
@@ -237,19 +257,7 @@ impl Store {
         version: u64,
         groups: Option<Vec<String>>,
     ) -> Result<(), StoreError> {
-        let merged = match self.role_sync(dir).await? {
-            Some(RoleSync {
-                groups: Some(mut old),
-                ..
-            }) => groups.map(|g| {
-                old.extend(g);
-                old.sort();
-                old.dedup();
-                old
-            }),
-            Some(RoleSync { groups: None, .. }) => None,
-            None => groups,
-        };
+        let merged = RoleSync::merged(self.role_sync(dir).await?.as_ref(), groups);
         self.client
             .put_item()
             .table_name(&self.table)

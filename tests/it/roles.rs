@@ -90,6 +90,26 @@ async fn role_events(s: &Scim, user: &str, after: u64) -> Vec<(Value, Value)> {
         .collect()
 }
 
+/// Writes `member` (and no `roles`) on the user's item behind the write paths' back: a stored
+/// role that no longer matches its groups, as a bug or a cut re-resolution would leave it.
+async fn write_role_member(s: &Scim, user: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = s.app.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .key("sk", AttributeValue::S(format!("USER#{user}")))
+        .update_expression("SET #r = :m REMOVE #rs")
+        .expression_attribute_names("#r", "role")
+        .expression_attribute_names("#rs", "roles")
+        .expression_attribute_values(":m", AttributeValue::S("member".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn sequence(s: &Scim) -> u64 {
     s.app.store().sequence(&s.directory).await.unwrap()
 }
@@ -363,7 +383,6 @@ async fn a_member_change_larger_than_one_transaction_resolves_every_user_once() 
 
 #[tokio::test]
 async fn the_check_finds_a_drifted_role_and_the_repair_resolves_it_with_its_event() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     let s = Scim::start().await;
     declare(&s).await;
     let ada = s.user("ada@example.com").await;
@@ -372,19 +391,7 @@ async fn the_check_finds_a_drifted_role_and_the_repair_resolves_it_with_its_even
     assert!(s.check().await.problems.is_empty());
     // A role written by something else than the write paths (a bug, a manual edit).
     let store = s.app.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
-        .key("sk", AttributeValue::S(format!("USER#{ada}")))
-        .update_expression("SET #r = :m REMOVE #rs")
-        .expression_attribute_names("#r", "role")
-        .expression_attribute_names("#rs", "roles")
-        .expression_attribute_values(":m", AttributeValue::S("member".into()))
-        .send()
-        .await
-        .unwrap();
+    write_role_member(&s, &ada).await;
     let report = s.check().await;
     let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind).collect();
     assert_eq!(kinds, ["role_drift"], "{report:?}");
@@ -407,7 +414,6 @@ async fn the_check_finds_a_drifted_role_and_the_repair_resolves_it_with_its_even
 /// function, fed by the marker's write, finishes it with one event per changed user.
 #[tokio::test]
 async fn the_clean_up_function_finishes_a_pending_re_resolution() {
-    use aws_sdk_dynamodb::types::AttributeValue;
     use scim_lambda::service::cleanup::{finish_role_sync, RoleSyncMark};
     let s = Scim::start().await;
     declare(&s).await;
@@ -416,19 +422,7 @@ async fn the_clean_up_function_finishes_a_pending_re_resolution() {
     assign(&s, &[(&g, "admin")]).await;
     let store = s.app.store();
     // As if the save's request had died before resolving ada: her old role, the marker left.
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
-        .key("sk", AttributeValue::S(format!("USER#{ada}")))
-        .update_expression("SET #r = :m REMOVE #rs")
-        .expression_attribute_names("#r", "role")
-        .expression_attribute_names("#rs", "roles")
-        .expression_attribute_values(":m", AttributeValue::S("member".into()))
-        .send()
-        .await
-        .unwrap();
+    write_role_member(&s, &ada).await;
     let version = store.read_settings(&s.directory).await.unwrap().version;
     store
         .mark_role_sync(&s.directory, version, Some(vec![g.clone()]))
