@@ -26,6 +26,7 @@ mod oauth;
 mod openapi;
 mod outbox;
 mod paging;
+mod parallel_mirror;
 mod portal;
 mod portal_links;
 mod portal_reads;
