@@ -30,6 +30,8 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 struct Tally {
     requests: AtomicUsize,
     retries: AtomicUsize,
+    /// Creates answered 409 and deletes 404 on a retry: the attempt that died had committed.
+    landed_unanswered: AtomicUsize,
 }
 
 /// An IdP connection: retries a 5xx (or 429) until the request gets a final answer.
@@ -73,6 +75,7 @@ impl Idp {
         match r.status {
             201 => r.body["id"].as_str().unwrap().to_string(),
             409 if attempts > 1 => {
+                self.tally.landed_unanswered.fetch_add(1, Ordering::Relaxed);
                 let q = format!("/{kind}?filter={attr}%20eq%20%22{value}%22");
                 let (found, _) = self.send("GET", &self.scim.v2(&q), None).await;
                 assert_eq!(
@@ -98,6 +101,9 @@ impl Idp {
             r.status,
             r.body
         );
+        if r.status == 404 {
+            self.tally.landed_unanswered.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     async fn members(&self, group: &str, op: &str, user: &str) {
@@ -495,8 +501,9 @@ async fn a_mirror_built_from_events_under_parallel_writers_conflicts_and_crashes
     let died = count(&|c| c.error.as_deref() == Some("InjectedCrash"));
     let requests = tally.requests.load(Ordering::Relaxed);
     let retries = tally.retries.load(Ordering::Relaxed);
+    let landed = tally.landed_unanswered.load(Ordering::Relaxed);
     println!(
-        "{WRITERS} writers: {requests} requests ({retries} retried after a 5xx), {crashes} crashes \
+        "{WRITERS} writers: {requests} requests ({retries} retried after a 5xx, {landed} creates/deletes had landed unanswered), {crashes} crashes \
          ({died} calls died), {} DynamoDB calls, conflicts {modelled} modelled + {injected} injected; \
          consumer: {} events to number {}, {} failed reads; directory: {} users, {} groups, {} memberships",
         calls.round_trips(),
