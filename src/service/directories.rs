@@ -138,8 +138,7 @@ pub struct WebhookHealth {
     pub delivered_up_to: u64,
     /// The directory's latest event number.
     pub latest_sequence: u64,
-    /// Event numbers after `delivered_up_to`: an upper bound of the events still to deliver
-    /// (numbers a large change reserved and did not use are gaps, never events).
+    /// Events after `delivered_up_to` still to deliver, counted up to 1,000.
     pub lag_events: u64,
     /// How long the oldest undelivered event has waited, in seconds (0: none waits).
     pub lag_seconds: u64,
@@ -249,14 +248,14 @@ pub async fn show(
     )?;
     let webhook = match hook {
         Some(hook) => {
-            let oldest = store
-                .first_event_after(id, delivery.delivered, totals.sequence)
+            let (lag, oldest) = store
+                .undelivered(id, delivery.delivered, totals.sequence)
                 .await?;
             Some(webhook_health(
                 hook.url,
                 &delivery,
                 totals.sequence,
-                oldest,
+                (lag, oldest),
                 now,
             ))
         }
@@ -307,13 +306,13 @@ pub fn request_health(hours: &[HourStats], now_ms: i64) -> RequestHealth {
     }
 }
 
-/// Where deliveries stand against the directory's `latest` event number; `oldest`: the commit
-/// time of the first event after the cursor, if one is there.
+/// Where deliveries stand against the directory's `latest` event number; `lag`: the events
+/// after the cursor (counted up to 1,000) and the commit time of the first, if one is there.
 fn webhook_health(
     url: String,
     delivery: &DeliveryState,
     latest: u64,
-    oldest: Option<String>,
+    (lag, oldest): (u64, Option<String>),
     now_ms: i64,
 ) -> WebhookHealth {
     let lag_seconds = oldest
@@ -324,7 +323,7 @@ fn webhook_health(
         url,
         delivered_up_to: delivery.delivered,
         latest_sequence: latest,
-        lag_events: latest.saturating_sub(delivery.delivered),
+        lag_events: lag,
         lag_seconds,
         oldest_undelivered_at: oldest,
         parked_events: delivery.parked.len(),

@@ -60,7 +60,7 @@ enum Fix {
     },
     /// Moves a counter attribute (`Users`, `Groups`, `Memberships`) by this much.
     Count(&'static str, i64),
-    FinishDelete(ResourceKind, Record),
+    FinishDelete(ResourceKind, Box<Record>),
     FinishCleanUp(String),
     /// Re-resolves these users' roles (each changed one with its `updated` event).
     ResolveRoles(Vec<String>),
@@ -212,7 +212,7 @@ impl Store {
                     }
                     part.counted_memberships += counter_value(item, MEMBERSHIPS).unwrap_or(0);
                 }
-                Some(SortKey::EventSeq) => {
+                Some(SortKey::EventSeq(_)) => {
                     part.counted_memberships += counter_value(item, MEMBERSHIPS).unwrap_or(0);
                 }
                 Some(SortKey::CleanUp { group }) => {
@@ -317,7 +317,7 @@ fn check_resources(
                 findings.found(
                     "user_being_deleted",
                     format!("user {id} is marked deleting; the delete is finished"),
-                    Some(Fix::FinishDelete(*kind, r.clone())),
+                    Some(Fix::FinishDelete(*kind, Box::new(r.clone()))),
                 );
             }
             State::Pending { since_ms, .. } => {
@@ -325,7 +325,7 @@ fn check_resources(
                     findings.found(
                         "pending_create",
                         format!("group {id}: a create that never finished; it is removed"),
-                        Some(Fix::FinishDelete(*kind, r.clone())),
+                        Some(Fix::FinishDelete(*kind, Box::new(r.clone()))),
                     );
                 }
             }

@@ -71,6 +71,19 @@ pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreErr
     }
 }
 
+/// Gives up with `Unavailable` when the deadline has passed (a retry that goes again at once).
+pub fn check(what: &'static str) -> Result<(), StoreError> {
+    if passed() {
+        return Err(StoreError::OutOfTime { what, attempts: 0 });
+    }
+    Ok(())
+}
+
+/// A random number below `n` (spreading writers over items; not for secrets).
+pub(crate) fn random_below(n: usize) -> usize {
+    ((random_fraction() * n as f64) as usize).min(n.saturating_sub(1))
+}
+
 fn random_fraction() -> f64 {
     let mut b = [0u8; 8];
     if getrandom::getrandom(&mut b).is_err() {

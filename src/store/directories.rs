@@ -130,15 +130,21 @@ impl Store {
         if let Some(p) = d.provider {
             item.insert(PROVIDER.into(), s(p.name()));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+        // With its event sequence shards opened (`outbox.rs`): a writer takes any of them at once.
+        let mut tx = Tx::new(self);
+        tx.put(
+            item,
+            Some(Expr::new("attribute_not_exists(pk)")),
+            Role::Resource,
+        )?;
+        super::outbox::open_shards(&mut tx, &d.id)?;
+        match tx.commit(self).await {
+            Err(StoreError::VersionMismatch) => Err(StoreError::Conflict(format!(
+                "a directory with id {}",
+                d.id
+            ))),
+            other => other,
+        }
     }
 
     pub async fn get_directory(&self, id: &str) -> Result<Option<Directory>, StoreError> {

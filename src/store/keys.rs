@@ -21,7 +21,7 @@
 //! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
 //! | page anchor (TTL)        | `DIR#{dir}`       | `ANCHOR#{queryHash}#{position}`      |
 //! | event (outbox)           | `DIR#{dir}`       | `EVENT#{sequence:020}`               |
-//! | event sequence counter   | `DIR#{dir}`       | `EVX#SEQ`                            |
+//! | event sequence shards    | `DIR#{dir}`       | `EVX#SEQ`, `EVX#SEQ#{01…07}`         |
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
 //! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |
@@ -96,7 +96,7 @@ pub fn cleanup_sk(group_id: &str) -> String {
 }
 pub const CLEANUP_PREFIX: &str = "CLEANUP#GROUP#";
 
-/// A directory's settings (role assignments, custom attribute map): one item, its version mirrored on `EVX#SEQ`.
+/// A directory's settings (role assignments, custom attribute map): one item, its version mirrored on each `EVX#SEQ` shard.
 pub const SETTINGS_SK: &str = "SETTINGS";
 /// A directory whose users' roles are being re-resolved after its role map changed.
 pub const ROLE_SYNC_SK: &str = "ROLESYNC";
@@ -227,9 +227,13 @@ pub fn event_sk(seq: u64) -> String {
     format!("{EVENT_PREFIX}{seq:020}")
 }
 pub const EVENT_PREFIX: &str = "EVENT#";
-/// The directory's event sequence counter (the last number taken).
-pub fn event_seq_sk() -> &'static str {
-    "EVX#SEQ"
+/// One of the directory's event sequence shards (`outbox.rs`): shard 0 is the item older
+/// versions kept as the directory's one counter.
+pub fn event_seq_sk(shard: usize) -> String {
+    match shard {
+        0 => "EVX#SEQ".into(),
+        j => format!("EVX#SEQ#{j:02}"),
+    }
 }
 /// A block of event numbers a multi-transaction write reserved, by its first number.
 pub fn event_block_sk(first: u64) -> String {
@@ -340,8 +344,8 @@ pub enum SortKey {
     Anchor { query: String, position: usize },
     /// `EVENT#{sequence}`.
     Event(u64),
-    /// `EVX#SEQ`.
-    EventSeq,
+    /// `EVX#SEQ` (shard 0) or `EVX#SEQ#{shard}`.
+    EventSeq(usize),
     /// `EVX#BLOCK#{first}`.
     EventBlock(u64),
     /// `WEBHOOK`.
@@ -395,7 +399,8 @@ impl SortKey {
                 position: position.parse().ok()?,
             },
             ["EVENT", seq] => SortKey::Event(seq.parse().ok()?),
-            ["EVX", "SEQ"] => SortKey::EventSeq,
+            ["EVX", "SEQ"] => SortKey::EventSeq(0),
+            ["EVX", "SEQ", shard] if shard.len() == 2 => SortKey::EventSeq(shard.parse().ok()?),
             ["EVX", "BLOCK", first] => SortKey::EventBlock(first.parse().ok()?),
             ["WEBHOOK"] => SortKey::WebhookState,
             ["PORTAL", at, _] => SortKey::PortalActivity(at.parse().ok()?),
@@ -424,7 +429,7 @@ impl SortKey {
     pub fn is_outbox(&self) -> bool {
         matches!(
             self,
-            SortKey::Event(_) | SortKey::EventSeq | SortKey::EventBlock(_)
+            SortKey::Event(_) | SortKey::EventSeq(_) | SortKey::EventBlock(_)
         )
     }
 }
@@ -566,7 +571,8 @@ mod tests {
             ),
             (event_sk(7), SortKey::Event(7)),
             (event_sk(u64::MAX), SortKey::Event(u64::MAX)),
-            (event_seq_sk().into(), SortKey::EventSeq),
+            (event_seq_sk(0), SortKey::EventSeq(0)),
+            (event_seq_sk(7), SortKey::EventSeq(7)),
             (event_block_sk(42), SortKey::EventBlock(42)),
             (webhook_state_sk().into(), SortKey::WebhookState),
             (

@@ -181,6 +181,7 @@ impl Store {
                     ),
                     Role::Member(user.clone()),
                 )?;
+                tx.anchor_last();
             }
             EdgeOp::Remove(..) => {}
         }

@@ -238,6 +238,9 @@ pub struct Record {
     pub(crate) edge_seq: u64,
     /// A user's roles as resolved from its groups (`crate::roles`); moved only with `edge_seq`.
     pub resolved: crate::roles::Resolved,
+    /// The highest event number of the last write of this item (`outbox.rs`, anchors): a write
+    /// ordered after it numbers above it.
+    pub(crate) order: u64,
 }
 
 impl Record {
@@ -249,6 +252,7 @@ impl Record {
             state: State::Live,
             edge_seq: 0,
             resolved: crate::roles::Resolved::default(),
+            order: 0,
         }
     }
 }

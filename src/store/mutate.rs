@@ -104,6 +104,7 @@ impl Store {
             Some(Expr::new("attribute_not_exists(pk)")),
             Role::Resource,
         )?;
+        tx.anchor_last();
         let none = IndexValues::default();
         self.index_changes(&mut tx, dir, kind, &record.id, &none, &idx)?;
         let unmapped = AttributeMap::default();
@@ -230,6 +231,7 @@ impl Store {
             ),
             Role::Resource,
         )?;
+        tx.anchor_last();
         let (before, after) = (
             index_values(kind, &pending.body),
             index_values(kind, &live.body),
@@ -321,6 +323,8 @@ impl Store {
                     Some(version_is(old.meta.version).and_edge_seq(old.edge_seq)),
                     Role::Resource,
                 )?;
+                tx.anchor_last();
+                tx.after(old.order);
                 if old.body != new.body {
                     tx.emit(dir, updated(dir, kind, old, new, attributes));
                 }
@@ -345,6 +349,10 @@ impl Store {
                     ),
                     Role::Resource,
                 )?;
+                tx.anchor_last();
+                if let GroupWrite::Touch { group } = write {
+                    tx.after(group.order);
+                }
             }
         }
         let group = match write {
@@ -426,6 +434,8 @@ impl Store {
             Some(cond),
             Role::Resource,
         )?;
+        tx.anchor_last();
+        tx.after(old.order);
         let before = index_values(kind, &old.body);
         self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
         tx.emit(

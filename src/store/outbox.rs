@@ -35,7 +35,7 @@
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use serde::Serialize;
 
-use super::tx::{Expr, Numbering, Role, Tx};
+use super::tx::{Expr, Numbering, Numbers, Role, Tx};
 use super::{get_n, get_s, key, keys, n, s, Item, ItemKey, Store, StoreError};
 use crate::clock;
 use crate::events::size::{ENVELOPE_BYTES, MAX_DATA_BYTES};
@@ -60,6 +60,8 @@ const TTL: &str = "ttl";
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+/// Most undelivered events `undelivered` counts (one Query page of their numbers).
+pub const LAG_COUNTED: usize = 1_000;
 /// Most event bytes one page returns (at least one event): a Lambda response holds 6 MB, and the
 /// page is JSON inside API Gateway's JSON `body` string, where escaping can double it.
 const MAX_PAGE_BYTES: usize = 2_000_000;
@@ -75,6 +77,43 @@ fn event_item(store: &Store, dir: &str, seq: u64, e: &NewEvent) -> Item {
     item
 }
 
+/// How many sequence shards a directory has: writers spread over them, so at most this many
+/// numbering transactions of one directory are ever in flight on distinct items.
+pub const SHARDS: usize = 8;
+
+/// One sequence shard as read: its last number (`None` when the item or its number is absent),
+/// its copy of the settings version, its share of the membership count.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shard {
+    pub index: usize,
+    pub seq: Option<u64>,
+    pub settings: u64,
+    pub memberships: i64,
+}
+
+impl Shard {
+    fn of(index: usize, item: Option<&Item>) -> Shard {
+        Shard {
+            index,
+            seq: item.and_then(|i| get_n(i, SEQ)),
+            settings: item
+                .and_then(|i| get_n(i, super::settings::SETTINGS_VERSION))
+                .unwrap_or(0),
+            memberships: item
+                .and_then(|i| super::paging::counter_value(i, super::paging::MEMBERSHIPS))
+                .unwrap_or(0),
+        }
+    }
+
+    /// The smallest number above `after` that this shard hands out (numbers ≡ shard mod
+    /// `SHARDS`, so no two shards hand out the same one).
+    fn next_after(&self, after: u64) -> u64 {
+        let k = SHARDS as u64;
+        let next = after + 1;
+        next + (self.index as u64 + k - next % k) % k
+    }
+}
+
 /// What a transaction writes to the outbox besides its other items.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Outbox {
@@ -84,99 +123,178 @@ pub(crate) struct Outbox {
     /// events form a block.
     pub(crate) reserve: Option<u64>,
     /// How the transaction moves the directory's membership count (`paging.rs`): carried by the
-    /// sequence item, which every membership change already writes, so counting costs no item.
+    /// shard it numbers on, which it writes anyway, so counting costs no item.
     pub(crate) memberships: i64,
     /// The directory settings version this transaction's outcome was computed from
-    /// (`settings.rs`): the sequence update is conditional on it too.
+    /// (`settings.rs`): the shard update is conditional on it too.
     pub(crate) settings: Option<u64>,
+    /// Numbers at or below this are taken by what this transaction orders after (anchors read).
+    pub(crate) floor: u64,
+    /// The shards read with the transaction's other reads (`Store::read_for_write`).
+    pub(crate) prefetched: Option<Vec<Shard>>,
+    /// Every shard as this attempt read them.
+    shards: Vec<Shard>,
+    /// The shard this attempt numbers on (every one for a block).
+    on: usize,
+    /// The next attempt stays on `on` with these shards (its number moved: the refusal said
+    /// where to), else it reads them all again and takes another.
+    stay: Option<Vec<Shard>>,
 }
 
 impl Numbering for Outbox {
-    /// The sequence item, the events, and the block if one is opened.
+    /// The shard items, the events, and the block if one is opened.
     fn items(&self) -> usize {
-        1 + self.events.len() + usize::from(self.reserve.is_some())
+        let shards = if self.reserve.is_some() { SHARDS } else { 1 };
+        shards + self.events.len() + usize::from(self.reserve.is_some())
     }
 
-    fn events(&self) -> u64 {
-        self.events.len() as u64
-    }
-
-    fn read<'a>(
-        &'a self,
+    fn prepare<'a>(
+        &'a mut self,
         store: &'a Store,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, StoreError>> + Send + 'a>>
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
     {
         Box::pin(async move {
-            let (seq, _, cv) = store.sequence_state(&self.dir).await?;
+            if let Some(known) = self.stay.take() {
+                self.shards = known;
+            } else {
+                self.shards = match self.prefetched.take() {
+                    Some(read) => read,
+                    None => store.shards(&self.dir).await?,
+                };
+                self.on = super::deadline::random_below(SHARDS);
+                if self.shards[self.on].seq.is_none() {
+                    // A shard not opened yet (a directory older than the shards): shard 0, the
+                    // directory's first counter, holds every number handed out so far.
+                    self.on = 0;
+                }
+            }
+            let pinned: &[Shard] = if self.reserve.is_some() {
+                &self.shards
+            } else {
+                std::slice::from_ref(&self.shards[self.on])
+            };
             match self.settings {
-                Some(v) if v != cv => {
+                Some(v) if pinned.iter().any(|s| s.settings != v) => {
                     store.forget_settings(&self.dir);
                     Err(StoreError::SettingsMoved)
                 }
-                _ => Ok(seq),
+                _ => Ok(()),
             }
         })
+    }
+
+    fn refused(&mut self, now: &Item) {
+        if self.reserve.is_none() {
+            let mut shards = self.shards.clone();
+            shards[self.on] = Shard::of(self.on, Some(now));
+            self.stay = Some(shards);
+        }
+    }
+
+    fn raise(&mut self, past: u64) {
+        self.floor = self.floor.max(past);
     }
 
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
 
-    /// The items that number this transaction's events after `current` (the sequence read).
-    fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError> {
+    /// The items that number this transaction's events after the shards read.
+    fn stamp(&self, store: &Store, tx: &mut Tx) -> Result<Numbers, StoreError> {
         let pk = keys::directory_pk(&self.dir);
-        let reserved = self.reserve.unwrap_or(0);
-        let next = current + self.events.len() as u64 + reserved;
-        let cond = if current == 0 {
-            Expr::new("attribute_not_exists(#s)")
-        } else {
-            Expr::new("#s = :cur").value(":cur", n(current))
-        };
-        let cond = match self.settings {
-            None => cond,
-            Some(0) => {
-                let t = format!("{} AND attribute_not_exists(#cv)", cond.text());
-                cond.with_text(t)
-                    .name("#cv", super::settings::SETTINGS_VERSION)
+        let above = self
+            .shards
+            .iter()
+            .filter_map(|s| s.seq)
+            .max()
+            .unwrap_or(0)
+            .max(self.floor);
+        let count = self.events.len() as u64;
+        let (numbers, last) = match self.reserve {
+            // A block: consecutive numbers above every shard, every shard moved past them.
+            Some(reserved) => {
+                let first = above + 1;
+                let numbers: Vec<u64> = (first..first + count).collect();
+                (numbers, first + count + reserved - 1)
             }
-            Some(v) => {
-                let t = format!("{} AND #cv = :cv", cond.text());
-                cond.with_text(t)
-                    .name("#cv", super::settings::SETTINGS_VERSION)
-                    .value(":cv", n(v))
+            None => {
+                let shard = &self.shards[self.on];
+                let k = SHARDS as u64;
+                let first = shard.next_after(above);
+                let numbers: Vec<u64> = (0..count).map(|i| first + i * k).collect();
+                let last = numbers
+                    .last()
+                    .copied()
+                    .unwrap_or(first.saturating_sub(k).max(above));
+                (numbers, last)
             }
         };
-        let update = if self.memberships == 0 {
-            Expr::new("SET #s = :next")
-        } else {
-            Expr::new("SET #s = :next ADD #m :dm")
-                .name("#m", super::paging::MEMBERSHIPS)
-                .value(":dm", n(self.memberships))
+        let written: &[Shard] = match self.reserve {
+            Some(_) => &self.shards,
+            None => std::slice::from_ref(&self.shards[self.on]),
         };
-        tx.update(
-            key(pk.clone(), keys::event_seq_sk().into()),
-            update.name("#s", SEQ).value(":next", n(next)),
-            Some(cond.name("#s", SEQ)),
-            Role::Sequence,
-        )?;
-        for (i, e) in self.events.iter().enumerate() {
+        for (i, shard) in written.iter().enumerate() {
+            let cond = match shard.seq {
+                None => Expr::new("attribute_not_exists(#s)"),
+                Some(cur) => Expr::new("#s = :cur").value(":cur", n(cur)),
+            };
+            let cond = match self.settings {
+                None => cond,
+                Some(0) => {
+                    let t = format!(
+                        "{} AND (attribute_not_exists(#cv) OR #cv = :cv)",
+                        cond.text()
+                    );
+                    cond.with_text(t)
+                        .name("#cv", super::settings::SETTINGS_VERSION)
+                        .value(":cv", n(0))
+                }
+                Some(v) => {
+                    let t = format!("{} AND #cv = :cv", cond.text());
+                    cond.with_text(t)
+                        .name("#cv", super::settings::SETTINGS_VERSION)
+                        .value(":cv", n(v))
+                }
+            };
+            let update = if self.memberships == 0 || i > 0 {
+                Expr::new("SET #s = :next")
+            } else {
+                Expr::new("SET #s = :next ADD #m :dm")
+                    .name("#m", super::paging::MEMBERSHIPS)
+                    .value(":dm", n(self.memberships))
+            };
+            tx.update(
+                key(pk.clone(), keys::event_seq_sk(shard.index)),
+                update.name("#s", SEQ).value(":next", n(last)),
+                Some(cond.name("#s", SEQ)),
+                Role::Sequence,
+            )?;
+            tx.return_old_last();
+        }
+        for (e, seq) in self.events.iter().zip(&numbers) {
+            // Never over an event already there (a number is handed out once; this holds it).
             tx.put(
-                event_item(store, &self.dir, current + 1 + i as u64, e),
-                None,
-                Role::Other,
+                event_item(store, &self.dir, *seq, e),
+                Some(Expr::new("attribute_not_exists(pk)")),
+                Role::Sequence,
             )?;
         }
+        let first = numbers.first().copied().unwrap_or(above + 1);
         if self.reserve.is_some() {
             // The block covers this transaction's events too: they belong to the same change.
-            let mut block = key(pk, keys::event_block_sk(current + 1));
-            block.insert(FIRST.into(), n(current + 1));
-            block.insert(LAST.into(), n(next));
+            let mut block = key(pk, keys::event_block_sk(first));
+            block.insert(FIRST.into(), n(first));
+            block.insert(LAST.into(), n(last));
             let since = clock::now_millis() as u64;
             block.insert(SINCE_MS.into(), n(since));
             block.insert(TTL.into(), n(since / 1000 + BLOCK_TTL_SECS));
             tx.put(block, None, Role::Other)?;
         }
-        Ok(())
+        Ok(Numbers {
+            events: numbers,
+            first,
+            last: last.max(first),
+        })
     }
 }
 
@@ -241,44 +359,106 @@ pub struct EventPage {
 }
 
 impl Store {
-    /// The directory's last sequence number (0 before its first event).
+    /// The highest number up to which every event of the directory has committed (0 before
+    /// its first event): an event committed after this call has a higher number. What a
+    /// consumer starting now starts after.
     pub async fn sequence(&self, dir: &str) -> Result<u64, StoreError> {
-        Ok(self.sequence_item(dir).await?.0)
+        self.committed_bound(dir).await
     }
 
-    /// The last sequence number and the share of the membership count the sequence item
-    /// carries (`paging.rs`): one GetItem.
+    /// The last number handed out and the share of the membership count the shards carry
+    /// (`paging.rs`): one BatchGetItem of the shards.
     pub(crate) async fn sequence_item(&self, dir: &str) -> Result<(u64, i64), StoreError> {
-        let (seq, memberships, _) = self.sequence_state(dir).await?;
-        Ok((seq, memberships))
+        let shards = self.shards(dir).await?;
+        let last = shards.iter().filter_map(|s| s.seq).max().unwrap_or(0);
+        Ok((last, shards.iter().map(|s| s.memberships).sum()))
     }
 
-    /// As `sequence_item`, with the directory's settings version (`settings.rs`).
-    pub(crate) async fn sequence_state(&self, dir: &str) -> Result<(u64, i64, u64), StoreError> {
-        let item = self
-            .get_item(keys::directory_pk(dir), keys::event_seq_sk().into())
-            .await?;
-        let seq = item.as_ref().and_then(|i| get_n(i, SEQ)).unwrap_or(0);
-        let memberships = item
-            .as_ref()
-            .and_then(|i| super::paging::counter_value(i, super::paging::MEMBERSHIPS));
-        let settings = item
-            .as_ref()
-            .and_then(|i| get_n(i, super::settings::SETTINGS_VERSION))
-            .unwrap_or(0);
-        Ok((seq, memberships.unwrap_or(0), settings))
+    /// Every sequence shard, in index order (one strongly consistent BatchGetItem).
+    pub(crate) async fn shards(&self, dir: &str) -> Result<Vec<Shard>, StoreError> {
+        let pk = keys::directory_pk(dir);
+        let wanted = (0..SHARDS)
+            .map(|i| key(pk.clone(), keys::event_seq_sk(i)))
+            .collect();
+        let items = self.batch_get(wanted, None).await?;
+        let mut by_index: std::collections::HashMap<usize, Item> = items
+            .into_iter()
+            .filter_map(
+                |i| match get_s(&i, keys::SK).and_then(keys::SortKey::parse) {
+                    Some(keys::SortKey::EventSeq(index)) => Some((index, i)),
+                    _ => None,
+                },
+            )
+            .collect();
+        Ok((0..SHARDS)
+            .map(|i| Shard::of(i, by_index.remove(&i).as_ref()))
+            .collect())
     }
 
-    /// The creation time (RFC 3339) of the first event numbered after `after` and at most
-    /// `last`: one Query of one item (numbers have gaps, so the next one may not exist).
-    pub async fn first_event_after(
+    /// The highest number every shard has passed: no event at or below it can commit after
+    /// this call. Shards behind the highest are moved up to it first (module header), so an
+    /// event is readable as soon as its write has answered, whatever the other shards do.
+    async fn committed_bound(&self, dir: &str) -> Result<u64, StoreError> {
+        let shards = self.shards(dir).await?;
+        let low = shards.iter().map(|s| s.seq.unwrap_or(0)).min().unwrap_or(0);
+        let high = shards.iter().filter_map(|s| s.seq).max().unwrap_or(0);
+        if low == high {
+            return Ok(low);
+        }
+        let pk = keys::directory_pk(dir);
+        let settings = shards_settings(&shards);
+        let mut moves = tokio::task::JoinSet::new();
+        for s in shards.iter().filter(|s| s.seq != Some(high)).cloned() {
+            let (store, pk) = (self.clone(), pk.clone());
+            moves.spawn(super::caller::inherit(async move {
+                let moved = store
+                    .client
+                    .update_item()
+                    .table_name(&store.table)
+                    .set_key(Some(key(pk, keys::event_seq_sk(s.index))))
+                    // A shard opened here takes the settings version the others carry (a save
+                    // writes every shard, so one that has any keeps it).
+                    .update_expression("SET #s = :high, #cv = if_not_exists(#cv, :cv)")
+                    .condition_expression("attribute_not_exists(#s) OR #s < :high")
+                    .expression_attribute_names("#s", SEQ)
+                    .expression_attribute_names("#cv", super::settings::SETTINGS_VERSION)
+                    .expression_attribute_values(":high", n(high))
+                    .expression_attribute_values(":cv", n(settings))
+                    .send()
+                    .await;
+                match moved {
+                    Ok(_) => high,
+                    // At or past `high` already.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        high
+                    }
+                    // A transaction in flight on it (or throttling): it stays where it was read,
+                    // which still bounds it from below.
+                    Err(_) => s.seq.unwrap_or(0),
+                }
+            }));
+        }
+        let mut bound = high;
+        while let Some(done) = moves.join_next().await {
+            bound = bound.min(done.unwrap_or(low));
+        }
+        Ok(bound)
+    }
+
+    /// The events numbered after `after` and at most `last`: how many (counted up to
+    /// `LAG_COUNTED`) and the creation time (RFC 3339) of the first. One Query of their
+    /// `created_at` only (numbers have gaps, so they are counted, not subtracted).
+    pub async fn undelivered(
         &self,
         dir: &str,
         after: u64,
         last: u64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<(u64, Option<String>), StoreError> {
         if last <= after {
-            return Ok(None);
+            return Ok((0, None));
         }
         let out = self
             .client
@@ -289,16 +469,16 @@ impl Store {
             .expression_attribute_values(":a", s(keys::event_sk(after + 1)))
             .expression_attribute_values(":b", s(keys::event_sk(last)))
             .projection_expression("created_at")
-            .limit(1)
+            .limit(LAG_COUNTED as i32)
             .send()
             .await
             .map_err(StoreError::sdk)?;
-        Ok(out
-            .items
-            .unwrap_or_default()
+        let items = out.items.unwrap_or_default();
+        let first = items
             .first()
             .and_then(|i| get_s(i, "created_at"))
-            .map(str::to_string))
+            .map(str::to_string);
+        Ok((items.len() as u64, first))
     }
 
     /// Reserves `count` numbers in a block of their own; returns the first.
@@ -311,8 +491,8 @@ impl Store {
     /// The highest number a reader may read up to now: the sequence, and below the oldest live
     /// block. Stale blocks passed on the way are retired.
     async fn readable_bound(&self, dir: &str) -> Result<u64, StoreError> {
-        // The sequence first: a block committed after this read only holds numbers above it.
-        let sequence = self.sequence(dir).await?;
+        // The shards first: a block committed after this read only holds numbers above them.
+        let sequence = self.committed_bound(dir).await?;
         let mut stale = Vec::new();
         let mut start = None;
         let bound = 'pages: loop {
@@ -499,4 +679,25 @@ fn event_from_item(dir: &str, item: &Item) -> Option<Event> {
 /// The number of the event at sort key `sk` (`EVENT#{seq}`), if `sk` is an event's.
 pub fn event_seq(sk: &str) -> Option<u64> {
     sk.strip_prefix(EVENT_PREFIX)?.parse().ok()
+}
+
+/// Puts a new directory's sequence shards into `tx`, each at 0 unless it has a number already
+/// (an id used before: its events stay until they expire).
+pub(crate) fn open_shards(tx: &mut Tx, dir: &str) -> Result<(), StoreError> {
+    for shard in 0..SHARDS {
+        tx.update(
+            key(keys::directory_pk(dir), keys::event_seq_sk(shard)),
+            Expr::new("SET #s = if_not_exists(#s, :zero)")
+                .name("#s", SEQ)
+                .value(":zero", n(0)),
+            None,
+            Role::Other,
+        )?;
+    }
+    Ok(())
+}
+
+/// The settings version the shards carry (the highest: a save writes all of them at once).
+fn shards_settings(shards: &[Shard]) -> u64 {
+    shards.iter().map(|s| s.settings).max().unwrap_or(0)
 }

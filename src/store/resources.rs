@@ -261,6 +261,10 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     item.insert(CREATED.into(), s(&r.meta.created));
     item.insert(MODIFIED.into(), s(&r.meta.last_modified));
     item.insert(EDGE_SEQ.into(), n(r.edge_seq));
+    if r.order > 0 {
+        // Kept by a put that is not numbered (a numbered one writes its own: `tx.rs`).
+        item.insert(super::tx::ORDER.into(), n(r.order));
+    }
     item.extend(resolved_attributes(&r.resolved));
     match &r.state {
         State::Live => {}
@@ -313,6 +317,7 @@ pub(crate) fn record_from_item(
         state,
         edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
         resolved: resolved_of(item),
+        order: get_n(item, super::tx::ORDER).unwrap_or(0),
     })
 }
 

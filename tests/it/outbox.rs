@@ -72,8 +72,9 @@ async fn the_first_request_activates_and_every_change_has_one_event_in_order() {
             "dsync.user.deleted",
         ]
     );
-    let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
-    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    // Numbers increase in the order the changes happened; they are not dense (each of the
+    // directory's sequence shards hands out its own residue, `store::outbox`).
+    assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence));
     assert!(events
         .iter()
         .all(|e| e.directory_id == s.directory && e.id.starts_with("event_")));
@@ -99,7 +100,7 @@ async fn the_first_request_activates_and_every_change_has_one_event_in_order() {
 }
 
 #[tokio::test]
-async fn parallel_requests_get_one_gapless_order() {
+async fn parallel_requests_get_one_total_order() {
     let s = std::sync::Arc::new(Scim::start().await);
     let g = s.group("All", &[]).await;
     let mut tasks = tokio::task::JoinSet::new();
@@ -123,10 +124,9 @@ async fn parallel_requests_get_one_gapless_order() {
         users.insert(u.unwrap());
     }
     let events = all_events(&s).await;
-    // activated + group + 30 × (created, user_added), numbered 1..=62 without a gap.
+    // activated + group + 30 × (created, user_added), each numbered once, in one order.
     assert_eq!(events.len(), 62);
-    let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
-    assert_eq!(seqs, (1..=62).collect::<Vec<_>>());
+    assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence));
     let added: BTreeSet<String> = events
         .iter()
         .filter(|e| e.event == "dsync.group.user_added")
@@ -305,10 +305,16 @@ async fn the_events_api_pages_filters_and_replays_from_any_point() {
             break;
         }
     }
-    assert_eq!(seen, (1..=26).collect::<Vec<_>>());
-    // From any point: the same events as the full read.
     let all = store.events(&s.directory, 0, 100, &[]).await.unwrap().data;
-    let tail = store.events(&s.directory, 20, 100, &[]).await.unwrap().data;
+    let numbers: Vec<u64> = all.iter().map(|e| e.sequence).collect();
+    assert_eq!(all.len(), 26);
+    assert_eq!(seen, numbers);
+    // From any point: the same events as the full read.
+    let tail = store
+        .events(&s.directory, numbers[19], 100, &[])
+        .await
+        .unwrap()
+        .data;
     assert_eq!(tail, all[20..]);
     // By type: the cursor moves past what the filter left out.
     let only = store
@@ -316,7 +322,7 @@ async fn the_events_api_pages_filters_and_replays_from_any_point() {
         .await
         .unwrap();
     assert_eq!(names(&only.data), ["dsync.activated"]);
-    assert_eq!(only.after, 26);
+    assert!(only.after >= numbers[25]);
     assert!(!only.has_more);
 }
 

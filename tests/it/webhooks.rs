@@ -495,6 +495,18 @@ async fn an_event_refused_past_the_park_time_is_parked_and_can_be_resumed() {
     assert_eq!(state["delivery"]["last_error"], "HTTP 413");
     assert_eq!(state["delivery"]["parked"], json!([]));
     let blocked = state["delivery"]["delivered"].as_u64().unwrap();
+    // The two users' created events: numbers increase, not necessarily by one.
+    let next: Vec<u64> = s
+        .app
+        .store()
+        .events(&s.directory, blocked, 2, &[])
+        .await
+        .unwrap()
+        .data
+        .iter()
+        .map(|e| e.sequence)
+        .collect();
+    let (huge, after) = (next[0], next[1]);
 
     // Past the park time the refused event is set aside and the next one is delivered.
     tokio::time::sleep(Duration::from_millis(350)).await;
@@ -502,11 +514,11 @@ async fn an_event_refused_past_the_park_time_is_parked_and_can_be_resumed() {
     let state = webhook_state(&s).await;
     let parked = state["delivery"]["parked"].as_array().unwrap().clone();
     assert_eq!(parked.len(), 1);
-    assert_eq!(parked[0]["sequence"].as_u64(), Some(blocked + 1));
+    assert_eq!(parked[0]["sequence"].as_u64(), Some(huge));
     assert_eq!(parked[0]["error"], "HTTP 413");
-    assert_eq!(state["delivery"]["delivered"].as_u64(), Some(blocked + 2));
+    assert_eq!(state["delivery"]["delivered"].as_u64(), Some(after));
     let accepted: Vec<u64> = rx.got.lock().unwrap().iter().map(sequence_of).collect();
-    assert_eq!(accepted.last(), Some(&(blocked + 2)));
+    assert_eq!(accepted.last(), Some(&after));
 
     // Bad resumes are 400s; a good one sends the parked event and what follows again.
     let sref = &s;
@@ -522,20 +534,20 @@ async fn an_event_refused_past_the_park_time_is_parked_and_can_be_resumed() {
         assert_eq!(resume(bad.clone()).await.status, 400, "{bad}");
     }
     // Well formed, but past the directory's next event: the state refuses it.
-    let r = resume(json!({"resume_from_sequence": blocked + 99})).await;
+    let r = resume(json!({"resume_from_sequence": after + 1_000})).await;
     assert_eq!(r.status, 409, "{}", r.body);
     fixed.store(true, Ordering::SeqCst);
-    let r = resume(json!({"resume_from_sequence": blocked + 1})).await;
+    let r = resume(json!({"resume_from_sequence": huge})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["delivery"]["parked"], json!([]));
-    assert_eq!(r.body["delivery"]["delivered"].as_u64(), Some(blocked));
+    assert_eq!(r.body["delivery"]["delivered"].as_u64(), Some(huge - 1));
     let before = rx.got.lock().unwrap().len();
     assert!(d.deliver(&s.directory).await.unwrap() >= 2);
     let again: Vec<u64> = rx.got.lock().unwrap()[before..]
         .iter()
         .map(sequence_of)
         .collect();
-    assert_eq!(again, [blocked + 1, blocked + 2]);
+    assert_eq!(again, [huge, after]);
 }
 
 /// 410 Gone: the receiver says it is gone for good. The webhook is disabled at once (no retry,
