@@ -39,6 +39,10 @@ impl Service {
         // 50,000-member group reads at most `MAX_INLINE_REFERENCES + 1` of its edges.
         let mut total = 0;
         for (i, r) in records.iter().enumerate() {
+            // No edge was ever added to this user: nothing to read.
+            if r.never_grouped {
+                continue;
+            }
             while tasks.len() >= PARALLEL_READS {
                 let (i, ids) = joined(tasks.join_next().await)?;
                 total += ids.len();

@@ -18,7 +18,7 @@ use crate::scim::error::ScimError;
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{is_id, Meta};
 use crate::scim::schema::ResourceKind;
-use crate::store::{deadline, MemberDelta, Record, State, StoreError};
+use crate::store::{self, deadline, MemberDelta, Record, State, StoreError};
 
 /// A replacement (PUT) or a PATCH of a stored resource.
 pub enum Change<'a> {
@@ -78,9 +78,27 @@ impl Service {
         change: Change<'_>,
         if_match: Option<&str>,
     ) -> Result<Written, ScimError> {
+        store::prefetch::scope(self.update_in_scope(dir, kind, id, change, if_match)).await
+    }
+
+    async fn update_in_scope(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        change: Change<'_>,
+        if_match: Option<&str>,
+    ) -> Result<Written, ScimError> {
         let mut attempt = 0;
+        // The member edges a PATCH names are read with the group (one round trip).
+        let named = named_members(kind, id, &change);
+        let edge_keys: Vec<_> = named
+            .iter()
+            .filter(|u| is_id(u))
+            .map(|u| store::member_edge_key(dir, id, u))
+            .collect();
         loop {
-            let old = self.writable(dir, kind, id).await?;
+            let (old, edges) = self.writable(dir, kind, id, &edge_keys).await?;
             check_if_match(if_match, &old)?;
             let outcome = match change {
                 Change::Replace(o) => o.clone(),
@@ -99,8 +117,14 @@ impl Service {
             if named_only && (!add.is_empty() || !remove.is_empty()) {
                 // PATCH add/remove names members without the current list: keep only real
                 // changes, so each emits one event (the write re-checks each edge).
-                let named: Vec<String> = add.iter().chain(&remove).cloned().collect();
-                let present = self.store.edges_present(dir, id, &named).await?;
+                let asked: Vec<String> = add.iter().chain(&remove).cloned().collect();
+                let present = match &edges {
+                    // Read with the group, when the PATCH named exactly these.
+                    Some(items) if asked.iter().all(|u| named.contains(u)) => {
+                        store::edge_users(items)
+                    }
+                    _ => self.store.edges_present(dir, id, &asked).await?,
+                };
                 add.retain(|u| !present.contains(u));
                 remove.retain(|u| present.contains(u));
             }
@@ -154,9 +178,19 @@ impl Service {
         if !is_id(id) {
             return Err(not_found(kind, id));
         }
+        store::prefetch::scope(self.delete_in_scope(dir, kind, id, if_match)).await
+    }
+
+    async fn delete_in_scope(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
         let mut attempt = 0;
         loop {
-            let old = match self.store.get(dir, kind, id).await? {
+            let old = match self.store.get_for_write(dir, kind, id, &[]).await?.0 {
                 Some(r) if visible(&r) => r,
                 _ if kind == ResourceKind::Group && self.store.clean_up_group(dir, id).await? => {
                     return Ok(())
@@ -180,16 +214,28 @@ impl Service {
         }
     }
 
-    /// The record a PUT or PATCH may change: visible, and not on its way out.
-    async fn writable(&self, dir: &str, kind: ResourceKind, id: &str) -> Result<Record, ScimError> {
-        let r = self.get(dir, kind, id).await?;
+    /// The record a PUT or PATCH may change: visible, and not on its way out; with the edge
+    /// items of `edges` that are there (`None`: not read), and the directory's sequence shards
+    /// kept for the write (`store::prefetch`). One BatchGetItem.
+    async fn writable(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        edges: &[store::Item],
+    ) -> Result<(Record, Option<Vec<store::Item>>), ScimError> {
+        if !is_id(id) {
+            return Err(not_found(kind, id));
+        }
+        let (r, edges) = self.store.get_for_write(dir, kind, id, edges).await?;
+        let r = r.filter(visible).ok_or_else(|| not_found(kind, id))?;
         if r.state == State::Deleting {
             return Err(ScimError::not_found(format!(
                 "{} {id} is being deleted",
                 kind.name()
             )));
         }
-        Ok(r)
+        Ok((r, edges))
     }
 }
 
@@ -226,4 +272,26 @@ fn next_version(old: &Record, body: serde_json::Map<String, serde_json::Value>) 
 fn dedup(ids: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::BTreeSet::new();
     ids.into_iter().filter(|i| seen.insert(i.clone())).collect()
+}
+
+/// The users a group PATCH adds or removes by name, when it names them without needing the
+/// current members (read before the group, so their edges come with it). Parsed against a
+/// stand-in body: only the member operations matter here, and the real PATCH runs on the group.
+fn named_members(kind: ResourceKind, id: &str, change: &Change<'_>) -> Vec<String> {
+    let Change::Patch(ops) = change else {
+        return Vec::new();
+    };
+    if kind != ResourceKind::Group {
+        return Vec::new();
+    }
+    // A group's one required attribute, so the body parses whatever the operations touch.
+    let mut body = serde_json::Map::new();
+    body.insert("displayName".into(), serde_json::Value::from("-"));
+    match change::patch(kind, id, &body, ops) {
+        Ok(outcome) if !outcome.members.needs_current() => {
+            let (add, remove) = outcome.members.delta(&[]);
+            dedup(add.into_iter().chain(remove).collect())
+        }
+        _ => Vec::new(),
+    }
 }

@@ -23,6 +23,21 @@ use crate::custom_attributes::AttributeMap;
 use crate::events::{GroupSummary, Membership, NewEvent};
 use crate::scim::schema::ResourceKind;
 
+/// The key of the `MEMBER#` side of a (group, user) edge (read with the group by a PATCH).
+pub fn member_edge_key(dir: &str, group: &str, user: &str) -> Item {
+    key(keys::directory_pk(dir), keys::member_sk(group, user))
+}
+
+/// The users whose `MEMBER#` edge items these are.
+pub fn edge_users(items: &[Item]) -> BTreeSet<String> {
+    items
+        .iter()
+        .filter_map(|i| get_s(i, keys::SK))
+        .filter(|sk| sk.starts_with("MEMBER#"))
+        .map(keys::last_component)
+        .collect()
+}
+
 /// Membership edges to add to and remove from a group.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MemberDelta {

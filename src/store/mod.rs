@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod paging;
 pub mod portal_links;
 pub mod portal_sessions;
+pub mod prefetch;
 pub mod request_log;
 pub mod request_stats;
 pub mod resources;
@@ -40,7 +41,7 @@ use serde_json::{Map, Value};
 
 use crate::scim::resource::Meta;
 
-pub use members::MemberDelta;
+pub use members::{edge_users, member_edge_key, MemberDelta};
 pub use tx::Tx;
 
 /// Environment variables every binary reads (docs/operations.md, "Configuration").
@@ -241,6 +242,9 @@ pub struct Record {
     /// The highest event number of the last write of this item (`outbox.rs`, anchors): a write
     /// ordered after it numbers above it.
     pub(crate) order: u64,
+    /// A user whose item says no edge was ever added to it (its edge sequence is there and 0):
+    /// it is in no group, without a Query of its edges.
+    pub never_grouped: bool,
 }
 
 impl Record {
@@ -253,6 +257,7 @@ impl Record {
             edge_seq: 0,
             resolved: crate::roles::Resolved::default(),
             order: 0,
+            never_grouped: false,
         }
     }
 }

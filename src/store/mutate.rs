@@ -456,9 +456,13 @@ impl Store {
         let room = MAX_TX_ITEMS - 5 - index_items(kind, old);
         let settings = self.settings(dir).await?;
         if old.state == State::Live {
-            let groups = self
-                .edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
-                .await?;
+            // A user no edge was ever added to has none (its delete is conditional on that).
+            let groups = if old.never_grouped {
+                Vec::new()
+            } else {
+                self.edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
+                    .await?
+            };
             if groups.len() <= room / 2 {
                 let mut tx = Tx::new(self);
                 let cond = version_is(old.meta.version).and_edge_seq(old.edge_seq);

@@ -92,7 +92,7 @@ pub(crate) struct Shard {
 }
 
 impl Shard {
-    fn of(index: usize, item: Option<&Item>) -> Shard {
+    pub(crate) fn of(index: usize, item: Option<&Item>) -> Shard {
         Shard {
             index,
             seq: item.and_then(|i| get_n(i, SEQ)),
@@ -130,8 +130,6 @@ pub(crate) struct Outbox {
     pub(crate) settings: Option<u64>,
     /// Numbers at or below this are taken by what this transaction orders after (anchors read).
     pub(crate) floor: u64,
-    /// The shards read with the transaction's other reads (`Store::read_for_write`).
-    pub(crate) prefetched: Option<Vec<Shard>>,
     /// Every shard as this attempt read them.
     shards: Vec<Shard>,
     /// The shard this attempt numbers on (every one for a block).
@@ -157,7 +155,8 @@ impl Numbering for Outbox {
             if let Some(known) = self.stay.take() {
                 self.shards = known;
             } else {
-                self.shards = match self.prefetched.take() {
+                // Read with the resource (`prefetch.rs`), or now.
+                self.shards = match super::prefetch::take(&self.dir) {
                     Some(read) => read,
                     None => store.shards(&self.dir).await?,
                 };

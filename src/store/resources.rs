@@ -318,6 +318,8 @@ pub(crate) fn record_from_item(
         edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
         resolved: resolved_of(item),
         order: get_n(item, super::tx::ORDER).unwrap_or(0),
+        // Items older than the edge sequence have none: their groups are unknown.
+        never_grouped: kind == ResourceKind::User && get_n(item, EDGE_SEQ) == Some(0),
     })
 }
 

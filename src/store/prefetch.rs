@@ -1,0 +1,99 @@
+//! The sequence shards a write read together with its resource, handed to the transaction that
+//! numbers its events, so a write is one read round trip and one transaction (issue 21).
+//!
+//! `Store::get_for_write` reads the resource (and any edge items the write will ask about) and
+//! every shard of the directory in one strongly consistent BatchGetItem, and keeps the shards
+//! in this task-local slot; the first numbered transaction of the same directory in the same
+//! scope takes them instead of reading them again (`outbox.rs`). Taking a stale copy is safe:
+//! the shard update is conditional on the value read, so a shard that moved refuses the
+//! transaction and hands back where it is now. Outside a [`scope`] nothing is kept.
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use super::outbox::{Shard, SHARDS};
+use super::{keys, Item, Store, StoreError};
+use crate::scim::schema::ResourceKind;
+use crate::store::resources::record_from_item;
+use crate::store::{get_s, key, Record};
+
+tokio::task_local! {
+    static SLOT: Mutex<Option<(String, Vec<Shard>)>>;
+}
+
+/// Runs `f` with a slot for the shards its reads prefetch.
+pub async fn scope<F: Future>(f: F) -> F::Output {
+    SLOT.scope(Mutex::new(None), Box::pin(f)).await
+}
+
+fn keep(dir: &str, shards: Vec<Shard>) {
+    let _ = SLOT.try_with(|slot| {
+        if let Ok(mut s) = slot.lock() {
+            *s = Some((dir.to_string(), shards));
+        }
+    });
+}
+
+/// The shards of `dir` a read of this scope kept, once.
+pub(crate) fn take(dir: &str) -> Option<Vec<Shard>> {
+    SLOT.try_with(|slot| {
+        let mut s = slot.lock().ok()?;
+        match s.take() {
+            Some((d, shards)) if d == dir => Some(shards),
+            other => {
+                *s = other;
+                None
+            }
+        }
+    })
+    .ok()
+    .flatten()
+}
+
+impl Store {
+    /// The resource a write starts from, the `extra` items it asks about (those present), and
+    /// the directory's sequence shards (kept for the write's transaction): one strongly
+    /// consistent BatchGetItem. `extra` beyond what one call takes is left unread (`None`).
+    pub async fn get_for_write(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        extra: &[Item],
+    ) -> Result<(Option<Record>, Option<Vec<Item>>), StoreError> {
+        let pk = keys::directory_pk(dir);
+        let resource_sk = keys::resource_sk(kind, id);
+        let mut wanted = vec![key(pk.clone(), resource_sk.clone())];
+        wanted.extend((0..SHARDS).map(|i| key(pk.clone(), keys::event_seq_sk(i))));
+        // BatchGetItem takes 100 keys.
+        let with_extra = wanted.len() + extra.len() <= 100;
+        if with_extra {
+            wanted.extend(extra.iter().cloned());
+        }
+        let items = self.batch_get(wanted, None).await?;
+        let mut record = None;
+        let mut shards: Vec<Option<Item>> = vec![None; SHARDS];
+        let mut found = Vec::new();
+        for item in items {
+            match get_s(&item, keys::SK) {
+                Some(sk) if sk == resource_sk => {
+                    record = Some(record_from_item(&self.table, kind, &item)?);
+                }
+                Some(sk) => match keys::SortKey::parse(sk) {
+                    Some(keys::SortKey::EventSeq(i)) if i < SHARDS => shards[i] = Some(item),
+                    _ => found.push(item),
+                },
+                None => {}
+            }
+        }
+        keep(
+            dir,
+            shards
+                .iter()
+                .enumerate()
+                .map(|(i, item)| Shard::of(i, item.as_ref()))
+                .collect(),
+        );
+        Ok((record, with_extra.then_some(found)))
+    }
+}
