@@ -192,9 +192,11 @@ impl Store {
                     let r = record_from_item(&self.table, kind, item)?;
                     part.resources.insert((kind, r.id.clone()), r);
                 }
+                // A freed guard (no owner) waits for its TTL (`mutate.rs`): no name.
                 Some(SortKey::NameGuard(..)) => {
-                    let owner = get_s(item, ID).unwrap_or_default().to_string();
-                    part.guards.insert(sk.clone(), owner);
+                    if let Some(owner) = get_s(item, ID) {
+                        part.guards.insert(sk.clone(), owner.to_string());
+                    }
                 }
                 Some(SortKey::IndexEntry { .. }) => {
                     part.index.insert(sk.clone());

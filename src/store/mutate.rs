@@ -46,6 +46,10 @@ use crate::scim::filter::eval::fold_case;
 use crate::scim::resource::{index_values, IndexValues};
 use crate::scim::schema::ResourceKind;
 
+/// How long a freed name guard stays (without an owner) before its TTL removes it: far longer
+/// than any write that may still take the name is in flight.
+const FREED_GUARD_SECS: u64 = 86_400;
+
 /// A pending create older than this was abandoned (longer than any request may run).
 const PENDING_STALE_MS: u64 = 120_000;
 
@@ -600,7 +604,7 @@ impl Store {
     }
 
     /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.
-    /// The old name guard is deleted only if it still names this id.
+    /// The old name guard is freed (its owner removed) only if it still names this id.
     pub(crate) fn index_changes(
         &self,
         tx: &mut Tx,
@@ -619,7 +623,17 @@ impl Store {
                 let owner = Expr::new("attribute_not_exists(pk) OR #id = :id")
                     .name("#id", ID)
                     .value(":id", s(id));
-                tx.delete(old_key, Some(owner), Role::Resource)?;
+                // Freed, not deleted: the guard stays a day without an owner, an anchor
+                // (`outbox.rs`) that orders the name's next taker after this write.
+                let freed = Expr::new("REMOVE #id SET #ttl = :ttl")
+                    .name("#id", ID)
+                    .name("#ttl", "ttl")
+                    .value(
+                        ":ttl",
+                        n(clock::now_millis() as u64 / 1000 + FREED_GUARD_SECS),
+                    );
+                tx.update(old_key, freed, Some(owner), Role::Resource)?;
+                tx.anchor_last();
             }
             if let Some(name) = after.unique_name() {
                 let mut item = key(pk.clone(), keys::unique_name_sk(kind, name));
@@ -630,9 +644,13 @@ impl Store {
                 };
                 tx.put(
                     item,
-                    Some(Expr::new("attribute_not_exists(pk)")),
+                    Some(
+                        Expr::new("attribute_not_exists(pk) OR attribute_not_exists(#id)")
+                            .name("#id", ID),
+                    ),
                     Role::Guard(format!("{attr} \"{name}\"")),
                 )?;
+                tx.anchor_last();
             }
         }
         let (old, new) = (index_entries(kind, before), index_entries(kind, after));

@@ -2,28 +2,54 @@
 //! DynamoDB transaction, in the directory's own partition, each under a per-directory sequence
 //! number that only grows.
 //!
-//! - `EVX#SEQ` holds the directory's last sequence number. A transaction that emits `k` events
-//!   reads it (`n`), sets it to `n + k` on condition it is still `n`, and puts the events at
-//!   `EVENT#{n+1 … n+k}` (zero-padded, so they list in order). Two writers racing for the same
-//!   numbers: one commits, the other's condition fails and it re-reads and retries. So events are
-//!   totally ordered, and nothing commits without its events or events without their change.
+//! - **Numbers come from `SHARDS` sequence shards** (`EVX#SEQ`, which older versions kept as the
+//!   one counter, and `EVX#SEQ#01…07`): shard `j` hands out only numbers `≡ j (mod SHARDS)`, so
+//!   no two shards hand out the same one, and each holds the last number it handed out. A
+//!   transaction that emits `k` events reads **every** shard (one BatchGetItem, usually made with
+//!   the resource's read: `prefetch.rs`), takes the next `k` numbers of one shard (random) above
+//!   the **highest** of them and above what its anchors carry, sets that shard to its last number
+//!   on condition the shard still holds what was read, and puts the events at `EVENT#{n}`
+//!   (zero-padded, so they list in order). Writers of one directory contend only when they pick
+//!   the same shard — before, every one rewrote one item, and parallel writers cancelled each
+//!   other (issue 21). A refused shard update hands back the shard as it is
+//!   (`ReturnValuesOnConditionCheckFailure`), and the next attempt numbers above it at once.
+//! - **Why the order is the order things happened.** Numbers above the highest shard read: a write
+//!   that starts after another committed numbers after it (the shards read hold its number).
+//!   Writes that overlap in time may be numbered either way, unless they write the same user or
+//!   group item: those items are **anchors** (`Tx::anchor_last`). A numbered transaction leaves its
+//!   last number on every anchor it writes (`ev`), and writes one only on condition it carries
+//!   less than its first number; a refused one hands back the item, and the next attempt numbers
+//!   above it. So two writes of one user or group — and every membership change, which writes
+//!   its group (and for an add, its user) — are numbered in the order they committed, and
+//!   nothing commits without its events or events without their change. (Not anchors: name
+//!   guards. A userName freed by a delete and taken by an overlapping create may be numbered
+//!   before the delete.)
+//! - **Why a reader never skips a number that commits later.** A reader reads every shard; those
+//!   behind the highest it moves up to it (an UpdateItem on condition the shard is still below;
+//!   one in a transaction's way stays where it was read), and reads up to the lowest shard then.
+//!   Every shard only moves up, and a shard's next number is above where it is: no event at or
+//!   below that bound can commit after the reader looked. A reader that dies between its calls
+//!   leaves shards moved up, which only raises later numbers. A new directory's shards are opened
+//!   with it (`open_shards`); a directory older than the shards numbers on shard 0 until a reader
+//!   has opened the others.
 //! - A change larger than one transaction (a large group create, a large member change) first
-//!   **reserves** a range of numbers and opens a block (`EVX#BLOCK#{first}`: first, last,
-//!   since); its edge transactions each carry their own events at numbers inside the range, in
+//!   **reserves** a range of numbers above every shard, moving every shard past it in the same
+//!   transaction, and opens a block (`EVX#BLOCK#{first}`: first, last, since); its edge
+//!   transactions each carry their own events at numbers inside the range, in
 //!   parallel; its last transaction deletes the block. A reader never reads at or past the first
 //!   number of an open block, so it cannot see part of a change, nor skip a number that is still
 //!   to be written. Only the request that opened a block closes it: a block whose writer died
 //!   holds readers back until it is `BLOCK_STALE_MS` old (2 minutes: longer than any request
 //!   runs), then readers pass it; numbers it never used are gaps — sequence numbers increase,
 //!   they are not dense. The IdP's retry of the change has its own block and its own events.
-//! - Readers (`Store::events`) take the sequence first, the open blocks second, then Query the
+//! - Readers (`Store::events`) take the shards first, the open blocks second, then Query the
 //!   events at or below both bounds with strongly consistent reads: everything at or below the
 //!   bound has committed, so an `after` cursor never skips an event. The bound is exact whatever
 //!   the number of blocks: blocks list by first number, so the reader pages through them only
 //!   until the first live one (the oldest live block is the lowest bound; every stale one before
 //!   it is passed). A block opened concurrently with a reader is either committed before the
-//!   reader's sequence read (then the block Query, which follows, sees it) or after it (then its
-//!   numbers are above the sequence read). Stale blocks never hold a reader, so a reader deletes
+//!   reader's shard read (then the block Query, which follows, sees it) or after it (then its
+//!   numbers are above the shards read). Stale blocks never hold a reader, so a reader deletes
 //!   those it passed (`RETIRE_PER_READ` at most), and each block carries a TTL
 //!   (`BLOCK_TTL_SECS`) so DynamoDB removes it even if no reader comes; `directory check
 //!   --repair` removes them too.
