@@ -216,6 +216,20 @@ impl Numbering for Outbox {
         }
     }
 
+    fn switch(&mut self) {
+        if self.reserve.is_none() && !self.shards.is_empty() {
+            let mut other = super::deadline::random_below(SHARDS - 1);
+            if other >= self.on {
+                other += 1;
+            }
+            // Only an opened shard (one with a number) takes numbers.
+            if self.shards[other].seq.is_some() {
+                self.on = other;
+            }
+            self.stay = Some(self.shards.clone());
+        }
+    }
+
     fn raise(&mut self, past: u64) {
         self.floor = self.floor.max(past);
     }

@@ -129,6 +129,9 @@ pub(crate) trait Numbering: std::any::Any + Send + Sync {
     /// Another item this transaction orders after already carries number `past`: the next
     /// attempt numbers above it.
     fn raise(&mut self, past: u64);
+    /// Another transaction held the sequence item this attempt numbered on: the next attempt
+    /// numbers on another, from what was read.
+    fn switch(&mut self);
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
@@ -337,6 +340,9 @@ impl Tx {
                 if let Some(now) = &retry.sequence {
                     n.refused(now);
                 }
+                if retry.switch && !retry.wait {
+                    n.switch();
+                }
             }
             if retry.wait {
                 deadline::retry(
@@ -445,6 +451,8 @@ struct Retry {
     raise: Option<u64>,
     /// The sequence item as it is now (its condition failed).
     sequence: Option<Item>,
+    /// Another transaction held the sequence item: number on another one.
+    switch: bool,
 }
 
 /// What a failed TransactWriteItems call means. `Ok` when every reason is transient (a
@@ -493,6 +501,12 @@ fn cancellation_meaning(
                 if let Some(item) = reason.item() {
                     retry.sequence = Some(item.clone());
                 }
+            }
+            // Only the sequence item was in another writer's way: another one is free now, no
+            // need to wait.
+            (Some("TransactionConflict"), Some(Role::Sequence)) => {
+                transient = true;
+                retry.switch = true;
             }
             (
                 Some(
