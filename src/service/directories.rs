@@ -226,10 +226,10 @@ pub async fn list(svc: &Service, base: &PublicUrl) -> Result<Vec<DirectoryView>,
 }
 
 /// One directory with its health and tokens. DynamoDB round trips: 7 reads in parallel (the
-/// directory, its credentials, the counter shards, the event sequence, the hourly request
-/// aggregates, the webhook registration and its delivery state), then — only when a webhook has
-/// events still to deliver — one Query of one item for the oldest of them: 7 or 8 calls, in
-/// one or two steps of latency, whatever the directory's size.
+/// directory, its credentials, the counter shards, the event sequence shards, the hourly
+/// request aggregates, the webhook registration and its delivery state), then — only when a
+/// webhook has events still to deliver — one Query of their creation times (up to 1,000 small
+/// items) to count them and date the oldest: 7 or 8 calls, in one or two steps of latency.
 pub async fn show(
     svc: &Service,
     base: &PublicUrl,

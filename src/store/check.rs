@@ -84,7 +84,7 @@ struct Partition {
     member_of: BTreeSet<(String, String)>,
     /// What the counters say, summed over the counter items.
     counted: BTreeMap<ResourceKind, i64>,
-    /// What the membership count says (the shards and the sequence item, `paging.rs`).
+    /// What the membership count says (the counter and sequence shards, `paging.rs`).
     counted_memberships: i64,
     clean_ups: BTreeSet<String>,
     stale_blocks: Vec<Item>,

@@ -21,7 +21,7 @@
 //! | membership (user→group)  | `DIR#{dir}`       | `MEMBEROF#{userId}#{groupId}`        |
 //! | page anchor (TTL)        | `DIR#{dir}`       | `ANCHOR#{queryHash}#{position}`      |
 //! | event (outbox)           | `DIR#{dir}`       | `EVENT#{sequence:020}`               |
-//! | event sequence shards    | `DIR#{dir}`       | `EVX#SEQ`, `EVX#SEQ#{01…07}`         |
+//! | event sequence shards    | `DIR#{dir}`       | `EVX#SEQ`, `EVX#SEQ#{01…15}`         |
 //! | event number block       | `DIR#{dir}`       | `EVX#BLOCK#{first:020}`              |
 //! | webhook delivery state   | `DIR#{dir}`       | `WEBHOOK`                            |
 //! | Admin Portal activity    | `DIR#{dir}`       | `PORTAL#{millis:013}#{random}`       |

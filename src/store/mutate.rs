@@ -372,7 +372,7 @@ impl Store {
         } else {
             0
         };
-        // (The sequence item counts once even when only the member events use it.)
+        // (The sequence shard counts once even when only the member events use it.)
         if tx.len() + members.items() + role_items < MAX_TX_ITEMS {
             let steps = match &mapped {
                 Some(settings) => {

@@ -3,7 +3,7 @@
 //! number that only grows.
 //!
 //! - **Numbers come from `SHARDS` sequence shards** (`EVX#SEQ`, which older versions kept as the
-//!   one counter, and `EVX#SEQ#01…07`): shard `j` hands out only numbers `≡ j (mod SHARDS)`, so
+//!   one counter, and `EVX#SEQ#01…15`): shard `j` hands out only numbers `≡ j (mod SHARDS)`, so
 //!   no two shards hand out the same one, and each holds the last number it handed out. A
 //!   transaction that emits `k` events reads **every** shard (one BatchGetItem, usually made with
 //!   the resource's read: `prefetch.rs`), takes the next `k` numbers of one shard (random) above
@@ -21,9 +21,9 @@
 //!   less than its first number; a refused one hands back the item, and the next attempt numbers
 //!   above it. So two writes of one user or group — and every membership change, which writes
 //!   its group (and for an add, its user) — are numbered in the order they committed, and
-//!   nothing commits without its events or events without their change. (Not anchors: name
-//!   guards. A userName freed by a delete and taken by an overlapping create may be numbered
-//!   before the delete.)
+//!   nothing commits without its events or events without their change. Name guards are anchors
+//!   too (a delete or rename frees its guard rather than deleting it, `mutate.rs`), so a name
+//!   freed and taken again is numbered in that order.
 //! - **Why a reader never skips a number that commits later.** A reader reads every shard; those
 //!   behind the highest it moves up to it (an UpdateItem on condition the shard is still below;
 //!   one in a transaction's way stays where it was read), and reads up to the lowest shard then.
@@ -86,6 +86,8 @@ const TTL: &str = "ttl";
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+/// Times a reader tries to move a lagging shard that a transaction holds.
+const BUMP_TRIES: u32 = 3;
 /// Most undelivered events `undelivered` counts (one Query page of their numbers).
 pub const LAG_COUNTED: usize = 1_000;
 /// Most event bytes one page returns (at least one event): a Lambda response holds 6 MB, and the
@@ -105,7 +107,7 @@ fn event_item(store: &Store, dir: &str, seq: u64, e: &NewEvent) -> Item {
 
 /// How many sequence shards a directory has: writers spread over them, so at most this many
 /// numbering transactions of one directory are ever in flight on distinct items.
-pub const SHARDS: usize = 8;
+pub const SHARDS: usize = 16;
 
 /// One sequence shard as read: its last number (`None` when the item or its number is absent),
 /// its copy of the settings version, its share of the membership count.
@@ -351,7 +353,7 @@ impl Tx {
     }
 
     /// Moves the directory's membership count by `by` with this transaction's events (the
-    /// transaction must emit at least one: its sequence item carries the count).
+    /// transaction must emit at least one: its sequence shard carries the count).
     pub(crate) fn count_memberships(&mut self, dir: &str, by: i64) {
         if by != 0 {
             self.outbox(dir).memberships += by;
@@ -450,34 +452,45 @@ impl Store {
         for s in shards.iter().filter(|s| s.seq != Some(high)).cloned() {
             let (store, pk) = (self.clone(), pk.clone());
             moves.spawn(super::caller::inherit(async move {
-                let moved = store
-                    .client
-                    .update_item()
-                    .table_name(&store.table)
-                    .set_key(Some(key(pk, keys::event_seq_sk(s.index))))
-                    // A shard opened here takes the settings version the others carry (a save
-                    // writes every shard, so one that has any keeps it).
-                    .update_expression("SET #s = :high, #cv = if_not_exists(#cv, :cv)")
-                    .condition_expression("attribute_not_exists(#s) OR #s < :high")
-                    .expression_attribute_names("#s", SEQ)
-                    .expression_attribute_names("#cv", super::settings::SETTINGS_VERSION)
-                    .expression_attribute_values(":high", n(high))
-                    .expression_attribute_values(":cv", n(settings))
-                    .send()
-                    .await;
-                match moved {
-                    Ok(_) => high,
-                    // At or past `high` already.
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        high
+                // A transaction in flight on the shard refuses the move: a few tries, as that
+                // transaction ends within milliseconds.
+                for attempt in 1..=BUMP_TRIES {
+                    let moved = store
+                        .client
+                        .update_item()
+                        .table_name(&store.table)
+                        .set_key(Some(key(pk.clone(), keys::event_seq_sk(s.index))))
+                        // A shard opened here takes the settings version the others carry (a
+                        // save writes every shard, so one that has any keeps it).
+                        .update_expression("SET #s = :high, #cv = if_not_exists(#cv, :cv)")
+                        .condition_expression("attribute_not_exists(#s) OR #s < :high")
+                        .expression_attribute_names("#s", SEQ)
+                        .expression_attribute_names("#cv", super::settings::SETTINGS_VERSION)
+                        .expression_attribute_values(":high", n(high))
+                        .expression_attribute_values(":cv", n(settings))
+                        .send()
+                        .await;
+                    match moved {
+                        Ok(_) => return high,
+                        Err(e) => match e.as_service_error() {
+                            // At or past `high` already.
+                            Some(e) if e.is_conditional_check_failed_exception() => return high,
+                            Some(e)
+                                if e.is_transaction_conflict_exception()
+                                    && attempt < BUMP_TRIES =>
+                            {
+                                tokio::time::sleep(std::time::Duration::from_millis(
+                                    5 * u64::from(attempt),
+                                ))
+                                .await;
+                            }
+                            // Still in a transaction's way (or throttled, or failing): it stays
+                            // where it was read, which still bounds it from below.
+                            _ => break,
+                        },
                     }
-                    // A transaction in flight on it (or throttling): it stays where it was read,
-                    // which still bounds it from below.
-                    Err(_) => s.seq.unwrap_or(0),
                 }
+                s.seq.unwrap_or(0)
             }));
         }
         let mut bound = high;

@@ -41,7 +41,7 @@ pub struct Counts {
     pub groups: u64,
 }
 
-/// The counter attribute of the membership count (on the shards and the sequence item).
+/// The counter attribute of the membership count (on the counter and sequence shards).
 pub const MEMBERSHIPS: &str = "Memberships";
 
 /// A counter attribute of an item (absent: 0).
@@ -62,8 +62,8 @@ pub struct Totals {
 }
 
 impl Store {
-    /// The counts and the last event number: the counter shards' Query and the sequence item's
-    /// GetItem, in parallel (two round trips, one at a time's latency).
+    /// The counts and the last event number: the counter shards' Query and the sequence shards'
+    /// BatchGetItem, in parallel (two round trips, one at a time's latency).
     pub async fn totals(&self, dir: &str) -> Result<Totals, StoreError> {
         let (shards, (sequence, on_sequence)) = tokio::try_join!(
             Box::pin(self.counter_items(dir)),

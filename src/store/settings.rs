@@ -179,7 +179,7 @@ impl Store {
     }
 
     /// Writes `next` if the settings are still at `next.version - 1`, with the version copied to
-    /// the sequence item and the re-resolution `sync` marked, in one transaction.
+    /// every sequence shard and the re-resolution `sync` marked, in one transaction.
     async fn save_settings(
         &self,
         dir: &str,

@@ -88,8 +88,14 @@ async fn lists_filters_sorts_and_searches_read_at_most_their_budget() {
     // Index paging over an unindexed filter cannot count past the budget: 400, budget read.
     s.meter.take();
     too_many(&s.get(unindexed).await);
-    let read = s.meter.take().items_read();
-    assert!(read <= READ_BUDGET as u64 + 10, "read {read}");
+    let u = s.meter.take();
+    let read = u.items_read();
+    // (The directory's first request also activates it: that event reads the sequence shards.)
+    let activation = scim_lambda::store::outbox::SHARDS as u64;
+    assert!(
+        read <= READ_BUDGET as u64 + 10 + activation,
+        "read {read} {u}"
+    );
 
     // Cursor paging walks it in pages that each stay within the budget, and finds every match.
     let mut found = 0;
