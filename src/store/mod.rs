@@ -243,7 +243,8 @@ pub struct Record {
     /// ordered after it numbers above it.
     pub(crate) order: u64,
     /// A user whose item says no edge was ever added to it (its edge sequence is there and 0):
-    /// it is in no group, without a Query of its edges.
+    /// it is in no group, without a Query of its edges. An item written before the edge
+    /// sequence existed has none, and keeps none until an edge is added (`resource_item`).
     pub never_grouped: bool,
 }
 
@@ -257,7 +258,8 @@ impl Record {
             edge_seq: 0,
             resolved: crate::roles::Resolved::default(),
             order: 0,
-            never_grouped: false,
+            // A new resource: no edge yet (its item says so with an edge sequence of 0).
+            never_grouped: true,
         }
     }
 }

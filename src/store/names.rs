@@ -42,16 +42,30 @@ impl Store {
         if start.as_ref().is_some_and(|s| !s.starts_with(&prefix)) {
             return Err(StoreError::Bug("a name search resumed outside its prefix"));
         }
-        let (items, more) = self.query_prefix(dir, &prefix, start, limit, false).await?;
-        let entries = items
-            .iter()
-            .filter_map(|i| {
+        // Freed guards (no owner, `mutate.rs`) are read and passed: read on until `limit` names
+        // or the end of the prefix.
+        let mut entries = Vec::new();
+        if limit == 0 {
+            return Ok((entries, true));
+        }
+        let mut start = start;
+        loop {
+            let want = limit - entries.len();
+            let (items, more) = self.query_prefix(dir, &prefix, start, want, false).await?;
+            let last = items
+                .last()
+                .and_then(|i| get_s(i, keys::SK))
+                .map(str::to_string);
+            entries.extend(items.iter().filter_map(|i| {
                 Some(NameEntry {
                     folded: keys::name_from_guard_sk(kind, get_s(i, keys::SK)?)?,
                     id: get_s(i, ID)?.to_string(),
                 })
-            })
-            .collect();
-        Ok((entries, more))
+            }));
+            match last {
+                Some(sk) if more && entries.len() < limit => start = Some(sk),
+                _ => return Ok((entries, more)),
+            }
+        }
     }
 }

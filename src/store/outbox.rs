@@ -23,7 +23,10 @@
 //!   its group (and for an add, its user) — are numbered in the order they committed, and
 //!   nothing commits without its events or events without their change. Name guards are anchors
 //!   too (a delete or rename frees its guard rather than deleting it, `mutate.rs`), so a name
-//!   freed and taken again is numbered in that order.
+//!   freed and taken again is numbered in that order. Not covered: a change larger than one
+//!   transaction (a block, below) numbers all its events when it reserves them, and its edge
+//!   transactions commit later unnumbered; a small write of one of its users that commits in
+//!   between is numbered above the whole block (as before the shards).
 //! - **Why a reader never skips a number that commits later.** A reader reads every shard; those
 //!   behind the highest it moves up to it (an UpdateItem on condition the shard is still below;
 //!   one in a transaction's way stays where it was read), and reads up to the lowest shard then.
@@ -86,6 +89,9 @@ const TTL: &str = "ttl";
 /// Environment variable: days events are kept (template parameter `EventRetentionDays`).
 pub const ENV_RETENTION_DAYS: &str = "SCIM_EVENT_RETENTION_DAYS";
 pub const DEFAULT_RETENTION_DAYS: u64 = 30;
+/// Numbers a block leaves unused above the highest shard it read, so that the writes numbering
+/// while it commits stay below it instead of refusing it (unused numbers are gaps).
+const BLOCK_MARGIN: u64 = 4_096;
 /// Times a reader tries to move a lagging shard that a transaction holds.
 const BUMP_TRIES: u32 = 3;
 /// Most undelivered events `undelivered` counts (one Query page of their numbers).
@@ -200,8 +206,9 @@ impl Numbering for Outbox {
             } else {
                 std::slice::from_ref(&self.shards[self.on])
             };
+            // (A shard not opened yet carries no version: it takes the others' when opened.)
             match self.settings {
-                Some(v) if pinned.iter().any(|s| s.settings != v) => {
+                Some(v) if pinned.iter().any(|s| s.seq.is_some() && s.settings != v) => {
                     store.forget_settings(&self.dir);
                     Err(StoreError::SettingsMoved)
                 }
@@ -252,9 +259,10 @@ impl Numbering for Outbox {
             .max(self.floor);
         let count = self.events.len() as u64;
         let (numbers, last) = match self.reserve {
-            // A block: consecutive numbers above every shard, every shard moved past them.
+            // A block: consecutive numbers above every shard (a margin above the highest read,
+            // so writes numbering meanwhile do not refuse it), every shard moved past them.
             Some(reserved) => {
-                let first = above + 1;
+                let first = above + 1 + BLOCK_MARGIN;
                 let numbers: Vec<u64> = (first..first + count).collect();
                 (numbers, first + count + reserved - 1)
             }
@@ -270,40 +278,56 @@ impl Numbering for Outbox {
                 (numbers, last)
             }
         };
+        let first = numbers.first().copied().unwrap_or(above + 1 + BLOCK_MARGIN);
         let written: &[Shard] = match self.reserve {
             Some(_) => &self.shards,
             None => std::slice::from_ref(&self.shards[self.on]),
         };
+        let settings_read = shards_settings(&self.shards);
         for (i, shard) in written.iter().enumerate() {
+            let mut update = Expr::new("SET #s = :next");
             let cond = match shard.seq {
-                None => Expr::new("attribute_not_exists(#s)"),
-                Some(cur) => Expr::new("#s = :cur").value(":cur", n(cur)),
-            };
-            let cond = match self.settings {
-                None => cond,
-                Some(0) => {
-                    let t = format!(
-                        "{} AND (attribute_not_exists(#cv) OR #cv = :cv)",
-                        cond.text()
-                    );
-                    cond.with_text(t)
+                // Opened here (a directory older than the shards): with the settings version
+                // the others carry, as a reader opens one.
+                None => {
+                    update = Expr::new("SET #s = :next, #cv = if_not_exists(#cv, :cvx)")
                         .name("#cv", super::settings::SETTINGS_VERSION)
-                        .value(":cv", n(0))
+                        .value(":cvx", n(settings_read));
+                    Expr::new("attribute_not_exists(#s)")
                 }
-                Some(v) => {
-                    let t = format!("{} AND #cv = :cv", cond.text());
-                    cond.with_text(t)
-                        .name("#cv", super::settings::SETTINGS_VERSION)
-                        .value(":cv", n(v))
+                Some(cur) => {
+                    let at = match self.reserve {
+                        // A block only needs every shard below it.
+                        Some(_) => Expr::new("#s < :first").value(":first", n(first)),
+                        None => Expr::new("#s = :cur").value(":cur", n(cur)),
+                    };
+                    match self.settings {
+                        None => at,
+                        Some(0) => {
+                            let t = format!(
+                                "{} AND (attribute_not_exists(#cv) OR #cv = :cv)",
+                                at.text()
+                            );
+                            at.with_text(t)
+                                .name("#cv", super::settings::SETTINGS_VERSION)
+                                .value(":cv", n(0))
+                        }
+                        Some(v) => {
+                            let t = format!("{} AND #cv = :cv", at.text());
+                            at.with_text(t)
+                                .name("#cv", super::settings::SETTINGS_VERSION)
+                                .value(":cv", n(v))
+                        }
+                    }
                 }
             };
-            let update = if self.memberships == 0 || i > 0 {
-                Expr::new("SET #s = :next")
-            } else {
-                Expr::new("SET #s = :next ADD #m :dm")
+            if self.memberships != 0 && i == 0 {
+                let t = format!("{} ADD #m :dm", update.text());
+                update = update
+                    .with_text(t)
                     .name("#m", super::paging::MEMBERSHIPS)
-                    .value(":dm", n(self.memberships))
-            };
+                    .value(":dm", n(self.memberships));
+            }
             tx.update(
                 key(pk.clone(), keys::event_seq_sk(shard.index)),
                 update.name("#s", SEQ).value(":next", n(last)),
@@ -320,7 +344,6 @@ impl Numbering for Outbox {
                 Role::Sequence,
             )?;
         }
-        let first = numbers.first().copied().unwrap_or(above + 1);
         if self.reserve.is_some() {
             // The block covers this transaction's events too: they belong to the same change.
             let mut block = key(pk, keys::event_block_sk(first));

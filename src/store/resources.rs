@@ -260,7 +260,11 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     item.insert(VERSION.into(), n(r.meta.version));
     item.insert(CREATED.into(), s(&r.meta.created));
     item.insert(MODIFIED.into(), s(&r.meta.last_modified));
-    item.insert(EDGE_SEQ.into(), n(r.edge_seq));
+    // Absent on items older than the edge sequence: a put must not make such a user, whose
+    // edges were never counted, look never grouped.
+    if r.edge_seq > 0 || r.never_grouped {
+        item.insert(EDGE_SEQ.into(), n(r.edge_seq));
+    }
     if r.order > 0 {
         // Kept by a put that is not numbered (a numbered one writes its own: `tx.rs`).
         item.insert(super::tx::ORDER.into(), n(r.order));

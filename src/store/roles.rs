@@ -112,11 +112,13 @@ impl RoleStep {
             ),
             update,
             Some(
+                // The user still there (an update would create a bodiless item), not being
+                // deleted, its edges as read.
                 Expr::new(if self.user.edge_seq == 0 {
                     // Items written before the edge sequence existed have none.
-                    "(attribute_not_exists(#es) OR #es = :was) AND attribute_not_exists(#d)"
+                    "attribute_exists(pk) AND (attribute_not_exists(#es) OR #es = :was) AND attribute_not_exists(#d)"
                 } else {
-                    "#es = :was AND attribute_not_exists(#d)"
+                    "attribute_exists(pk) AND #es = :was AND attribute_not_exists(#d)"
                 })
                 .name("#es", EDGE_SEQ)
                 .name("#d", DELETING)

@@ -18,6 +18,8 @@ use aws_sdk_dynamodb::types::{
 
 use super::{deadline, Item, Store, StoreError};
 
+/// Renumbered attempts in a row that go again without waiting.
+const QUICK_RETRIES: u32 = 20;
 /// DynamoDB's limit on items in one TransactWriteItems call.
 pub const MAX_TX_ITEMS: usize = 100;
 
@@ -303,6 +305,7 @@ impl Tx {
             n.raise(self.floor);
         }
         let mut attempt = 0u32;
+        let mut quick = 0u32;
         loop {
             self.ops.truncate(own);
             self.roles.truncate(own);
@@ -344,7 +347,10 @@ impl Tx {
                     n.switch();
                 }
             }
-            if retry.wait {
+            // Renumbering goes again at once, but not forever (outside a request the deadline
+            // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
+            quick = if retry.wait { 0 } else { quick + 1 };
+            if retry.wait || quick > QUICK_RETRIES {
                 deadline::retry(
                     &mut attempt,
                     "a transaction kept conflicting or being throttled",

@@ -443,11 +443,12 @@ async fn a_thousand_and_one_dead_blocks_never_let_a_reader_pass_a_live_one() {
         .await
         .unwrap();
     assert_eq!(names(&page.data), Vec::<&str>::new());
-    assert_eq!(page.after, cursor);
     // The reads retired the dead blocks they passed; the live block stays, with its TTL.
     let open = blocks(&s).await;
     assert_eq!(open.len(), 1, "only the live block is left");
     let num = |k: &str| -> u64 { open[0][k].as_n().unwrap().parse().unwrap() };
+    // (The cursor may move into the unused numbers a block leaves below itself, never into it.)
+    assert!(page.after >= cursor && page.after < num("first"));
     assert!(num("ttl") >= num("since_ms") / 1000 + outbox::BLOCK_TTL_SECS);
     assert!(s.check().await.problems.is_empty());
 

@@ -639,3 +639,65 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A user written before the edge sequence existed (no `es` on its item) and in a group: a PUT
+/// must not make it look never grouped, so its groups still show and its delete still removes
+/// its memberships.
+#[tokio::test]
+async fn a_user_older_than_the_edge_sequence_keeps_its_groups_through_a_put_and_a_delete() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = Scim::start().await;
+    let u = s.user("legacy@example.com").await;
+    let g = s.group("Legacy", &[&u]).await;
+    let store = s.app.store();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
+        .key("sk", AttributeValue::S(format!("USER#{u}")))
+        .update_expression("REMOVE es")
+        .send()
+        .await
+        .unwrap();
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "legacy@example.com", "title": "Kept"});
+    let r = s.put(&format!("/Users/{u}"), body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["groups"][0]["value"], g.as_str(), "{}", r.body);
+    assert_eq!(s.delete(&format!("/Users/{u}")).await.status, 204);
+    let group = s.get(&format!("/Groups/{g}")).await.body;
+    assert!(
+        group["members"].as_array().is_none_or(|m| m.is_empty()),
+        "{group}"
+    );
+    assert!(s.check().await.problems.is_empty());
+}
+
+/// Names freed by deletes (their guards wait, ownerless, for their TTL) never end a name search
+/// early: the live name after them is found on the same page.
+#[tokio::test]
+async fn a_name_search_reads_past_freed_names() {
+    let s = Scim::start().await;
+    let mut gone = Vec::new();
+    for i in 0..3 {
+        gone.push(s.user(&format!("bob{i}@example.com")).await);
+    }
+    let kept = s.user("bobby@example.com").await;
+    for u in &gone {
+        assert_eq!(s.delete(&format!("/Users/{u}")).await.status, 204);
+    }
+    let store = s.app.store();
+    let (names, _) = store
+        .names_starting(
+            &s.directory,
+            scim_lambda::scim::schema::ResourceKind::User,
+            "bob",
+            None,
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1);
+    assert_eq!(names[0].id, kept);
+}
