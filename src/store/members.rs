@@ -240,13 +240,9 @@ impl Store {
                 .iter()
                 .collect::<BTreeSet<_>>()
                 .into_iter()
-                .map(|u| key(keys::directory_pk(dir), keys::member_sk(group, u)))
+                .map(|u| member_edge_key(dir, group, u))
                 .collect();
-            for item in self.batch_get(keys, Some("sk")).await? {
-                if let Some(sk) = get_s(&item, keys::SK) {
-                    present.insert(keys::last_component(sk));
-                }
-            }
+            present.extend(edge_users(&self.batch_get(keys, Some("sk")).await?));
         }
         Ok(present)
     }

@@ -440,23 +440,8 @@ impl Store {
 
     /// Every sequence shard, in index order (one strongly consistent BatchGetItem).
     pub(crate) async fn shards(&self, dir: &str) -> Result<Vec<Shard>, StoreError> {
-        let pk = keys::directory_pk(dir);
-        let wanted = (0..SHARDS)
-            .map(|i| key(pk.clone(), keys::event_seq_sk(i)))
-            .collect();
-        let items = self.batch_get(wanted, None).await?;
-        let mut by_index: std::collections::HashMap<usize, Item> = items
-            .into_iter()
-            .filter_map(
-                |i| match get_s(&i, keys::SK).and_then(keys::SortKey::parse) {
-                    Some(keys::SortKey::EventSeq(index)) => Some((index, i)),
-                    _ => None,
-                },
-            )
-            .collect();
-        Ok((0..SHARDS)
-            .map(|i| Shard::of(i, by_index.remove(&i).as_ref()))
-            .collect())
+        let mut items = self.batch_get(shard_keys(dir), None).await?;
+        Ok(take_shards(&mut items))
     }
 
     /// The highest number every shard has passed: no event at or below it can commit after
@@ -754,6 +739,34 @@ fn event_from_item(dir: &str, item: &Item) -> Option<Event> {
 /// The number of the event at sort key `sk` (`EVENT#{seq}`), if `sk` is an event's.
 pub fn event_seq(sk: &str) -> Option<u64> {
     sk.strip_prefix(EVENT_PREFIX)?.parse().ok()
+}
+
+/// The keys of every sequence shard of `dir`, in index order.
+pub(crate) fn shard_keys(dir: &str) -> Vec<Item> {
+    let pk = keys::directory_pk(dir);
+    (0..SHARDS)
+        .map(|i| key(pk.clone(), keys::event_seq_sk(i)))
+        .collect()
+}
+
+/// Every shard, in index order, from the shard items among `items` (a BatchGetItem's answer),
+/// which it takes out; a shard not among them reads as not opened.
+pub(crate) fn take_shards(items: &mut Vec<Item>) -> Vec<Shard> {
+    let mut found: Vec<Option<Item>> = vec![None; SHARDS];
+    items.retain_mut(
+        |i| match get_s(i, keys::SK).and_then(keys::SortKey::parse) {
+            Some(keys::SortKey::EventSeq(index)) if index < SHARDS => {
+                found[index] = Some(std::mem::take(i));
+                false
+            }
+            _ => true,
+        },
+    );
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, item)| Shard::of(i, item.as_ref()))
+        .collect()
 }
 
 /// Puts a new directory's sequence shards into `tx`, each at 0 unless it has a number already

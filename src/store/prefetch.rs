@@ -11,7 +11,7 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use super::outbox::{Shard, SHARDS};
+use super::outbox::{shard_keys, take_shards, Shard};
 use super::{keys, Item, Store, StoreError};
 use crate::scim::schema::ResourceKind;
 use crate::store::resources::record_from_item;
@@ -61,39 +61,25 @@ impl Store {
         id: &str,
         extra: &[Item],
     ) -> Result<(Option<Record>, Option<Vec<Item>>), StoreError> {
-        let pk = keys::directory_pk(dir);
         let resource_sk = keys::resource_sk(kind, id);
-        let mut wanted = vec![key(pk.clone(), resource_sk.clone())];
-        wanted.extend((0..SHARDS).map(|i| key(pk.clone(), keys::event_seq_sk(i))));
+        let mut wanted = vec![key(keys::directory_pk(dir), resource_sk.clone())];
+        wanted.extend(shard_keys(dir));
         // BatchGetItem takes 100 keys.
         let with_extra = wanted.len() + extra.len() <= 100;
         if with_extra {
             wanted.extend(extra.iter().cloned());
         }
-        let items = self.batch_get(wanted, None).await?;
+        let mut items = self.batch_get(wanted, None).await?;
+        keep(dir, take_shards(&mut items));
         let mut record = None;
-        let mut shards: Vec<Option<Item>> = vec![None; SHARDS];
         let mut found = Vec::new();
         for item in items {
-            match get_s(&item, keys::SK) {
-                Some(sk) if sk == resource_sk => {
-                    record = Some(record_from_item(&self.table, kind, &item)?);
-                }
-                Some(sk) => match keys::SortKey::parse(sk) {
-                    Some(keys::SortKey::EventSeq(i)) if i < SHARDS => shards[i] = Some(item),
-                    _ => found.push(item),
-                },
-                None => {}
+            if get_s(&item, keys::SK) == Some(resource_sk.as_str()) {
+                record = Some(record_from_item(&self.table, kind, &item)?);
+            } else {
+                found.push(item);
             }
         }
-        keep(
-            dir,
-            shards
-                .iter()
-                .enumerate()
-                .map(|(i, item)| Shard::of(i, item.as_ref()))
-                .collect(),
-        );
         Ok((record, with_extra.then_some(found)))
     }
 }
