@@ -149,7 +149,7 @@ impl Shard {
 }
 
 /// What a transaction writes to the outbox besides its other items.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Outbox {
     pub(crate) dir: String,
     pub(crate) events: Vec<NewEvent>,
@@ -171,6 +171,10 @@ pub(crate) struct Outbox {
     /// The next attempt stays on `on` with these shards (its number moved: the refusal said
     /// where to), else it reads them all again and takes another.
     stay: Option<Vec<Shard>>,
+    /// `on` as this process's writers hand it to each other (`shard_leases.rs`).
+    lease: Option<super::shard_leases::Lease>,
+    /// The shard another transaction held at the last attempt: the next takes another.
+    away: Option<usize>,
 }
 
 impl Numbering for Outbox {
@@ -186,20 +190,49 @@ impl Numbering for Outbox {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>
     {
         Box::pin(async move {
-            if let Some(known) = self.stay.take() {
-                self.shards = known;
-            } else {
-                // Read with the resource (`prefetch.rs`), or now.
-                self.shards = match super::prefetch::take(&self.dir) {
-                    Some(read) => read,
-                    None => store.shards(&self.dir).await?,
-                };
-                self.on = super::deadline::random_below(SHARDS);
-                if self.shards[self.on].seq.is_none() {
-                    // A shard not opened yet (a directory older than the shards): shard 0, the
-                    // directory's first counter, holds every number handed out so far.
-                    self.on = 0;
+            let pick = match self.stay.take() {
+                Some(known) => {
+                    self.shards = known;
+                    // (`switch` let its shard go.)
+                    self.lease.is_none()
                 }
+                None => {
+                    self.lease = None;
+                    // Read with the resource (`prefetch.rs`), or now.
+                    self.shards = match super::prefetch::take(&self.dir) {
+                        Some(read) => read,
+                        None => store.shards(&self.dir).await?,
+                    };
+                    true
+                }
+            };
+            if pick && self.reserve.is_none() {
+                // Only an opened shard takes numbers; in a directory older than the shards,
+                // shard 0 (its first counter) holds every number handed out so far.
+                let mut open: Vec<usize> = self
+                    .shards
+                    .iter()
+                    .filter(|s| s.seq.is_some())
+                    .map(|s| s.index)
+                    .collect();
+                if open.is_empty() {
+                    open.push(0);
+                }
+                if let Some(away) = self.away.take() {
+                    if open.len() > 1 {
+                        open.retain(|&i| i != away);
+                    }
+                }
+                self.lease = super::shard_leases::lease(&store.table, &self.dir, &open).await;
+                self.on = match &self.lease {
+                    Some(l) => l.index,
+                    None => open[super::deadline::random_below(open.len())],
+                };
+            }
+            // What this process committed on the shard since it was read.
+            if let Some(seq) = self.lease.as_ref().and_then(|l| l.handed_over()) {
+                let shard = &mut self.shards[self.on];
+                shard.seq = Some(shard.seq.map_or(seq, |s| s.max(seq)));
             }
             let pinned: &[Shard] = if self.reserve.is_some() {
                 &self.shards
@@ -221,21 +254,24 @@ impl Numbering for Outbox {
         if self.reserve.is_none() {
             let mut shards = self.shards.clone();
             shards[self.on] = Shard::of(self.on, Some(now));
+            if let (Some(lease), Some(seq)) = (&mut self.lease, shards[self.on].seq) {
+                lease.hand_over(seq);
+            }
             self.stay = Some(shards);
         }
     }
 
     fn switch(&mut self) {
         if self.reserve.is_none() && !self.shards.is_empty() {
-            let mut other = super::deadline::random_below(SHARDS - 1);
-            if other >= self.on {
-                other += 1;
-            }
-            // Only an opened shard (one with a number) takes numbers.
-            if self.shards[other].seq.is_some() {
-                self.on = other;
-            }
+            self.lease = None;
+            self.away = Some(self.on);
             self.stay = Some(self.shards.clone());
+        }
+    }
+
+    fn committed(&mut self, numbers: &Numbers) {
+        if let Some(lease) = &mut self.lease {
+            lease.hand_over(numbers.shard);
         }
     }
 
@@ -358,6 +394,7 @@ impl Numbering for Outbox {
             events: numbers,
             first,
             last: last.max(first),
+            shard: last,
         })
     }
 }

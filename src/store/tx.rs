@@ -134,6 +134,8 @@ pub(crate) trait Numbering: std::any::Any + Send + Sync {
     /// Another transaction held the sequence item this attempt numbered on: the next attempt
     /// numbers on another, from what was read.
     fn switch(&mut self);
+    /// This attempt committed with `numbers`.
+    fn committed(&mut self, _numbers: &Numbers) {}
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
@@ -146,6 +148,9 @@ pub(crate) struct Numbers {
     /// less than `first` before it and carry `last` after it.
     pub first: u64,
     pub last: u64,
+    /// What the sequence shard it numbered on holds once it commits (below `first` when it
+    /// took no number).
+    pub shard: u64,
 }
 
 /// The attribute every anchor item carries: the highest event number of the last transaction
@@ -324,6 +329,9 @@ impl Tx {
                 .await;
             let retry = match result {
                 Ok(_) => {
+                    if let (Some(n), Some(nums)) = (&mut numbering, &numbers) {
+                        n.committed(nums);
+                    }
                     let numbered = numbers.as_ref().map(|n| n.events.clone());
                     super::committed::note(
                         numbered

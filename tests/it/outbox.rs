@@ -99,6 +99,47 @@ async fn the_first_request_activates_and_every_change_has_one_event_in_order() {
     assert_eq!(events[5].data["id"], g.as_str());
 }
 
+/// Writers of one process hand each other the sequence shards (`store::shard_leases`): parallel
+/// creates, and the writes after a change larger than one transaction (whose last transaction
+/// takes no number), are never refused on a shard — only another process can move one.
+#[tokio::test]
+async fn writers_of_one_process_never_refuse_each_other_on_a_shard() {
+    let s = std::sync::Arc::new(Scim::start().await);
+    let mut members = Vec::new();
+    for i in 0..40 {
+        members.push(s.user(&format!("m{i}@example.com")).await);
+    }
+    let g = s.group("Large", &[]).await;
+    s.meter.take();
+    for round in 0..4 {
+        let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": "members"}]});
+        for body in [add_members(&members), remove] {
+            let r = s.patch(&format!("/Groups/{g}"), body).await;
+            assert!(r.status < 300, "{}", r.body);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..32 {
+            let s = s.clone();
+            tasks.spawn(async move { s.user(&format!("r{round}.{i}@example.com")).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+    let refused: Vec<_> = s
+        .meter
+        .take()
+        .calls
+        .into_iter()
+        .filter(|c| c.error.is_some())
+        .map(|c| format!("{} {:?}", c.operation, c.error))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let events = all_events(&s).await;
+    assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence));
+}
+
 #[tokio::test]
 async fn parallel_requests_get_one_total_order() {
     let s = std::sync::Arc::new(Scim::start().await);

@@ -1,0 +1,117 @@
+//! Which sequence shard a numbering transaction of this process takes, and what this process
+//! last committed on it (issue 21).
+//!
+//! Writers of one directory that pick the same shard meet on DynamoDB: one commits, the other is
+//! refused and numbers again — a whole transaction spent. A process that runs many requests at
+//! once (`scim-local`, a benchmark) would meet itself that way: with 32 writers on 16 shards,
+//! more than one retry per write. So inside one process a writer **leases** a shard for its
+//! transaction: it takes a shard no other writer of this process holds (from a random one on),
+//! or, when all are held, waits its turn on one, and the writer before it hands over the number
+//! it committed there. The shard's condition is unchanged (it still must hold what this writer
+//! numbers from), so a lease only saves refusals, it never makes a number: another process moving
+//! the shard meanwhile refuses the transaction as before, and a number taken from the hand-over
+//! is one this process saw committed, which only raises the next one (the order argument of
+//! `outbox.rs` needs numbers above what was read, never below). In a Lambda function, which runs
+//! one request at a time, every shard is free and the hand-over is a number that only raises.
+//! One entry per directory written by this process (16 small locks): entries stay for the
+//! process's life.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{Mutex as Turn, OwnedMutexGuard};
+
+use super::deadline;
+use super::outbox::SHARDS;
+
+/// What this process last committed on one shard (`None`: nothing yet).
+type Desk = Arc<Turn<Option<u64>>>;
+
+/// A shard held by one writer of this process until it is dropped.
+#[derive(Debug)]
+pub(crate) struct Lease {
+    pub index: usize,
+    guard: OwnedMutexGuard<Option<u64>>,
+}
+
+impl Lease {
+    /// The last number this process committed on the shard.
+    pub(crate) fn handed_over(&self) -> Option<u64> {
+        *self.guard
+    }
+    /// The shard now holds `seq` (this writer committed it, or a refusal said so).
+    pub(crate) fn hand_over(&mut self, seq: u64) {
+        *self.guard = Some(self.guard.map_or(seq, |s| s.max(seq)));
+    }
+}
+
+fn desks(table: &str, dir: &str) -> Vec<Desk> {
+    static ALL: OnceLock<Mutex<HashMap<(String, String), Vec<Desk>>>> = OnceLock::new();
+    let mut all = ALL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    all.entry((table.to_string(), dir.to_string()))
+        .or_insert_with(|| (0..SHARDS).map(|_| Arc::new(Turn::new(None))).collect())
+        .clone()
+}
+
+/// Leases a shard of `dir` among `open` (the shards that take numbers): a free one if there is
+/// one, else a turn on a random one. `None` when the request's deadline passes first: the
+/// caller numbers on a random shard without a lease, as a writer of another process would.
+pub(crate) async fn lease(table: &str, dir: &str, open: &[usize]) -> Option<Lease> {
+    if open.is_empty() {
+        return None;
+    }
+    let desks = desks(table, dir);
+    let start = deadline::random_below(open.len());
+    for k in 0..open.len() {
+        let index = open[(start + k) % open.len()];
+        if let Ok(guard) = desks[index].clone().try_lock_owned() {
+            return Some(Lease { index, guard });
+        }
+    }
+    let index = open[start];
+    let wait = desks[index].clone().lock_owned();
+    let at = tokio::time::Instant::from_std(deadline::current());
+    let guard = tokio::time::timeout_at(at, wait).await.ok()?;
+    Some(Lease { index, guard })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writers_of_one_process_take_distinct_shards_then_wait_their_turn() {
+        let open: Vec<usize> = (0..SHARDS).collect();
+        let mut held = Vec::new();
+        for _ in 0..SHARDS {
+            held.push(lease("t", "distinct", &open).await.unwrap());
+        }
+        let mut taken: Vec<usize> = held.iter().map(|l| l.index).collect();
+        taken.sort();
+        assert_eq!(
+            taken, open,
+            "each of the first writers has a shard of its own"
+        );
+        // The next one waits for a shard, and gets the number committed on it.
+        held[3].hand_over(42);
+        let index = held[3].index;
+        let only = [index];
+        let next = tokio::spawn(async move { lease("t", "distinct", &only).await });
+        tokio::task::yield_now().await;
+        assert!(!next.is_finished());
+        held.remove(3);
+        let next = next.await.unwrap().unwrap();
+        assert_eq!((next.index, next.handed_over()), (index, Some(42)));
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_never_lowers_the_number() {
+        let mut l = lease("t", "lower", &[0]).await.unwrap();
+        l.hand_over(10);
+        l.hand_over(7);
+        assert_eq!(l.handed_over(), Some(10));
+    }
+}
