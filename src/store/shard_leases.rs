@@ -26,6 +26,8 @@ use super::outbox::SHARDS;
 
 /// What this process last committed on one shard (`None`: nothing yet).
 type Desk = Arc<Turn<Option<u64>>>;
+/// Every directory's desks, by (table, directory).
+type Desks = Mutex<HashMap<(String, String), Vec<Desk>>>;
 
 /// A shard held by one writer of this process until it is dropped.
 #[derive(Debug)]
@@ -46,7 +48,7 @@ impl Lease {
 }
 
 fn desks(table: &str, dir: &str) -> Vec<Desk> {
-    static ALL: OnceLock<Mutex<HashMap<(String, String), Vec<Desk>>>> = OnceLock::new();
+    static ALL: OnceLock<Desks> = OnceLock::new();
     let mut all = ALL
         .get_or_init(Default::default)
         .lock()
