@@ -17,6 +17,11 @@
 //! I/O; [`store`] knows nothing of HTTP; [`workers`] decode AWS event payloads and call the
 //! service, as [`api`] does for HTTP.
 
+/// The local binaries' allocator (Cargo.toml says why; the Lambda binary keeps the system's).
+#[cfg(feature = "local")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod api;
 pub mod auth;
 pub mod aws_env;
