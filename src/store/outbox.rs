@@ -175,6 +175,8 @@ pub(crate) struct Outbox {
     lease: Option<super::shard_leases::Lease>,
     /// The shard another transaction held at the last attempt: the next takes another.
     away: Option<usize>,
+    /// The highest number this process handed out in the directory (`shard_leases.rs`).
+    high: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Numbering for Outbox {
@@ -229,6 +231,11 @@ impl Numbering for Outbox {
                     None => open[super::deadline::random_below(open.len())],
                 };
             }
+            // Above what this process handed out (in the order its writes started).
+            let high = self
+                .high
+                .get_or_insert_with(|| super::shard_leases::high(&store.table, &self.dir));
+            self.floor = self.floor.max(super::shard_leases::above(high));
             // What this process committed on the shard since it was read.
             if let Some(seq) = self.lease.as_ref().and_then(|l| l.handed_over()) {
                 let shard = &mut self.shards[self.on];
@@ -315,6 +322,9 @@ impl Numbering for Outbox {
             }
         };
         let first = numbers.first().copied().unwrap_or(above + 1 + BLOCK_MARGIN);
+        if let Some(high) = &self.high {
+            super::shard_leases::handing_out(high, last);
+        }
         let written: &[Shard] = match self.reserve {
             Some(_) => &self.shards,
             None => std::slice::from_ref(&self.shards[self.on]),

@@ -13,10 +13,18 @@
 //! is one this process saw committed, which only raises the next one (the order argument of
 //! `outbox.rs` needs numbers above what was read, never below). In a Lambda function, which runs
 //! one request at a time, every shard is free and the hand-over is a number that only raises.
-//! One entry per directory written by this process (16 small locks): entries stay for the
-//! process's life.
+//!
+//! The process also keeps the highest number it handed out per directory, committed or not, and
+//! numbers every write above it: writes of one process that overlap on a user or group item
+//! (parallel member adds to one group) are then numbered in the order they started, which is
+//! almost always the order they commit in, so the anchor (`outbox.rs`) seldom refuses one.
+//! Numbers above it are still numbers above what was read: only higher, never a new order.
+//!
+//! One entry per directory written by this process (16 small locks and a number): entries stay
+//! for the process's life.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{Mutex as Turn, OwnedMutexGuard};
@@ -26,8 +34,14 @@ use super::outbox::SHARDS;
 
 /// What this process last committed on one shard (`None`: nothing yet).
 type Desk = Arc<Turn<Option<u64>>>;
-/// Every directory's desks, by (table, directory).
-type Desks = Mutex<HashMap<(String, String), Vec<Desk>>>;
+/// Every directory's desks and highest number handed out, by (table, directory).
+type Desks = Mutex<HashMap<(String, String), Directory>>;
+
+#[derive(Clone)]
+struct Directory {
+    desks: Vec<Desk>,
+    high: Arc<AtomicU64>,
+}
 
 /// A shard held by one writer of this process until it is dropped.
 #[derive(Debug)]
@@ -47,15 +61,33 @@ impl Lease {
     }
 }
 
-fn desks(table: &str, dir: &str) -> Vec<Desk> {
+fn directory(table: &str, dir: &str) -> Directory {
     static ALL: OnceLock<Desks> = OnceLock::new();
     let mut all = ALL
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     all.entry((table.to_string(), dir.to_string()))
-        .or_insert_with(|| (0..SHARDS).map(|_| Arc::new(Turn::new(None))).collect())
+        .or_insert_with(|| Directory {
+            desks: (0..SHARDS).map(|_| Arc::new(Turn::new(None))).collect(),
+            high: Arc::new(AtomicU64::new(0)),
+        })
         .clone()
+}
+
+/// The highest number of `dir` this process has handed out (0: none).
+pub(crate) fn high(table: &str, dir: &str) -> Arc<AtomicU64> {
+    directory(table, dir).high
+}
+
+/// This process hands out numbers up to `last`.
+pub(crate) fn handing_out(high: &AtomicU64, last: u64) {
+    high.fetch_max(last, Ordering::Relaxed);
+}
+
+/// Where the next number of this process starts above.
+pub(crate) fn above(high: &AtomicU64) -> u64 {
+    high.load(Ordering::Relaxed)
 }
 
 /// Leases a shard of `dir` among `open` (the shards that take numbers): a free one if there is
@@ -65,7 +97,7 @@ pub(crate) async fn lease(table: &str, dir: &str, open: &[usize]) -> Option<Leas
     if open.is_empty() {
         return None;
     }
-    let desks = desks(table, dir);
+    let desks = directory(table, dir).desks;
     let start = deadline::random_below(open.len());
     for k in 0..open.len() {
         let index = open[(start + k) % open.len()];
@@ -107,6 +139,14 @@ mod tests {
         held.remove(3);
         let next = next.await.unwrap().unwrap();
         assert_eq!((next.index, next.handed_over()), (index, Some(42)));
+    }
+
+    #[test]
+    fn the_high_number_only_rises() {
+        let high = high("t", "high");
+        handing_out(&high, 30);
+        handing_out(&high, 20);
+        assert_eq!(above(&high), 30);
     }
 
     #[tokio::test]
