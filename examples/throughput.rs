@@ -21,7 +21,10 @@
 //! `TransactionCanceledException`, `ConditionalCheckFailedException`,
 //! `TransactionConflictException`), DynamoDB calls per committed write, 503s, and any other
 //! non-2xx answer (none expected). Client, server, store and emulator share this process and its
-//! cores: compare rows with each other, not with a deployment.
+//! cores: compare rows with each other, not with a deployment. The model rows stand for Lambda,
+//! where each request has a process of its own, so their writers do not hand sequence shards to
+//! each other in-process (`store::shard_leases`); the 0 ms rows stand for `scim-local`, one
+//! process taking every request, and do.
 
 mod support;
 
@@ -370,6 +373,10 @@ async fn main() -> Result<(), support::Error> {
     for ms in &args.latency_ms {
         let latency = Duration::from_secs_f64(ms / 1000.0);
         let model = DynamoModel::with_latency(latency);
+        // With the model, stand for DynamoDB behind Lambda: one request per process, so no
+        // writer hands a sequence shard to another in-process (`store::shard_leases`); at 0 ms,
+        // for scim-local: one process taking every request.
+        scim_lambda::store::shard_leases::hand_over_in_process(latency.is_zero());
         let stack = Stack::start(&embedded::Storage::Memory, Some(model)).await?;
         let mut dirs = Vec::new();
         for number in 0..args.directories.max(1) {

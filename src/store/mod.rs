@@ -26,7 +26,7 @@ pub mod request_stats;
 pub mod resources;
 pub(crate) mod roles;
 pub mod settings;
-mod shard_leases;
+pub mod shard_leases;
 pub mod tables;
 pub mod tokens;
 mod tx;

@@ -195,8 +195,8 @@ impl Numbering for Outbox {
             let pick = match self.stay.take() {
                 Some(known) => {
                     self.shards = known;
-                    // (`switch` let its shard go.)
-                    self.lease.is_none()
+                    // (`switch` let its shard go; a refusal stays on it.)
+                    self.away.is_some()
                 }
                 None => {
                     self.lease = None;

@@ -20,17 +20,32 @@
 //! almost always the order they commit in, so the anchor (`outbox.rs`) seldom refuses one.
 //! Numbers above it are still numbers above what was read: only higher, never a new order.
 //!
+//! A benchmark of what DynamoDB and Lambda would do (the throughput benchmark's model rows) turns
+//! this off with [`hand_over_in_process`]: there each request runs in a process of its own.
+//!
 //! One entry per directory written by this process (16 small locks and a number): entries stay
 //! for the process's life.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{Mutex as Turn, OwnedMutexGuard};
 
 use super::deadline;
 use super::outbox::SHARDS;
+
+static ON: AtomicBool = AtomicBool::new(true);
+
+/// Whether writers of this process lease shards and number above each other (on unless turned
+/// off): off, every writer behaves as the only one in its process, as in a Lambda function.
+pub fn hand_over_in_process(on: bool) {
+    ON.store(on, Ordering::Relaxed);
+}
+
+fn on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
 
 /// What this process last committed on one shard (`None`: nothing yet).
 type Desk = Arc<Turn<Option<u64>>>;
@@ -85,16 +100,20 @@ pub(crate) fn handing_out(high: &AtomicU64, last: u64) {
     high.fetch_max(last, Ordering::Relaxed);
 }
 
-/// Where the next number of this process starts above.
+/// Where the next number of this process starts above (0 when writers do not hand over).
 pub(crate) fn above(high: &AtomicU64) -> u64 {
-    high.load(Ordering::Relaxed)
+    if on() {
+        high.load(Ordering::Relaxed)
+    } else {
+        0
+    }
 }
 
 /// Leases a shard of `dir` among `open` (the shards that take numbers): a free one if there is
 /// one, else a turn on a random one. `None` when the request's deadline passes first: the
 /// caller numbers on a random shard without a lease, as a writer of another process would.
 pub(crate) async fn lease(table: &str, dir: &str, open: &[usize]) -> Option<Lease> {
-    if open.is_empty() {
+    if open.is_empty() || !on() {
         return None;
     }
     let desks = directory(table, dir).desks;
