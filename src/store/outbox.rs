@@ -281,6 +281,9 @@ impl Numbering for Outbox {
         if let Some(lease) = &mut self.lease {
             lease.hand_over(numbers.shard);
         }
+        if let (Some(high), Some(_)) = (&self.high, self.reserve) {
+            super::shard_leases::handing_out(high, numbers.last);
+        }
     }
 
     fn raise(&mut self, past: u64) {
@@ -323,7 +326,9 @@ impl Numbering for Outbox {
             }
         };
         let first = numbers.first().copied().unwrap_or(above + 1 + BLOCK_MARGIN);
-        if let Some(high) = &self.high {
+        // (A block raises it once it has committed: raised now, this process's writes would
+        // number above its range meanwhile and refuse it, `#s < :first`.)
+        if let (Some(high), None) = (&self.high, self.reserve) {
             super::shard_leases::handing_out(high, last);
         }
         let written: &[Shard] = match self.reserve {

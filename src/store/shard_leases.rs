@@ -14,8 +14,9 @@
 //! `outbox.rs` needs numbers above what was read, never below). In a Lambda function, which runs
 //! one request at a time, every shard is free and the hand-over is a number that only raises.
 //!
-//! The process also keeps the highest number it handed out per directory, committed or not, and
-//! numbers every write above it: writes of one process that overlap on a user or group item
+//! The process also keeps the highest number it handed out per directory, committed or not (a
+//! block's range once it has committed: raised before, it would number this process's writes
+//! above the range and refuse the block), and numbers every write above it: writes of one process that overlap on a user or group item
 //! (parallel member adds to one group) are then numbered in the order they started, which is
 //! almost always the order they commit in, so the anchor (`outbox.rs`) seldom refuses one.
 //! Numbers above it are still numbers above what was read: only higher, never a new order.
@@ -70,9 +71,12 @@ impl Lease {
     pub(crate) fn handed_over(&self) -> Option<u64> {
         *self.guard
     }
-    /// The shard now holds `seq` (this writer committed it, or a refusal said so).
+    /// The shard now holds `seq`: this writer committed it, or a refusal said so. Set, not
+    /// raised: what a refusal hands back is the shard as it is, later than any hand-over before
+    /// it (a shard only moves up), so a number this process kept for a table that is no longer
+    /// the one it writes (recreated, another emulator) is corrected by the first refusal.
     pub(crate) fn hand_over(&mut self, seq: u64) {
-        *self.guard = Some(self.guard.map_or(seq, |s| s.max(seq)));
+        *self.guard = Some(seq);
     }
 }
 
@@ -169,10 +173,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_hand_over_never_lowers_the_number() {
-        let mut l = lease("t", "lower", &[0]).await.unwrap();
+    async fn a_refusal_corrects_a_number_kept_too_high() {
+        let mut l = lease("t", "corrected", &[0]).await.unwrap();
         l.hand_over(10);
-        l.hand_over(7);
+        drop(l);
+        // The shard holds 7 (the table was made again): the refusal says so, and it sticks.
+        let mut l = lease("t", "corrected", &[0]).await.unwrap();
         assert_eq!(l.handed_over(), Some(10));
+        l.hand_over(7);
+        drop(l);
+        let l = lease("t", "corrected", &[0]).await.unwrap();
+        assert_eq!(l.handed_over(), Some(7));
     }
 }
