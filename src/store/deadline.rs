@@ -44,12 +44,16 @@ pub fn passed() -> bool {
     Instant::now() >= current()
 }
 
+/// The most retry number `attempt` waits: `BASE_STEP · 2^attempt`, at most `cap`.
+fn step(attempt: u32, cap: Duration) -> Duration {
+    BASE_STEP.saturating_mul(1 << attempt.min(10)).min(cap)
+}
+
 /// Sleeps before retry number `attempt` (1-based): a random wait up to `BASE_STEP · 2^attempt`
 /// (capped), so parallel writers spread out. Returns false, without sleeping, when that wait
 /// would pass the deadline: the caller gives up.
 pub async fn backoff(attempt: u32) -> bool {
-    let cap = BASE_STEP.saturating_mul(1 << attempt.min(10)).min(MAX_STEP);
-    let wait = cap.mul_f64(random_fraction());
+    let wait = step(attempt, MAX_STEP).mul_f64(random_fraction());
     if Instant::now() + wait >= current() {
         return false;
     }
@@ -69,6 +73,24 @@ pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreErr
             attempts: *attempt,
         })
     }
+}
+
+/// As [`retry`], with the wait capped at `cap` rather than `MAX_STEP`.
+pub async fn retry_capped(
+    attempt: &mut u32,
+    cap: Duration,
+    what: &'static str,
+) -> Result<(), StoreError> {
+    *attempt += 1;
+    let wait = step(*attempt, cap).mul_f64(random_fraction());
+    if Instant::now() + wait >= current() {
+        return Err(StoreError::OutOfTime {
+            what,
+            attempts: *attempt,
+        });
+    }
+    tokio::time::sleep(wait).await;
+    Ok(())
 }
 
 /// Gives up with `Unavailable` when the deadline has passed (a retry that goes again at once).
@@ -95,6 +117,28 @@ fn random_fraction() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_capped_retry_never_waits_past_its_cap() {
+        let cap = Duration::from_millis(100);
+        assert_eq!(step(1, cap), Duration::from_millis(20));
+        assert!((1..40).all(|a| step(a, cap) <= cap));
+        assert_eq!(step(30, MAX_STEP), MAX_STEP);
+    }
+
+    #[tokio::test]
+    async fn a_capped_retry_gives_up_at_the_deadline() {
+        let mut attempt = 0;
+        let gave_up = within(Duration::from_millis(1), async {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            retry_capped(&mut attempt, Duration::from_millis(100), "test").await
+        })
+        .await;
+        assert!(matches!(
+            gave_up,
+            Err(StoreError::OutOfTime { attempts: 1, .. })
+        ));
+    }
 
     #[tokio::test]
     async fn backoff_refuses_to_sleep_past_the_deadline() {

@@ -5,6 +5,8 @@
 //! version moved → retry or 412, member missing → 400). Cancellations for `TransactionConflict`
 //! (another transaction touching an item) and for throttling are retried with jittered backoff
 //! until the request's deadline (`deadline.rs`); past it the write fails as `Unavailable` (503).
+//! A conflict alone backs off at most `CONFLICT_CAP`: the other writer is committing now, and with
+//! throttling's 1 s cap the writers of one group that lost a few times fell seconds behind.
 //! A cancelled transaction wrote nothing, so a retry or a give-up never leaves half a write.
 
 use std::collections::HashMap;
@@ -20,6 +22,8 @@ use super::{deadline, Item, Store, StoreError};
 
 /// Renumbered attempts in a row that go again without waiting.
 const QUICK_RETRIES: u32 = 20;
+/// The longest wait before retrying a transaction that met another on an item (not throttled).
+const CONFLICT_CAP: std::time::Duration = std::time::Duration::from_millis(100);
 /// DynamoDB's limit on items in one TransactWriteItems call.
 pub const MAX_TX_ITEMS: usize = 100;
 
@@ -358,7 +362,14 @@ impl Tx {
             // Renumbering goes again at once, but not forever (outside a request the deadline
             // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
             quick = if retry.wait { 0 } else { quick + 1 };
-            if retry.wait || quick > QUICK_RETRIES {
+            if retry.wait && retry.conflict {
+                deadline::retry_capped(
+                    &mut attempt,
+                    CONFLICT_CAP,
+                    "a transaction kept conflicting",
+                )
+                .await?;
+            } else if retry.wait || quick > QUICK_RETRIES {
                 deadline::retry(
                     &mut attempt,
                     "a transaction kept conflicting or being throttled",
@@ -461,6 +472,8 @@ fn build(table: &str, op: &Op, numbers: Option<&Numbers>) -> Result<TransactWrit
 struct Retry {
     /// Back off first (a conflict or throttling); a renumbering goes again at once.
     wait: bool,
+    /// Only conflicts (no throttling) made it wait: the backoff stays short.
+    conflict: bool,
     /// An anchor already carried this number.
     raise: Option<u64>,
     /// The sequence item as it is now (its condition failed).
@@ -485,6 +498,7 @@ fn cancellation_meaning(
         return Err(StoreError::sdk(err));
     };
     let mut retry = Retry::default();
+    let mut throttled = false;
     let mut transient = false;
     let mut missing = Vec::new();
     let mut moved = Vec::new();
@@ -522,17 +536,18 @@ fn cancellation_meaning(
                 transient = true;
                 retry.switch = true;
             }
+            (Some("TransactionConflict"), _) => {
+                transient = true;
+                retry.wait = true;
+                retry.conflict = true;
+            }
             (
-                Some(
-                    "TransactionConflict"
-                    | "ThrottlingError"
-                    | "ProvisionedThroughputExceeded"
-                    | "RequestLimitExceeded",
-                ),
+                Some("ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"),
                 _,
             ) => {
                 transient = true;
                 retry.wait = true;
+                throttled = true;
             }
             _ => {}
         }
@@ -571,5 +586,6 @@ fn cancellation_meaning(
     if !transient {
         return Err(StoreError::sdk(err));
     }
+    retry.conflict &= !throttled;
     Ok(retry)
 }
