@@ -53,7 +53,12 @@ fn step(attempt: u32, cap: Duration) -> Duration {
 /// (capped), so parallel writers spread out. Returns false, without sleeping, when that wait
 /// would pass the deadline: the caller gives up.
 pub async fn backoff(attempt: u32) -> bool {
-    let wait = step(attempt, MAX_STEP).mul_f64(random_fraction());
+    backoff_within(attempt, MAX_STEP).await
+}
+
+/// As [`backoff`], with the wait at most `cap`.
+async fn backoff_within(attempt: u32, cap: Duration) -> bool {
+    let wait = step(attempt, cap).mul_f64(random_fraction());
     if Instant::now() + wait >= current() {
         return false;
     }
@@ -64,8 +69,17 @@ pub async fn backoff(attempt: u32) -> bool {
 /// One more retry of `what`: counts the attempt and sleeps as [`backoff`] does, or gives up with
 /// `Unavailable` (503) when the deadline leaves no room. Every retry loop of a request ends here.
 pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreError> {
+    retry_capped(attempt, MAX_STEP, what).await
+}
+
+/// As [`retry`], with the wait at most `cap` rather than `MAX_STEP`.
+pub async fn retry_capped(
+    attempt: &mut u32,
+    cap: Duration,
+    what: &'static str,
+) -> Result<(), StoreError> {
     *attempt += 1;
-    if backoff(*attempt).await {
+    if backoff_within(*attempt, cap).await {
         Ok(())
     } else {
         Err(StoreError::OutOfTime {
@@ -73,24 +87,6 @@ pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreErr
             attempts: *attempt,
         })
     }
-}
-
-/// As [`retry`], with the wait capped at `cap` rather than `MAX_STEP`.
-pub async fn retry_capped(
-    attempt: &mut u32,
-    cap: Duration,
-    what: &'static str,
-) -> Result<(), StoreError> {
-    *attempt += 1;
-    let wait = step(*attempt, cap).mul_f64(random_fraction());
-    if Instant::now() + wait >= current() {
-        return Err(StoreError::OutOfTime {
-            what,
-            attempts: *attempt,
-        });
-    }
-    tokio::time::sleep(wait).await;
-    Ok(())
 }
 
 /// Gives up with `Unavailable` when the deadline has passed (a retry that goes again at once).

@@ -12,8 +12,9 @@
 //!   (zero-padded, so they list in order). Writers of one directory contend only when they pick
 //!   the same shard — before, every one rewrote one item, and parallel writers cancelled each
 //!   other (issue 21); writers of one process never pick the same one at once, and hand each
-//!   other what they committed (`shard_leases.rs`). A refused shard update hands back the shard as it is
-//!   (`ReturnValuesOnConditionCheckFailure`), and the next attempt numbers above it at once.
+//!   other what they committed (`shard_leases.rs`). A refused shard update hands back the shard
+//!   as it is (`ReturnValuesOnConditionCheckFailure`), and the next attempt numbers above it at
+//!   once.
 //! - **Why the order is the order things happened.** Numbers above the highest shard read: a write
 //!   that starts after another committed numbers after it (the shards read hold its number).
 //!   Writes that overlap in time may be numbered either way, unless they write the same user or

@@ -16,10 +16,11 @@
 //!
 //! The process also keeps the highest number it handed out per directory, committed or not (a
 //! block's range once it has committed: raised before, it would number this process's writes
-//! above the range and refuse the block), and numbers every write above it: writes of one process that overlap on a user or group item
-//! (parallel member adds to one group) are then numbered in the order they started, which is
-//! almost always the order they commit in, so the anchor (`outbox.rs`) seldom refuses one.
-//! Numbers above it are still numbers above what was read: only higher, never a new order.
+//! above the range and refuse the block), and numbers every write above it: writes of one
+//! process that overlap on a user or group item (parallel member adds to one group) are then
+//! numbered in the order they started, which is almost always the order they commit in, so the
+//! anchor (`outbox.rs`) seldom refuses one. Numbers above it are still numbers above what was
+//! read: only higher, never a new order.
 //!
 //! A benchmark of what DynamoDB and Lambda would do (the throughput benchmark's model rows) turns
 //! this off with [`hand_over_in_process`]: there each request runs in a process of its own.

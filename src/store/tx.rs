@@ -362,7 +362,7 @@ impl Tx {
             // Renumbering goes again at once, but not forever (outside a request the deadline
             // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
             quick = if retry.wait { 0 } else { quick + 1 };
-            if retry.wait && retry.conflict {
+            if retry.wait && !retry.throttled {
                 deadline::retry_capped(
                     &mut attempt,
                     CONFLICT_CAP,
@@ -472,8 +472,8 @@ fn build(table: &str, op: &Op, numbers: Option<&Numbers>) -> Result<TransactWrit
 struct Retry {
     /// Back off first (a conflict or throttling); a renumbering goes again at once.
     wait: bool,
-    /// Only conflicts (no throttling) made it wait: the backoff stays short.
-    conflict: bool,
+    /// Throttling made it wait (else only conflicts did: the backoff stays short).
+    throttled: bool,
     /// An anchor already carried this number.
     raise: Option<u64>,
     /// The sequence item as it is now (its condition failed).
@@ -498,7 +498,6 @@ fn cancellation_meaning(
         return Err(StoreError::sdk(err));
     };
     let mut retry = Retry::default();
-    let mut throttled = false;
     let mut transient = false;
     let mut missing = Vec::new();
     let mut moved = Vec::new();
@@ -539,7 +538,6 @@ fn cancellation_meaning(
             (Some("TransactionConflict"), _) => {
                 transient = true;
                 retry.wait = true;
-                retry.conflict = true;
             }
             (
                 Some("ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"),
@@ -547,7 +545,7 @@ fn cancellation_meaning(
             ) => {
                 transient = true;
                 retry.wait = true;
-                throttled = true;
+                retry.throttled = true;
             }
             _ => {}
         }
@@ -586,6 +584,5 @@ fn cancellation_meaning(
     if !transient {
         return Err(StoreError::sdk(err));
     }
-    retry.conflict &= !throttled;
     Ok(retry)
 }
