@@ -658,15 +658,7 @@ async fn an_abandoned_pending_group_blocks_nothing_for_good() {
         .await
         .unwrap()
         .unwrap();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key(
-            "pk",
-            AttributeValue::S(scim_lambda::store::keys::directory_pk(&s.directory)),
-        )
-        .key("sk", AttributeValue::S(format!("GROUP#{pending}")))
+    s.update_item(format!("GROUP#{pending}"))
         .update_expression("SET pending_since = :old")
         .expression_attribute_values(":old", AttributeValue::N("0".into()))
         .send()

@@ -393,12 +393,7 @@ async fn leave_dead_blocks(s: &Scim, count: u64) {
     let store = s.app.store();
     let pk = format!("DIR#{}", s.directory);
     let from = store.sequence(&s.directory).await.unwrap() + 1;
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(pk.clone()))
-        .key("sk", AttributeValue::S("EVX#SEQ".into()))
+    s.update_item("EVX#SEQ")
         .update_expression("ADD seq :k")
         .expression_attribute_values(":k", AttributeValue::N(count.to_string()))
         .send()

@@ -29,16 +29,7 @@ fn group_names(page: &ResourcePage<NormalisedGroup>) -> Vec<&str> {
 
 /// Marks a group as if its create were still adding members (`store::State::Pending`).
 async fn make_pending(s: &Scim, group: &str) {
-    let store = s.app.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(keys::directory_pk(&s.directory)))
-        .key(
-            "sk",
-            AttributeValue::S(keys::resource_sk(ResourceKind::Group, group)),
-        )
+    s.update_item(keys::resource_sk(ResourceKind::Group, group))
         .update_expression("SET pending = :intent, pending_since = :now")
         .expression_attribute_values(":intent", AttributeValue::S("test".into()))
         .expression_attribute_values(

@@ -94,13 +94,7 @@ async fn role_events(s: &Scim, user: &str, after: u64) -> Vec<(Value, Value)> {
 /// role that no longer matches its groups, as a bug or a cut re-resolution would leave it.
 async fn write_role_member(s: &Scim, user: &str) {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let store = s.app.store();
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(format!("DIR#{}", s.directory)))
-        .key("sk", AttributeValue::S(format!("USER#{user}")))
+    s.update_item(format!("USER#{user}"))
         .update_expression("SET #r = :m REMOVE #rs")
         .expression_attribute_names("#r", "role")
         .expression_attribute_names("#rs", "roles")

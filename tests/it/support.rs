@@ -230,6 +230,25 @@ impl Scim {
         http(self.addr, method, path, body, headers).await
     }
 
+    /// An UpdateItem of this directory's item `sk`, behind the write paths' back: the state a bug,
+    /// a cut write or an older version would leave.
+    pub fn update_item(
+        &self,
+        sk: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let store = self.app.store();
+        store
+            .client()
+            .update_item()
+            .table_name(store.table())
+            .key(
+                "pk",
+                AttributeValue::S(scim_lambda::store::keys::directory_pk(&self.directory)),
+            )
+            .key("sk", AttributeValue::S(sk.into()))
+    }
+
     /// What `scimctl directory check` finds in this test's directory (no repair).
     pub async fn check(&self) -> scim_lambda::store::check::Report {
         self.app
@@ -258,12 +277,7 @@ impl Scim {
             .items
             .unwrap_or_default();
         for b in &blocks {
-            store
-                .client()
-                .update_item()
-                .table_name(store.table())
-                .key("pk", AttributeValue::S(pk.clone()))
-                .key("sk", b["sk"].clone())
+            self.update_item(b["sk"].as_s().unwrap())
                 .update_expression("SET since_ms = :old")
                 .expression_attribute_values(":old", AttributeValue::N("0".into()))
                 .send()
