@@ -399,6 +399,7 @@ async fn large_operations(
             group,
             Change::Replace(&outcome),
             None,
+            &Default::default(),
         ),
     )
     .await;

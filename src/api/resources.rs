@@ -14,7 +14,7 @@ use crate::scim::patch::PatchRequest;
 use crate::scim::resource;
 use crate::scim::schema::ResourceKind;
 use crate::scim::v1;
-use crate::service::write::{etag_matches, Change, Written};
+use crate::service::write::{etag_matches, Change, Updated, Written};
 use crate::service::Record;
 use crate::service::{listing, Reference};
 
@@ -113,7 +113,7 @@ async fn get(
             return Ok(ScimResponse::empty(304).with_etag(record.meta.etag()));
         }
     }
-    respond(app, kind, req, &record, false).await
+    respond(app, kind, req, &record, Refs::Read).await
 }
 
 async fn update(
@@ -124,11 +124,18 @@ async fn update(
     change: Change<'_>,
 ) -> Result<ScimResponse, ScimError> {
     let is_patch = matches!(change, Change::Patch(_));
-    let written = app
-        .service
-        .update(&req.directory, kind, id, change, req.header("if-match"))
-        .await?;
     let proj = projection(req);
+    let Updated { written, groups } = app
+        .service
+        .update(
+            &req.directory,
+            kind,
+            id,
+            change,
+            req.header("if-match"),
+            &proj,
+        )
+        .await?;
     // Group PATCHes answer 204 (RFC 7644 §3.5.2 allows it) so a PATCH to a 50,000-member group
     // never serializes the group; a client asking for attributes gets 200 with them.
     if is_patch
@@ -146,25 +153,46 @@ async fn update(
         Written::Record(r) => *r,
         Written::MembersOnly => app.service.get(&req.directory, kind, id).await?,
     };
-    respond(app, kind, req, &record, true).await
+    respond(
+        app,
+        kind,
+        req,
+        &record,
+        groups.map_or(Refs::AfterWrite, Refs::Beside),
+    )
+    .await
 }
 
-/// 200 with one resource as the request's projection asks, and its ETag. After a write
-/// (`written`), references too many to list are left out rather than failing the request: the
-/// write already happened.
+/// Where an answer's references come from.
+enum Refs {
+    /// Read now, for a read: too many fails the request.
+    Read,
+    /// Read now, after a write: too many are left out rather than failing the request (the
+    /// write already happened).
+    AfterWrite,
+    /// Read beside the write (a user's groups, `Service::update`); too many are left out.
+    Beside(Result<Vec<Reference>, ScimError>),
+}
+
+/// 200 with one resource as the request's projection asks, and its ETag.
 async fn respond(
     app: &App,
     kind: ResourceKind,
     req: &ScimRequest,
     record: &Record,
-    written: bool,
+    refs: Refs,
 ) -> Result<ScimResponse, ScimError> {
     let proj = projection(req);
-    let refs = match app
-        .service
-        .references_shown(&req.directory, kind, &[record], &proj, true)
-        .await
-    {
+    let written = !matches!(refs, Refs::Read);
+    let read = match refs {
+        Refs::Beside(read) => read.map(|r| vec![Some(r)]),
+        Refs::Read | Refs::AfterWrite => {
+            app.service
+                .references_shown(&req.directory, kind, &[record], &proj, true)
+                .await
+        }
+    };
+    let refs = match read {
         Err(e) if written && e.scim_type == Some(ScimType::TooMany) => vec![None],
         other => other?,
     };

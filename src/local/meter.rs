@@ -21,7 +21,7 @@
 mod model;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -54,6 +54,8 @@ pub struct Call {
     pub reasons: Vec<String>,
     /// How long the model held the call before DynamoDB saw it (zero without a model).
     pub delay: Duration,
+    /// When the call reached the meter and when its answer left it.
+    pub span: Option<(Instant, Instant)>,
 }
 
 /// The calls of one stretch of work (see [`Meter::take`]).
@@ -63,8 +65,28 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// The calls made (each one a round trip to DynamoDB).
     pub fn round_trips(&self) -> usize {
         self.calls.len()
+    }
+    /// The round trips a request waited for one after another: the longest chain of calls each
+    /// of which started after the one before it had answered. Calls made side by side count once
+    /// (a call without a recorded span counts as one of its own).
+    pub fn in_sequence(&self) -> usize {
+        let mut spans: Vec<(Instant, Instant)> = self.calls.iter().filter_map(|c| c.span).collect();
+        let unspanned = self.calls.len() - spans.len();
+        spans.sort();
+        // chain[i]: the longest chain ending with call i.
+        let mut chain: Vec<usize> = Vec::with_capacity(spans.len());
+        for (i, (start, _)) in spans.iter().enumerate() {
+            let before = (0..i)
+                .filter(|&j| spans[j].1 <= *start)
+                .map(|j| chain[j])
+                .max()
+                .unwrap_or(0);
+            chain.push(before + 1);
+        }
+        chain.into_iter().max().unwrap_or(0) + unspanned
     }
     pub fn items_read(&self) -> u64 {
         self.calls.iter().map(|c| c.items_read).sum()
@@ -88,8 +110,9 @@ impl std::fmt::Display for Usage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} round trips {:?}, {} items read, {} written, {:.1} RRU, {:.1} WRU",
+            "{} round trips ({} in sequence) {:?}, {} items read, {} written, {:.1} RRU, {:.1} WRU",
             self.round_trips(),
+            self.in_sequence(),
             self.operations(),
             self.items_read(),
             self.items_written(),
@@ -333,6 +356,7 @@ impl Meter {
         upstream: &str,
         req: hyper::Request<Incoming>,
     ) -> hyper::Response<Full<Bytes>> {
+        let started = Instant::now();
         let (mut parts, body) = req.into_parts();
         let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
             return reply(400, None, Bytes::from_static(b"unreadable request body"));
@@ -358,7 +382,7 @@ impl Meter {
         };
         let action = self.action(&operation, &request);
         if let Action::Answer(status, body) = &action {
-            self.record(account(&operation, *status, &request, body));
+            self.record(account(&operation, *status, &request, body), started);
             let bytes = Bytes::from(body.to_string());
             return reply(*status, Some("application/x-amz-json-1.0"), bytes);
         }
@@ -381,7 +405,7 @@ impl Meter {
                         tokio::time::sleep(model.latency).await;
                         let mut call = account(&operation, 400, &request, &body);
                         call.delay = model.latency;
-                        self.record(call);
+                        self.record(call, started);
                         let bytes = Bytes::from(body.to_string());
                         return reply(400, Some("application/x-amz-json-1.0"), bytes);
                     }
@@ -420,7 +444,7 @@ impl Meter {
         let response: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let mut call = account(&operation, parts.status.as_u16(), &request, &response);
         call.delay = delay;
-        self.record(call);
+        self.record(call, started);
         if let Action::ForwardThenCrash = action {
             let crash = error_body(
                 "InjectedCrash",
@@ -474,10 +498,11 @@ impl Meter {
             .learn_schema(table, &described["Table"]["KeySchema"]);
     }
 
-    fn record(&self, call: Call) {
+    fn record(&self, mut call: Call, started: Instant) {
         if !self.keep_calls {
             return;
         }
+        call.span = Some((started, Instant::now()));
         if let Ok(mut calls) = self.calls.lock() {
             calls.push(call);
         }
@@ -599,5 +624,26 @@ mod tests {
         assert_eq!((c.items_read, c.read_units), (7, 1.5));
         let c = account("PutItem", 400, &json!({}), &json!({}));
         assert_eq!((c.items_written, c.write_units), (0, 0.0));
+    }
+
+    /// Calls side by side count once in sequence; a call after another's answer counts again.
+    #[test]
+    fn round_trips_in_sequence_count_calls_side_by_side_once() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let call = |from: u64, to: u64| Call {
+            span: Some((at(from), at(to))),
+            ..Call::default()
+        };
+        let usage = |calls: Vec<Call>| Usage { calls }.in_sequence();
+        assert_eq!(usage(vec![]), 0);
+        // A read beside a Query, then a transaction beside a BatchGet that needed the Query.
+        let beside = vec![call(0, 10), call(1, 9), call(10, 30), call(9, 20)];
+        assert_eq!(usage(beside), 2);
+        // The same four one after another.
+        let sequential = vec![call(0, 10), call(10, 20), call(20, 30), call(30, 40)];
+        assert_eq!(usage(sequential), 4);
+        // A call with no span (answered by the fault layer before it was timed) counts alone.
+        assert_eq!(usage(vec![call(0, 10), Call::default()]), 2);
     }
 }

@@ -68,17 +68,7 @@ impl Service {
             edges[i] = ids;
         }
         if total > MAX_INLINE_REFERENCES {
-            let attr = match kind {
-                ResourceKind::User => "groups",
-                ResourceKind::Group => "members",
-            };
-            return Err(ScimError::bad(
-                ScimType::TooMany,
-                format!(
-                    "this response would list at least {total} memberships (more than \
-                     {MAX_INLINE_REFERENCES}); ask with excludedAttributes={attr} or a smaller count"
-                ),
-            ));
+            return Err(too_many(kind, total));
         }
         if kind == ResourceKind::Group {
             return Ok(edges
@@ -91,6 +81,22 @@ impl Service {
                 .collect());
         }
         self.with_group_names(dir, edges).await
+    }
+
+    /// A user's groups, read by its id alone: a PUT or PATCH of a user reads them beside its
+    /// own read and write (`write.rs`), so its answer waits for no round trip after the write.
+    /// `TooMany` as [`Service::references`].
+    pub async fn groups_of_user(&self, dir: &str, id: &str) -> Result<Vec<Reference>, ScimError> {
+        let prefix = keys::member_of_prefix(id);
+        let ids = self
+            .store
+            .edge_page(dir, &prefix, MAX_INLINE_REFERENCES + 1)
+            .await?;
+        if ids.len() > MAX_INLINE_REFERENCES {
+            return Err(too_many(ResourceKind::User, ids.len()));
+        }
+        let mut named = self.with_group_names(dir, vec![ids]).await?;
+        Ok(named.pop().unwrap_or_default())
     }
 
     /// A user's group edges as references with each group's displayName; edges to groups that
@@ -138,6 +144,21 @@ impl Service {
             })
             .collect())
     }
+}
+
+/// More references than a response takes (`total` at least).
+fn too_many(kind: ResourceKind, total: usize) -> ScimError {
+    let attr = match kind {
+        ResourceKind::User => "groups",
+        ResourceKind::Group => "members",
+    };
+    ScimError::bad(
+        ScimType::TooMany,
+        format!(
+            "this response would list at least {total} memberships (more than \
+             {MAX_INLINE_REFERENCES}); ask with excludedAttributes={attr} or a smaller count"
+        ),
+    )
 }
 
 type Edges = (usize, Result<Vec<String>, StoreError>);

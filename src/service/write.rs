@@ -11,10 +11,11 @@
 
 use uuid::Uuid;
 
-use super::{check_member_ids, not_found, visible, Service};
+use super::{check_member_ids, not_found, visible, Reference, Service};
 use crate::clock;
 use crate::scim::change::{self, Members, Outcome};
 use crate::scim::error::ScimError;
+use crate::scim::list::Projection;
 use crate::scim::patch::PatchRequest;
 use crate::scim::resource::{is_id, Meta};
 use crate::scim::schema::ResourceKind;
@@ -31,6 +32,14 @@ pub enum Written {
     Record(Box<Record>),
     /// Only members changed; the group's version moved without being read.
     MembersOnly,
+}
+
+/// What a PUT or PATCH left, and a user's groups when they were read beside it.
+pub struct Updated {
+    pub written: Written,
+    /// `Service::groups_of_user`, read beside the write; `None` when the answer does not show
+    /// them (or the resource is a group).
+    pub groups: Option<Result<Vec<Reference>, ScimError>>,
 }
 
 impl Service {
@@ -69,7 +78,10 @@ impl Service {
         }
     }
 
-    /// PUT or PATCH `id`, with the client's `If-Match` if it sent one.
+    /// PUT or PATCH `id`, with the client's `If-Match` if it sent one. When `answer` shows a
+    /// user's groups, they are read beside the write: no write of a user moves them (`groups` is
+    /// readOnly, RFC 7643 §4.1.2), and the answer then waits for no round trip after the write's
+    /// read and transaction (issue 21).
     pub async fn update(
         &self,
         dir: &str,
@@ -77,8 +89,22 @@ impl Service {
         id: &str,
         change: Change<'_>,
         if_match: Option<&str>,
-    ) -> Result<Written, ScimError> {
-        store::prefetch::scope(self.update_in_scope(dir, kind, id, change, if_match)).await
+        answer: &Projection,
+    ) -> Result<Updated, ScimError> {
+        let write = store::prefetch::scope(self.update_in_scope(dir, kind, id, change, if_match));
+        if kind == ResourceKind::User && is_id(id) && !answer.skips(kind, "groups") {
+            // (Boxed: two request futures side by side overflow a debug build's stack.)
+            let groups = Box::pin(self.groups_of_user(dir, id));
+            let (written, groups) = tokio::join!(Box::pin(write), groups);
+            return Ok(Updated {
+                written: written?,
+                groups: Some(groups),
+            });
+        }
+        Ok(Updated {
+            written: write.await?,
+            groups: None,
+        })
     }
 
     async fn update_in_scope(
