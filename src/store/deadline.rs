@@ -16,6 +16,10 @@ use super::StoreError;
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(20);
 /// First backoff step; each retry doubles the cap, up to `MAX_STEP`.
 const BASE_STEP: Duration = Duration::from_millis(10);
+/// The longest wait before the first retry of a transaction that met another on an item.
+const YIELD_FIRST: Duration = Duration::from_millis(50);
+/// The shortest cap of a conflict's wait: about one transaction's time on DynamoDB.
+const YIELD_FLOOR: Duration = Duration::from_millis(10);
 const MAX_STEP: Duration = Duration::from_millis(1_000);
 
 tokio::task_local! {
@@ -44,21 +48,29 @@ pub fn passed() -> bool {
     Instant::now() >= current()
 }
 
-/// The most retry number `attempt` waits: `BASE_STEP · 2^attempt`, at most `cap`.
-fn step(attempt: u32, cap: Duration) -> Duration {
-    BASE_STEP.saturating_mul(1 << attempt.min(10)).min(cap)
+/// The most retry number `attempt` waits: `BASE_STEP · 2^attempt`, at most `MAX_STEP`.
+fn step(attempt: u32) -> Duration {
+    BASE_STEP.saturating_mul(1 << attempt.min(10)).min(MAX_STEP)
+}
+
+/// The most a transaction waits before its `attempt`-th retry (1-based) after it met another
+/// on an item: `YIELD_FIRST / attempt`, at least `YIELD_FLOOR`. The wait shrinks as the writer
+/// loses again, so the writers of one item that lost most retry soonest: a queue's order, kept
+/// without one, between processes that cannot coordinate (Lambda instances).
+fn yield_step(attempt: u32) -> Duration {
+    (YIELD_FIRST / attempt.max(1)).max(YIELD_FLOOR)
 }
 
 /// Sleeps before retry number `attempt` (1-based): a random wait up to `BASE_STEP · 2^attempt`
 /// (capped), so parallel writers spread out. Returns false, without sleeping, when that wait
 /// would pass the deadline: the caller gives up.
 pub async fn backoff(attempt: u32) -> bool {
-    backoff_within(attempt, MAX_STEP).await
+    backoff_within(step(attempt)).await
 }
 
-/// As [`backoff`], with the wait at most `cap`.
-async fn backoff_within(attempt: u32, cap: Duration) -> bool {
-    let wait = step(attempt, cap).mul_f64(random_fraction());
+/// A random wait up to `most`, unless it would pass the deadline (then false at once).
+async fn backoff_within(most: Duration) -> bool {
+    let wait = most.mul_f64(random_fraction());
     if Instant::now() + wait >= current() {
         return false;
     }
@@ -67,25 +79,26 @@ async fn backoff_within(attempt: u32, cap: Duration) -> bool {
 }
 
 /// One more retry of `what`: counts the attempt and sleeps as [`backoff`] does, or gives up with
-/// `Unavailable` (503) when the deadline leaves no room. Every retry loop of a request ends here.
+/// `Unavailable` (503) when the deadline leaves no room. Every retry loop of a request ends here
+/// or in [`retry_after_conflict`].
 pub async fn retry(attempt: &mut u32, what: &'static str) -> Result<(), StoreError> {
-    retry_capped(attempt, MAX_STEP, what).await
+    *attempt += 1;
+    within_deadline(backoff(*attempt).await, *attempt, what)
 }
 
-/// As [`retry`], with the wait at most `cap` rather than `MAX_STEP`.
-pub async fn retry_capped(
-    attempt: &mut u32,
-    cap: Duration,
-    what: &'static str,
-) -> Result<(), StoreError> {
+/// As [`retry`], for a transaction that met another on an item (not throttled): the other is
+/// committing now, so the wait is short, and shorter with each conflict in a row
+/// ([`yield_step`]).
+pub async fn retry_after_conflict(attempt: &mut u32, what: &'static str) -> Result<(), StoreError> {
     *attempt += 1;
-    if backoff_within(*attempt, cap).await {
+    within_deadline(backoff_within(yield_step(*attempt)).await, *attempt, what)
+}
+
+fn within_deadline(slept: bool, attempts: u32, what: &'static str) -> Result<(), StoreError> {
+    if slept {
         Ok(())
     } else {
-        Err(StoreError::OutOfTime {
-            what,
-            attempts: *attempt,
-        })
+        Err(StoreError::OutOfTime { what, attempts })
     }
 }
 
@@ -115,19 +128,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_capped_retry_never_waits_past_its_cap() {
-        let cap = Duration::from_millis(100);
-        assert_eq!(step(1, cap), Duration::from_millis(20));
-        assert!((1..40).all(|a| step(a, cap) <= cap));
-        assert_eq!(step(30, MAX_STEP), MAX_STEP);
+    fn backoff_doubles_up_to_its_cap() {
+        assert_eq!(step(1), Duration::from_millis(20));
+        assert!((1..40).all(|a| step(a) <= MAX_STEP));
+        assert_eq!(step(30), MAX_STEP);
+    }
+
+    #[test]
+    fn a_conflict_waits_less_each_time_it_loses_again() {
+        assert_eq!(yield_step(1), YIELD_FIRST);
+        assert_eq!(yield_step(2), YIELD_FIRST / 2);
+        assert!((1..40).all(|a| yield_step(a + 1) <= yield_step(a)));
+        assert_eq!(yield_step(1_000), YIELD_FLOOR);
     }
 
     #[tokio::test]
-    async fn a_capped_retry_gives_up_at_the_deadline() {
+    async fn a_retry_after_a_conflict_gives_up_at_the_deadline() {
         let mut attempt = 0;
         let gave_up = within(Duration::from_millis(1), async {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            retry_capped(&mut attempt, Duration::from_millis(100), "test").await
+            retry_after_conflict(&mut attempt, "test").await
         })
         .await;
         assert!(matches!(

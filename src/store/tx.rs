@@ -5,8 +5,9 @@
 //! version moved → retry or 412, member missing → 400). Cancellations for `TransactionConflict`
 //! (another transaction touching an item) and for throttling are retried with jittered backoff
 //! until the request's deadline (`deadline.rs`); past it the write fails as `Unavailable` (503).
-//! A conflict alone backs off at most `CONFLICT_CAP`: the other writer is committing now, and with
-//! throttling's 1 s cap the writers of one group that lost a few times fell seconds behind.
+//! A conflict alone backs off briefly, and more briefly each time it loses again
+//! (`deadline::retry_after_conflict`): the other writer is committing now, and with throttling's
+//! 1 s cap the writers of one group that lost a few times fell seconds behind.
 //! A cancelled transaction wrote nothing, so a retry or a give-up never leaves half a write.
 
 use std::collections::HashMap;
@@ -22,8 +23,6 @@ use super::{deadline, Item, Store, StoreError};
 
 /// Renumbered attempts in a row that go again without waiting.
 const QUICK_RETRIES: u32 = 20;
-/// The longest wait before retrying a transaction that met another on an item (not throttled).
-const CONFLICT_CAP: std::time::Duration = std::time::Duration::from_millis(100);
 /// DynamoDB's limit on items in one TransactWriteItems call.
 pub const MAX_TX_ITEMS: usize = 100;
 
@@ -363,12 +362,8 @@ impl Tx {
             // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
             quick = if retry.wait { 0 } else { quick + 1 };
             if retry.wait && !retry.throttled {
-                deadline::retry_capped(
-                    &mut attempt,
-                    CONFLICT_CAP,
-                    "a transaction kept conflicting",
-                )
-                .await?;
+                deadline::retry_after_conflict(&mut attempt, "a transaction kept conflicting")
+                    .await?;
             } else if retry.wait || quick > QUICK_RETRIES {
                 deadline::retry(
                     &mut attempt,
