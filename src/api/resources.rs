@@ -185,8 +185,10 @@ async fn respond(
     let proj = projection(req);
     let written = !matches!(refs, Refs::Read);
     let read = match refs {
-        Refs::Beside(read) => read.map(|r| vec![Some(r)]),
-        Refs::Read | Refs::AfterWrite => {
+        Refs::Beside(Ok(groups)) => Ok(vec![Some(groups)]),
+        Refs::Beside(Err(e)) if e.scim_type == Some(ScimType::TooMany) => Err(e),
+        // The read beside the write failed; the write committed: read them again.
+        Refs::Beside(Err(_)) | Refs::Read | Refs::AfterWrite => {
             app.service
                 .references_shown(&req.directory, kind, &[record], &proj, true)
                 .await

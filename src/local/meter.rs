@@ -643,7 +643,7 @@ mod tests {
         // The same four one after another.
         let sequential = vec![call(0, 10), call(10, 20), call(20, 30), call(30, 40)];
         assert_eq!(usage(sequential), 4);
-        // A call with no span (answered by the fault layer before it was timed) counts alone.
+        // A call with no span (a `Call` built by hand) counts alone.
         assert_eq!(usage(vec![call(0, 10), Call::default()]), 2);
     }
 }

@@ -93,11 +93,13 @@ impl Service {
     ) -> Result<Updated, ScimError> {
         let write = store::prefetch::scope(self.update_in_scope(dir, kind, id, change, if_match));
         if kind == ResourceKind::User && is_id(id) && !answer.skips(kind, "groups") {
-            // (Boxed: two request futures side by side overflow a debug build's stack.)
-            let groups = Box::pin(self.groups_of_user(dir, id));
-            let (written, groups) = tokio::join!(Box::pin(write), groups);
+            // A write that fails drops the read at once (`try_join!`); the read's own failure
+            // is the answer's to handle, the write may have committed. (Boxed: two request
+            // futures side by side overflow a debug build's stack.)
+            let groups = Box::pin(async { Ok(self.groups_of_user(dir, id).await) });
+            let (written, groups) = tokio::try_join!(Box::pin(write), groups)?;
             return Ok(Updated {
-                written: written?,
+                written,
                 groups: Some(groups),
             });
         }

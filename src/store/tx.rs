@@ -312,7 +312,10 @@ impl Tx {
         if let Some(n) = &mut numbering {
             n.raise(self.floor);
         }
+        // Retries after throttling or many renumberings, and retries after a conflict alone
+        // (their waits shrink with each one: `deadline::retry_after_conflict`).
         let mut attempt = 0u32;
+        let mut conflicts = 0u32;
         let mut quick = 0u32;
         loop {
             self.ops.truncate(own);
@@ -362,7 +365,7 @@ impl Tx {
             // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
             quick = if retry.wait { 0 } else { quick + 1 };
             if retry.wait && !retry.throttled {
-                deadline::retry_after_conflict(&mut attempt, "a transaction kept conflicting")
+                deadline::retry_after_conflict(&mut conflicts, "a transaction kept conflicting")
                     .await?;
             } else if retry.wait || quick > QUICK_RETRIES {
                 deadline::retry(
