@@ -110,7 +110,7 @@ impl std::fmt::Display for Usage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} round trips ({} in sequence) {:?}, {} items read, {} written, {:.1} RRU, {:.1} WRU",
+            "{} calls ({} round trips in sequence) {:?}, {} items read, {} written, {:.1} RRU, {:.1} WRU",
             self.round_trips(),
             self.in_sequence(),
             self.operations(),
