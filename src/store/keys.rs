@@ -81,7 +81,11 @@ pub const COUNTER_SHARDS: u32 = 16;
 
 /// The counter shard a resource's create and delete move (FNV-1a of its id).
 pub fn counter_sk(id: &str) -> String {
-    format!("STATS#{:02}", counter_shard(id))
+    counter_sk_of_shard(counter_shard(id))
+}
+/// The counter shard `shard` (below [`COUNTER_SHARDS`]).
+pub fn counter_sk_of_shard(shard: u32) -> String {
+    format!("STATS#{shard:02}")
 }
 fn counter_shard(id: &str) -> u32 {
     let hash = id.bytes().fold(0x811c_9dc5u32, |h, b| {

@@ -678,7 +678,7 @@ impl Store {
                 .name("#c", kind.endpoint())
                 .value(":by", n(by)),
             None,
-            Role::Other,
+            Role::Counter,
         )
     }
 }

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::{deadline, Item, Store, StoreError};
+use super::{deadline, keys, Item, Store, StoreError};
 
 /// Renumbered attempts in a row that go again without waiting.
 const QUICK_RETRIES: u32 = 20;
@@ -38,6 +38,9 @@ pub(crate) enum Role {
     Edge(String),
     /// The directory's event sequence (`outbox.rs`): another writer took the numbers read.
     Sequence,
+    /// A resource counter shard (`STATS#{nn}`, an `ADD` without condition): only the sum of the
+    /// shards counts, so a transaction that met another on one moves another one instead.
+    Counter,
     /// A user item whose resolved roles this transaction moves (`roles.rs`): its edge sequence
     /// moved since its groups were listed.
     Roles(String),
@@ -227,6 +230,34 @@ impl Tx {
         self.placed.push(seq);
     }
 
+    /// Moves counter op `i` to a counter shard no other op of this transaction writes (a
+    /// transaction may not name one item twice), picked at random.
+    fn move_to_free_counter(&mut self, i: usize) {
+        let taken: Vec<String> = self
+            .ops
+            .iter()
+            .filter_map(|op| match &op.write {
+                Write::Update { key, .. } => super::get_s(key, keys::SK).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        let free: Vec<String> = (0..keys::COUNTER_SHARDS)
+            .map(keys::counter_sk_of_shard)
+            .filter(|sk| !taken.contains(sk))
+            .collect();
+        if free.is_empty() {
+            return;
+        }
+        let sk = free[deadline::random_below(free.len())].clone();
+        if let Some(Op {
+            write: Write::Update { key, .. },
+            ..
+        }) = self.ops.get_mut(i)
+        {
+            key.insert(keys::SK.into(), super::s(sk));
+        }
+    }
+
     fn push(&mut self, write: Write, cond: Option<Expr>, role: Role) {
         self.ops.push(Op {
             write,
@@ -316,6 +347,7 @@ impl Tx {
         // (their waits shrink with each one: `deadline::retry_after_conflict`).
         let mut attempt = 0u32;
         let mut conflicts = 0u32;
+        let mut recounted = 0u32;
         let mut quick = 0u32;
         loop {
             self.ops.truncate(own);
@@ -333,7 +365,7 @@ impl Tx {
                 .set_transact_items(Some(self.built(numbers.as_ref())?))
                 .send()
                 .await;
-            let retry = match result {
+            let mut retry = match result {
                 Ok(_) => {
                     if let (Some(n), Some(nums)) = (&mut numbering, &numbers) {
                         n.committed(nums);
@@ -360,6 +392,15 @@ impl Tx {
                 if retry.switch && !retry.wait {
                     n.switch();
                 }
+            }
+            // A counter shard met another writer: move to another one, at once the first time;
+            // when that one is busy too, the shards are all in use: wait as for a conflict.
+            if !retry.recount.is_empty() {
+                retry.wait |= recounted > 0;
+                recounted += 1;
+            }
+            for &i in &retry.recount {
+                self.move_to_free_counter(i);
             }
             // Renumbering goes again at once, but not forever (outside a request the deadline
             // is always fresh): past `QUICK_RETRIES` in a row it backs off too.
@@ -478,6 +519,8 @@ struct Retry {
     sequence: Option<Item>,
     /// Another transaction held the sequence item: number on another one.
     switch: bool,
+    /// Counter shards another transaction held (indexes of their ops): move other ones.
+    recount: Vec<usize>,
 }
 
 /// What a failed TransactWriteItems call means. `Ok` when every reason is transient (a
@@ -533,6 +576,11 @@ fn cancellation_meaning(
                 transient = true;
                 retry.switch = true;
             }
+            // Likewise a counter shard: any other one counts the same.
+            (Some("TransactionConflict"), Some(Role::Counter)) => {
+                transient = true;
+                retry.recount.push(i);
+            }
             (Some("TransactionConflict"), _) => {
                 transient = true;
                 retry.wait = true;
@@ -583,4 +631,40 @@ fn cancellation_meaning(
         return Err(StoreError::sdk(err));
     }
     Ok(retry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{get_s, key};
+
+    /// The counter shard op `i` writes now.
+    fn shard_of(tx: &Tx, i: usize) -> String {
+        match &tx.ops[i].write {
+            Write::Update { key, .. } => get_s(key, keys::SK).unwrap().to_string(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_counter_that_met_another_moves_to_a_shard_no_other_op_writes() {
+        let store = Store::local("http://127.0.0.1:9", "t", "tok");
+        let mut tx = Tx::new(&store);
+        // Every shard but the last two is written by an op of this transaction.
+        for shard in 0..keys::COUNTER_SHARDS - 2 {
+            let k = key("DIR#d".to_string(), keys::counter_sk_of_shard(shard));
+            tx.update(k, Expr::new("ADD #c :one"), None, Role::Counter)
+                .unwrap();
+        }
+        let mut seen = vec![shard_of(&tx, 0)];
+        for _ in 0..20 {
+            tx.move_to_free_counter(0);
+            let now = shard_of(&tx, 0);
+            // Never the shard it met, never one another op writes.
+            assert_ne!(Some(&now), seen.last());
+            assert!((1..tx.ops.len()).all(|j| shard_of(&tx, j) != now), "{now}");
+            seen.push(now);
+        }
+        assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
+    }
 }
