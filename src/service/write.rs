@@ -120,13 +120,26 @@ impl Service {
         let mut attempt = 0;
         // The member edges a PATCH names are read with the group (one round trip).
         let named = named_members(kind, id, &change);
-        let edge_keys: Vec<_> = named
+        let mut edge_keys: Vec<_> = named
             .iter()
             .filter(|u| is_id(u))
             .map(|u| store::member_edge_key(dir, id, u))
             .collect();
+        // A group's slots, unless the write can only be a member change (`slots.rs`); that one
+        // reads the slots it bumps with the group, for the event number they carry.
+        let slots = kind == ResourceKind::Group && (if_match.is_some() || !members_only(&change));
+        if kind == ResourceKind::Group && !slots {
+            edge_keys.extend(store::slots::slot_keys(
+                dir,
+                id,
+                named.iter().filter(|u| is_id(u)),
+            ));
+        }
         loop {
-            let (old, edges) = self.writable(dir, kind, id, &edge_keys).await?;
+            let (mut old, edges) = self.writable(dir, kind, id, &edge_keys, slots).await?;
+            if let Some(items) = &edges {
+                old.order = old.order.max(store::slots::order_of(items));
+            }
             check_if_match(if_match, &old)?;
             let outcome = match change {
                 Change::Replace(o) => o.clone(),
@@ -166,6 +179,10 @@ impl Service {
                     .await
                     .map(|()| None)
             } else {
+                if kind == ResourceKind::Group && old.slots.is_none() {
+                    // A PATCH of members only, but not as sent: it changes the group item too.
+                    old = self.store.with_slots(dir, old).await?;
+                }
                 let new = next_version(&old, outcome.body);
                 self.store
                     .replace(dir, kind, &old, &new, &delta)
@@ -218,7 +235,7 @@ impl Service {
     ) -> Result<(), ScimError> {
         let mut attempt = 0;
         loop {
-            let old = match self.store.get_for_write(dir, kind, id, &[]).await?.0 {
+            let old = match self.store.get_for_write(dir, kind, id, &[], true).await?.0 {
                 Some(r) if visible(&r) => r,
                 _ if kind == ResourceKind::Group && self.store.clean_up_group(dir, id).await? => {
                     return Ok(())
@@ -251,11 +268,15 @@ impl Service {
         kind: ResourceKind,
         id: &str,
         edges: &[store::Item],
+        slots: bool,
     ) -> Result<(Record, Option<Vec<store::Item>>), ScimError> {
         if !is_id(id) {
             return Err(not_found(kind, id));
         }
-        let (r, edges) = self.store.get_for_write(dir, kind, id, edges).await?;
+        let (r, edges) = self
+            .store
+            .get_for_write(dir, kind, id, edges, slots)
+            .await?;
         let r = r.filter(visible).ok_or_else(|| not_found(kind, id))?;
         if r.state == State::Deleting {
             return Err(ScimError::not_found(format!(
@@ -294,6 +315,20 @@ fn next_version(old: &Record, body: serde_json::Map<String, serde_json::Value>) 
     new.meta.last_modified = clock::now_rfc3339();
     new.meta.version = old.meta.version + 1;
     new
+}
+
+/// Whether a change is a PATCH whose every operation has a `members` path: it can only change
+/// members, so without If-Match it bumps the slots of the users it names and never writes the
+/// group item (`store::slots`).
+fn members_only(change: &Change<'_>) -> bool {
+    match change {
+        Change::Patch(patch) => patch.ops.iter().all(|o| {
+            o.path.as_ref().is_some_and(|p| {
+                p.attr.urn.is_none() && p.attr.attr.eq_ignore_ascii_case("members")
+            })
+        }),
+        Change::Replace(_) => false,
+    }
 }
 
 /// Member ids once each, first occurrence first (O(n log n)).

@@ -39,7 +39,7 @@ pub struct Report {
 pub struct Problem {
     /// A stable name: `one_sided_edge`, `orphan_edge`, `missing_guard`, `stale_guard`,
     /// `missing_index_item`, `stale_index_item`, `counter_drift`, `pending_create`,
-    /// `user_being_deleted`, `group_clean_up`, `name_conflict`, `stale_event_block`,
+    /// `user_being_deleted`, `group_clean_up`, `orphan_slot` (a member slot of no group), `name_conflict`, `stale_event_block`,
     /// `role_drift` (a user's stored roles differ from a resolution of its groups under the
     /// directory's map), `role_sync_pending` (a re-resolution a save left unfinished).
     pub kind: &'static str,
@@ -87,6 +87,8 @@ struct Partition {
     /// What the membership count says (the counter and sequence shards, `paging.rs`).
     counted_memberships: i64,
     clean_ups: BTreeSet<String>,
+    /// `(group, slot)` of every member slot that is not a tombstone (`slots.rs`).
+    slots: BTreeSet<(String, usize)>,
     stale_blocks: Vec<Item>,
     settings: super::settings::DirSettings,
     role_sync: Option<super::settings::RoleSync>,
@@ -219,6 +221,9 @@ impl Store {
                 }
                 Some(SortKey::CleanUp { group }) => {
                     part.clean_ups.insert(group);
+                }
+                Some(SortKey::MemberSlot { group, slot }) if !super::slots::is_tombstone(item) => {
+                    part.slots.insert((group, slot));
                 }
                 Some(SortKey::Settings) => {
                     part.settings = super::settings::settings_of(&self.table, item)?;
@@ -509,6 +514,15 @@ fn check_edges(pk: &str, part: &Partition, findings: &mut Findings) {
             format!("deleted group {g} still has memberships to remove; they are removed"),
             Some(Fix::FinishCleanUp(g.clone())),
         );
+    }
+    for (g, k) in &part.slots {
+        if !exists(ResourceKind::Group, g) {
+            findings.found(
+                "orphan_slot",
+                format!("member slot {k} of group {g}, which does not exist"),
+                Some(Fix::Delete(vec![key(pk.to_string(), keys::slot_sk(g, *k))])),
+            );
+        }
     }
     for (g, u) in part.members.union(&part.member_of) {
         if part.clean_ups.contains(g) {

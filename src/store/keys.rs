@@ -217,6 +217,15 @@ pub fn member_of_prefix(user_id: &str) -> String {
 pub fn member_of_sk(user_id: &str, group_id: &str) -> String {
     format!("{}{}", member_of_prefix(user_id), esc(group_id))
 }
+/// The prefix of a group's member slots (`slots.rs`): apart from every resource and edge prefix,
+/// so no list, lookup or edge Query of groups reads them.
+pub fn slot_prefix(group_id: &str) -> String {
+    format!("{SLOT_PREFIX}{}#", esc(group_id))
+}
+pub fn slot_sk(group_id: &str, slot: usize) -> String {
+    format!("{}{slot}", slot_prefix(group_id))
+}
+pub const SLOT_PREFIX: &str = "GSLOT#";
 /// The last `#`-separated component of a key (an id), unescaped.
 pub fn last_component(sk: &str) -> String {
     unescape(sk.rsplit('#').next().unwrap_or_default())
@@ -344,6 +353,8 @@ pub enum SortKey {
     Member { group: String, user: String },
     /// `MEMBEROF#{user}#{group}`.
     MemberOf { user: String, group: String },
+    /// `GSLOT#{group}#{slot}`: one of a group's member slots (`slots.rs`).
+    MemberSlot { group: String, slot: usize },
     /// `ANCHOR#{query}#{position}`: a page anchor.
     Anchor { query: String, position: usize },
     /// `EVENT#{sequence}`.
@@ -397,6 +408,10 @@ impl SortKey {
             ["MEMBEROF", user, group] => SortKey::MemberOf {
                 user: unescape(user),
                 group: unescape(group),
+            },
+            ["GSLOT", group, slot] => SortKey::MemberSlot {
+                group: unescape(group),
+                slot: slot.parse().ok()?,
             },
             ["ANCHOR", query, position] => SortKey::Anchor {
                 query: unescape(query),
@@ -564,6 +579,13 @@ mod tests {
                 SortKey::MemberOf {
                     user: "u1".into(),
                     group: "g1".into(),
+                },
+            ),
+            (
+                slot_sk("g#1", 7),
+                SortKey::MemberSlot {
+                    group: "g#1".into(),
+                    slot: 7,
                 },
             ),
             (

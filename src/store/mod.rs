@@ -27,6 +27,7 @@ pub mod resources;
 pub(crate) mod roles;
 pub mod settings;
 pub mod shard_leases;
+pub mod slots;
 pub mod tables;
 pub mod tokens;
 mod tx;
@@ -247,10 +248,18 @@ pub struct Record {
     /// it is in no group, without a Query of its edges. An item written before the edge
     /// sequence existed has none, and keeps none until an edge is added (`resource_item`).
     pub never_grouped: bool,
+    /// The version stored on the item, what a write's condition compares. For a user, and for
+    /// a group read without its slots, `meta.version` is the same.
+    pub(crate) stored_version: u64,
+    /// A group item's slot versions its stored version already includes (`slots.rs`).
+    pub(crate) absorbed: [u64; slots::SLOTS],
+    /// A group's slots, when read with it (`meta.version` then counts their moves).
+    pub(crate) slots: Option<slots::Slots>,
 }
 
 impl Record {
     pub fn new(id: impl Into<String>, body: Map<String, Value>, meta: Meta) -> Self {
+        let version = meta.version;
         Record {
             id: id.into(),
             body,
@@ -261,6 +270,9 @@ impl Record {
             order: 0,
             // A new resource: no edge yet (its item says so with an edge sequence of 0).
             never_grouped: true,
+            stored_version: version,
+            absorbed: [0; slots::SLOTS],
+            slots: None,
         }
     }
 }

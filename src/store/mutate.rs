@@ -32,11 +32,10 @@ use sha2::{Digest, Sha256};
 
 use super::keys;
 use super::members::{EdgeOp, EdgeWork, MemberDelta};
-use super::resources::{
-    index_entries, resource_item, DELETING, EDGE_SEQ, ID, MODIFIED, PENDING, VERSION,
-};
+use super::resources::{index_entries, resource_item, DELETING, EDGE_SEQ, ID, PENDING, VERSION};
 use super::roles::Moves;
 use super::settings::DirSettings;
+use super::slots::SLOTS;
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
@@ -320,11 +319,21 @@ impl Store {
         let mut new_name = None;
         match write {
             GroupWrite::Replace { old, new } => {
+                // A group's slots as read (`slots.rs`): each written conditional on it, so a
+                // member change since cancels this write, and taken in by the item.
+                let mut item_new = new.clone();
+                if kind == ResourceKind::Group {
+                    let slots = old
+                        .slots
+                        .as_ref()
+                        .ok_or(StoreError::Bug("a group write read no slots"))?;
+                    item_new.absorbed = tx.fence_slots(dir, id, slots)?;
+                }
                 // And on the edge sequence: a member change moved it (and maybe the user's
                 // roles, which this put carries as read).
                 tx.put(
-                    resource_item(dir, kind, new)?,
-                    Some(version_is(old.meta.version).and_edge_seq(old.edge_seq)),
+                    resource_item(dir, kind, &item_new)?,
+                    Some(version_is(old.stored_version).and_edge_seq(old.edge_seq)),
                     Role::Resource,
                 )?;
                 tx.anchor_last();
@@ -339,24 +348,10 @@ impl Store {
                     new_name = after.unique_name().cloned();
                 }
             }
-            GroupWrite::Touch { .. } => {
-                tx.update(
-                    key(keys::directory_pk(dir), keys::resource_sk(kind, id)),
-                    Expr::new("SET #m = :now ADD #v :one")
-                        .name("#m", MODIFIED)
-                        .name("#v", VERSION)
-                        .value(":now", s(clock::now_rfc3339()))
-                        .value(":one", n(1)),
-                    Some(
-                        Expr::new("attribute_exists(pk) AND attribute_not_exists(#p)")
-                            .name("#p", PENDING),
-                    ),
-                    Role::Resource,
-                )?;
-                tx.anchor_last();
-                if let GroupWrite::Touch { group } = write {
-                    tx.after(group.order);
-                }
+            GroupWrite::Touch { group } => {
+                // The slots of the users it changes, not the group item (`slots.rs`).
+                tx.bump_slots(dir, id, members.add.iter().chain(&members.remove))?;
+                tx.after(group.order);
             }
         }
         let group = match write {
@@ -469,7 +464,7 @@ impl Store {
             };
             if groups.len() <= room / 2 {
                 let mut tx = Tx::new(self);
-                let cond = version_is(old.meta.version).and_edge_seq(old.edge_seq);
+                let cond = version_is(old.stored_version).and_edge_seq(old.edge_seq);
                 self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
                 for g in &groups {
                     self.edge_pair_delete(&mut tx, dir, g, &old.id, kind)?;
@@ -486,7 +481,7 @@ impl Store {
                     .name("#d", DELETING)
                     .name("#v", VERSION)
                     .value(":one", n(1)),
-                Some(version_is(old.meta.version)),
+                Some(version_is(old.stored_version)),
                 Role::Resource,
             )?;
             tx.commit(self).await?;
@@ -512,8 +507,16 @@ impl Store {
 
     async fn delete_group(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
         let kind = ResourceKind::Group;
+        // A live group's slots, read before its members are listed: a member change after the
+        // read moves one, which cancels this delete (`slots.rs`). A pending group has none.
+        let slots = match (&old.state, &old.slots) {
+            (State::Pending { .. }, _) => None,
+            (_, Some(slots)) => Some(slots.clone()),
+            (_, None) => self.with_slots(dir, old.clone()).await?.slots,
+        };
+        let slot_items = if slots.is_some() { SLOTS } else { 0 };
         // Resource, counter, marker, sequence, deleted event and block.
-        let room = MAX_TX_ITEMS - 6 - index_items(kind, old);
+        let room = MAX_TX_ITEMS - 6 - slot_items - index_items(kind, old);
         let settings = self.settings(dir).await?;
         let mapped = settings.roles.maps(&old.id);
         // Per member: its edge pair, and when the group maps to a role its user and event.
@@ -527,10 +530,13 @@ impl Store {
             State::Pending { intent, .. } => Expr::new("#p = :i")
                 .name("#p", PENDING)
                 .value(":i", s(intent)),
-            _ => version_is(old.meta.version),
+            _ => version_is(old.stored_version),
         };
         let mut tx = Tx::new(self);
         self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
+        if let Some(slots) = &slots {
+            tx.tombstone_slots(dir, &old.id, slots)?;
+        }
         // A pending group's created event stays held by its creator's block until that block
         // is stale; this deleted event follows it.
         if members.len() <= room / per {

@@ -54,13 +54,30 @@ impl Store {
     /// The resource a write starts from, the `extra` items it asks about (those present), and
     /// the directory's sequence shards (kept for the write's transaction): one strongly
     /// consistent BatchGetItem. `extra` beyond what one call takes is left unread (`None`).
+    /// With `slots`, a group's slots are read beside it (`slots.rs`; one Query more, no round
+    /// trip more).
     pub async fn get_for_write(
         &self,
         dir: &str,
         kind: ResourceKind,
         id: &str,
         extra: &[Item],
+        slots: bool,
     ) -> Result<(Option<Record>, Option<Vec<Item>>), StoreError> {
+        if slots && kind == ResourceKind::Group {
+            let (read, slots) = tokio::try_join!(
+                Box::pin(self.get_for_write(dir, kind, id, extra, false)),
+                self.read_slots(dir, id)
+            )?;
+            let (record, found) = read;
+            return Ok((
+                record.map(|mut r| {
+                    super::slots::apply(&mut r, slots);
+                    r
+                }),
+                found,
+            ));
+        }
         let resource_sk = keys::resource_sk(kind, id);
         let mut wanted = vec![key(keys::directory_pk(dir), resource_sk.clone())];
         wanted.extend(shard_keys(dir));

@@ -32,11 +32,21 @@ impl Store {
         kind: ResourceKind,
         id: &str,
     ) -> Result<Option<Record>, StoreError> {
-        let item = self
-            .get_item(keys::directory_pk(dir), keys::resource_sk(kind, id))
-            .await?;
-        item.map(|i| record_from_item(&self.table, kind, &i))
-            .transpose()
+        let item = self.get_item(keys::directory_pk(dir), keys::resource_sk(kind, id));
+        if kind == ResourceKind::User {
+            return item
+                .await?
+                .map(|i| record_from_item(&self.table, kind, &i))
+                .transpose();
+        }
+        // A group's version counts its slots (`slots.rs`): read beside the item.
+        let (item, slots) = tokio::try_join!(item, self.read_slots(dir, id))?;
+        let Some(item) = item else {
+            return Ok(None);
+        };
+        let mut record = record_from_item(&self.table, kind, &item)?;
+        super::slots::apply(&mut record, slots);
+        Ok(Some(record))
     }
 
     /// Fetches many resources by id (BatchGetItem, 100 keys a call, strongly consistent). Missing
@@ -258,6 +268,9 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     let mut item = key(keys::directory_pk(dir), keys::resource_sk(kind, &r.id));
     item.insert(BODY.into(), s(body));
     item.insert(VERSION.into(), n(r.meta.version));
+    if let Some(absorbed) = super::slots::absorbed_attribute(&r.absorbed) {
+        item.insert(super::slots::ABSORBED.into(), absorbed);
+    }
     item.insert(CREATED.into(), s(&r.meta.created));
     item.insert(MODIFIED.into(), s(&r.meta.last_modified));
     // Absent on items older than the edge sequence: a put must not make such a user, whose
@@ -310,13 +323,14 @@ pub(crate) fn record_from_item(
         (None, true) => State::Deleting,
         (None, false) => State::Live,
     };
+    let version = get_n(item, VERSION).ok_or_else(|| corrupt("no version", None))?;
     Ok(Record {
         id,
         body,
         meta: Meta {
             created: get_s(item, CREATED).unwrap_or_default().to_string(),
             last_modified: get_s(item, MODIFIED).unwrap_or_default().to_string(),
-            version: get_n(item, VERSION).ok_or_else(|| corrupt("no version", None))?,
+            version,
         },
         state,
         edge_seq: get_n(item, EDGE_SEQ).unwrap_or(0),
@@ -324,6 +338,9 @@ pub(crate) fn record_from_item(
         order: get_n(item, super::tx::ORDER).unwrap_or(0),
         // Items older than the edge sequence have none: their groups are unknown.
         never_grouped: kind == ResourceKind::User && get_n(item, EDGE_SEQ) == Some(0),
+        stored_version: version,
+        absorbed: super::slots::absorbed_of(item),
+        slots: None,
     })
 }
 

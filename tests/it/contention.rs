@@ -194,7 +194,73 @@ async fn if_match_answers_412_exactly_when_the_version_differs() {
         .await;
     assert_eq!(r.status, 204);
     let now = scim.get(&format!("/Groups/{g}")).await;
-    assert_ne!(now.header("etag").unwrap(), moved);
+    let now = now.header("etag").unwrap().to_string();
+    assert_ne!(now, moved);
+    // That change moved only its member's slot (`store::slots`), not the group item: the
+    // version the client saw before it is stale all the same, and the one after it is current.
+    let stale = scim.raw("PATCH", &path, body.clone(), &headers).await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+    let h = with(&now);
+    let headers: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "etag2"}]});
+    let ok = scim
+        .raw("PATCH", &path, Some(rename.to_string()), &headers)
+        .await;
+    assert_eq!(ok.status, 204, "{}", ok.body);
+    let written = ok.header("etag").unwrap().to_string();
+    assert_ne!(written, now);
+    let read = scim.get(&format!("/Groups/{g}")).await;
+    assert_eq!(read.header("etag").unwrap(), written);
+    assert_eq!(read.body["meta"]["version"], json!(written));
+}
+
+#[tokio::test]
+async fn member_adds_racing_a_group_delete_leave_no_membership_behind() {
+    let scim = Arc::new(Scim::start().await);
+    let ids = users(&scim, 30).await;
+    for round in 0..3 {
+        let first: Vec<&str> = ids[..4].iter().map(String::as_str).collect();
+        let g = scim.group(&format!("doomed{round}"), &first).await;
+        // Twenty-six adds, the delete among them; every third transaction conflicts.
+        let mut items: Vec<Option<String>> = ids[4..].iter().cloned().map(Some).collect();
+        items.insert(8 + 4 * round, None);
+        scim.meter.inject(Fault::Conflicts { every: 3 });
+        let replies = parallel(&scim, items.clone(), |s, item| {
+            let path = s.v2(&format!("/Groups/{g}"));
+            async move {
+                match item {
+                    Some(id) => s.send("PATCH", &path, Some(add_member(&id))).await,
+                    None => s.send("DELETE", &path, None).await,
+                }
+            }
+        })
+        .await;
+        scim.meter.clear();
+        for (item, r) in items.iter().zip(&replies) {
+            match item {
+                None => assert_eq!(r.status, 204, "delete: {}", r.body),
+                // Before the delete, or after it: the group is gone.
+                Some(_) => assert!([204, 404].contains(&r.status), "{} {}", r.status, r.body),
+            }
+        }
+        assert_eq!(scim.get(&format!("/Groups/{g}")).await.status, 404);
+        let late = scim
+            .patch(&format!("/Groups/{g}"), add_member(&ids[5]))
+            .await;
+        assert_eq!(late.status, 404, "{}", late.body);
+        for id in &ids {
+            let groups = scim.groups_of(id).await;
+            assert!(
+                groups
+                    .as_array()
+                    .is_none_or(|a| a.iter().all(|x| x["value"] != json!(g))),
+                "{id} is still in {g}: {groups}"
+            );
+        }
+        // No edge of the group is left (the check reads every item of the directory).
+        assert_clean(&scim).await;
+    }
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ use scim_lambda::store::outbox::SHARDS as SHARD_COUNT;
 
 /// The event sequence shards every write reads.
 const SHARDS: u64 = SHARD_COUNT as u64;
+const SLOTS: u64 = scim_lambda::store::slots::SLOTS as u64;
 use serde_json::{json, Value};
 
 use crate::support::{Reply, Scim};
@@ -169,9 +170,10 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     let add = add_members(&[&users[0]]);
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(add)).await;
     assert!(r.status < 300, "{}", r.body);
-    // The group's version and the user's edge sequence move with the two edge items; the
-    // edge, read with the group, makes sure the edge is new (one event per real change).
-    within("add one member", &u, (2, 2, 2 + SHARDS, 6));
+    // The user's slot of the group (`store::slots`) and the user's edge sequence move with the
+    // two edge items; the edge, read with the group, makes sure the edge is new (one event per
+    // real change), and the slot, read with them, says what event number to follow.
+    within("add one member", &u, (2, 2, 3 + SHARDS, 6));
 
     // A user in a group: the write is a read and a transaction; its answer lists the group,
     // read beside them (the user's edges beside the read, the groups' names beside the
@@ -205,17 +207,19 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     let remove = remove_member(&users[0]);
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
     assert!(r.status < 300, "{}", r.body);
-    within("remove one member", &u, (2, 2, 2 + SHARDS, 5));
+    within("remove one member", &u, (2, 2, 3 + SHARDS, 5));
 
     let path = format!("/Groups/{g}?excludedAttributes=members");
     let (r, u) = cost(&scim, "GET", &path, None).await;
     assert_eq!(r.status, 200);
-    within("get group without members", &u, (1, 1, 1, 0));
+    // The group's slots beside its item: its version counts what they moved.
+    within("get group without members", &u, (2, 1, 1 + SLOTS, 0));
 
     let (r, u) = cost(&scim, "DELETE", &format!("/Groups/{g}"), None).await;
     assert_eq!(r.status, 204);
-    // Its members are listed before the transaction that deletes their edges.
-    within("delete group", &u, (3, 3, 2 + SHARDS, 6));
+    // Its members are listed before the transaction that deletes their edges, after its slots
+    // were read beside it: the transaction leaves a tombstone in each.
+    within("delete group", &u, (4, 3, 2 + SHARDS + SLOTS, 6 + SLOTS));
 }
 
 /// Membership edges are items of their own: adding or removing one member costs the same whatever
@@ -229,6 +233,11 @@ async fn one_member_change_costs_the_same_in_a_big_group_as_in_an_empty_one() {
     }
     let small = scim.group("small", &[]).await;
     let big = scim.group("big", &[]).await;
+    // The measured user's slot of the empty group is written once, as in the big group.
+    for body in [add_members(&[&users[201]]), remove_member(&users[201])] {
+        let r = scim.patch(&format!("/Groups/{small}"), body).await;
+        assert!(r.status < 300, "{}", r.body);
+    }
     for chunk in users[..200].chunks(100) {
         let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let r = scim

@@ -1,0 +1,324 @@
+//! A group's member slots: the items a member change writes instead of the group item, so the
+//! writers of one group meet on one of `SLOTS` items rather than all on one (issue 21).
+//!
+//! DynamoDB cancels a transaction that meets another on an item, and a ConditionCheck counts as
+//! meeting. While every member add moved the group item's version, one group took about one
+//! member-changing transaction per transaction latency, whatever the number of writers. Now:
+//! - a **member change** bumps the slot of each user it adds or removes (`GSLOT#{group}#{k}`,
+//!   k = a fixed hash of the user id), an anchor as the group item was, conditional on the slot
+//!   not being a tombstone. Adds and removes of one user still meet on one item, so their events
+//!   keep their order; changes of users in different slots go side by side.
+//! - the group's **version** (its ETag) is the version stored on the group item plus what its
+//!   slots moved since a write of the group item last took them in (`absorbed`, one number per
+//!   slot on the group item). A read of one group reads its slots beside the item (one Query, no
+//!   round trip more); a list shows the stored version, which a member change alone does not move.
+//! - a write of the **group item** (PUT, a PATCH of its attributes, any write with If-Match)
+//!   reads the slots, and its transaction writes every slot conditional on what it read: a member
+//!   change that commits between the read and the write cancels it, as it did when both wrote
+//!   the group item. It takes the slots in: the new stored version is the version the client saw
+//!   plus one.
+//! - a **delete** reads the slots before it lists the members and writes every slot as a
+//!   tombstone (conditional the same way; a TTL removes it): a member added after the listing
+//!   cancels the delete, and a member change after the delete finds the tombstone and fails as
+//!   for a missing group (404 on the fresh read).
+//!
+//! Member changes never read the slots: a slot's version only goes up, and what the readers and
+//! the fences compare is the value at their own read.
+
+use super::keys;
+use super::resources::VERSION;
+use super::tx::{Expr, Role, Tx};
+use super::{get_n, get_s, key, n, s, Item, Record, Store, StoreError};
+use crate::clock;
+
+/// Slots per group. Eight writers of one group mostly meet on different slots; a write of the
+/// group item writes all of them, so more would make those transactions bigger for little.
+pub const SLOTS: usize = 8;
+/// The group item's attribute holding, per slot, the slot version its version includes.
+pub(crate) const ABSORBED: &str = "slots";
+/// A slot of a deleted group: member changes of it fail.
+const GONE: &str = "gone";
+/// How long a tombstone stays: far longer than any request that read its group may run.
+const TOMBSTONE_SECS: u64 = 86_400;
+
+/// The slot a user's membership changes bump: FNV-1a of the id, fixed for good (an add and a
+/// later remove of the same user must meet on one slot, whatever build runs them).
+pub fn slot_of(user: &str) -> usize {
+    let hash = user.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash as usize % SLOTS
+}
+
+/// A group's slots as one read found them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slots {
+    /// Each slot's version; 0 for a slot no change has written yet.
+    pub(crate) versions: [u64; SLOTS],
+    /// Which slots exist (an absent one is written conditional on staying absent).
+    present: [bool; SLOTS],
+    /// The latest lastModified among the slots.
+    modified: Option<String>,
+    /// The highest event number a slot carries (`tx::ORDER`).
+    order: u64,
+}
+
+impl Slots {
+    fn of(items: &[Item]) -> Slots {
+        let mut slots = Slots::default();
+        for item in items {
+            let Some(k) = get_s(item, keys::SK)
+                .and_then(|sk| sk.rsplit('#').next())
+                .and_then(|k| k.parse::<usize>().ok())
+                .filter(|k| *k < SLOTS)
+            else {
+                continue;
+            };
+            slots.present[k] = true;
+            slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
+            slots.order = slots.order.max(get_n(item, super::tx::ORDER).unwrap_or(0));
+            if let Some(m) = get_s(item, super::resources::MODIFIED) {
+                if slots.modified.as_deref().is_none_or(|old| m > old) {
+                    slots.modified = Some(m.to_string());
+                }
+            }
+        }
+        slots
+    }
+}
+
+/// Whether a slot item is a deleted group's tombstone.
+pub(crate) fn is_tombstone(item: &Item) -> bool {
+    item.contains_key(GONE)
+}
+
+/// The absorbed slot versions stored on a group item (all 0 on an item no write took them into).
+pub(crate) fn absorbed_of(item: &Item) -> [u64; SLOTS] {
+    let mut absorbed = [0; SLOTS];
+    if let Some(list) = item.get(ABSORBED).and_then(|v| v.as_l().ok()) {
+        for (k, v) in list.iter().take(SLOTS).enumerate() {
+            absorbed[k] = v.as_n().ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+        }
+    }
+    absorbed
+}
+
+/// The attribute `absorbed_of` reads, when any slot was taken in.
+pub(crate) fn absorbed_attribute(
+    absorbed: &[u64; SLOTS],
+) -> Option<aws_sdk_dynamodb::types::AttributeValue> {
+    absorbed
+        .iter()
+        .any(|v| *v > 0)
+        .then(|| aws_sdk_dynamodb::types::AttributeValue::L(absorbed.iter().map(n).collect()))
+}
+
+/// The group as a reader sees it with its slots: the version moved by every slot change not yet
+/// taken in, lastModified the latest of the item's and the slots'.
+pub(crate) fn apply(record: &mut Record, slots: Slots) {
+    let moved: u64 = slots
+        .versions
+        .iter()
+        .zip(record.absorbed.iter())
+        .map(|(v, a)| v.saturating_sub(*a))
+        .sum();
+    record.meta.version = record.stored_version + moved;
+    if moved > 0 {
+        if let Some(m) = &slots.modified {
+            if *m > record.meta.last_modified {
+                record.meta.last_modified = m.clone();
+            }
+        }
+    }
+    record.order = record.order.max(slots.order);
+    record.slots = Some(slots);
+}
+
+impl Store {
+    /// A group's slots (one strongly consistent Query of `SLOTS` small items).
+    pub(crate) async fn read_slots(&self, dir: &str, group: &str) -> Result<Slots, StoreError> {
+        let (items, _) = self
+            .query_prefix(dir, &keys::slot_prefix(group), None, SLOTS, false)
+            .await?;
+        Ok(Slots::of(&items))
+    }
+
+    /// `record` (a group) with its slots read now.
+    pub(crate) async fn with_slots(
+        &self,
+        dir: &str,
+        mut record: Record,
+    ) -> Result<Record, StoreError> {
+        let slots = self.read_slots(dir, &record.id).await?;
+        apply(&mut record, slots);
+        Ok(record)
+    }
+}
+
+/// The keys of the slots a change of `users` bumps, to read with the group: the event number
+/// they carry is one the change must number above (`order_of`), as the group item's was.
+pub fn slot_keys<'a>(
+    dir: &str,
+    group: &str,
+    users: impl IntoIterator<Item = &'a String>,
+) -> Vec<Item> {
+    let touched: std::collections::BTreeSet<usize> =
+        users.into_iter().map(|u| slot_of(u)).collect();
+    touched
+        .into_iter()
+        .map(|k| slot_key(dir, group, k))
+        .collect()
+}
+
+/// The highest event number the slot items among `items` carry.
+pub fn order_of(items: &[Item]) -> u64 {
+    items
+        .iter()
+        .filter(|i| get_s(i, keys::SK).is_some_and(|sk| sk.starts_with(keys::SLOT_PREFIX)))
+        .filter_map(|i| get_n(i, super::tx::ORDER))
+        .max()
+        .unwrap_or(0)
+}
+
+fn slot_key(dir: &str, group: &str, k: usize) -> Item {
+    key(keys::directory_pk(dir), keys::slot_sk(group, k))
+}
+
+/// The condition that slot `k` is still as `slots` read it (and not a tombstone).
+fn unchanged(slots: &Slots, k: usize) -> Expr {
+    if slots.present[k] {
+        Expr::new("#v = :was AND attribute_not_exists(#gone)")
+            .name("#v", VERSION)
+            .name("#gone", GONE)
+            .value(":was", n(slots.versions[k]))
+    } else {
+        Expr::new("attribute_not_exists(pk)")
+    }
+}
+
+impl Tx {
+    /// Bumps the slot of each of `users` once (a member change): conditional on the group not
+    /// being deleted, each an anchor. A failed condition is the group's (`Role::Resource`).
+    pub(crate) fn bump_slots<'a>(
+        &mut self,
+        dir: &str,
+        group: &str,
+        users: impl IntoIterator<Item = &'a String>,
+    ) -> Result<(), StoreError> {
+        let touched: std::collections::BTreeSet<usize> =
+            users.into_iter().map(|u| slot_of(u)).collect();
+        let now = clock::now_rfc3339();
+        for k in touched {
+            self.update(
+                slot_key(dir, group, k),
+                Expr::new("SET #m = :now ADD #v :one")
+                    .name("#m", super::resources::MODIFIED)
+                    .name("#v", VERSION)
+                    .value(":now", s(&now))
+                    .value(":one", n(1)),
+                Some(Expr::new("attribute_not_exists(#gone)").name("#gone", GONE)),
+                Role::Resource,
+            )?;
+            self.anchor_last();
+        }
+        Ok(())
+    }
+
+    /// Moves every slot one past what `slots` read, conditional on each being as read (a write
+    /// of the group item). Returns what the item now takes in.
+    pub(crate) fn fence_slots(
+        &mut self,
+        dir: &str,
+        group: &str,
+        slots: &Slots,
+    ) -> Result<[u64; SLOTS], StoreError> {
+        let now = clock::now_rfc3339();
+        let mut taken = [0; SLOTS];
+        for (k, taken) in taken.iter_mut().enumerate() {
+            *taken = slots.versions[k] + 1;
+            self.update(
+                slot_key(dir, group, k),
+                Expr::new("SET #v = :next, #m = :now")
+                    .name("#v", VERSION)
+                    .name("#m", super::resources::MODIFIED)
+                    .value(":next", n(*taken))
+                    .value(":now", s(&now)),
+                Some(unchanged(slots, k)),
+                Role::Resource,
+            )?;
+            self.anchor_last();
+        }
+        Ok(taken)
+    }
+
+    /// Turns every slot into a tombstone, conditional on each being as `slots` read it (a group
+    /// delete): a member change after it fails.
+    pub(crate) fn tombstone_slots(
+        &mut self,
+        dir: &str,
+        group: &str,
+        slots: &Slots,
+    ) -> Result<(), StoreError> {
+        let ttl = clock::now_millis() as u64 / 1000 + TOMBSTONE_SECS;
+        for k in 0..SLOTS {
+            let mut item = slot_key(dir, group, k);
+            item.insert(GONE.into(), n(1));
+            item.insert("ttl".into(), n(ttl));
+            item.insert(VERSION.into(), n(slots.versions[k] + 1));
+            self.put(item, Some(unchanged(slots, k)), Role::Resource)?;
+            self.anchor_last();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::resource::Meta;
+
+    fn group(version: u64) -> Record {
+        let meta = Meta {
+            created: String::new(),
+            last_modified: String::new(),
+            version,
+        };
+        Record::new("g", serde_json::Map::new(), meta)
+    }
+
+    #[test]
+    fn a_users_slot_is_fixed_and_users_spread_over_all_slots() {
+        // Fixed for good: stored slots depend on it.
+        assert_eq!(slot_of(""), 0x811c_9dc5usize % SLOTS);
+        let mut seen = [0usize; SLOTS];
+        for i in 0..8_000 {
+            seen[slot_of(&format!("0190d3c2-{i:04x}-7000-8000-000000000000"))] += 1;
+        }
+        for (k, count) in seen.iter().enumerate() {
+            assert!(
+                (700..1_300).contains(count),
+                "slot {k} took {count} of 8000"
+            );
+        }
+    }
+
+    #[test]
+    fn the_version_moves_by_what_the_slots_moved_past_what_the_item_took_in() {
+        let mut r = group(5);
+        r.meta.last_modified = "2026-01-01T00:00:00Z".into();
+        r.absorbed[1] = 3;
+        let mut slots = Slots::default();
+        slots.versions[1] = 4;
+        slots.versions[6] = 2;
+        slots.modified = Some("2026-02-01T00:00:00Z".into());
+        apply(&mut r, slots.clone());
+        assert_eq!(r.meta.version, 5 + 1 + 2);
+        assert_eq!(r.meta.last_modified, "2026-02-01T00:00:00Z");
+        // Nothing moved past what was taken in: the item's own values.
+        let mut r2 = group(9);
+        r2.absorbed = [0, 4, 0, 0, 0, 0, 2, 0];
+        apply(&mut r2, slots);
+        assert_eq!(r2.meta.version, 9);
+        assert_eq!(r2.meta.last_modified, "");
+    }
+}
