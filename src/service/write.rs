@@ -30,7 +30,7 @@ pub enum Change<'a> {
 /// What a write left: the record when its version is known (else re-read it if needed).
 pub enum Written {
     Record(Box<Record>),
-    /// Only members changed; the group's version moved without being read.
+    /// Only members changed; the group's version moved (its member slots) without being read.
     MembersOnly,
 }
 

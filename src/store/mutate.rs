@@ -20,11 +20,12 @@
 //!   count, `paging.rs`, moves in the same transactions); a user in too many groups for one
 //!   transaction is first marked
 //!   `deleting` (no new memberships), its edges are removed pair by pair, then the user goes;
-//! - a **large member change** on an existing group writes its edge pairs first and the group item
-//!   (version, body) last.
+//! - a **large member change** on an existing group writes its edge pairs first and the member
+//!   slots (and the group item, for a PUT) last.
 //!
-//! Member adds and removes never condition on the group's version (edges are idempotent); they
-//! bump it atomically, so ETags still move.
+//! Member adds and removes never condition on the group's version (edges are idempotent) and never
+//! write the group item: they bump the member slots of their users (`slots.rs`), which the group's
+//! version counts, so ETags still move.
 
 use std::collections::HashMap;
 
@@ -57,8 +58,8 @@ pub enum GroupWrite<'a> {
     /// Write this body at `old.version + 1`, conditional on `old`'s version (body changed or the
     /// client sent If-Match).
     Replace { old: &'a Record, new: &'a Record },
-    /// Bump version and lastModified without reading them (member-only change, no If-Match);
-    /// the group as last read names it in the membership events.
+    /// Bump the member slots of the users changed, without reading them (member-only change,
+    /// no If-Match); the group as last read names it in the membership events.
     Touch { group: &'a Record },
 }
 
@@ -277,7 +278,7 @@ impl Store {
     }
 
     /// Adds and removes members of a group without reading or conditioning on its version: the
-    /// group item's version and lastModified move in the same transaction as the last edges.
+    /// member slots of the users changed move in the same transaction as the last edges.
     pub async fn change_members(
         &self,
         dir: &str,

@@ -21,8 +21,10 @@
 //!   group item: those items are **anchors** (`Tx::anchor_last`). A numbered transaction leaves its
 //!   last number on every anchor it writes (`ev`), and writes one only on condition it carries
 //!   less than its first number; a refused one hands back the item, and the next attempt numbers
-//!   above it. So two writes of one user or group — and every membership change, which writes
-//!   its group (and for an add, its user) — are numbered in the order they committed, and
+//!   above it. So two writes of one user or group — and two changes of one membership, which
+//!   write the group's member slot of that user (`slots.rs`; an add its user too) — are numbered
+//!   in the order they committed (changes of two users of one group commute: they may number
+//!   either way, and a write of the group item writes every slot, so it orders after both), and
 //!   nothing commits without its events or events without their change. Name guards are anchors
 //!   too (a delete or rename frees its guard rather than deleting it, `mutate.rs`), so a name
 //!   freed and taken again is numbered in that order. Not covered: a change larger than one

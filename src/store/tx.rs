@@ -175,7 +175,7 @@ enum Write {
 struct Op {
     write: Write,
     cond: Option<Expr>,
-    /// An anchor (a user or group item): written only after every number it carries, and it
+    /// An anchor (a user, group or member slot item): written only after every number it carries, and it
     /// carries this transaction's last number after.
     anchor: bool,
     /// Ask DynamoDB for the item as it is when the condition fails (`ALL_OLD`).
