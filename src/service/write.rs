@@ -172,6 +172,10 @@ impl Service {
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {
+                // A group read without its slots has no version to answer with (`slots.rs`).
+                if old.slots.is_none() && kind == ResourceKind::Group {
+                    return Ok(Written::MembersOnly);
+                }
                 return Ok(Written::Record(Box::new(old)));
             } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
                 self.store

@@ -66,6 +66,14 @@ enum Fix {
     ResolveRoles(Vec<String>),
     /// Removes the re-resolution marker once the users are resolved.
     FinishRoleSync(super::settings::RoleSync),
+    /// A member slot of a group the scan did not find, at the version it read: deleted only if
+    /// the group is still not there and the slot has not moved (a group created while the scan
+    /// ran, between the groups and the slots, keeps its slot).
+    DeleteSlot {
+        group: String,
+        slot: usize,
+        version: u64,
+    },
 }
 
 /// A pending create older than this is abandoned (mirrors `mutate.rs`).
@@ -87,8 +95,8 @@ struct Partition {
     /// What the membership count says (the counter and sequence shards, `paging.rs`).
     counted_memberships: i64,
     clean_ups: BTreeSet<String>,
-    /// `(group, slot)` of every member slot that is not a tombstone (`slots.rs`).
-    slots: BTreeSet<(String, usize)>,
+    /// `(group, slot)` → version of every member slot that is not a tombstone (`slots.rs`).
+    slots: BTreeMap<(String, usize), u64>,
     stale_blocks: Vec<Item>,
     settings: super::settings::DirSettings,
     role_sync: Option<super::settings::RoleSync>,
@@ -223,7 +231,8 @@ impl Store {
                     part.clean_ups.insert(group);
                 }
                 Some(SortKey::MemberSlot { group, slot }) if !super::slots::is_tombstone(item) => {
-                    part.slots.insert((group, slot));
+                    let version = super::get_n(item, super::resources::VERSION).unwrap_or(0);
+                    part.slots.insert((group, slot), version);
                 }
                 Some(SortKey::Settings) => {
                     part.settings = super::settings::settings_of(&self.table, item)?;
@@ -287,6 +296,34 @@ impl Store {
                 }
                 Fix::FinishRoleSync(marker) => {
                     self.finish_role_sync(dir, &marker).await?;
+                }
+                Fix::DeleteSlot {
+                    group,
+                    slot,
+                    version,
+                } => {
+                    if self.get(dir, ResourceKind::Group, &group).await?.is_some() {
+                        continue;
+                    }
+                    let deleted = self
+                        .client
+                        .delete_item()
+                        .table_name(&self.table)
+                        .set_key(Some(key(
+                            keys::directory_pk(dir),
+                            keys::slot_sk(&group, slot),
+                        )))
+                        .condition_expression("#v = :v")
+                        .expression_attribute_names("#v", super::resources::VERSION)
+                        .expression_attribute_values(":v", n(version))
+                        .send()
+                        .await;
+                    match deleted {
+                        Err(e) if !super::is_condition_failure(&e) => {
+                            return Err(StoreError::sdk(e))
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
@@ -515,12 +552,16 @@ fn check_edges(pk: &str, part: &Partition, findings: &mut Findings) {
             Some(Fix::FinishCleanUp(g.clone())),
         );
     }
-    for (g, k) in &part.slots {
+    for ((g, k), version) in &part.slots {
         if !exists(ResourceKind::Group, g) {
             findings.found(
                 "orphan_slot",
                 format!("member slot {k} of group {g}, which does not exist"),
-                Some(Fix::Delete(vec![key(pk.to_string(), keys::slot_sk(g, *k))])),
+                Some(Fix::DeleteSlot {
+                    group: g.clone(),
+                    slot: *k,
+                    version: *version,
+                }),
             );
         }
     }

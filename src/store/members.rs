@@ -17,6 +17,7 @@ use super::keys;
 use super::resources::{DELETING, EDGE_SEQ};
 use super::roles::{Moves, RoleStep};
 use super::settings::DirSettings;
+use super::slots::{slot_of, SLOTS};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::custom_attributes::AttributeMap;
@@ -284,7 +285,11 @@ impl Store {
     /// Applies a group's member changes in as many transactions as they need (each pair whole),
     /// each with its membership events at the numbers from `first_seq` on (reserved by the
     /// caller: `outbox.rs`; two per change when `mapped`, the second for the user's `updated`
-    /// event if its role moves — an unused number is a gap).
+    /// event if its role moves — an unused number is a gap). With `live`, the group is live and
+    /// each transaction also bumps the member slot of its users (`slots.rs`): a delete that
+    /// listed the members before it is cancelled, a delete before it cancels it, and the group's
+    /// version has moved as soon as any edge has, whatever happens to the request after.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn apply_edges(
         &self,
         dir: &str,
@@ -293,6 +298,7 @@ impl Store {
         group: &GroupSummary,
         first_seq: u64,
         mapped: Mapped,
+        live: bool,
     ) -> Result<(), StoreError> {
         let per = if mapped.is_some() { 2 } else { 1 };
         let ops = ops(group_id, delta)
@@ -307,7 +313,45 @@ impl Store {
                 }
             })
             .collect();
+        if live {
+            return self.apply_slot_edge_ops(dir, group_id, ops, mapped).await;
+        }
         self.apply_edge_ops(dir, ops, mapped).await
+    }
+
+    /// `apply_edge_ops` for a live group: the operations go in transactions of one member slot
+    /// each, which bump it, taken a slot at a time in turn so the ones in flight together write
+    /// different slots (two transactions writing one item cancel each other).
+    async fn apply_slot_edge_ops(
+        &self,
+        dir: &str,
+        group_id: &str,
+        ops: Vec<EdgeWork>,
+        mapped: Mapped,
+    ) -> Result<(), StoreError> {
+        let mut by_slot: Vec<Vec<EdgeWork>> = (0..SLOTS).map(|_| Vec::new()).collect();
+        for w in ops {
+            by_slot[slot_of(w.op.user())].push(w);
+        }
+        let mut per_slot: Vec<_> = by_slot
+            .into_iter()
+            .map(|ops| chunked(ops, mapped.is_some()).into_iter())
+            .collect();
+        let mut turns = Vec::new();
+        loop {
+            let before = turns.len();
+            turns.extend(per_slot.iter_mut().filter_map(Iterator::next));
+            if turns.len() == before {
+                break;
+            }
+        }
+        let group = group_id.to_string();
+        run_bounded(turns.into_iter().map(|chunk| {
+            let (store, dir, mapped, group) =
+                (self.clone(), dir.to_string(), mapped.clone(), group.clone());
+            async move { store.commit_edges(&dir, chunk, mapped, Some(&group)).await }
+        }))
+        .await
     }
 
     /// Packs edge operations (each with its event, if any) into transactions of at most 100
@@ -321,33 +365,21 @@ impl Store {
         ops: Vec<EdgeWork>,
         mapped: Mapped,
     ) -> Result<(), StoreError> {
-        let mut chunks: Vec<Vec<_>> = Vec::new();
-        let mut size = MAX_TX_ITEMS;
-        for w in ops {
-            let mut items = w.op.items() + usize::from(w.event.is_some());
-            if mapped.is_some() {
-                items += 2;
-            }
-            if size + items > MAX_TX_ITEMS {
-                chunks.push(Vec::new());
-                // The counter shard, and the settings check or sequence.
-                size = 2;
-            }
-            size += items;
-            chunks.last_mut().expect("pushed above").push(w);
-        }
-        run_bounded(chunks.into_iter().map(|chunk| {
+        run_bounded(chunked(ops, mapped.is_some()).into_iter().map(|chunk| {
             let (store, dir, mapped) = (self.clone(), dir.to_string(), mapped.clone());
-            async move { store.commit_edges(&dir, chunk, mapped).await }
+            async move { store.commit_edges(&dir, chunk, mapped, None).await }
         }))
         .await
     }
 
+    /// One transaction's worth of edge operations: a live group's, with the member slot of
+    /// their users bumped (`group`: all of one slot, `apply_slot_edge_ops`).
     async fn commit_edges(
         &self,
         dir: &str,
         mut chunk: Vec<EdgeWork>,
         mapped: Mapped,
+        group: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         let unmapped = AttributeMap::default();
@@ -364,6 +396,10 @@ impl Store {
                 None => HashMap::new(),
             };
             let mut tx = Tx::new(self);
+            if let Some(group) = group {
+                // Not an anchor: these events have their numbers already (the block).
+                tx.bump_slots_unordered(dir, group, chunk.iter().map(|w| w.op.user()))?;
+            }
             let mut moved = 0i64;
             for w in &chunk {
                 let step = steps.get(w.op.user());
@@ -568,6 +604,26 @@ fn ops(group_id: &str, delta: &MemberDelta) -> Vec<EdgeOp> {
         .map(|u| EdgeOp::Add(g(), u.clone()))
         .chain(delta.remove.iter().map(|u| EdgeOp::Remove(g(), u.clone())))
         .collect()
+}
+
+/// Edge operations packed into transactions of at most 100 items, in order.
+fn chunked(ops: Vec<EdgeWork>, mapped: bool) -> Vec<Vec<EdgeWork>> {
+    let mut chunks: Vec<Vec<_>> = Vec::new();
+    let mut size = MAX_TX_ITEMS;
+    for w in ops {
+        let mut items = w.op.items() + usize::from(w.event.is_some());
+        if mapped {
+            items += 2;
+        }
+        if size + items > MAX_TX_ITEMS {
+            chunks.push(Vec::new());
+            // The counter shard, the settings check or sequence, and a member slot.
+            size = 3;
+        }
+        size += items;
+        chunks.last_mut().expect("pushed above").push(w);
+    }
+    chunks
 }
 
 /// Runs `writes`, at most `PARALLEL_WRITES` at a time, each under the caller's deadline; the

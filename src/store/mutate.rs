@@ -211,7 +211,8 @@ impl Store {
         };
         if !delta.is_empty() {
             let group = GroupSummary::of(&live.id, &live.body);
-            self.apply_edges(dir, &live.id, &delta, &group, edges_from, None)
+            // A pending group: no reader or writer can reach it yet.
+            self.apply_edges(dir, &live.id, &delta, &group, edges_from, None, false)
                 .await?;
         }
         let mut tx = Tx::new(self);
@@ -328,7 +329,7 @@ impl Store {
                         .slots
                         .as_ref()
                         .ok_or(StoreError::Bug("a group write read no slots"))?;
-                    item_new.absorbed = tx.fence_slots(dir, id, slots)?;
+                    item_new.absorbed = tx.fence_slots(dir, id, slots, new.meta.version)?;
                 }
                 // And on the edge sequence: a member change moved it (and maybe the user's
                 // roles, which this put carries as read).
@@ -397,7 +398,11 @@ impl Store {
             let first = self
                 .reserve_events(dir, (per * members.len()) as u64)
                 .await?;
-            self.apply_edges(dir, id, members, &group, first, mapped)
+            // A member-only change bumps its slots as each edge transaction commits. A write of
+            // the group item does not: its last transaction fences the slots at what it read
+            // before the edges (a delete or member change in between fails it; `slots.rs`).
+            let bump = matches!(write, GroupWrite::Touch { .. });
+            self.apply_edges(dir, id, members, &group, first, mapped, bump)
                 .await?;
             tx.close_block(dir, first)?;
         }

@@ -70,13 +70,18 @@ impl Store {
                 self.read_slots(dir, id)
             )?;
             let (record, found) = read;
-            return Ok((
-                record.map(|mut r| {
-                    super::slots::apply(&mut r, slots);
-                    r
-                }),
-                found,
-            ));
+            let record = match record {
+                Some(r) => {
+                    self.settle(dir, r, slots, || async {
+                        Ok(Box::pin(self.get_for_write(dir, kind, id, &[], false))
+                            .await?
+                            .0)
+                    })
+                    .await?
+                }
+                None => None,
+            };
+            return Ok((record, found));
         }
         let resource_sk = keys::resource_sk(kind, id);
         let mut wanted = vec![key(keys::directory_pk(dir), resource_sk.clone())];

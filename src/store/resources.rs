@@ -44,9 +44,14 @@ impl Store {
         let Some(item) = item else {
             return Ok(None);
         };
-        let mut record = record_from_item(&self.table, kind, &item)?;
-        super::slots::apply(&mut record, slots);
-        Ok(Some(record))
+        let record = record_from_item(&self.table, kind, &item)?;
+        self.settle(dir, record, slots, || async {
+            self.get_item(keys::directory_pk(dir), keys::resource_sk(kind, id))
+                .await?
+                .map(|i| record_from_item(&self.table, kind, &i))
+                .transpose()
+        })
+        .await
     }
 
     /// Fetches many resources by id (BatchGetItem, 100 keys a call, strongly consistent). Missing

@@ -38,6 +38,10 @@ pub const SLOTS: usize = 8;
 pub(crate) const ABSORBED: &str = "slots";
 /// A slot of a deleted group: member changes of it fail.
 const GONE: &str = "gone";
+/// On a slot a write of the group item fenced: the version that write stored on the item. A read
+/// that finds a slot stamped above the item it read has the item from before that write and the
+/// slot from after it (`Slots::newer_than`).
+const FENCED_AT: &str = "fenced_at";
 /// How long a tombstone stays: far longer than any request that read its group may run.
 const TOMBSTONE_SECS: u64 = 86_400;
 
@@ -61,6 +65,8 @@ pub struct Slots {
     modified: Option<String>,
     /// The highest event number a slot carries (`tx::ORDER`).
     order: u64,
+    /// The highest item version a fence stamped on a slot.
+    fenced_at: u64,
 }
 
 impl Slots {
@@ -77,6 +83,7 @@ impl Slots {
             slots.present[k] = true;
             slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
             slots.order = slots.order.max(get_n(item, super::tx::ORDER).unwrap_or(0));
+            slots.fenced_at = slots.fenced_at.max(get_n(item, FENCED_AT).unwrap_or(0));
             if let Some(m) = get_s(item, super::resources::MODIFIED) {
                 if slots.modified.as_deref().is_none_or(|old| m > old) {
                     slots.modified = Some(m.to_string());
@@ -84,6 +91,17 @@ impl Slots {
             }
         }
         slots
+    }
+
+    /// Whether these slots were read after a write of the group item that `record` was read
+    /// before. The item and its slots are read by two calls side by side, so one may be from
+    /// before a write of the group item and the other from after it. Item after, slots before:
+    /// the item took in more than the slots show, and the version comes out no higher than it
+    /// is (`apply` never subtracts). Item before, slots after: every fenced slot counts one move
+    /// more than the item took in, a version higher than the one the write answered, which an
+    /// If-Match must never see. The stamp says which.
+    pub(crate) fn newer_than(&self, record: &Record) -> bool {
+        self.fenced_at > record.stored_version
     }
 }
 
@@ -153,6 +171,34 @@ impl Store {
         apply(&mut record, slots);
         Ok(record)
     }
+
+    /// A group item read side by side with its slots, `slots` (read by the same calls), as a
+    /// reader sees it. When the slots are from after a write of the group item the item is from
+    /// before (`Slots::newer_than`: rare, a write committed between the two reads), the slots
+    /// are read again and the item after them: an item read later holds every write the slots
+    /// show.
+    pub(crate) async fn settle<F, Fut>(
+        &self,
+        dir: &str,
+        mut record: Record,
+        slots: Slots,
+        read_item: F,
+    ) -> Result<Option<Record>, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<Record>, StoreError>>,
+    {
+        if !slots.newer_than(&record) {
+            apply(&mut record, slots);
+            return Ok(Some(record));
+        }
+        let slots = self.read_slots(dir, &record.id).await?;
+        let Some(mut record) = read_item().await? else {
+            return Ok(None);
+        };
+        apply(&mut record, slots);
+        Ok(Some(record))
+    }
 }
 
 /// The keys of the slots a change of `users` bumps, to read with the group: the event number
@@ -184,6 +230,20 @@ fn slot_key(dir: &str, group: &str, k: usize) -> Item {
     key(keys::directory_pk(dir), keys::slot_sk(group, k))
 }
 
+/// A member change's move of a slot.
+fn bump() -> Expr {
+    Expr::new("SET #m = :now ADD #v :one")
+        .name("#m", super::resources::MODIFIED)
+        .name("#v", VERSION)
+        .value(":now", s(clock::now_rfc3339()))
+        .value(":one", n(1))
+}
+
+/// A member change's condition on a slot: its group was not deleted.
+fn not_gone() -> Expr {
+    Expr::new("attribute_not_exists(#gone)").name("#gone", GONE)
+}
+
 /// The condition that slot `k` is still as `slots` read it (and not a tombstone).
 fn unchanged(slots: &Slots, k: usize) -> Expr {
     if slots.present[k] {
@@ -207,16 +267,11 @@ impl Tx {
     ) -> Result<(), StoreError> {
         let touched: std::collections::BTreeSet<usize> =
             users.into_iter().map(|u| slot_of(u)).collect();
-        let now = clock::now_rfc3339();
         for k in touched {
             self.update(
                 slot_key(dir, group, k),
-                Expr::new("SET #m = :now ADD #v :one")
-                    .name("#m", super::resources::MODIFIED)
-                    .name("#v", VERSION)
-                    .value(":now", s(&now))
-                    .value(":one", n(1)),
-                Some(Expr::new("attribute_not_exists(#gone)").name("#gone", GONE)),
+                bump(),
+                Some(not_gone()),
                 Role::Resource,
             )?;
             self.anchor_last();
@@ -224,13 +279,35 @@ impl Tx {
         Ok(())
     }
 
+    /// `bump_slots` without the anchor: for the edge transactions of a large change, whose
+    /// events took their numbers when the change reserved them.
+    pub(crate) fn bump_slots_unordered<'a>(
+        &mut self,
+        dir: &str,
+        group: &str,
+        users: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let touched: std::collections::BTreeSet<usize> = users.into_iter().map(slot_of).collect();
+        for k in touched {
+            self.update(
+                slot_key(dir, group, k),
+                bump(),
+                Some(not_gone()),
+                Role::Resource,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Moves every slot one past what `slots` read, conditional on each being as read (a write
-    /// of the group item). Returns what the item now takes in.
+    /// of the group item that stores version `stored`, stamped on each). Returns what the item
+    /// now takes in.
     pub(crate) fn fence_slots(
         &mut self,
         dir: &str,
         group: &str,
         slots: &Slots,
+        stored: u64,
     ) -> Result<[u64; SLOTS], StoreError> {
         let now = clock::now_rfc3339();
         let mut taken = [0; SLOTS];
@@ -238,11 +315,13 @@ impl Tx {
             *taken = slots.versions[k] + 1;
             self.update(
                 slot_key(dir, group, k),
-                Expr::new("SET #v = :next, #m = :now")
+                Expr::new("SET #v = :next, #m = :now, #f = :stored")
                     .name("#v", VERSION)
                     .name("#m", super::resources::MODIFIED)
+                    .name("#f", FENCED_AT)
                     .value(":next", n(*taken))
-                    .value(":now", s(&now)),
+                    .value(":now", s(&now))
+                    .value(":stored", n(stored)),
                 Some(unchanged(slots, k)),
                 Role::Resource,
             )?;
@@ -300,6 +379,21 @@ mod tests {
                 "slot {k} took {count} of 8000"
             );
         }
+    }
+
+    #[test]
+    fn slots_fenced_by_a_write_the_item_read_predates_are_told_apart() {
+        let slots = Slots {
+            fenced_at: 4,
+            ..Slots::default()
+        };
+        // The item as that write left it, or later: one snapshot.
+        assert!(!slots.newer_than(&group(4)));
+        assert!(!slots.newer_than(&group(9)));
+        // The item from before the write that stamped version 4: read them again.
+        assert!(slots.newer_than(&group(3)));
+        // Slots no write of the group item ever fenced go with any item.
+        assert!(!Slots::default().newer_than(&group(1)));
     }
 
     #[test]

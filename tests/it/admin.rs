@@ -268,6 +268,20 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
         .send()
         .await
         .unwrap();
+    // A member slot of a group that does not exist; a deleted group's tombstone is no problem.
+    let mut orphan = item(keys::slot_sk("no-such-group", 3));
+    orphan.insert("version".into(), AttributeValue::N("2".into()));
+    let mut tombstone = item(keys::slot_sk("deleted-group", 1));
+    tombstone.insert("gone".into(), AttributeValue::N("1".into()));
+    for slot in [orphan, tombstone] {
+        client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(slot))
+            .send()
+            .await
+            .unwrap();
+    }
 
     let report = s.check().await;
     let mut kinds: Vec<&str> = report.problems.iter().map(|p| p.kind).collect();
@@ -282,6 +296,7 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
             "missing_guard",
             "one_sided_edge",
             "orphan_edge",
+            "orphan_slot",
             "stale_index_item"
         ],
         "{:?}",
