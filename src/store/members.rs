@@ -17,7 +17,7 @@ use super::keys;
 use super::resources::{DELETING, EDGE_SEQ};
 use super::roles::{Moves, RoleStep};
 use super::settings::DirSettings;
-use super::slots::{slot_of, SLOTS};
+use super::slots::{slot_of, SlotMark, SLOTS};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::custom_attributes::AttributeMap;
@@ -285,10 +285,11 @@ impl Store {
     /// Applies a group's member changes in as many transactions as they need (each pair whole),
     /// each with its membership events at the numbers from `first_seq` on (reserved by the
     /// caller: `outbox.rs`; two per change when `mapped`, the second for the user's `updated`
-    /// event if its role moves — an unused number is a gap). With `live`, the group is live and
-    /// each transaction also bumps the member slot of its users (`slots.rs`): a delete that
-    /// listed the members before it is cancelled, a delete before it cancels it, and the group's
-    /// version has moved as soon as any edge has, whatever happens to the request after.
+    /// event if its role moves — an unused number is a gap). With `mark`, the group is live and
+    /// each transaction also marks the member slot of its users (`slots.rs`): a delete that
+    /// listed the members before it is cancelled, and a delete before it cancels it. A
+    /// member-only change marks the version, so the group's version has moved as soon as any
+    /// edge has, whatever happens to the request after.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn apply_edges(
         &self,
@@ -298,7 +299,7 @@ impl Store {
         group: &GroupSummary,
         first_seq: u64,
         mapped: Mapped,
-        live: bool,
+        mark: Option<SlotMark>,
     ) -> Result<(), StoreError> {
         let per = if mapped.is_some() { 2 } else { 1 };
         let ops = ops(group_id, delta)
@@ -313,45 +314,55 @@ impl Store {
                 }
             })
             .collect();
-        if live {
-            return self.apply_slot_edge_ops(dir, group_id, ops, mapped).await;
+        if let Some(mark) = mark {
+            return self
+                .apply_slot_edge_ops(dir, group_id, ops, mapped, mark)
+                .await;
         }
         self.apply_edge_ops(dir, ops, mapped).await
     }
 
     /// `apply_edge_ops` for a live group: the operations go in transactions of one member slot
-    /// each, which bump it, taken a slot at a time in turn so the ones in flight together write
-    /// different slots (two transactions writing one item cancel each other).
+    /// each, which mark it (`mark`). One lane per slot runs its transactions one after another,
+    /// the lanes side by side, so no two in flight write one slot (they would cancel each other).
     async fn apply_slot_edge_ops(
         &self,
         dir: &str,
         group_id: &str,
         ops: Vec<EdgeWork>,
         mapped: Mapped,
+        mark: SlotMark,
     ) -> Result<(), StoreError> {
         let mut by_slot: Vec<Vec<EdgeWork>> = (0..SLOTS).map(|_| Vec::new()).collect();
         for w in ops {
             by_slot[slot_of(w.op.user())].push(w);
         }
-        let mut per_slot: Vec<_> = by_slot
+        let lanes = by_slot
             .into_iter()
-            .map(|ops| chunked(ops, mapped.is_some()).into_iter())
-            .collect();
-        let mut turns = Vec::new();
-        loop {
-            let before = turns.len();
-            turns.extend(per_slot.iter_mut().filter_map(Iterator::next));
-            if turns.len() == before {
-                break;
-            }
-        }
-        let group = group_id.to_string();
-        run_bounded(turns.into_iter().map(|chunk| {
-            let (store, dir, mapped, group) =
-                (self.clone(), dir.to_string(), mapped.clone(), group.clone());
-            async move { store.commit_edges(&dir, chunk, mapped, Some(&group)).await }
-        }))
-        .await
+            .filter(|ops| !ops.is_empty())
+            .map(|ops| {
+                let chunks = chunked(ops, mapped.is_some());
+                let (store, dir, mapped, group) = (
+                    self.clone(),
+                    dir.to_string(),
+                    mapped.clone(),
+                    group_id.to_string(),
+                );
+                async move {
+                    for chunk in chunks {
+                        // Boxed: a lane holds a transaction's future across its retries.
+                        Box::pin(store.commit_edges(
+                            &dir,
+                            chunk,
+                            mapped.clone(),
+                            Some((&group, mark)),
+                        ))
+                        .await?;
+                    }
+                    Ok(())
+                }
+            });
+        run_bounded(lanes).await
     }
 
     /// Packs edge operations (each with its event, if any) into transactions of at most 100
@@ -372,14 +383,14 @@ impl Store {
         .await
     }
 
-    /// One transaction's worth of edge operations: a live group's, with the member slot of
-    /// their users bumped (`group`: all of one slot, `apply_slot_edge_ops`).
+    /// One transaction's worth of edge operations: with `slot`, a live group's, with the member
+    /// slot of their users marked (all of one slot, `apply_slot_edge_ops`).
     async fn commit_edges(
         &self,
         dir: &str,
         mut chunk: Vec<EdgeWork>,
         mapped: Mapped,
-        group: Option<&str>,
+        slot: Option<(&str, SlotMark)>,
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         let unmapped = AttributeMap::default();
@@ -396,9 +407,9 @@ impl Store {
                 None => HashMap::new(),
             };
             let mut tx = Tx::new(self);
-            if let Some(group) = group {
+            if let Some((group, mark)) = slot {
                 // Not an anchor: these events have their numbers already (the block).
-                tx.bump_slots_unordered(dir, group, chunk.iter().map(|w| w.op.user()))?;
+                tx.mark_slots(dir, group, chunk.iter().map(|w| w.op.user()), mark)?;
             }
             let mut moved = 0i64;
             for w in &chunk {

@@ -36,7 +36,7 @@ use super::members::{EdgeOp, EdgeWork, MemberDelta};
 use super::resources::{index_entries, resource_item, DELETING, EDGE_SEQ, ID, PENDING, VERSION};
 use super::roles::Moves;
 use super::settings::DirSettings;
-use super::slots::SLOTS;
+use super::slots::{SlotMark, SLOTS};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
 use crate::clock;
@@ -212,7 +212,7 @@ impl Store {
         if !delta.is_empty() {
             let group = GroupSummary::of(&live.id, &live.body);
             // A pending group: no reader or writer can reach it yet.
-            self.apply_edges(dir, &live.id, &delta, &group, edges_from, None, false)
+            self.apply_edges(dir, &live.id, &delta, &group, edges_from, None, None)
                 .await?;
         }
         let mut tx = Tx::new(self);
@@ -398,11 +398,15 @@ impl Store {
             let first = self
                 .reserve_events(dir, (per * members.len()) as u64)
                 .await?;
-            // A member-only change bumps its slots as each edge transaction commits. A write of
-            // the group item does not: its last transaction fences the slots at what it read
-            // before the edges (a delete or member change in between fails it; `slots.rs`).
-            let bump = matches!(write, GroupWrite::Touch { .. });
-            self.apply_edges(dir, id, members, &group, first, mapped, bump)
+            // Each edge transaction marks its slot, so a delete that read the slots before it
+            // fails, and one after it fails it. A member-only change moves the version there;
+            // a write of the group item counts its edge transactions apart, for its last
+            // transaction fences the versions it read before them (`slots.rs`).
+            let mark = match write {
+                GroupWrite::Touch { .. } => SlotMark::Version,
+                GroupWrite::Replace { .. } => SlotMark::EdgeWrites,
+            };
+            self.apply_edges(dir, id, members, &group, first, mapped, Some(mark))
                 .await?;
             tx.close_block(dir, first)?;
         }

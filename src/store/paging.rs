@@ -107,7 +107,9 @@ impl Store {
                 .name("#c", MEMBERSHIPS)
                 .value(":by", n(by)),
             None,
-            super::tx::Role::Other,
+            // Only the sum of the shards counts: one that another transaction holds is
+            // traded for a free one (`tx.rs`).
+            super::tx::Role::Counter,
         )
     }
 

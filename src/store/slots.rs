@@ -42,6 +42,10 @@ const GONE: &str = "gone";
 /// that finds a slot stamped above the item it read has the item from before that write and the
 /// slot from after it (`Slots::newer_than`).
 const FENCED_AT: &str = "fenced_at";
+/// On a slot: how many edge transactions of a large write of the group item wrote its users'
+/// edges. They leave the version alone (the write's last transaction fences the versions it read
+/// before them), but a delete that read the slot before one of them must fail.
+const EDGE_WRITES: &str = "edge_writes";
 /// How long a tombstone stays: far longer than any request that read its group may run.
 const TOMBSTONE_SECS: u64 = 86_400;
 
@@ -59,14 +63,16 @@ pub fn slot_of(user: &str) -> usize {
 pub struct Slots {
     /// Each slot's version; 0 for a slot no change has written yet.
     pub(crate) versions: [u64; SLOTS],
-    /// Which slots exist (an absent one is written conditional on staying absent).
-    present: [bool; SLOTS],
     /// The latest lastModified among the slots.
     modified: Option<String>,
     /// The highest event number a slot carries (`tx::ORDER`).
     order: u64,
     /// The highest item version a fence stamped on a slot.
     fenced_at: u64,
+    /// Each slot's `EDGE_WRITES`.
+    edge_writes: [u64; SLOTS],
+    /// Whether a slot is a deleted group's tombstone.
+    gone: bool,
 }
 
 impl Slots {
@@ -80,7 +86,8 @@ impl Slots {
             else {
                 continue;
             };
-            slots.present[k] = true;
+            slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
+            slots.gone |= is_tombstone(item);
             slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
             slots.order = slots.order.max(get_n(item, super::tx::ORDER).unwrap_or(0));
             slots.fenced_at = slots.fenced_at.max(get_n(item, FENCED_AT).unwrap_or(0));
@@ -188,6 +195,10 @@ impl Store {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<Record>, StoreError>>,
     {
+        // A deleted group's tombstones: the item read may be from before the delete.
+        if slots.gone {
+            return Ok(None);
+        }
         if !slots.newer_than(&record) {
             apply(&mut record, slots);
             return Ok(Some(record));
@@ -196,6 +207,9 @@ impl Store {
         let Some(mut record) = read_item().await? else {
             return Ok(None);
         };
+        if slots.gone {
+            return Ok(None);
+        }
         apply(&mut record, slots);
         Ok(Some(record))
     }
@@ -230,6 +244,16 @@ fn slot_key(dir: &str, group: &str, k: usize) -> Item {
     key(keys::directory_pk(dir), keys::slot_sk(group, k))
 }
 
+/// How the edge transactions of a large change mark their slot (`Tx::mark_slots`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotMark {
+    /// A member-only change: the group's version moves as each edge transaction commits.
+    Version,
+    /// A write of the group item: its last transaction moves the version, fenced at what it
+    /// read before the edges; a delete still sees the edge transactions.
+    EdgeWrites,
+}
+
 /// A member change's move of a slot.
 fn bump() -> Expr {
     Expr::new("SET #m = :now ADD #v :one")
@@ -244,16 +268,30 @@ fn not_gone() -> Expr {
     Expr::new("attribute_not_exists(#gone)").name("#gone", GONE)
 }
 
-/// The condition that slot `k` is still as `slots` read it (and not a tombstone).
-fn unchanged(slots: &Slots, k: usize) -> Expr {
-    if slots.present[k] {
-        Expr::new("#v = :was AND attribute_not_exists(#gone)")
-            .name("#v", VERSION)
-            .name("#gone", GONE)
-            .value(":was", n(slots.versions[k]))
-    } else {
-        Expr::new("attribute_not_exists(pk)")
+/// The condition that slot `k` is still as `slots` read it, and not a tombstone: its version,
+/// and with `edges` its count of large writes' edge transactions too. (Each attribute is absent
+/// until first written, the item too: an edge transaction may create it without a version.)
+fn unchanged(slots: &Slots, k: usize, edges: bool) -> Expr {
+    let mut text = String::from("attribute_not_exists(#gone)");
+    let mut cond = Expr::default().name("#gone", GONE).name("#v", VERSION);
+    match slots.versions[k] {
+        0 => text.push_str(" AND attribute_not_exists(#v)"),
+        v => {
+            text.push_str(" AND #v = :was");
+            cond = cond.value(":was", n(v));
+        }
     }
+    if edges {
+        cond = cond.name("#ew", EDGE_WRITES);
+        match slots.edge_writes[k] {
+            0 => text.push_str(" AND attribute_not_exists(#ew)"),
+            count => {
+                text.push_str(" AND #ew = :ew");
+                cond = cond.value(":ew", n(count));
+            }
+        }
+    }
+    cond.with_text(text)
 }
 
 impl Tx {
@@ -279,19 +317,27 @@ impl Tx {
         Ok(())
     }
 
-    /// `bump_slots` without the anchor: for the edge transactions of a large change, whose
-    /// events took their numbers when the change reserved them.
-    pub(crate) fn bump_slots_unordered<'a>(
+    /// Marks the slot of each of `users` as written by an edge transaction of a large change
+    /// (`how`), without the anchor: its events took their numbers when the change reserved
+    /// them. Conditional on the group not being deleted.
+    pub(crate) fn mark_slots<'a>(
         &mut self,
         dir: &str,
         group: &str,
         users: impl IntoIterator<Item = &'a str>,
+        how: SlotMark,
     ) -> Result<(), StoreError> {
         let touched: std::collections::BTreeSet<usize> = users.into_iter().map(slot_of).collect();
         for k in touched {
+            let update = match how {
+                SlotMark::Version => bump(),
+                SlotMark::EdgeWrites => Expr::new("ADD #ew :one")
+                    .name("#ew", EDGE_WRITES)
+                    .value(":one", n(1)),
+            };
             self.update(
                 slot_key(dir, group, k),
-                bump(),
+                update,
                 Some(not_gone()),
                 Role::Resource,
             )?;
@@ -322,7 +368,7 @@ impl Tx {
                     .value(":next", n(*taken))
                     .value(":now", s(&now))
                     .value(":stored", n(stored)),
-                Some(unchanged(slots, k)),
+                Some(unchanged(slots, k, false)),
                 Role::Resource,
             )?;
             self.anchor_last();
@@ -344,7 +390,7 @@ impl Tx {
             item.insert(GONE.into(), n(1));
             item.insert("ttl".into(), n(ttl));
             item.insert(VERSION.into(), n(slots.versions[k] + 1));
-            self.put(item, Some(unchanged(slots, k)), Role::Resource)?;
+            self.put(item, Some(unchanged(slots, k, true)), Role::Resource)?;
             self.anchor_last();
         }
         Ok(())

@@ -216,27 +216,36 @@ async fn if_match_answers_412_exactly_when_the_version_differs() {
 }
 
 #[tokio::test]
-async fn a_large_member_add_racing_a_group_delete_leaves_no_membership_behind() {
+async fn a_large_member_change_racing_a_group_delete_leaves_no_membership_behind() {
     let scim = Arc::new(Scim::start().await);
     let ids = users(&scim, 120).await;
     let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
     let add_all = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "add", "path": "members", "value": members}]});
-    // The add takes several transactions; the delete starts a little after it, each round a
-    // little later.
-    for round in 0..4u64 {
-        let g = scim.group(&format!("large{round}"), &[]).await;
+    // The change takes several transactions; the delete starts a little after it, each round a
+    // little later. Even rounds add by PATCH (member-only), odd ones PUT the list (a write of
+    // the group item).
+    for round in 0..8u64 {
+        let name = format!("large{round}");
+        let g = scim.group(&name, &[]).await;
         let path = scim.v2(&format!("/Groups/{g}"));
-        let (s1, s2, p1, p2, body) = (
+        let (method, body) = match round % 2 {
+            0 => ("PATCH", add_all.clone()),
+            _ => (
+                "PUT",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": name, "members": members}),
+            ),
+        };
+        let (s1, s2, p1, p2) = (
             Arc::clone(&scim),
             Arc::clone(&scim),
             path.clone(),
             path.clone(),
-            add_all.clone(),
         );
-        let add = tokio::spawn(async move { s1.send("PATCH", &p1, Some(body)).await });
+        let add = tokio::spawn(async move { s1.send(method, &p1, Some(body)).await });
         let delete = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(2 * round)).await;
+            tokio::time::sleep(Duration::from_millis(round)).await;
             s2.send("DELETE", &p2, None).await
         });
         let (add, delete) = (add.await.unwrap(), delete.await.unwrap());
