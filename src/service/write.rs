@@ -127,7 +127,10 @@ impl Service {
             .collect();
         // A group's slots, unless the write can only be a member change (`slots.rs`); that one
         // reads the slots it bumps with the group, for the event number they carry.
-        let slots = kind == ResourceKind::Group && (if_match.is_some() || !members_only(&change));
+        // A members-only PATCH that names no user (replace or remove all) reads them all: the
+        // users it changes, whose slots carry the event number to follow, are known only later.
+        let slots = kind == ResourceKind::Group
+            && (if_match.is_some() || !members_only(&change) || named.is_empty());
         if kind == ResourceKind::Group && !slots {
             edge_keys.extend(store::slots::slot_keys(
                 dir,
@@ -135,8 +138,26 @@ impl Service {
                 named.iter().filter(|u| is_id(u)),
             ));
         }
+        // A members-only PATCH without If-Match that replaces or removes all members lists them
+        // beside its read of the group: it is not fenced by the group's version (each edge write
+        // is conditional on the edge, so a member changed meanwhile is `EdgesMoved`, and changes
+        // of different members commute), so its listing need not follow that read. A PUT's must.
+        let mut listed = None;
         loop {
-            let (mut old, edges) = self.writable(dir, kind, id, &edge_keys, slots).await?;
+            // Boxed: the read and the listing side by side overflow a debug build's stack.
+            let read = Box::pin(self.writable(dir, kind, id, &edge_keys, slots));
+            let (mut old, edges) = if attempt == 0
+                && if_match.is_none()
+                && members_only(&change)
+                && needs_current(kind, id, &change)
+            {
+                let list = async { Ok(self.store.members_of_group(dir, id).await?) };
+                let (read, list) = tokio::try_join!(read, Box::pin(list))?;
+                listed = Some(list);
+                read
+            } else {
+                read.await?
+            };
             if let Some(items) = &edges {
                 old.order = old.order.max(store::slots::order_of(items));
             }
@@ -146,7 +167,10 @@ impl Service {
                 Change::Patch(ops) => change::patch(kind, id, &old.body, ops)?,
             };
             let current = if outcome.members.needs_current() {
-                self.store.members_of_group(dir, id).await?
+                match listed.take() {
+                    Some(list) => list,
+                    None => self.store.members_of_group(dir, id).await?,
+                }
             } else {
                 Vec::new()
             };
@@ -251,7 +275,9 @@ impl Service {
             }
             match self.store.delete(dir, kind, &old).await {
                 Ok(()) => return Ok(()),
-                Err(StoreError::VersionMismatch) if if_match.is_none() => {
+                // With If-Match too: the fresh read answers 412 if the version itself moved (a
+                // slot's edge transaction count alone fails the delete, `store::slots`).
+                Err(StoreError::VersionMismatch) => {
                     deadline::retry(&mut attempt, "the delete kept losing races").await?;
                 }
                 // A mapped group's members' roles, or the role map, moved under the delete.
@@ -345,20 +371,30 @@ fn dedup(ids: Vec<String>) -> Vec<String> {
 /// current members (read before the group, so their edges come with it). Parsed against a
 /// stand-in body: only the member operations matter here, and the real PATCH runs on the group.
 fn named_members(kind: ResourceKind, id: &str, change: &Change<'_>) -> Vec<String> {
-    let Change::Patch(ops) = change else {
-        return Vec::new();
-    };
-    if kind != ResourceKind::Group {
-        return Vec::new();
-    }
-    // A group's one required attribute, so the body parses whatever the operations touch.
-    let mut body = serde_json::Map::new();
-    body.insert("displayName".into(), serde_json::Value::from("-"));
-    match change::patch(kind, id, &body, ops) {
-        Ok(outcome) if !outcome.members.needs_current() => {
+    match stand_in(kind, id, change) {
+        Some(outcome) if !outcome.members.needs_current() => {
             let (add, remove) = outcome.members.delta(&[]);
             dedup(add.into_iter().chain(remove).collect())
         }
         _ => Vec::new(),
     }
+}
+
+/// Whether a group PATCH replaces or removes all members (it needs the current ones).
+fn needs_current(kind: ResourceKind, id: &str, change: &Change<'_>) -> bool {
+    stand_in(kind, id, change).is_some_and(|o| o.members.needs_current())
+}
+
+/// A group PATCH applied to a stand-in body: only its member operations tell anything.
+fn stand_in(kind: ResourceKind, id: &str, change: &Change<'_>) -> Option<change::Outcome> {
+    let Change::Patch(ops) = change else {
+        return None;
+    };
+    if kind != ResourceKind::Group {
+        return None;
+    }
+    // A group's one required attribute, so the body parses whatever the operations touch.
+    let mut body = serde_json::Map::new();
+    body.insert("displayName".into(), serde_json::Value::from("-"));
+    change::patch(kind, id, &body, ops).ok()
 }

@@ -313,11 +313,16 @@ impl Store {
                             keys::directory_pk(dir),
                             keys::slot_sk(&group, slot),
                         )))
-                        .condition_expression("#v = :v")
-                        .expression_attribute_names("#v", super::resources::VERSION)
-                        .expression_attribute_values(":v", n(version))
-                        .send()
-                        .await;
+                        .expression_attribute_names("#v", super::resources::VERSION);
+                    // A slot only a large PUT's edge transaction wrote has no version yet.
+                    let deleted = match version {
+                        0 => deleted.condition_expression("attribute_not_exists(#v)"),
+                        v => deleted
+                            .condition_expression("#v = :v")
+                            .expression_attribute_values(":v", n(v)),
+                    }
+                    .send()
+                    .await;
                     match deleted {
                         Err(e) if !super::is_condition_failure(&e) => {
                             return Err(StoreError::sdk(e))

@@ -209,6 +209,25 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     assert!(r.status < 300, "{}", r.body);
     within("remove one member", &u, (2, 2, 3 + SHARDS, 5));
 
+    // Replacing all members (no If-Match) lists them beside the group's read: the change is
+    // not fenced by the group's version, each edge write is conditional on the edge.
+    let replace = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "members", "value": [{"value": &users[1]}]}]});
+    let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(replace)).await;
+    assert!(r.status < 300, "{}", r.body);
+    within("replace all members", &u, (4, 2, 1 + SHARDS + SLOTS, 6));
+    let r = scim.get(&format!("/Groups/{g}")).await;
+    assert_eq!(
+        r.body["members"][0]["value"],
+        users[1].as_str(),
+        "{}",
+        r.body
+    );
+    let emptied = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "members"}]});
+    let r = scim.patch(&format!("/Groups/{g}"), emptied).await;
+    assert!(r.status < 300, "{}", r.body);
+
     let path = format!("/Groups/{g}?excludedAttributes=members");
     let (r, u) = cost(&scim, "GET", &path, None).await;
     assert_eq!(r.status, 200);
