@@ -16,14 +16,20 @@
 //!   reads the slots, and its transaction writes every slot conditional on what it read: a member
 //!   change that commits between the read and the write cancels it, as it did when both wrote
 //!   the group item. It takes the slots in: the new stored version is the version the client saw
-//!   plus one.
+//!   plus one, stamped on each slot (`fenced_at`) so a read that caught the item before the write
+//!   and the slots after it can tell (`Slots::newer_than`).
 //! - a **delete** reads the slots before it lists the members and writes every slot as a
 //!   tombstone (conditional the same way; a TTL removes it): a member added after the listing
 //!   cancels the delete, and a member change after the delete finds the tombstone and fails as
 //!   for a missing group (404 on the fresh read).
+//! - the edge transactions of a **large change** mark the slot of their users (`SlotMark`): a
+//!   member-only change moves its version, a write of the group item counts them apart
+//!   (`edge_writes`, which the tombstones check too), since its last transaction fences the
+//!   versions it read before them.
 //!
-//! Member changes never read the slots: a slot's version only goes up, and what the readers and
-//! the fences compare is the value at their own read.
+//! Member changes never read a slot's version (they read its event number, `order_of`): a slot's
+//! version only goes up, and what the readers and the fences compare is the value at their own
+//! read.
 
 use super::keys;
 use super::resources::VERSION;
