@@ -118,8 +118,18 @@ impl Service {
         if_match: Option<&str>,
     ) -> Result<Written, ScimError> {
         let mut attempt = 0;
+        // What a group PATCH does to members, from a stand-in body (parsed once, here).
+        let members = stand_in(kind, id, &change).map(|o| o.members);
+        let needs_current = members.as_ref().is_some_and(|m| m.needs_current());
+        let only_members = members_only(&change);
         // The member edges a PATCH names are read with the group (one round trip).
-        let named = named_members(kind, id, &change);
+        let named = match &members {
+            Some(m) if !m.needs_current() => {
+                let (add, remove) = m.delta(&[]);
+                dedup(add.into_iter().chain(remove).collect())
+            }
+            _ => Vec::new(),
+        };
         let mut edge_keys: Vec<_> = named
             .iter()
             .filter(|u| is_id(u))
@@ -130,7 +140,7 @@ impl Service {
         // A members-only PATCH that names no user (replace or remove all) reads them all: the
         // users it changes, whose slots carry the event number to follow, are known only later.
         let slots = kind == ResourceKind::Group
-            && (if_match.is_some() || !members_only(&change) || named.is_empty());
+            && (if_match.is_some() || !only_members || named.is_empty());
         if kind == ResourceKind::Group && !slots {
             edge_keys.extend(store::slots::slot_keys(
                 dir,
@@ -142,15 +152,12 @@ impl Service {
         // beside its read of the group: it is not fenced by the group's version (each edge write
         // is conditional on the edge, so a member changed meanwhile is `EdgesMoved`, and changes
         // of different members commute), so its listing need not follow that read. A PUT's must.
+        let list_beside = if_match.is_none() && only_members && needs_current;
         let mut listed = None;
         loop {
             // Boxed: the read and the listing side by side overflow a debug build's stack.
             let read = Box::pin(self.writable(dir, kind, id, &edge_keys, slots));
-            let (mut old, edges) = if attempt == 0
-                && if_match.is_none()
-                && members_only(&change)
-                && needs_current(kind, id, &change)
-            {
+            let (mut old, edges) = if attempt == 0 && list_beside {
                 let list = async { Ok(self.store.members_of_group(dir, id).await?) };
                 let (read, list) = tokio::try_join!(read, Box::pin(list))?;
                 listed = Some(list);
@@ -367,25 +374,9 @@ fn dedup(ids: Vec<String>) -> Vec<String> {
     ids.into_iter().filter(|i| seen.insert(i.clone())).collect()
 }
 
-/// The users a group PATCH adds or removes by name, when it names them without needing the
-/// current members (read before the group, so their edges come with it). Parsed against a
-/// stand-in body: only the member operations matter here, and the real PATCH runs on the group.
-fn named_members(kind: ResourceKind, id: &str, change: &Change<'_>) -> Vec<String> {
-    match stand_in(kind, id, change) {
-        Some(outcome) if !outcome.members.needs_current() => {
-            let (add, remove) = outcome.members.delta(&[]);
-            dedup(add.into_iter().chain(remove).collect())
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Whether a group PATCH replaces or removes all members (it needs the current ones).
-fn needs_current(kind: ResourceKind, id: &str, change: &Change<'_>) -> bool {
-    stand_in(kind, id, change).is_some_and(|o| o.members.needs_current())
-}
-
-/// A group PATCH applied to a stand-in body: only its member operations tell anything.
+/// A group PATCH applied to a stand-in body, to know before the group is read which members it
+/// names (their edges are read with the group) or whether it needs the current ones: only the
+/// member operations matter here, and the real PATCH runs on the group.
 fn stand_in(kind: ResourceKind, id: &str, change: &Change<'_>) -> Option<change::Outcome> {
     let Change::Patch(ops) = change else {
         return None;

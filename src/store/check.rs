@@ -39,7 +39,8 @@ pub struct Report {
 pub struct Problem {
     /// A stable name: `one_sided_edge`, `orphan_edge`, `missing_guard`, `stale_guard`,
     /// `missing_index_item`, `stale_index_item`, `counter_drift`, `pending_create`,
-    /// `user_being_deleted`, `group_clean_up`, `orphan_slot` (a member slot of no group), `name_conflict`, `stale_event_block`,
+    /// `user_being_deleted`, `group_clean_up`, `orphan_slot` (a member slot of no group),
+    /// `name_conflict`, `stale_event_block`,
     /// `role_drift` (a user's stored roles differ from a resolution of its groups under the
     /// directory's map), `role_sync_pending` (a re-resolution a save left unfinished).
     pub kind: &'static str,

@@ -85,13 +85,14 @@ impl Slots {
     fn of(items: &[Item]) -> Slots {
         let mut slots = Slots::default();
         for item in items {
-            let Some(k) = get_s(item, keys::SK)
-                .and_then(|sk| sk.rsplit('#').next())
-                .and_then(|k| k.parse::<usize>().ok())
-                .filter(|k| *k < SLOTS)
+            let Some(keys::SortKey::MemberSlot { slot: k, .. }) =
+                get_s(item, keys::SK).and_then(keys::SortKey::parse)
             else {
                 continue;
             };
+            if k >= SLOTS {
+                continue;
+            }
             slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
             slots.gone |= is_tombstone(item);
             slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
@@ -228,12 +229,15 @@ pub fn slot_keys<'a>(
     group: &str,
     users: impl IntoIterator<Item = &'a String>,
 ) -> Vec<Item> {
-    let touched: std::collections::BTreeSet<usize> =
-        users.into_iter().map(|u| slot_of(u)).collect();
-    touched
+    touched(users)
         .into_iter()
         .map(|k| slot_key(dir, group, k))
         .collect()
+}
+
+/// The slots a change of `users` writes, each once.
+fn touched<S: AsRef<str>>(users: impl IntoIterator<Item = S>) -> std::collections::BTreeSet<usize> {
+    users.into_iter().map(|u| slot_of(u.as_ref())).collect()
 }
 
 /// The highest event number the slot items among `items` carry.
@@ -303,38 +307,37 @@ fn unchanged(slots: &Slots, k: usize, edges: bool) -> Expr {
 impl Tx {
     /// Bumps the slot of each of `users` once (a member change): conditional on the group not
     /// being deleted, each an anchor. A failed condition is the group's (`Role::Resource`).
-    pub(crate) fn bump_slots<'a>(
+    pub(crate) fn bump_slots<S: AsRef<str>>(
         &mut self,
         dir: &str,
         group: &str,
-        users: impl IntoIterator<Item = &'a String>,
+        users: impl IntoIterator<Item = S>,
     ) -> Result<(), StoreError> {
-        let touched: std::collections::BTreeSet<usize> =
-            users.into_iter().map(|u| slot_of(u)).collect();
-        for k in touched {
-            self.update(
-                slot_key(dir, group, k),
-                bump(),
-                Some(not_gone()),
-                Role::Resource,
-            )?;
-            self.anchor_last();
-        }
-        Ok(())
+        self.write_marks(dir, group, users, SlotMark::Version, true)
     }
 
     /// Marks the slot of each of `users` as written by an edge transaction of a large change
     /// (`how`), without the anchor: its events took their numbers when the change reserved
     /// them. Conditional on the group not being deleted.
-    pub(crate) fn mark_slots<'a>(
+    pub(crate) fn mark_slots<S: AsRef<str>>(
         &mut self,
         dir: &str,
         group: &str,
-        users: impl IntoIterator<Item = &'a str>,
+        users: impl IntoIterator<Item = S>,
         how: SlotMark,
     ) -> Result<(), StoreError> {
-        let touched: std::collections::BTreeSet<usize> = users.into_iter().map(slot_of).collect();
-        for k in touched {
+        self.write_marks(dir, group, users, how, false)
+    }
+
+    fn write_marks<S: AsRef<str>>(
+        &mut self,
+        dir: &str,
+        group: &str,
+        users: impl IntoIterator<Item = S>,
+        how: SlotMark,
+        anchor: bool,
+    ) -> Result<(), StoreError> {
+        for k in touched(users) {
             let update = match how {
                 SlotMark::Version => bump(),
                 SlotMark::EdgeWrites => Expr::new("ADD #ew :one")
@@ -347,6 +350,9 @@ impl Tx {
                 Some(not_gone()),
                 Role::Resource,
             )?;
+            if anchor {
+                self.anchor_last();
+            }
         }
         Ok(())
     }

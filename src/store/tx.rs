@@ -38,8 +38,9 @@ pub(crate) enum Role {
     Edge(String),
     /// The directory's event sequence (`outbox.rs`): another writer took the numbers read.
     Sequence,
-    /// A resource counter shard (`STATS#{nn}`, an `ADD` without condition): only the sum of the
-    /// shards counts, so a transaction that met another on one moves another one instead.
+    /// A counter shard (`STATS#{nn}`, an `ADD` without condition: a resource count or the
+    /// membership count): only the sum of the shards counts, so a transaction that met another
+    /// on one moves another one instead.
     Counter,
     /// A user item whose resolved roles this transaction moves (`roles.rs`): its edge sequence
     /// moved since its groups were listed.
