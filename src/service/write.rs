@@ -270,7 +270,9 @@ impl Service {
     ) -> Result<(), ScimError> {
         let mut attempt = 0;
         loop {
-            let old = match self.store.get_for_write(dir, kind, id, &[], true).await?.0 {
+            // Its edges are listed beside the read (`store::deletes`).
+            let (old, listing) = Box::pin(self.store.read_for_delete(dir, kind, id)).await?;
+            let old = match old {
                 Some(r) if visible(&r) => r,
                 _ if kind == ResourceKind::Group && self.store.clean_up_group(dir, id).await? => {
                     return Ok(())
@@ -280,7 +282,8 @@ impl Service {
             if old.state == State::Live {
                 check_if_match(if_match, &old)?;
             }
-            match self.store.delete(dir, kind, &old).await {
+            // Boxed: a delete's future is large, and the retry loop holds it.
+            match Box::pin(self.store.delete(dir, kind, &old, Some(&listing))).await {
                 Ok(()) => return Ok(()),
                 // With If-Match too: the fresh read answers 412 if the version itself moved (a
                 // slot's edge transaction count alone fails the delete, `store::slots`).

@@ -287,7 +287,7 @@ impl Store {
                     )?;
                     tx.commit(self).await?;
                 }
-                Fix::FinishDelete(kind, r) => self.delete(dir, kind, &r).await?,
+                Fix::FinishDelete(kind, r) => self.delete(dir, kind, &r, None).await?,
                 Fix::FinishCleanUp(g) => {
                     self.clean_up_group(dir, &g).await?;
                 }

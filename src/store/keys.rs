@@ -226,6 +226,11 @@ pub fn slot_sk(group_id: &str, slot: usize) -> String {
     format!("{}{slot}", slot_prefix(group_id))
 }
 pub const SLOT_PREFIX: &str = "GSLOT#";
+/// The item counting a user's groups (`members.rs`): apart from the user's `MEMBEROF#` prefix,
+/// so no Query of its edges reads it.
+pub fn group_count_sk(user_id: &str) -> String {
+    format!("UGROUPS#{}", esc(user_id))
+}
 /// The last `#`-separated component of a key (an id), unescaped.
 pub fn last_component(sk: &str) -> String {
     unescape(sk.rsplit('#').next().unwrap_or_default())
@@ -355,6 +360,8 @@ pub enum SortKey {
     MemberOf { user: String, group: String },
     /// `GSLOT#{group}#{slot}`: one of a group's member slots (`slots.rs`).
     MemberSlot { group: String, slot: usize },
+    /// `UGROUPS#{user}`: the count of a user's groups (`members.rs`).
+    GroupCount { user: String },
     /// `ANCHOR#{query}#{position}`: a page anchor.
     Anchor { query: String, position: usize },
     /// `EVENT#{sequence}`.
@@ -412,6 +419,9 @@ impl SortKey {
             ["GSLOT", group, slot] => SortKey::MemberSlot {
                 group: unescape(group),
                 slot: slot.parse().ok()?,
+            },
+            ["UGROUPS", user] => SortKey::GroupCount {
+                user: unescape(user),
             },
             ["ANCHOR", query, position] => SortKey::Anchor {
                 query: unescape(query),
@@ -587,6 +597,10 @@ mod tests {
                     group: "g#1".into(),
                     slot: 7,
                 },
+            ),
+            (
+                group_count_sk("u#1"),
+                SortKey::GroupCount { user: "u#1".into() },
             ),
             (
                 anchor_sk("q#h", 40),

@@ -6,7 +6,15 @@
 //! one side only. Adding a member also moves the user's edge sequence, conditional on the user
 //! existing and not being deleted: a missing user cancels the add, and a user delete that listed
 //! the user's groups before the add is cancelled by it (see `mutate.rs`). Adding one member
-//! touches four items whatever the group's size.
+//! touches five items whatever the group's size.
+//!
+//! **Counts.** Every transaction that adds or removes an edge pair also moves two counts: the
+//! user's group count (`UGROUPS#{u}`, its own small item) and the member count of the user's
+//! slot in the group (`slots.rs`). Each edge write is conditional (an add on the edge being new,
+//! a remove on it being there), so the counts move exactly as the edges do. A delete uses them to
+//! trust a listing of the edges made beside its read instead of after it: the listing can only
+//! miss an edge added since, and then it holds fewer edges than the count says
+//! (`deletes.rs`). A resource created before the counts existed says so (`Record::counted`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -23,6 +31,14 @@ use super::{deadline, get_s, key, n, Item, Store, StoreError};
 use crate::custom_attributes::AttributeMap;
 use crate::events::{GroupSummary, Membership, NewEvent};
 use crate::scim::schema::ResourceKind;
+
+/// A user's group count item (module header).
+pub(crate) fn group_count_key(dir: &str, user: &str) -> Item {
+    key(keys::directory_pk(dir), keys::group_count_sk(user))
+}
+
+/// The attribute of a group count item holding the count.
+pub(crate) const GROUPS: &str = "groups";
 
 /// The key of the `MEMBER#` side of a (group, user) edge (read with the group by a PATCH).
 pub fn member_edge_key(dir: &str, group: &str, user: &str) -> Item {
@@ -86,9 +102,10 @@ impl MemberDelta {
 /// A member change's role work: the directory's settings when they map the group, else none.
 pub(crate) type Mapped = Option<Arc<DirSettings>>;
 
-/// Transaction items one member add takes (the user's edge sequence + two edges), and a remove.
-const ITEMS_PER_ADD: usize = 3;
-const ITEMS_PER_REMOVE: usize = 2;
+/// Transaction items one member add takes (the user's edge sequence and group count + two edges),
+/// and a remove (no edge sequence). The member slot they count on is shared (`SLOTS` at most).
+const ITEMS_PER_ADD: usize = 4;
+const ITEMS_PER_REMOVE: usize = 3;
 /// DynamoDB's limit on requests in one BatchWriteItem call.
 const MAX_BATCH_WRITE: usize = 25;
 /// Transactions or batches of one request in flight at once.
@@ -158,7 +175,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         for op in ops(group_id, delta) {
             let step = steps.get(op.user());
-            self.edge_op(tx, dir, &op, step)?;
+            self.edge_op(tx, dir, &op, step, true)?;
             tx.emit_membership(dir, &op, group);
             if let Some(e) = step.and_then(|s| s.event(dir, attributes)) {
                 tx.emit(dir, e);
@@ -170,7 +187,8 @@ impl Store {
         Ok(())
     }
 
-    /// One edge pair's writes; with a role step, the user item's update is the step's (its
+    /// One edge pair's writes and counts (the member slot's only with `count_slot`: not for a
+    /// pending or deleted group); with a role step, the user item's update is the step's (its
     /// condition pins the user's groups, `roles.rs`).
     fn edge_op(
         &self,
@@ -178,8 +196,17 @@ impl Store {
         dir: &str,
         op: &EdgeOp,
         step: Option<&RoleStep>,
+        count_slot: bool,
     ) -> Result<(), StoreError> {
         let pk = keys::directory_pk(dir);
+        let (group, user, by) = match op {
+            EdgeOp::Add(g, u) => (g, u, 1),
+            EdgeOp::Remove(g, u) => (g, u, -1),
+        };
+        tx.add_count(group_count_key(dir, user), GROUPS, by)?;
+        if count_slot {
+            tx.count_members(dir, group, user, by)?;
+        }
         if let Some(step) = step {
             step.update(tx, dir)?;
         }
@@ -279,7 +306,14 @@ impl Store {
             key(pk, keys::member_of_sk(user_id, group_id)),
             member_of.clone(),
             role(&member_of),
-        )
+        )?;
+        // A user delete deletes the user's group count (written before this, so the count
+        // merges into it); a group delete tombstones its slots, or had none (pending).
+        tx.add_count(group_count_key(dir, user_id), GROUPS, -1)?;
+        if listed == ResourceKind::User {
+            tx.count_members(dir, group_id, user_id, -1)?;
+        }
+        Ok(())
     }
 
     /// Applies a group's member changes in as many transactions as they need (each pair whole),
@@ -319,7 +353,8 @@ impl Store {
                 .apply_slot_edge_ops(dir, group_id, ops, mapped, mark)
                 .await;
         }
-        self.apply_edge_ops(dir, ops, mapped).await
+        // A pending group: its member counts are not kept (`Record::counted`).
+        self.apply_edge_ops(dir, ops, mapped, false).await
     }
 
     /// `apply_edge_ops` for a live group: the operations go in transactions of one member slot
@@ -341,7 +376,7 @@ impl Store {
             .into_iter()
             .filter(|ops| !ops.is_empty())
             .map(|ops| {
-                let chunks = chunked(ops, mapped.is_some());
+                let chunks = chunked(ops, mapped.is_some(), false);
                 let (store, dir, mapped, group) = (
                     self.clone(),
                     dir.to_string(),
@@ -356,6 +391,7 @@ impl Store {
                             chunk,
                             mapped.clone(),
                             Some((&group, mark)),
+                            true,
                         ))
                         .await?;
                     }
@@ -369,16 +405,23 @@ impl Store {
     /// items and runs them, a few at a time. An add whose user vanished meanwhile (deleted, or
     /// being deleted) is dropped with its event: the user's delete removes the edge anyway.
     /// Each transaction moves the membership count by what it adds and removes (one counter
-    /// shard item). With `mapped`, each transaction also resolves its users' roles.
+    /// shard item). With `mapped`, each transaction also resolves its users' roles. With
+    /// `count_slots`, each operation counts on its group's member slot (groups that are live).
     pub(crate) async fn apply_edge_ops(
         &self,
         dir: &str,
         ops: Vec<EdgeWork>,
         mapped: Mapped,
+        count_slots: bool,
     ) -> Result<(), StoreError> {
-        run_bounded(chunked(ops, mapped.is_some()).into_iter().map(|chunk| {
+        let chunks = chunked(ops, mapped.is_some(), count_slots);
+        run_bounded(chunks.into_iter().map(|chunk| {
             let (store, dir, mapped) = (self.clone(), dir.to_string(), mapped.clone());
-            async move { store.commit_edges(&dir, chunk, mapped, None).await }
+            async move {
+                store
+                    .commit_edges(&dir, chunk, mapped, None, count_slots)
+                    .await
+            }
         }))
         .await
     }
@@ -391,6 +434,7 @@ impl Store {
         mut chunk: Vec<EdgeWork>,
         mapped: Mapped,
         slot: Option<(&str, SlotMark)>,
+        count_slots: bool,
     ) -> Result<(), StoreError> {
         let mut attempt = 0;
         let unmapped = AttributeMap::default();
@@ -414,7 +458,7 @@ impl Store {
             let mut moved = 0i64;
             for w in &chunk {
                 let step = steps.get(w.op.user());
-                self.edge_op(&mut tx, dir, &w.op, step)?;
+                self.edge_op(&mut tx, dir, &w.op, step, count_slots)?;
                 if let Some((seq, emit)) = &w.event {
                     tx.emit_at(self, dir, *seq, emit)?;
                 }
@@ -492,7 +536,8 @@ impl Store {
                 .into_iter()
                 .map(|u| EdgeWork::plain(EdgeOp::Remove(group_id.to_string(), u)))
                 .collect();
-            self.apply_edge_ops(dir, ops, mapped.clone()).await?;
+            // The group is gone: its slots are tombstones, nothing counts on them.
+            self.apply_edge_ops(dir, ops, mapped.clone(), false).await?;
         }
     }
 
@@ -617,14 +662,18 @@ fn ops(group_id: &str, delta: &MemberDelta) -> Vec<EdgeOp> {
         .collect()
 }
 
-/// Edge operations packed into transactions of at most 100 items, in order.
-fn chunked(ops: Vec<EdgeWork>, mapped: bool) -> Vec<Vec<EdgeWork>> {
+/// Edge operations packed into transactions of at most 100 items, in order; with `slot_each`,
+/// each operation counts on a member slot of its own (one user's edges in many groups).
+fn chunked(ops: Vec<EdgeWork>, mapped: bool, slot_each: bool) -> Vec<Vec<EdgeWork>> {
     let mut chunks: Vec<Vec<_>> = Vec::new();
     let mut size = MAX_TX_ITEMS;
     for w in ops {
         let mut items = w.op.items() + usize::from(w.event.is_some());
         if mapped {
             items += 2;
+        }
+        if slot_each {
+            items += 1;
         }
         if size + items > MAX_TX_ITEMS {
             chunks.push(Vec::new());

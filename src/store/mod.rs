@@ -9,6 +9,7 @@ pub mod check;
 pub mod clients;
 pub mod committed;
 pub mod deadline;
+pub mod deletes;
 pub mod directories;
 #[cfg(feature = "local")]
 pub mod iam_record;
@@ -255,6 +256,11 @@ pub struct Record {
     pub(crate) absorbed: [u64; slots::SLOTS],
     /// A group's slots, when read with it (`meta.version` then counts their moves).
     pub(crate) slots: Option<slots::Slots>,
+    /// Whether every membership edge of this resource was counted since it was created: a
+    /// user's group count, a group's member counts on its slots (`members.rs`). A delete then
+    /// lists the edges beside its read. Items written before the counts existed, and groups
+    /// created in several steps (`mutate.rs`), say no.
+    pub(crate) counted: bool,
 }
 
 impl Record {
@@ -273,6 +279,7 @@ impl Record {
             stored_version: version,
             absorbed: [0; slots::SLOTS],
             slots: None,
+            counted: true,
         }
     }
 }

@@ -10,16 +10,9 @@
 //! - a **large group create** first writes the group as `pending` (invisible to every read, its
 //!   name reserved), then its edges, then one transaction makes it live and counts it; a retry of
 //!   the same create (same body and members: the `intent`) takes the pending group over;
-//! - a **large group delete** deletes the group, its guards and counter in one transaction with a
-//!   clean-up marker; the edges left behind point at a group no read can reach (a user's `groups`
-//!   only lists groups that exist), and are removed by the request, its retry, the clean-up
-//!   function on the table's stream, or `scimctl directory check --repair`;
-//! - a **user delete** lists the user's groups and deletes user and edges in one transaction,
-//!   conditional on the user's edge sequence (moved by every member add) and on each listed edge
-//!   still being there, so a membership added or removed meanwhile cancels it (the membership
-//!   count, `paging.rs`, moves in the same transactions); a user in too many groups for one
-//!   transaction is first marked
-//!   `deleting` (no new memberships), its edges are removed pair by pair, then the user goes;
+//! - a **delete** (`deletes.rs`) deletes the resource and its edges in one transaction when they
+//!   fit, conditional on what every edge write moves; a large group goes with a clean-up marker
+//!   and its edges after it, a user in many groups is marked `deleting` first;
 //! - a **large member change** on an existing group writes its edge pairs first and the member
 //!   slots (and the group item, for a PUT) last.
 //!
@@ -32,10 +25,8 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 use super::keys;
-use super::members::{EdgeOp, EdgeWork, MemberDelta};
-use super::resources::{index_entries, resource_item, DELETING, EDGE_SEQ, ID, PENDING, VERSION};
-use super::roles::Moves;
-use super::settings::DirSettings;
+use super::members::MemberDelta;
+use super::resources::{index_entries, resource_item, EDGE_SEQ, ID, PENDING, VERSION};
 use super::slots::{SlotMark, SLOTS};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
 use super::{key, n, s, Record, State, Store, StoreError};
@@ -90,8 +81,10 @@ impl Store {
         };
         let record = &record;
         let idx = index_values(kind, &record.body);
-        // Resource, counter, sequence and created event, then guards, index items and edges.
-        let fits = 4 + index_items(kind, record) + delta.items() <= MAX_TX_ITEMS;
+        // Resource, counter, sequence and created event, then guards, index items, edges and
+        // the member slots counting them.
+        let slot_items = delta.add.len().min(SLOTS);
+        let fits = 4 + index_items(kind, record) + delta.items() + slot_items <= MAX_TX_ITEMS;
         // Too many members for one transaction: pending first, then edges, then live.
         let intent = intent(record, members);
         let mut first = record.clone();
@@ -101,6 +94,8 @@ impl Store {
                 intent: intent.clone(),
                 since_ms: clock::now_millis() as u64,
             };
+            // Its edges go in before it is live, without member counts (`Record::counted`).
+            first.counted = false;
         }
         let mut tx = Tx::new(self);
         tx.put(
@@ -199,6 +194,7 @@ impl Store {
         let mut live = wanted.clone();
         live.id = pending.id.clone();
         live.state = State::Live;
+        live.counted = false;
         let delta = MemberDelta::between(current, members);
         // (the block's first number, the first number of the member events)
         let (block, edges_from) = match block {
@@ -268,13 +264,14 @@ impl Store {
         new: &Record,
         members: &MemberDelta,
     ) -> Result<(), StoreError> {
-        self.write_group_or_user(
+        // Boxed: the write's future is large (debug builds overflow the stack).
+        Box::pin(self.write_group_or_user(
             dir,
             kind,
             GroupWrite::Replace { old, new },
             &new.id,
             members,
-        )
+        ))
         .await
     }
 
@@ -286,13 +283,13 @@ impl Store {
         group: &Record,
         members: &MemberDelta,
     ) -> Result<(), StoreError> {
-        self.write_group_or_user(
+        Box::pin(self.write_group_or_user(
             dir,
             ResourceKind::Group,
             GroupWrite::Touch { group },
             &group.id,
             members,
-        )
+        ))
         .await
     }
 
@@ -413,212 +410,6 @@ impl Store {
         tx.commit(self).await
     }
 
-    /// Deletes a resource read at `old` with its guards, index items, counter and every
-    /// membership edge it is part of (see the module header for the steps of large ones).
-    pub async fn delete(
-        &self,
-        dir: &str,
-        kind: ResourceKind,
-        old: &Record,
-    ) -> Result<(), StoreError> {
-        match kind {
-            ResourceKind::User => self.delete_user(dir, old).await,
-            ResourceKind::Group => self.delete_group(dir, old).await,
-        }
-    }
-
-    /// The resource item's delete with its guards, index items and counter shard; its deleted
-    /// event renders a user's custom attributes with `settings`' map, which the transaction pins.
-    fn delete_resource(
-        &self,
-        tx: &mut Tx,
-        dir: &str,
-        kind: ResourceKind,
-        old: &Record,
-        cond: Expr,
-        settings: &DirSettings,
-    ) -> Result<(), StoreError> {
-        tx.delete(
-            key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
-            Some(cond),
-            Role::Resource,
-        )?;
-        tx.anchor_last();
-        tx.after(old.order);
-        let before = index_values(kind, &old.body);
-        self.index_changes(tx, dir, kind, &old.id, &before, &IndexValues::default())?;
-        tx.emit(
-            dir,
-            NewEvent::deleted(&object(dir, kind, old, &settings.attributes)),
-        );
-        tx.expect_settings(dir, settings.version);
-        // A pending group was never counted.
-        if !matches!(old.state, State::Pending { .. }) {
-            self.move_counter(tx, dir, kind, &old.id, -1)?;
-        }
-        Ok(())
-    }
-
-    async fn delete_user(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
-        let kind = ResourceKind::User;
-        // Resource, counter, sequence, deleted event and a spare.
-        let room = MAX_TX_ITEMS - 5 - index_items(kind, old);
-        let settings = self.settings(dir).await?;
-        if old.state == State::Live {
-            // A user no edge was ever added to has none (its delete is conditional on that).
-            let groups = if old.never_grouped {
-                Vec::new()
-            } else {
-                self.edge_page(dir, &keys::member_of_prefix(&old.id), room / 2 + 1)
-                    .await?
-            };
-            if groups.len() <= room / 2 {
-                let mut tx = Tx::new(self);
-                let cond = version_is(old.stored_version).and_edge_seq(old.edge_seq);
-                self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
-                for g in &groups {
-                    self.edge_pair_delete(&mut tx, dir, g, &old.id, kind)?;
-                }
-                tx.count_memberships(dir, -(groups.len() as i64));
-                return tx.commit(self).await;
-            }
-            // Too many groups: stop new memberships, then remove edges pair by pair.
-            let mut tx = Tx::new(self);
-            tx.update(
-                key(keys::directory_pk(dir), keys::resource_sk(kind, &old.id)),
-                // The version moves too, so no write that read the user before can clear the mark.
-                Expr::new("SET #d = :one ADD #v :one")
-                    .name("#d", DELETING)
-                    .name("#v", VERSION)
-                    .value(":one", n(1)),
-                Some(version_is(old.stored_version)),
-                Role::Resource,
-            )?;
-            tx.commit(self).await?;
-        }
-        loop {
-            let groups = self
-                .edge_page(dir, &keys::member_of_prefix(&old.id), 1_000)
-                .await?;
-            if groups.is_empty() {
-                break;
-            }
-            let ops = groups
-                .into_iter()
-                .map(|g| EdgeWork::plain(EdgeOp::Remove(g, old.id.clone())))
-                .collect();
-            self.apply_edge_ops(dir, ops, None).await?;
-        }
-        let mut tx = Tx::new(self);
-        let cond = Expr::new("attribute_exists(#d)").name("#d", DELETING);
-        self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
-        tx.commit(self).await
-    }
-
-    async fn delete_group(&self, dir: &str, old: &Record) -> Result<(), StoreError> {
-        let kind = ResourceKind::Group;
-        // A live group's slots, read before its members are listed: a member change after the
-        // read moves one, which cancels this delete (`slots.rs`). A pending group has none.
-        let slots = match (&old.state, &old.slots) {
-            (State::Pending { .. }, _) => None,
-            (_, Some(slots)) => Some(slots.clone()),
-            (_, None) => self.with_slots(dir, old.clone()).await?.slots,
-        };
-        let slot_items = if slots.is_some() { SLOTS } else { 0 };
-        // Resource, counter, marker, sequence, deleted event and block.
-        let room = MAX_TX_ITEMS - 6 - slot_items - index_items(kind, old);
-        let settings = self.settings(dir).await?;
-        let mapped = settings.roles.maps(&old.id);
-        // Per member: its edge pair, and when the group maps to a role its user and event.
-        let per = if mapped { 4 } else { 2 };
-        let members = self
-            .edge_page(dir, &keys::member_prefix(&old.id), room / per + 1)
-            .await?;
-        // A pending group is removed only while still pending with the intent read: a create
-        // that takes it over meanwhile makes it live at the same version.
-        let cond = match &old.state {
-            State::Pending { intent, .. } => Expr::new("#p = :i")
-                .name("#p", PENDING)
-                .value(":i", s(intent)),
-            _ => version_is(old.stored_version),
-        };
-        let mut tx = Tx::new(self);
-        self.delete_resource(&mut tx, dir, kind, old, cond, &settings)?;
-        if let Some(slots) = &slots {
-            tx.tombstone_slots(dir, &old.id, slots)?;
-        }
-        // A pending group's created event stays held by its creator's block until that block
-        // is stale; this deleted event follows it.
-        if members.len() <= room / per {
-            let steps = if mapped {
-                let moves: Vec<_> = members
-                    .iter()
-                    .map(|u| (u.clone(), Moves::Leaves(&old.id)))
-                    .collect();
-                self.role_steps(dir, &settings.roles, &moves).await?
-            } else {
-                HashMap::new()
-            };
-            for u in &members {
-                self.edge_pair_delete(&mut tx, dir, &old.id, u, kind)?;
-                if let Some(step) = steps.get(u) {
-                    step.update(&mut tx, dir)?;
-                    if let Some(e) = step.event(dir, &settings.attributes) {
-                        tx.emit(dir, e);
-                    }
-                }
-            }
-            tx.count_memberships(dir, -(members.len() as i64));
-            return tx.commit(self).await;
-        }
-        let mut marker = key(keys::directory_pk(dir), keys::cleanup_sk(&old.id));
-        marker.insert(ID.into(), s(&old.id));
-        marker.insert(keys::MARKED_MS.into(), n(clock::now_millis()));
-        tx.put(marker, None, Role::Other)?;
-        tx.commit(self).await?;
-        // The group is gone for every reader now; what the deadline leaves undone, the clean-up
-        // function (stream) or the next attempt finishes.
-        match self.finish_clean_up(dir, &old.id).await {
-            Err(e) if e.is_unavailable() => {
-                tracing::warn!(group = %old.id, error = %crate::telemetry::chain(&e), "group clean-up continues after the request");
-                Ok(())
-            }
-            other => other,
-        }
-    }
-
-    /// Removes the edges a deleted group left behind and then its clean-up marker. Returns
-    /// whether a marker was there. Stops with `Unavailable` when the deadline passes; the marker
-    /// stays, and whoever runs this next (the request's retry, the clean-up function,
-    /// `scimctl directory check --repair`) goes on.
-    pub async fn clean_up_group(&self, dir: &str, group_id: &str) -> Result<bool, StoreError> {
-        let marker = keys::cleanup_sk(group_id);
-        if self
-            .get_item(keys::directory_pk(dir), marker)
-            .await?
-            .is_none()
-        {
-            return Ok(false);
-        }
-        self.finish_clean_up(dir, group_id).await?;
-        Ok(true)
-    }
-
-    async fn finish_clean_up(&self, dir: &str, group_id: &str) -> Result<(), StoreError> {
-        self.delete_group_edges(dir, group_id).await?;
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                keys::directory_pk(dir),
-                keys::cleanup_sk(group_id),
-            )))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
-    }
-
     /// Puts the guard and index items `after` has and `before` lacks, and deletes the reverse.
     /// The old name guard is freed (its owner removed) only if it still names this id.
     pub(crate) fn index_changes(
@@ -680,7 +471,7 @@ impl Store {
     }
 
     /// Moves the resource's counter shard by `by` inside `tx`.
-    fn move_counter(
+    pub(super) fn move_counter(
         &self,
         tx: &mut Tx,
         dir: &str,
@@ -706,7 +497,7 @@ fn renamed(before: &IndexValues, after: &IndexValues) -> bool {
 }
 
 /// The version condition of an optimistic write.
-fn version_is(version: u64) -> Expr {
+pub(super) fn version_is(version: u64) -> Expr {
     Expr::new("#v = :v")
         .name("#v", VERSION)
         .value(":v", n(version))
@@ -714,7 +505,7 @@ fn version_is(version: u64) -> Expr {
 
 impl Expr {
     /// `AND` the user's edge sequence is still `seq` (absent on items written before it existed).
-    fn and_edge_seq(self, seq: u64) -> Expr {
+    pub(super) fn and_edge_seq(self, seq: u64) -> Expr {
         let text = if seq == 0 {
             format!(
                 "{} AND (attribute_not_exists(#es) OR #es = :es)",
@@ -730,7 +521,7 @@ impl Expr {
 }
 
 /// Guard and index items of a resource (what its delete touches besides itself).
-fn index_items(kind: ResourceKind, r: &Record) -> usize {
+pub(super) fn index_items(kind: ResourceKind, r: &Record) -> usize {
     let idx = index_values(kind, &r.body);
     usize::from(idx.unique_name().is_some()) + index_entries(kind, &idx).len()
 }
@@ -749,7 +540,12 @@ fn intent(record: &Record, members: &[String]) -> String {
 
 /// The normalised object of a record: what its events carry (a user's custom attributes under
 /// `attributes`, the map the write pins).
-fn object(dir: &str, kind: ResourceKind, r: &Record, attributes: &AttributeMap) -> Object {
+pub(super) fn object(
+    dir: &str,
+    kind: ResourceKind,
+    r: &Record,
+    attributes: &AttributeMap,
+) -> Object {
     Object::of(kind, dir, &r.id, &r.body, &r.meta, &r.resolved, attributes)
 }
 

@@ -24,6 +24,8 @@ pub(crate) const DELETING: &str = "deleting";
 /// A user's resolved role and roles (`crate::roles::Resolved`).
 pub(crate) const ROLE: &str = "role";
 pub(crate) const ROLES: &str = "roles";
+/// Present on a resource whose membership edges were all counted (`Record::counted`).
+const COUNTED: &str = "counted";
 
 impl Store {
     pub async fn get(
@@ -283,6 +285,9 @@ pub(crate) fn resource_item(dir: &str, kind: ResourceKind, r: &Record) -> Result
     if r.edge_seq > 0 || r.never_grouped {
         item.insert(EDGE_SEQ.into(), n(r.edge_seq));
     }
+    if r.counted {
+        item.insert(COUNTED.into(), n(1));
+    }
     if r.order > 0 {
         // Kept by a put that is not numbered (a numbered one writes its own: `tx.rs`).
         item.insert(super::tx::ORDER.into(), n(r.order));
@@ -346,6 +351,7 @@ pub(crate) fn record_from_item(
         stored_version: version,
         absorbed: super::slots::absorbed_of(item),
         slots: None,
+        counted: item.contains_key(COUNTED),
     })
 }
 

@@ -52,6 +52,10 @@ const FENCED_AT: &str = "fenced_at";
 /// edges. They leave the version alone (the write's last transaction fences the versions it read
 /// before them), but a delete that read the slot before one of them must fail.
 const EDGE_WRITES: &str = "edge_writes";
+/// On a slot: how many members of its group the slot's users are, moved by every transaction
+/// that adds or removes one of their edges (`Tx::count_members`). A group delete lists the
+/// members beside its read and trusts the listing when it holds as many as the slots count.
+pub(crate) const MEMBERS: &str = "members";
 /// How long a tombstone stays: far longer than any request that read its group may run.
 const TOMBSTONE_SECS: u64 = 86_400;
 
@@ -79,6 +83,8 @@ pub struct Slots {
     edge_writes: [u64; SLOTS],
     /// Whether a slot is a deleted group's tombstone.
     gone: bool,
+    /// Each slot's `MEMBERS`.
+    members: [i64; SLOTS],
 }
 
 impl Slots {
@@ -94,6 +100,7 @@ impl Slots {
                 continue;
             }
             slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
+            slots.members[k] = signed(item, MEMBERS);
             slots.gone |= is_tombstone(item);
             slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
             slots.order = slots.order.max(get_n(item, super::tx::ORDER).unwrap_or(0));
@@ -117,6 +124,22 @@ impl Slots {
     pub(crate) fn newer_than(&self, record: &Record) -> bool {
         self.fenced_at > record.stored_version
     }
+
+    /// How many members the slots count (meaningful for a group whose edges were all counted,
+    /// `Record::counted`); `None` if a slot counts below zero.
+    pub(crate) fn members(&self) -> Option<usize> {
+        self.members
+            .iter()
+            .try_fold(0usize, |sum, m| Some(sum + usize::try_from(*m).ok()?))
+    }
+}
+
+/// A number attribute that may be negative (0 when absent).
+pub(crate) fn signed(item: &Item, attr: &str) -> i64 {
+    item.get(attr)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Whether a slot item is a deleted group's tombstone.
@@ -292,7 +315,13 @@ fn unchanged(slots: &Slots, k: usize, edges: bool) -> Expr {
         }
     }
     if edges {
-        cond = cond.name("#ew", EDGE_WRITES);
+        // A delete: its listing holds as many members as the slots count (the count is 0
+        // whether the attribute is absent or was moved back to 0).
+        text.push_str(" AND (attribute_not_exists(#mc) OR #mc = :mc)");
+        cond = cond
+            .name("#mc", MEMBERS)
+            .value(":mc", n(slots.members[k]))
+            .name("#ew", EDGE_WRITES);
         match slots.edge_writes[k] {
             0 => text.push_str(" AND attribute_not_exists(#ew)"),
             count => {
@@ -355,6 +384,18 @@ impl Tx {
             }
         }
         Ok(())
+    }
+
+    /// Counts `by` members more on the slot of `user` in `group`, in the transaction that adds
+    /// (1) or removes (-1) their edge (merged into this transaction's write of the slot).
+    pub(crate) fn count_members(
+        &mut self,
+        dir: &str,
+        group: &str,
+        user: &str,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        self.add_count(slot_key(dir, group, slot_of(user)), MEMBERS, by)
     }
 
     /// Moves every slot one past what `slots` read, conditional on each being as read (a write

@@ -172,6 +172,20 @@ enum Write {
     Delete(Item),
 }
 
+/// An item's partition and sort key.
+fn item_id(item: &Item) -> (Option<&str>, Option<&str>) {
+    (super::get_s(item, keys::PK), super::get_s(item, keys::SK))
+}
+
+impl Write {
+    /// The item's key (a put's item holds it among its attributes).
+    fn key(&self) -> &Item {
+        match self {
+            Write::Put(item) | Write::Delete(item) | Write::Update { key: item, .. } => item,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Op {
     write: Write,
@@ -259,7 +273,12 @@ impl Tx {
         }
     }
 
-    fn push(&mut self, write: Write, cond: Option<Expr>, role: Role) {
+    /// Adds `write`; a second write of an item this transaction already writes is a bug (DynamoDB
+    /// refuses the whole transaction), and is refused here, naming it.
+    fn push(&mut self, write: Write, cond: Option<Expr>, role: Role) -> Result<(), StoreError> {
+        if self.position(write.key()).is_some() {
+            return Err(StoreError::Bug("a transaction writes one item twice"));
+        }
         self.ops.push(Op {
             write,
             cond,
@@ -267,6 +286,68 @@ impl Tx {
             return_old: false,
         });
         self.roles.push(role);
+        Ok(())
+    }
+
+    /// The op writing the item at `key`, if any.
+    fn position(&self, key: &Item) -> Option<usize> {
+        let wanted = item_id(key);
+        self.ops
+            .iter()
+            .position(|op| item_id(op.write.key()) == wanted)
+    }
+
+    /// Adds `by` to the number attribute `attr` of the item at `key`, at commit. Merged into
+    /// this transaction's write of that item when it has one: an update gains the `ADD`, a put
+    /// or a delete replaces the item whole (what it counted goes with it). Otherwise an update of
+    /// its own, without a condition. Adds to one attribute of one item sum up, so any number of
+    /// edge changes may count on one member slot or one user's group count
+    /// (`members.rs`); the write of the item may come first or never, but not after.
+    pub(crate) fn add_count(&mut self, key: Item, attr: &str, by: i64) -> Result<(), StoreError> {
+        let name = format!("#cnt_{attr}");
+        let value = format!(":cnt_{attr}");
+        let i = match self.position(&key) {
+            Some(i) => i,
+            None => {
+                self.push(
+                    Write::Update {
+                        key,
+                        update: Expr::default(),
+                    },
+                    None,
+                    Role::Other,
+                )?;
+                self.ops.len() - 1
+            }
+        };
+        let Write::Update { update, .. } = &mut self.ops[i].write else {
+            return Ok(());
+        };
+        let sum = match update.values.get(&value) {
+            Some(v) => {
+                v.as_n()
+                    .ok()
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .unwrap_or(0)
+                    + by
+            }
+            None => {
+                let term = format!("{name} {value}");
+                update.text = match update.text.find("ADD ") {
+                    Some(at) => format!(
+                        "{}ADD {term}, {}",
+                        &update.text[..at],
+                        &update.text[at + 4..]
+                    ),
+                    None if update.text.is_empty() => format!("ADD {term}"),
+                    None => format!("{} ADD {term}", update.text),
+                };
+                update.names.insert(name, attr.into());
+                by
+            }
+        };
+        update.values.insert(value, super::n(sum));
+        Ok(())
     }
 
     /// Makes the item just added an anchor (`outbox.rs`): a numbered transaction writes it only
@@ -291,8 +372,7 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        self.push(Write::Put(item), cond, role);
-        Ok(())
+        self.push(Write::Put(item), cond, role)
     }
 
     pub(crate) fn delete(
@@ -301,8 +381,7 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        self.push(Write::Delete(key), cond, role);
-        Ok(())
+        self.push(Write::Delete(key), cond, role)
     }
 
     pub(crate) fn update(
@@ -312,8 +391,7 @@ impl Tx {
         cond: Option<Expr>,
         role: Role,
     ) -> Result<(), StoreError> {
-        self.push(Write::Update { key, update }, cond, role);
-        Ok(())
+        self.push(Write::Update { key, update }, cond, role)
     }
 
     /// The DynamoDB form of every item, anchors numbered with `numbers`.

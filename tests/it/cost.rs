@@ -154,7 +154,8 @@ async fn user_hot_paths_stay_within_their_dynamodb_budgets() {
 
     let (r, u) = cost(&scim, "DELETE", &format!("/Users/{id}"), None).await;
     assert_eq!(r.status, 204);
-    within("delete user", &u, (2, 2, 1 + SHARDS, 7));
+    // Its groups are listed beside the read (`store::deletes`): none, and it was never in one.
+    within("delete user", &u, (3, 2, 1 + SHARDS, 7));
 }
 
 #[tokio::test]
@@ -173,7 +174,8 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     // The user's slot of the group (`store::slots`) and the user's edge sequence move with the
     // two edge items; the edge, read with the group, makes sure the edge is new (one event per
     // real change), and the slot, read with them, says what event number to follow.
-    within("add one member", &u, (2, 2, 3 + SHARDS, 6));
+    // The user's group count and the slot's member count move with them (`store::members`).
+    within("add one member", &u, (2, 2, 3 + SHARDS, 7));
 
     // A user in a group: the write is a read and a transaction; its answer lists the group,
     // read beside them (the user's edges beside the read, the groups' names beside the
@@ -207,7 +209,7 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
     let remove = remove_member(&users[0]);
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(remove)).await;
     assert!(r.status < 300, "{}", r.body);
-    within("remove one member", &u, (2, 2, 3 + SHARDS, 5));
+    within("remove one member", &u, (2, 2, 3 + SHARDS, 6));
 
     // Replacing all members (no If-Match) lists them beside the group's read: the change is
     // not fenced by the group's version, each edge write is conditional on the edge.
@@ -215,7 +217,7 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
         "Operations": [{"op": "replace", "path": "members", "value": [{"value": &users[1]}]}]});
     let (r, u) = cost(&scim, "PATCH", &format!("/Groups/{g}"), Some(replace)).await;
     assert!(r.status < 300, "{}", r.body);
-    within("replace all members", &u, (4, 2, 1 + SHARDS + SLOTS, 6));
+    within("replace all members", &u, (4, 2, 1 + SHARDS + SLOTS, 7));
     let r = scim.get(&format!("/Groups/{g}")).await;
     assert_eq!(
         r.body["members"][0]["value"],
@@ -236,9 +238,50 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
 
     let (r, u) = cost(&scim, "DELETE", &format!("/Groups/{g}"), None).await;
     assert_eq!(r.status, 204);
-    // Its members are listed before the transaction that deletes their edges, after its slots
-    // were read beside it: the transaction leaves a tombstone in each.
-    within("delete group", &u, (4, 3, 2 + SHARDS + SLOTS, 6 + SLOTS));
+    // Its members are listed beside its read and its slots, which count them
+    // (`store::deletes`): the transaction leaves a tombstone in each slot.
+    within("delete group", &u, (4, 2, 2 + SHARDS + SLOTS, 6 + SLOTS));
+}
+
+/// Deleting a user in groups, and a group with members: the edges are listed beside the read, and
+/// the counts every edge write keeps vouch for the listing, so each delete is a read and a
+/// transaction (issue 21).
+#[tokio::test]
+async fn deletes_of_resources_with_memberships_take_two_round_trips() {
+    let (scim, users) = arranged().await;
+    let g = scim
+        .group("Sales", &[&users[0], &users[1], &users[2]])
+        .await;
+    let other = scim.group("Support", &[&users[0]]).await;
+
+    let (r, u) = cost(&scim, "DELETE", &format!("/Users/{}", users[0]), None).await;
+    assert_eq!(r.status, 204);
+    // Its group count beside it; the user, its count, two edge pairs and the two slots counting
+    // it, an event, a shard and the counter.
+    within("delete user in two groups", &u, (3, 2, 2 + SHARDS + 2, 13));
+    for group in [&g, &other] {
+        let r = scim.get(&format!("/Groups/{group}")).await;
+        let members = r.body["members"].as_array().cloned().unwrap_or_default();
+        assert!(
+            members.iter().all(|m| m["value"] != users[0].as_str()),
+            "{}",
+            r.body
+        );
+    }
+
+    let (r, u) = cost(&scim, "DELETE", &format!("/Groups/{g}"), None).await;
+    assert_eq!(r.status, 204);
+    // The group, its slots and its two members' edges and group counts.
+    within(
+        "delete group with two members",
+        &u,
+        (4, 2, 1 + SHARDS + SLOTS + 2, 12 + SLOTS),
+    );
+    for user in &users[1..3] {
+        let r = scim.get(&format!("/Users/{user}")).await;
+        let groups = r.body.get("groups").and_then(Value::as_array);
+        assert!(groups.is_none_or(|g| g.is_empty()), "{}", r.body);
+    }
 }
 
 /// Membership edges are items of their own: adding or removing one member costs the same whatever
