@@ -48,11 +48,11 @@ const LISTED: usize = 40;
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     /// The ids at the other end (a user's groups, a group's members), the first `LISTED`.
-    ids: Vec<String>,
+    pub ids: Vec<String>,
     /// Whether `ids` is every edge the listing saw.
-    complete: bool,
+    pub complete: bool,
     /// A user's group count as read beside its item (0 without a count item).
-    count: i64,
+    pub count: i64,
 }
 
 impl Listing {

@@ -25,7 +25,7 @@ pub(crate) const DELETING: &str = "deleting";
 pub(crate) const ROLE: &str = "role";
 pub(crate) const ROLES: &str = "roles";
 /// Present on a resource whose membership edges were all counted (`Record::counted`).
-const COUNTED: &str = "counted";
+pub(crate) const COUNTED: &str = "counted";
 
 impl Store {
     pub async fn get(

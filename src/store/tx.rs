@@ -726,6 +726,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn counts_merge_into_the_write_of_their_item_and_sum_up() {
+        let store = Store::local("http://127.0.0.1:9", "t", "tok");
+        let mut tx = Tx::new(&store);
+        let at = |sk: &str| key("DIR#d".to_string(), sk.to_string());
+        let bump = Expr::new("SET #m = :now ADD #v :one");
+        tx.update(at("GSLOT#g#1"), bump, None, Role::Resource)
+            .unwrap();
+        tx.add_count(at("GSLOT#g#1"), "members", 1).unwrap();
+        tx.add_count(at("GSLOT#g#1"), "members", 1).unwrap();
+        tx.add_count(at("UGROUPS#u"), "groups", -1).unwrap();
+        tx.delete(at("UGROUPS#x"), None, Role::Other).unwrap();
+        tx.add_count(at("UGROUPS#x"), "groups", -1).unwrap();
+        // The slot's update, the new count's own update, the deleted count.
+        assert_eq!(tx.ops.len(), 3);
+        let update = |i: usize| match &tx.ops[i].write {
+            Write::Update { update, .. } => update.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            update(0).text(),
+            "SET #m = :now ADD #cnt_members :cnt_members, #v :one"
+        );
+        assert_eq!(update(0).values[":cnt_members"], crate::store::n(2));
+        assert_eq!(update(1).text(), "ADD #cnt_groups :cnt_groups");
+        assert_eq!(update(1).values[":cnt_groups"], crate::store::n(-1));
+        assert!(tx.ops[1].cond.is_none());
+        assert!(matches!(tx.ops[2].write, Write::Delete(_)));
+        // A second write of an item is refused here, not by DynamoDB.
+        let again = tx.update(at("GSLOT#g#1"), Expr::new("ADD #v :one"), None, Role::Other);
+        assert!(matches!(again, Err(StoreError::Bug(_))), "{again:?}");
+    }
+
+    #[tokio::test]
     async fn a_counter_that_met_another_moves_to_a_shard_no_other_op_writes() {
         let store = Store::local("http://127.0.0.1:9", "t", "tok");
         let mut tx = Tx::new(&store);

@@ -273,7 +273,10 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
     orphan.insert("version".into(), AttributeValue::N("2".into()));
     let mut tombstone = item(keys::slot_sk("deleted-group", 1));
     tombstone.insert("gone".into(), AttributeValue::N("1".into()));
-    for slot in [orphan, tombstone] {
+    // The group count of a user that does not exist.
+    let mut count = item(keys::group_count_sk("nobody"));
+    count.insert("groups".into(), AttributeValue::N("1".into()));
+    for slot in [orphan, tombstone, count] {
         client
             .put_item()
             .table_name(table)
@@ -287,15 +290,19 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
     let mut kinds: Vec<&str> = report.problems.iter().map(|p| p.kind).collect();
     kinds.sort();
     // Two counters drifted: users (moved by 5) and memberships (the ghost's edge was written
-    // by hand, uncounted).
+    // by hand, uncounted). So did the counts a delete trusts (`store::deletes`): a's (one side
+    // of its edge lost) and the group's (the ghost's edge).
     assert_eq!(
         kinds,
         [
             "counter_drift",
             "counter_drift",
+            "miscounted",
+            "miscounted",
             "missing_guard",
             "one_sided_edge",
             "orphan_edge",
+            "orphan_group_count",
             "orphan_slot",
             "stale_index_item"
         ],
@@ -322,6 +329,11 @@ async fn directory_check_finds_damage_and_repair_fixes_it() {
         .post("/Users", serde_json::json!({"userName": "B@example.com"}))
         .await;
     assert_eq!(dup.status, 409, "{}", dup.body);
+    // The resources whose counts drifted are deleted by listing after the read, exactly.
+    for path in [format!("/Users/{b}"), format!("/Groups/{g}")] {
+        assert_eq!(s.delete(&path).await.status, 204, "{path}");
+    }
+    assert!(s.check().await.problems.is_empty());
 }
 
 /// The store the Lambda functions build bounds every DynamoDB call (a stalled connection would

@@ -563,18 +563,25 @@ async fn deleting_a_directory_converges() {
             let scim = arranged().await;
             scim.meter.inject(Fault::Crash { at, delivered });
             let first = scim.delete_directory().await;
-            assert!(first.is_err() || delivered && at == calls.round_trips());
+            // Only a cut at the last call or two (which varies, below) may let it finish.
+            assert!(first.is_err() || at + 1 >= calls.round_trips());
             scim.meter.clear();
-            let retry = scim.delete_directory().await;
+            let store = scim.app.store();
             // The last call deletes the webhook registration, after the registry entry: a cut
             // there (or an answer lost after the registry entry went) leaves the registration to
-            // the TTL its delete set when it began.
-            let last = at == calls.round_trips() || delivered && at + 1 == calls.round_trips();
+            // the TTL its delete set when it began, and a retry finds no directory. (Which call
+            // that is varies by a call or two: the batches of deletes depend on how many member
+            // slots the group's members happen to hash to.)
+            let registry_gone = store
+                .get_directory(&scim.directory)
+                .await
+                .unwrap()
+                .is_none();
+            let retry = scim.delete_directory().await;
             assert!(
-                retry.is_ok() || first.is_ok() || last,
+                retry.is_ok() || first.is_ok() || registry_gone,
                 "cut at {at}: retry {retry:?}"
             );
-            let store = scim.app.store();
             assert!(store
                 .get_directory(&scim.directory)
                 .await

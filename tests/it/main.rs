@@ -10,6 +10,7 @@ mod contention;
 mod cost;
 mod crashes;
 mod custom_attributes;
+mod deletes;
 mod discovery;
 mod docs;
 mod dynamo_model;

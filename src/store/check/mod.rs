@@ -9,6 +9,8 @@
 //! An admin path: it reads every item of the directory (paged Queries), so it is never on a
 //! request path. Run against live traffic it may report writes that are in flight.
 
+mod counts;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -40,7 +42,8 @@ pub struct Problem {
     /// A stable name: `one_sided_edge`, `orphan_edge`, `missing_guard`, `stale_guard`,
     /// `missing_index_item`, `stale_index_item`, `counter_drift`, `pending_create`,
     /// `user_being_deleted`, `group_clean_up`, `orphan_slot` (a member slot of no group),
-    /// `name_conflict`, `stale_event_block`,
+    /// `name_conflict`, `stale_event_block`, `miscounted` (a resource's membership count differs
+    /// from its edges), `orphan_group_count` (the group count of no user),
     /// `role_drift` (a user's stored roles differ from a resolution of its groups under the
     /// directory's map), `role_sync_pending` (a re-resolution a save left unfinished).
     pub kind: &'static str,
@@ -75,6 +78,9 @@ enum Fix {
         slot: usize,
         version: u64,
     },
+    /// Takes the `counted` mark off a resource whose counts drifted, at the version read (and
+    /// moves the version, so no write that read the mark puts it back).
+    Uncount(ResourceKind, String, u64),
 }
 
 /// A pending create older than this is abandoned (mirrors `mutate.rs`).
@@ -98,6 +104,10 @@ struct Partition {
     clean_ups: BTreeSet<String>,
     /// `(group, slot)` → version of every member slot that is not a tombstone (`slots.rs`).
     slots: BTreeMap<(String, usize), u64>,
+    /// Group → the members its slots count.
+    slot_members: BTreeMap<String, i64>,
+    /// User → its group count (`members.rs`).
+    group_counts: BTreeMap<String, i64>,
     stale_blocks: Vec<Item>,
     settings: super::settings::DirSettings,
     role_sync: Option<super::settings::RoleSync>,
@@ -148,6 +158,7 @@ impl Store {
         check_counters(&part.counted, &expected.recount, &mut findings);
         check_membership_count(part.counted_memberships, part.members.len(), &mut findings);
         check_edges(&pk, &part, &mut findings);
+        counts::check_counts(&pk, &part, &mut findings);
         check_roles(&part, &mut findings);
 
         let users = part
@@ -233,7 +244,13 @@ impl Store {
                 }
                 Some(SortKey::MemberSlot { group, slot }) if !super::slots::is_tombstone(item) => {
                     let version = super::get_n(item, super::resources::VERSION).unwrap_or(0);
+                    *part.slot_members.entry(group.clone()).or_default() +=
+                        super::slots::signed(item, super::slots::MEMBERS);
                     part.slots.insert((group, slot), version);
+                }
+                Some(SortKey::GroupCount { user }) => {
+                    let count = super::slots::signed(item, super::members::GROUPS);
+                    part.group_counts.insert(user, count);
                 }
                 Some(SortKey::Settings) => {
                     part.settings = super::settings::settings_of(&self.table, item)?;
@@ -298,6 +315,7 @@ impl Store {
                 Fix::FinishRoleSync(marker) => {
                     self.finish_role_sync(dir, &marker).await?;
                 }
+                Fix::Uncount(kind, id, version) => self.uncount(dir, kind, &id, version).await?,
                 Fix::DeleteSlot {
                     group,
                     slot,

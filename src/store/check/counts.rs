@@ -1,0 +1,93 @@
+//! The membership counts a delete trusts (`store::deletes`): a counted user's group count, and
+//! the members a counted group's slots count, agree with the resource's edges. A resource whose
+//! counts drifted (a repair deleted an edge behind the write paths' back, or code from before the
+//! counts wrote its edges) is no longer trusted: `--repair` takes its mark off, and its deletes
+//! list its edges after their read again. A group count of a user that does not exist is removed.
+
+use std::collections::BTreeMap;
+
+use super::{Findings, Fix, Partition};
+use crate::scim::schema::ResourceKind;
+use crate::store::resources::VERSION;
+use crate::store::{is_condition_failure, key, keys, n, State, Store, StoreError};
+
+/// The `miscounted` and `orphan_group_count` problems of partition `pk`.
+pub(super) fn check_counts(pk: &str, part: &Partition, findings: &mut Findings) {
+    let mut groups_of: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, u) in &part.member_of {
+        *groups_of.entry(u.as_str()).or_default() += 1;
+    }
+    let mut members_of: BTreeMap<&str, i64> = BTreeMap::new();
+    for (g, _) in &part.members {
+        *members_of.entry(g.as_str()).or_default() += 1;
+    }
+    for ((kind, id), r) in &part.resources {
+        if !r.counted || matches!(r.state, State::Pending { .. }) {
+            continue;
+        }
+        let (counts, edges) = match kind {
+            ResourceKind::User => (&part.group_counts, &groups_of),
+            ResourceKind::Group => (&part.slot_members, &members_of),
+        };
+        let have = counts.get(id).copied().unwrap_or(0);
+        let want = edges.get(id.as_str()).copied().unwrap_or(0);
+        if have != want {
+            findings.found(
+                "miscounted",
+                format!(
+                    "{} {id} counts {have} memberships and has {want}; its deletes will list \
+                     its edges after their read",
+                    kind.name()
+                ),
+                Some(Fix::Uncount(*kind, id.clone(), r.stored_version)),
+            );
+        }
+    }
+    for user in part.group_counts.keys() {
+        if !part
+            .resources
+            .contains_key(&(ResourceKind::User, user.clone()))
+        {
+            findings.found(
+                "orphan_group_count",
+                format!("the group count of user {user}, who does not exist"),
+                Some(Fix::Delete(vec![key(
+                    pk.to_string(),
+                    keys::group_count_sk(user),
+                )])),
+            );
+        }
+    }
+}
+
+impl Store {
+    /// `Fix::Uncount`: nothing when the resource moved since the scan (the next check decides).
+    pub(super) async fn uncount(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let done = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::directory_pk(dir),
+                keys::resource_sk(kind, id),
+            )))
+            .update_expression("REMOVE #c ADD #v :one")
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#c", crate::store::resources::COUNTED)
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        match done {
+            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
+            _ => Ok(()),
+        }
+    }
+}
