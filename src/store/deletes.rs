@@ -28,14 +28,14 @@
 use std::collections::HashMap;
 
 use super::keys;
-use super::members::{group_count_key, EdgeOp, EdgeWork, GROUPS};
+use super::members::{group_count_key, EdgeOp, EdgeWork, EDGE_SEQ_SEEN, GROUPS};
 use super::mutate::{index_items, object, version_is};
 use super::resources::{DELETING, ID, PENDING, VERSION};
 use super::roles::Moves;
 use super::settings::DirSettings;
 use super::slots::{signed, SLOTS};
 use super::tx::{Expr, Role, Tx, MAX_TX_ITEMS};
-use super::{key, n, s, Record, State, Store, StoreError};
+use super::{get_n, key, n, s, Record, State, Store, StoreError};
 use crate::clock;
 use crate::events::NewEvent;
 use crate::scim::resource::{index_values, IndexValues};
@@ -53,6 +53,9 @@ pub struct Listing {
     pub complete: bool,
     /// A user's group count as read beside its item (0 without a count item).
     pub count: i64,
+    /// How far code that keeps that count moved the user's edge sequence
+    /// (`members::EDGE_SEQ_SEEN`).
+    pub edge_seq_seen: u64,
 }
 
 impl Listing {
@@ -82,15 +85,14 @@ impl Store {
             Box::pin(self.get_for_write(dir, kind, id, &extra, true)),
             self.edge_page(dir, &prefix, LISTED + 1)
         )?;
-        let count = found
-            .iter()
-            .flatten()
-            .map(|item| signed(item, GROUPS))
-            .sum();
+        let count_item = found.iter().flatten().next();
         let listing = Listing {
             complete: ids.len() <= LISTED,
             ids,
-            count,
+            count: count_item.map_or(0, |i| signed(i, GROUPS)),
+            edge_seq_seen: count_item
+                .and_then(|i| get_n(i, EDGE_SEQ_SEEN))
+                .unwrap_or(0),
         };
         Ok((record, listing))
     }
@@ -156,12 +158,15 @@ impl Store {
         let per = 3;
         let settings = self.settings(dir).await?;
         if old.state == State::Live {
-            let trusted = listing.and_then(|l| {
-                let counted = usize::try_from(l.count).ok();
-                l.trusted(old, counted).map(|ids| (ids.to_vec(), l.count))
-            });
+            // Only code that keeps the count moved the edge sequence.
+            let trusted = listing
+                .filter(|l| l.edge_seq_seen == old.edge_seq)
+                .and_then(|l| {
+                    let counted = usize::try_from(l.count).ok();
+                    l.trusted(old, counted).map(|ids| (ids.to_vec(), l))
+                });
             let (groups, count) = match trusted {
-                Some((ids, count)) => (ids, Some(count)),
+                Some((ids, l)) => (ids, Some(count_is(l.count, l.edge_seq_seen))),
                 // A user no edge was ever added to has none (its delete is conditional on that).
                 None if old.never_grouped => (Vec::new(), None),
                 None => {
@@ -177,11 +182,7 @@ impl Store {
                 // only while the count is as read. A user never grouped has none (an edge write
                 // moves its edge sequence, which the delete is conditional on).
                 if !old.never_grouped {
-                    tx.delete(
-                        group_count_key(dir, &old.id),
-                        count.map(count_is),
-                        Role::Resource,
-                    )?;
+                    tx.delete(group_count_key(dir, &old.id), count, Role::Resource)?;
                 }
                 for g in &groups {
                     self.edge_pair_delete(&mut tx, dir, g, &old.id, kind)?;
@@ -340,12 +341,19 @@ impl Store {
     }
 }
 
-/// The condition that a user's group count is still `count` (0: absent, or moved back to 0).
-fn count_is(count: i64) -> Expr {
-    let text = if count == 0 {
-        "attribute_not_exists(#n) OR #n = :n"
+/// The condition that a user's group count item is still as read: `count` groups, its edge
+/// sequence mirror at `seen` (an item with neither was never written).
+fn count_is(count: i64, seen: u64) -> Expr {
+    let text = if seen == 0 {
+        "attribute_not_exists(#s) AND (attribute_not_exists(#n) OR #n = :n)"
     } else {
-        "#n = :n"
+        "#s = :s AND #n = :n"
     };
-    Expr::new(text).name("#n", GROUPS).value(":n", n(count))
+    let expr = Expr::new(text).name("#n", GROUPS).name("#s", EDGE_SEQ_SEEN);
+    let expr = expr.value(":n", n(count));
+    if seen == 0 {
+        expr
+    } else {
+        expr.value(":s", n(seen))
+    }
 }

@@ -39,6 +39,11 @@ pub(crate) fn group_count_key(dir: &str, user: &str) -> Item {
 
 /// The attribute of a group count item holding the count.
 pub(crate) const GROUPS: &str = "groups";
+/// On a group count item: how far code that keeps the count moved the user's edge sequence (a
+/// member add, a role step), in the same transactions. Code from before the counts moves the
+/// edge sequence alone: a user whose edge sequence is past this is not trusted
+/// (`deletes.rs`).
+pub(crate) const EDGE_SEQ_SEEN: &str = "counted_es";
 
 /// The key of the `MEMBER#` side of a (group, user) edge (read with the group by a PATCH).
 pub fn member_edge_key(dir: &str, group: &str, user: &str) -> Item {
@@ -213,6 +218,7 @@ impl Store {
         match op {
             EdgeOp::Add(_, _) if step.is_some() => {}
             EdgeOp::Add(_, user) => {
+                tx.add_count(group_count_key(dir, user), EDGE_SEQ_SEEN, 1)?;
                 tx.update(
                     key(pk.clone(), keys::resource_sk(ResourceKind::User, user)),
                     Expr::new("ADD #es :one")

@@ -105,6 +105,12 @@ impl RoleStep {
             set.push(format!("REMOVE {}", removes.join(", ")));
         }
         let update = expr.with_text(set.join(" "));
+        // The edge sequence's mirror on the user's group count (`members.rs`).
+        tx.add_count(
+            super::members::group_count_key(dir, &self.user.id),
+            super::members::EDGE_SEQ_SEEN,
+            1,
+        )?;
         tx.update(
             key(
                 keys::directory_pk(dir),
@@ -210,8 +216,9 @@ impl Store {
     }
 }
 
-/// Users re-resolved per transaction by [`Store::resolve_users`] (a user item and an event each).
-const RESOLVE_PER_TX: usize = 40;
+/// Users re-resolved per transaction by [`Store::resolve_users`] (a user item, its group count's
+/// edge sequence mirror and an event each).
+const RESOLVE_PER_TX: usize = 30;
 
 impl Store {
     /// Re-resolves `users` under `settings` (a map just saved): each user whose resolution

@@ -56,6 +56,13 @@ const EDGE_WRITES: &str = "edge_writes";
 /// that adds or removes one of their edges (`Tx::count_members`). A group delete lists the
 /// members beside its read and trusts the listing when it holds as many as the slots count.
 pub(crate) const MEMBERS: &str = "members";
+/// On a slot: the version, and `EDGE_WRITES`, as far as code that keeps `MEMBERS` moved them.
+/// Every write of a slot that moves one moves its mirror in the same update, so on a slot only
+/// such code wrote they are equal. Code from before the counts moves the version or the edge
+/// writes alone (its member changes leave `MEMBERS` as it was): the counts of that slot are not
+/// trusted (`Slots::members`).
+const VERSION_SEEN: &str = "counted_version";
+const EDGE_WRITES_SEEN: &str = "counted_edge_writes";
 /// How long a tombstone stays: far longer than any request that read its group may run.
 const TOMBSTONE_SECS: u64 = 86_400;
 
@@ -85,6 +92,8 @@ pub struct Slots {
     gone: bool,
     /// Each slot's `MEMBERS`.
     members: [i64; SLOTS],
+    /// Whether a slot's version or edge writes moved without their mirror.
+    uncounted: bool,
 }
 
 impl Slots {
@@ -101,6 +110,8 @@ impl Slots {
             }
             slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
             slots.members[k] = signed(item, MEMBERS);
+            slots.uncounted |= get_n(item, VERSION) != get_n(item, VERSION_SEEN)
+                || get_n(item, EDGE_WRITES) != get_n(item, EDGE_WRITES_SEEN);
             slots.gone |= is_tombstone(item);
             slots.versions[k] = get_n(item, VERSION).unwrap_or(0);
             slots.order = slots.order.max(get_n(item, super::tx::ORDER).unwrap_or(0));
@@ -126,8 +137,12 @@ impl Slots {
     }
 
     /// How many members the slots count (meaningful for a group whose edges were all counted,
-    /// `Record::counted`); `None` if a slot counts below zero.
+    /// `Record::counted`); `None` if a slot counts below zero, or if code from before the counts
+    /// changed members of the group (`VERSION_SEEN`).
     pub(crate) fn members(&self) -> Option<usize> {
+        if self.uncounted {
+            return None;
+        }
         self.members
             .iter()
             .try_fold(0usize, |sum, m| Some(sum + usize::try_from(*m).ok()?))
@@ -289,9 +304,10 @@ pub(crate) enum SlotMark {
 
 /// A member change's move of a slot.
 fn bump() -> Expr {
-    Expr::new("SET #m = :now ADD #v :one")
+    Expr::new("SET #m = :now ADD #v :one, #vs :one")
         .name("#m", super::resources::MODIFIED)
         .name("#v", VERSION)
+        .name("#vs", VERSION_SEEN)
         .value(":now", s(clock::now_rfc3339()))
         .value(":one", n(1))
 }
@@ -315,9 +331,12 @@ fn unchanged(slots: &Slots, k: usize, edges: bool) -> Expr {
         }
     }
     if edges {
-        // A delete: its listing holds as many members as the slots count (the count is 0
-        // whether the attribute is absent or was moved back to 0).
-        text.push_str(" AND (attribute_not_exists(#mc) OR #mc = :mc)");
+        // A delete: its listing holds as many members as the slots count (0 whether the
+        // attribute is absent or was moved back to 0).
+        text.push_str(match slots.members[k] {
+            0 => " AND (attribute_not_exists(#mc) OR #mc = :mc)",
+            _ => " AND #mc = :mc",
+        });
         cond = cond
             .name("#mc", MEMBERS)
             .value(":mc", n(slots.members[k]))
@@ -369,8 +388,9 @@ impl Tx {
         for k in touched(users) {
             let update = match how {
                 SlotMark::Version => bump(),
-                SlotMark::EdgeWrites => Expr::new("ADD #ew :one")
+                SlotMark::EdgeWrites => Expr::new("ADD #ew :one, #ews :one")
                     .name("#ew", EDGE_WRITES)
+                    .name("#ews", EDGE_WRITES_SEEN)
                     .value(":one", n(1)),
             };
             self.update(
@@ -414,13 +434,17 @@ impl Tx {
             *taken = slots.versions[k] + 1;
             self.update(
                 slot_key(dir, group, k),
-                Expr::new("SET #v = :next, #m = :now, #f = :stored")
+                // The mirror moves by as much (one) rather than to the same value: a slot whose
+                // version older code moved stays told apart.
+                Expr::new("SET #v = :next, #m = :now, #f = :stored ADD #vs :one")
                     .name("#v", VERSION)
+                    .name("#vs", VERSION_SEEN)
                     .name("#m", super::resources::MODIFIED)
                     .name("#f", FENCED_AT)
                     .value(":next", n(*taken))
                     .value(":now", s(&now))
-                    .value(":stored", n(stored)),
+                    .value(":stored", n(stored))
+                    .value(":one", n(1)),
                 Some(unchanged(slots, k, false)),
                 Role::Resource,
             )?;

@@ -154,3 +154,127 @@ async fn resources_older_than_the_counts_are_deleted_exactly_by_listing_after_th
     assert!(groups.as_array().is_none_or(|a| a.is_empty()), "{groups}");
     assert_clean(&scim).await;
 }
+
+/// Writes a membership as code from before the counts did: both edges, the user's edge
+/// sequence and the version of the user's member slot, no count.
+async fn add_as_older_code(scim: &Scim, group: &str, user: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use scim_lambda::store::{keys, slots};
+    let store = scim.app.store();
+    let pk = keys::directory_pk(&scim.directory);
+    for sk in [
+        keys::member_sk(group, user),
+        keys::member_of_sk(user, group),
+    ] {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", AttributeValue::S(pk.clone()))
+            .item("sk", AttributeValue::S(sk))
+            .send()
+            .await
+            .unwrap();
+    }
+    let one = AttributeValue::N("1".into());
+    scim.update_item(format!("USER#{user}"))
+        .update_expression("ADD es :one")
+        .expression_attribute_values(":one", one.clone())
+        .send()
+        .await
+        .unwrap();
+    scim.update_item(keys::slot_sk(group, slots::slot_of(user)))
+        .update_expression("ADD version :one")
+        .expression_attribute_values(":one", one.clone())
+        .send()
+        .await
+        .unwrap();
+    scim.update_item(keys::counter_sk(user))
+        .update_expression("ADD Memberships :one")
+        .expression_attribute_values(":one", one)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// No problem but counts that older code left wrong (the safe side: never trusted).
+async fn assert_only_miscounted(scim: &Scim) {
+    let problems = scim.check().await.problems;
+    assert!(
+        problems.iter().all(|p| p.kind == "miscounted"),
+        "{problems:?}"
+    );
+}
+
+/// While a deploy replaces the functions, code from before the counts may write edges of a
+/// resource new code created, uncounted. Its count is then too low, and could match a listing
+/// that missed an add: the mirrors of what such code moves (a user's edge sequence, a slot's
+/// version) tell, and the delete lists again.
+#[tokio::test]
+async fn edges_written_by_code_from_before_the_counts_are_never_trusted() {
+    let scim = Scim::start().await;
+    let store = scim.app.store();
+    let dir = scim.directory.clone();
+    let u = scim.user("mixed@example.com").await;
+    let a = scim.group("Counted", &[&u]).await;
+    let b = scim.group("Uncounted", &[]).await;
+    let c = scim.group("Late", &[]).await;
+    add_as_older_code(&scim, &b, &u).await;
+
+    // A listing of [a, b] before the add to c; a count of 2 (a, c) after it.
+    let (_, before) = store
+        .read_for_delete(&dir, ResourceKind::User, &u)
+        .await
+        .unwrap();
+    assert_eq!(before.ids.len(), 2);
+    let r = scim.patch(&format!("/Groups/{c}"), add_member(&u)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (old, after) = store
+        .read_for_delete(&dir, ResourceKind::User, &u)
+        .await
+        .unwrap();
+    assert_eq!(after.count, 2);
+    let spliced = Listing {
+        count: after.count,
+        edge_seq_seen: after.edge_seq_seen,
+        ..before
+    };
+    store
+        .delete(&dir, ResourceKind::User, &old.unwrap(), Some(&spliced))
+        .await
+        .unwrap();
+    for g in [&a, &b, &c] {
+        assert!(!members_of(&scim, g).await.contains(&u), "{u} left in {g}");
+    }
+    assert_only_miscounted(&scim).await;
+
+    // A group: one member counted, one written by older code, one added after the listing.
+    let first = scim.user("first@example.com").await;
+    let older = scim.user("older@example.com").await;
+    let late = scim.user("late@example.com").await;
+    let g = scim.group("Mixed", &[&first]).await;
+    add_as_older_code(&scim, &g, &older).await;
+    let (_, before) = store
+        .read_for_delete(&dir, ResourceKind::Group, &g)
+        .await
+        .unwrap();
+    assert_eq!(before.ids.len(), 2);
+    let r = scim.patch(&format!("/Groups/{g}"), add_member(&late)).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let (old, _) = store
+        .read_for_delete(&dir, ResourceKind::Group, &g)
+        .await
+        .unwrap();
+    store
+        .delete(&dir, ResourceKind::Group, &old.unwrap(), Some(&before))
+        .await
+        .unwrap();
+    for user in [&first, &older, &late] {
+        let groups = scim.groups_of(user).await;
+        assert!(
+            groups.as_array().is_none_or(|a| a.is_empty()),
+            "{user}: {groups}"
+        );
+    }
+    assert_only_miscounted(&scim).await;
+}

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use super::{Findings, Fix, Partition};
 use crate::scim::schema::ResourceKind;
+use crate::store::members::GROUPS;
 use crate::store::resources::VERSION;
+use crate::store::slots::signed;
 use crate::store::{is_condition_failure, key, keys, n, State, Store, StoreError};
 
 /// The `miscounted` and `orphan_group_count` problems of partition `pk`.
@@ -61,7 +63,9 @@ pub(super) fn check_counts(pk: &str, part: &Partition, findings: &mut Findings) 
 }
 
 impl Store {
-    /// `Fix::Uncount`: nothing when the resource moved since the scan (the next check decides).
+    /// `Fix::Uncount`: nothing when the resource moved since the scan (the next check decides),
+    /// or when a fresh look finds its counts right: the scan reads the partition page by page,
+    /// so a member change between two pages looks like a miscount it is not.
     pub(super) async fn uncount(
         &self,
         dir: &str,
@@ -69,6 +73,9 @@ impl Store {
         id: &str,
         version: u64,
     ) -> Result<(), StoreError> {
+        if !self.still_miscounted(dir, kind, id).await? {
+            return Ok(());
+        }
         let done = self
             .client
             .update_item()
@@ -88,6 +95,37 @@ impl Store {
         match done {
             Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
             _ => Ok(()),
+        }
+    }
+
+    /// Whether `id`'s counts differ from its edges, read on their own: the counts, the edges,
+    /// then the counts again. Every edge write moves what is read of the counts (a count, or
+    /// the edge sequence's or a slot's version mirror), so counts read the same twice were the
+    /// counts while the edges were listed.
+    async fn still_miscounted(
+        &self,
+        dir: &str,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let pk = keys::directory_pk(dir);
+        match kind {
+            ResourceKind::User => {
+                let sk = keys::group_count_sk(id);
+                let before = self.get_item(pk.clone(), sk.clone()).await?;
+                let edges = self
+                    .edge_page(dir, &keys::member_of_prefix(id), usize::MAX)
+                    .await?;
+                let after = self.get_item(pk, sk).await?;
+                let count = after.as_ref().map_or(0, |i| signed(i, GROUPS));
+                Ok(before == after && count != edges.len() as i64)
+            }
+            ResourceKind::Group => {
+                let before = self.read_slots(dir, id).await?;
+                let edges = self.members_of_group(dir, id).await?;
+                let after = self.read_slots(dir, id).await?;
+                Ok(before == after && after.members() != Some(edges.len()))
+            }
         }
     }
 }

@@ -432,7 +432,7 @@ fn check_roles(part: &Partition, findings: &mut Findings) {
         }
     }
     if !drifted.is_empty() {
-        // One fix for all of them: resolved 40 a transaction, each with its event.
+        // One fix for all of them: resolved 30 a transaction, each with its event.
         for p in findings
             .problems
             .iter_mut()
