@@ -125,7 +125,11 @@ async fn update(
 ) -> Result<ScimResponse, ScimError> {
     let is_patch = matches!(change, Change::Patch(_));
     let proj = projection(req);
-    let Updated { written, groups } = app
+    let Updated {
+        written,
+        members,
+        groups,
+    } = app
         .service
         .update(
             &req.directory,
@@ -153,14 +157,13 @@ async fn update(
         Written::Record(r) => *r,
         Written::MembersOnly => app.service.get(&req.directory, kind, id).await?,
     };
-    respond(
-        app,
-        kind,
-        req,
-        &record,
-        groups.map_or(Refs::AfterWrite, Refs::Beside),
-    )
-    .await
+    // A user's groups read beside the write, or a group's members as the write left them.
+    let members = members.map(|ids| {
+        let refs = ids.into_iter().map(|id| Reference { id, display: None });
+        Refs::Beside(Ok(refs.collect()))
+    });
+    let refs = groups.map(Refs::Beside).or(members);
+    respond(app, kind, req, &record, refs.unwrap_or(Refs::AfterWrite)).await
 }
 
 /// Where an answer's references come from.

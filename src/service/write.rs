@@ -9,8 +9,11 @@
 //! - A PATCH that changes only a group's members (no `If-Match`) does not need the group's
 //!   version at all: the edges are idempotent, the store bumps the version atomically.
 
+use std::collections::BTreeSet;
+
 use uuid::Uuid;
 
+use super::references::MAX_INLINE_REFERENCES;
 use super::{check_member_ids, not_found, visible, Reference, Service};
 use crate::clock;
 use crate::scim::change::{self, Members, Outcome};
@@ -37,6 +40,10 @@ pub enum Written {
 /// What a PUT or PATCH left, and a user's groups when they were read beside it.
 pub struct Updated {
     pub written: Written,
+    /// A group's members after a write that set them all (a PUT, a PATCH replacing them), as
+    /// the write left them: its answer needs no read of them (`None`: not known, or more than
+    /// an answer shows).
+    pub members: Option<Vec<String>>,
     /// `Service::groups_of_user`, read beside the write; `None` when the answer does not show
     /// them (or the resource is a group).
     pub groups: Option<Result<Vec<Reference>, ScimError>>,
@@ -97,14 +104,17 @@ impl Service {
             // is the answer's to handle, the write may have committed. (Boxed: two request
             // futures side by side overflow a debug build's stack.)
             let groups = Box::pin(async { Ok(self.groups_of_user(dir, id).await) });
-            let (written, groups) = tokio::try_join!(Box::pin(write), groups)?;
+            let ((written, members), groups) = tokio::try_join!(Box::pin(write), groups)?;
             return Ok(Updated {
                 written,
+                members,
                 groups: Some(groups),
             });
         }
+        let (written, members) = write.await?;
         Ok(Updated {
-            written: write.await?,
+            written,
+            members,
             groups: None,
         })
     }
@@ -116,7 +126,7 @@ impl Service {
         id: &str,
         change: Change<'_>,
         if_match: Option<&str>,
-    ) -> Result<Written, ScimError> {
+    ) -> Result<(Written, Option<Vec<String>>), ScimError> {
         let mut attempt = 0;
         // What a group PATCH does to members, from a stand-in body (parsed once, here).
         let members = stand_in(kind, id, &change).map(|o| o.members);
@@ -148,11 +158,15 @@ impl Service {
                 named.iter().filter(|u| is_id(u)),
             ));
         }
-        // A members-only PATCH without If-Match that replaces or removes all members lists them
-        // beside its read of the group: it is not fenced by the group's version (each edge write
-        // is conditional on the edge, so a member changed meanwhile is `EdgesMoved`, and changes
-        // of different members commute), so its listing need not follow that read. A PUT's must.
-        let list_beside = if_match.is_none() && only_members && needs_current;
+        // A group write that needs the current members lists them beside its read of the group.
+        // A members-only PATCH without If-Match takes the listing as it is: it is not fenced by
+        // the group's version (each edge write is conditional on the edge, so a member changed
+        // meanwhile is `EdgesMoved`, and changes of different members commute). A PUT, or any
+        // write with If-Match, fences the slots as read, so its listing must be the members
+        // they count: the slots vouch for it (`Slots::vouch`), or it lists again after the read.
+        let list_beside = kind == ResourceKind::Group
+            && (needs_current || matches!(change, Change::Replace(o) if o.members.needs_current()));
+        let unfenced = if_match.is_none() && only_members;
         let mut listed = None;
         loop {
             // Boxed: the read and the listing side by side overflow a debug build's stack.
@@ -174,9 +188,12 @@ impl Service {
                 Change::Patch(ops) => change::patch(kind, id, &old.body, ops)?,
             };
             let current = if outcome.members.needs_current() {
+                let vouched = |list: &[String]| {
+                    unfenced || old.counted && old.slots.as_ref().is_some_and(|s| s.vouch(list))
+                };
                 match listed.take() {
-                    Some(list) => list,
-                    None => self.store.members_of_group(dir, id).await?,
+                    Some(list) if vouched(&list) => list,
+                    _ => self.store.members_of_group(dir, id).await?,
                 }
             } else {
                 Vec::new()
@@ -200,14 +217,26 @@ impl Service {
                 add.retain(|u| !present.contains(u));
                 remove.retain(|u| present.contains(u));
             }
+            // The members a write that sets them all leaves (in id order, as a listing has them).
+            let after = outcome.members.needs_current().then(|| {
+                let gone: BTreeSet<&String> = remove.iter().collect();
+                let mut after: BTreeSet<String> = current
+                    .iter()
+                    .filter(|u| !gone.contains(u))
+                    .cloned()
+                    .collect();
+                after.extend(add.iter().cloned());
+                after.into_iter().collect::<Vec<_>>()
+            });
+            let after = after.filter(|m| m.len() <= MAX_INLINE_REFERENCES);
             let delta = MemberDelta { add, remove };
             let body_changed = outcome.body != old.body;
             let result = if !body_changed && delta.is_empty() {
                 // A group read without its slots has no version to answer with (`slots.rs`).
                 if old.slots.is_none() && kind == ResourceKind::Group {
-                    return Ok(Written::MembersOnly);
+                    return Ok((Written::MembersOnly, after));
                 }
-                return Ok(Written::Record(Box::new(old)));
+                return Ok((Written::Record(Box::new(old)), after));
             } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
                 self.store
                     .change_members(dir, &old, &delta)
@@ -225,8 +254,8 @@ impl Service {
                     .map(|()| Some(new))
             };
             match result {
-                Ok(Some(new)) => return Ok(Written::Record(Box::new(new))),
-                Ok(None) => return Ok(Written::MembersOnly),
+                Ok(Some(new)) => return Ok((Written::Record(Box::new(new)), after)),
+                Ok(None) => return Ok((Written::MembersOnly, after)),
                 // Without If-Match, retried on a fresh read; with it too, because the put is also
                 // conditional on the user's memberships: the fresh read answers 412 if the
                 // version itself moved.

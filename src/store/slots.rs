@@ -56,6 +56,10 @@ const EDGE_WRITES: &str = "edge_writes";
 /// that adds or removes one of their edges (`Tx::count_members`). A group delete lists the
 /// members beside its read and trusts the listing when it holds as many as the slots count.
 pub(crate) const MEMBERS: &str = "members";
+/// On a slot: the sum of `member_hash` over the same members. A PUT lists the members beside its
+/// read, and trusts the listing when each slot's count and sum agree with it (`Slots::vouch`):
+/// an add and a remove that the listing missed leave the count as it was, not the sum.
+pub(crate) const MEMBERS_HASH: &str = "members_hash";
 /// On a slot: the version, and `EDGE_WRITES`, as far as code that keeps `MEMBERS` moved them.
 /// Every write of a slot that moves one moves its mirror in the same update, so on a slot only
 /// such code wrote they are equal. Code from before the counts moves the version or the edge
@@ -75,6 +79,15 @@ pub fn slot_of(user: &str) -> usize {
     hash as usize % SLOTS
 }
 
+/// A user's share of its slot's `MEMBERS_HASH`: 52 bits of FNV-1a (64) of the id, so a
+/// transaction's sum of a hundred of them stays an `i64`. Fixed for good, as `slot_of`.
+pub fn member_hash(user: &str) -> i64 {
+    let hash = user.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (hash >> 12) as i64
+}
+
 /// A group's slots as one read found them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Slots {
@@ -92,6 +105,8 @@ pub struct Slots {
     gone: bool,
     /// Each slot's `MEMBERS`.
     members: [i64; SLOTS],
+    /// Each slot's `MEMBERS_HASH` (a sum of 52-bit values: past `i64` after 2,048 members).
+    hashes: [i128; SLOTS],
     /// Whether a slot's version or edge writes moved without their mirror.
     uncounted: bool,
 }
@@ -110,6 +125,11 @@ impl Slots {
             }
             slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
             slots.members[k] = signed(item, MEMBERS);
+            slots.hashes[k] = item
+                .get(MEMBERS_HASH)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             slots.uncounted |= get_n(item, VERSION) != get_n(item, VERSION_SEEN)
                 || get_n(item, EDGE_WRITES) != get_n(item, EDGE_WRITES_SEEN);
             slots.gone |= is_tombstone(item);
@@ -134,6 +154,23 @@ impl Slots {
     /// If-Match must never see. The stamp says which.
     pub(crate) fn newer_than(&self, record: &Record) -> bool {
         self.fenced_at > record.stored_version
+    }
+
+    /// Whether `listed` is, as far as the slots tell, exactly the members they count: in each
+    /// slot as many users and the same sum of their hashes (for a group whose edges were all
+    /// counted, `Record::counted`).
+    pub(crate) fn vouch(&self, listed: &[String]) -> bool {
+        if self.uncounted {
+            return false;
+        }
+        let mut members = [0i64; SLOTS];
+        let mut hashes = [0i128; SLOTS];
+        for user in listed {
+            let k = slot_of(user);
+            members[k] += 1;
+            hashes[k] += i128::from(member_hash(user));
+        }
+        members == self.members && hashes == self.hashes
     }
 
     /// How many members the slots count (meaningful for a group whose edges were all counted,
@@ -415,7 +452,9 @@ impl Tx {
         user: &str,
         by: i64,
     ) -> Result<(), StoreError> {
-        self.add_count(slot_key(dir, group, slot_of(user)), MEMBERS, by)
+        let slot = slot_key(dir, group, slot_of(user));
+        self.add_count(slot.clone(), MEMBERS, by)?;
+        self.add_count(slot, MEMBERS_HASH, by * member_hash(user))
     }
 
     /// Moves every slot one past what `slots` read, conditional on each being as read (a write
@@ -502,6 +541,37 @@ mod tests {
                 "slot {k} took {count} of 8000"
             );
         }
+    }
+
+    #[test]
+    fn slots_vouch_for_a_listing_only_of_exactly_the_members_they_count() {
+        let users: Vec<String> = (0..40)
+            .map(|i| format!("0190d3c2-{i:04x}-7000-8000-000000000000"))
+            .collect();
+        let mut slots = Slots::default();
+        for u in &users[..20] {
+            slots.members[slot_of(u)] += 1;
+            slots.hashes[slot_of(u)] += i128::from(member_hash(u));
+        }
+        assert!(slots.vouch(&users[..20]));
+        // One member missed, one too many, and an add and a remove the listing missed in one
+        // slot (the count alone would agree).
+        assert!(!slots.vouch(&users[..19]));
+        assert!(!slots.vouch(&users[..21]));
+        let k = slot_of(&users[0]);
+        let other = users[20..]
+            .iter()
+            .find(|u| slot_of(u) == k)
+            .expect("40 users cover every slot");
+        let mut swapped = users[1..20].to_vec();
+        swapped.push(other.clone());
+        assert!(!slots.vouch(&swapped));
+        // Slots that older code wrote vouch for nothing.
+        slots.uncounted = true;
+        assert!(!slots.vouch(&users[..20]));
+        // The hash is fixed for good, and fits 52 bits.
+        assert_eq!(member_hash(""), (0xcbf2_9ce4_8422_2325u64 >> 12) as i64);
+        assert!(users.iter().all(|u| (0..1 << 52).contains(&member_hash(u))));
     }
 
     #[test]

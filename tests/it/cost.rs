@@ -225,6 +225,24 @@ async fn group_hot_paths_stay_within_their_dynamodb_budgets() {
         "{}",
         r.body
     );
+    // A PUT lists the members beside its read too, and takes the listing because the slots
+    // vouch for it (`Slots::vouch`): their counts and hash sums are those of the listing.
+    let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Engineering", "externalId": "eng",
+        "members": [{"value": &users[1]}, {"value": &users[2]}]});
+    let (r, u) = cost(&scim, "PUT", &format!("/Groups/{g}"), Some(put)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["members"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+    within(
+        "replace group (PUT)",
+        &u,
+        (4, 2, 1 + SHARDS + SLOTS + 1, 20),
+    );
     let emptied = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "remove", "path": "members"}]});
     let r = scim.patch(&format!("/Groups/{g}"), emptied).await;

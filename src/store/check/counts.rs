@@ -10,7 +10,7 @@ use super::{Findings, Fix, Partition};
 use crate::scim::schema::ResourceKind;
 use crate::store::members::GROUPS;
 use crate::store::resources::VERSION;
-use crate::store::slots::signed;
+use crate::store::slots::{member_hash, signed};
 use crate::store::{is_condition_failure, key, keys, n, State, Store, StoreError};
 
 /// The `miscounted` and `orphan_group_count` problems of partition `pk`.
@@ -20,8 +20,10 @@ pub(super) fn check_counts(pk: &str, part: &Partition, findings: &mut Findings) 
         *groups_of.entry(u.as_str()).or_default() += 1;
     }
     let mut members_of: BTreeMap<&str, i64> = BTreeMap::new();
-    for (g, _) in &part.members {
+    let mut hashes_of: BTreeMap<&str, i128> = BTreeMap::new();
+    for (g, u) in &part.members {
         *members_of.entry(g.as_str()).or_default() += 1;
+        *hashes_of.entry(g.as_str()).or_default() += i128::from(member_hash(u));
     }
     for ((kind, id), r) in &part.resources {
         if !r.counted || matches!(r.state, State::Pending { .. }) {
@@ -33,7 +35,11 @@ pub(super) fn check_counts(pk: &str, part: &Partition, findings: &mut Findings) 
         };
         let have = counts.get(id).copied().unwrap_or(0);
         let want = edges.get(id.as_str()).copied().unwrap_or(0);
-        if have != want {
+        // A group's slots also sum its members' hashes (`slots::MEMBERS_HASH`).
+        let hash_differs = *kind == ResourceKind::Group
+            && part.slot_hashes.get(id).copied().unwrap_or(0)
+                != hashes_of.get(id.as_str()).copied().unwrap_or(0);
+        if have != want || hash_differs {
             findings.found(
                 "miscounted",
                 format!(
@@ -124,7 +130,7 @@ impl Store {
                 let before = self.read_slots(dir, id).await?;
                 let edges = self.members_of_group(dir, id).await?;
                 let after = self.read_slots(dir, id).await?;
-                Ok(before == after && after.members() != Some(edges.len()))
+                Ok(before == after && !after.vouch(&edges))
             }
         }
     }

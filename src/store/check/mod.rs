@@ -104,8 +104,9 @@ struct Partition {
     clean_ups: BTreeSet<String>,
     /// `(group, slot)` → version of every member slot that is not a tombstone (`slots.rs`).
     slots: BTreeMap<(String, usize), u64>,
-    /// Group → the members its slots count.
+    /// Group → the members its slots count, and the sum of their hashes.
     slot_members: BTreeMap<String, i64>,
+    slot_hashes: BTreeMap<String, i128>,
     /// User → its group count (`members.rs`).
     group_counts: BTreeMap<String, i64>,
     stale_blocks: Vec<Item>,
@@ -246,6 +247,11 @@ impl Store {
                     let version = super::get_n(item, super::resources::VERSION).unwrap_or(0);
                     *part.slot_members.entry(group.clone()).or_default() +=
                         super::slots::signed(item, super::slots::MEMBERS);
+                    *part.slot_hashes.entry(group.clone()).or_default() += item
+                        .get(super::slots::MEMBERS_HASH)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<i128>().ok())
+                        .unwrap_or(0);
                     part.slots.insert((group, slot), version);
                 }
                 Some(SortKey::GroupCount { user }) => {
