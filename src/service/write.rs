@@ -166,7 +166,6 @@ impl Service {
         // they count: the slots vouch for it (`Slots::vouch`), or it lists again after the read.
         let list_beside = kind == ResourceKind::Group
             && (needs_current || matches!(change, Change::Replace(o) if o.members.needs_current()));
-        let unfenced = if_match.is_none() && only_members;
         let mut listed = None;
         loop {
             // Boxed: the read and the listing side by side overflow a debug build's stack.
@@ -187,6 +186,9 @@ impl Service {
                 Change::Replace(o) => o.clone(),
                 Change::Patch(ops) => change::patch(kind, id, &old.body, ops)?,
             };
+            let body_changed = outcome.body != old.body;
+            // Only a PATCH that changes members alone, without If-Match, writes no fence.
+            let unfenced = !body_changed && if_match.is_none() && only_members;
             let current = if outcome.members.needs_current() {
                 let vouched = |list: &[String]| {
                     unfenced || old.counted && old.slots.as_ref().is_some_and(|s| s.vouch(list))
@@ -228,13 +230,15 @@ impl Service {
                 after.extend(add.iter().cloned());
                 after.into_iter().collect::<Vec<_>>()
             });
-            let after = after.filter(|m| m.len() <= MAX_INLINE_REFERENCES);
             let delta = MemberDelta { add, remove };
-            let body_changed = outcome.body != old.body;
+            // Exact when the write is one transaction (a large one drops the adds of users
+            // deleted meanwhile) and its answer shows no more than an answer takes.
+            let after =
+                after.filter(|m| m.len() <= MAX_INLINE_REFERENCES && delta.fits_one_transaction());
             let result = if !body_changed && delta.is_empty() {
                 // A group read without its slots has no version to answer with (`slots.rs`).
                 if old.slots.is_none() && kind == ResourceKind::Group {
-                    return Ok((Written::MembersOnly, after));
+                    return Ok((Written::MembersOnly, None));
                 }
                 return Ok((Written::Record(Box::new(old)), after));
             } else if !body_changed && if_match.is_none() && matches!(change, Change::Patch(_)) {
@@ -255,7 +259,8 @@ impl Service {
             };
             match result {
                 Ok(Some(new)) => return Ok((Written::Record(Box::new(new)), after)),
-                Ok(None) => return Ok((Written::MembersOnly, after)),
+                // Its answer reads the group after it: the version and the members of one read.
+                Ok(None) => return Ok((Written::MembersOnly, None)),
                 // Without If-Match, retried on a fresh read; with it too, because the put is also
                 // conditional on the user's memberships: the fresh read answers 412 if the
                 // version itself moved.

@@ -84,6 +84,12 @@ impl MemberDelta {
     pub(crate) fn items(&self) -> usize {
         (ITEMS_PER_ADD + 1) * self.add.len() + (ITEMS_PER_REMOVE + 1) * self.remove.len()
     }
+    /// Whether the change surely goes in the one transaction of a write of its group (with
+    /// room for the group item, its fenced slots, index items, an event and the sequence),
+    /// rather than in several (`mutate.rs`).
+    pub fn fits_one_transaction(&self) -> bool {
+        self.items() + self.role_items() + SLOTS + 12 < MAX_TX_ITEMS
+    }
     /// Membership events the change emits (one per edge pair).
     pub(crate) fn len(&self) -> usize {
         self.add.len() + self.remove.len()
