@@ -9,12 +9,12 @@
 //! touches five items whatever the group's size.
 //!
 //! **Counts.** Every transaction that adds or removes an edge pair also moves two counts: the
-//! user's group count (`UGROUPS#{u}`, its own small item) and the member count of the user's
-//! slot in the group (`slots.rs`). Each edge write is conditional (an add on the edge being new,
-//! a remove on it being there), so the counts move exactly as the edges do. A delete uses them to
-//! trust a listing of the edges made beside its read instead of after it: the listing can only
-//! miss an edge added since, and then it holds fewer edges than the count says
-//! (`deletes.rs`). A resource created before the counts existed says so (`Record::counted`).
+//! user's group count (`UGROUPS#{u}`, its own small item) and the member count and hash sum of
+//! the user's slot in the group (`slots.rs`). Each edge write is conditional (an add on the edge
+//! being new, a remove on it being there), so the counts move exactly as the edges do. They let a
+//! delete (`deletes.rs`) and a group PUT (`Slots::vouch`) trust a listing of the edges made
+//! beside their read instead of after it. A resource created before the counts existed says so
+//! (`Record::counted`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
