@@ -310,6 +310,61 @@ async fn member_adds_racing_a_group_delete_leave_no_membership_behind() {
     }
 }
 
+/// A user delete lists the user's groups beside its read and trusts the listing when the user's
+/// group count agrees (`store::deletes`): adds of the user to other groups racing it must still
+/// leave no membership of the deleted user, and the counts exact (the check verifies them).
+#[tokio::test]
+async fn member_adds_racing_a_user_delete_leave_no_membership_behind() {
+    let scim = Arc::new(Scim::start().await);
+    let mut groups = Vec::new();
+    for i in 0..14 {
+        groups.push(scim.group(&format!("team{i}"), &[]).await);
+    }
+    for round in 0..3 {
+        let u = scim.user(&format!("leaver{round}@example.com")).await;
+        for g in &groups[..2] {
+            let r = scim.patch(&format!("/Groups/{g}"), add_member(&u)).await;
+            assert_eq!(r.status, 204, "{}", r.body);
+        }
+        // Twelve adds, the delete among them; every third transaction conflicts.
+        let mut items: Vec<Option<String>> = groups[2..].iter().cloned().map(Some).collect();
+        items.insert(3 + 3 * round, None);
+        scim.meter.inject(Fault::Conflicts { every: 3 });
+        let replies = parallel(&scim, items.clone(), |s, item| {
+            let u = u.clone();
+            async move {
+                match item {
+                    Some(g) => {
+                        let path = s.v2(&format!("/Groups/{g}"));
+                        s.send("PATCH", &path, Some(add_member(&u))).await
+                    }
+                    None => s.send("DELETE", &s.v2(&format!("/Users/{u}")), None).await,
+                }
+            }
+        })
+        .await;
+        scim.meter.clear();
+        for (item, r) in items.iter().zip(&replies) {
+            match item {
+                None => assert_eq!(r.status, 204, "delete: {}", r.body),
+                // Before the delete, or after it: the user is gone.
+                Some(_) => assert!(
+                    [204, 400, 404].contains(&r.status),
+                    "{} {}",
+                    r.status,
+                    r.body
+                ),
+            }
+        }
+        assert_eq!(scim.get(&format!("/Users/{u}")).await.status, 404);
+        for g in &groups {
+            let group = scim.get(&format!("/Groups/{g}")).await.body;
+            assert!(!member_ids(&group).contains(&u), "{u} is still in {g}");
+        }
+        assert_clean(&scim).await;
+    }
+}
+
 #[tokio::test]
 async fn throttling_is_retried_and_past_the_deadline_answers_503_with_nothing_written() {
     let scim = Scim::start_with_budget(Duration::from_millis(400)).await;
