@@ -26,7 +26,9 @@ use serde_json::{json, Value};
 use super::keys::{self, REGISTRY_PK};
 use super::members::delete_request;
 use super::tx::{Expr, Role, Tx};
-use super::{get_s, is_condition_failure, key, s, Item, Store, StoreError};
+use super::{
+    get_s, is_condition_failure, key, s, unless_condition_failed, Item, Store, StoreError,
+};
 use crate::clock;
 use crate::events::{DirectorySummary, NewEvent};
 use crate::provider::Provider;
@@ -236,10 +238,7 @@ impl Store {
             .expression_attribute_names("#used", last_used_attribute(credential))
             .send()
             .await;
-        match out {
-            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
-            _ => Ok(()),
-        }
+        unless_condition_failed(out)
     }
 
     /// Sets how the directory's SCIM clients may authenticate (at least one way).
@@ -278,10 +277,7 @@ impl Store {
             .expression_attribute_values(":e", AttributeValue::M(err))
             .send()
             .await;
-        match out {
-            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
-            _ => Ok(()),
-        }
+        unless_condition_failed(out)
     }
 
     /// Marks a directory `deleting` and emits `dsync.deleted`, in one transaction (its tokens

@@ -579,6 +579,23 @@ impl aws_sdk_dynamodb::config::Intercept for CountCalls {
 }
 
 /// Whether a single-item write failed its condition (not an error of the store).
+/// A conditional write's outcome where a failed condition means there was nothing to do: `Ok`
+/// for it as for success, any other failure an error.
+pub(crate) fn unless_condition_failed<T, E>(
+    out: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match out {
+        Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     e: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> bool {

@@ -14,7 +14,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
-use super::{get_n, get_s, is_condition_failure, key, n, s, Item, Store, StoreError};
+use super::{
+    get_n, get_s, is_condition_failure, key, n, s, unless_condition_failed, Item, Store, StoreError,
+};
 use crate::clock;
 
 /// How long a replaced signing secret still signs deliveries (next to the new one).
@@ -210,11 +212,7 @@ impl Store {
             .expression_attribute_values(":at", n(at_secs))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::sdk(e)),
-        }
+        unless_condition_failed(out)
     }
 
     /// Lets a deleted directory's delivery state expire with its events (`at_secs`): it outlives
@@ -375,10 +373,7 @@ impl Store {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match out {
-            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
-            _ => Ok(()),
-        }
+        unless_condition_failed(out)
     }
 
     /// Records a delivery: the cursor moves to `delivered` and the failure is cleared. False

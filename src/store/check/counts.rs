@@ -11,7 +11,7 @@ use crate::scim::schema::ResourceKind;
 use crate::store::members::GROUPS;
 use crate::store::resources::VERSION;
 use crate::store::slots::{member_hash, signed};
-use crate::store::{is_condition_failure, key, keys, n, State, Store, StoreError};
+use crate::store::{key, keys, n, unless_condition_failed, State, Store, StoreError};
 
 /// The `miscounted` and `orphan_group_count` problems of partition `pk`.
 pub(super) fn check_counts(pk: &str, part: &Partition, findings: &mut Findings) {
@@ -98,10 +98,7 @@ impl Store {
             .expression_attribute_values(":v", n(version))
             .send()
             .await;
-        match done {
-            Err(e) if !is_condition_failure(&e) => Err(StoreError::sdk(e)),
-            _ => Ok(()),
-        }
+        unless_condition_failed(done)
     }
 
     /// Whether `id`'s counts differ from its edges, read on their own: the counts, the edges,

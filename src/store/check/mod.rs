@@ -348,12 +348,7 @@ impl Store {
                     }
                     .send()
                     .await;
-                    match deleted {
-                        Err(e) if !super::is_condition_failure(&e) => {
-                            return Err(StoreError::sdk(e))
-                        }
-                        _ => {}
-                    }
+                    super::unless_condition_failed(deleted)?;
                 }
             }
         }
