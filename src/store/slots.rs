@@ -125,11 +125,7 @@ impl Slots {
             }
             slots.edge_writes[k] = get_n(item, EDGE_WRITES).unwrap_or(0);
             slots.members[k] = signed(item, MEMBERS);
-            slots.hashes[k] = item
-                .get(MEMBERS_HASH)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0);
+            slots.hashes[k] = signed(item, MEMBERS_HASH);
             slots.uncounted |= get_n(item, VERSION) != get_n(item, VERSION_SEEN)
                 || get_n(item, EDGE_WRITES) != get_n(item, EDGE_WRITES_SEEN);
             slots.gone |= is_tombstone(item);
@@ -186,12 +182,13 @@ impl Slots {
     }
 }
 
-/// A number attribute that may be negative (0 when absent).
-pub(crate) fn signed(item: &Item, attr: &str) -> i64 {
+/// A number attribute that may be negative (0 when absent): a count (`i64`), or a sum of
+/// hashes (`i128`, past `i64` after 2,048 members).
+pub(crate) fn signed<T: std::str::FromStr + Default>(item: &Item, attr: &str) -> T {
     item.get(attr)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_default()
 }
 
 /// Whether a slot item is a deleted group's tombstone.

@@ -246,12 +246,9 @@ impl Store {
                 Some(SortKey::MemberSlot { group, slot }) if !super::slots::is_tombstone(item) => {
                     let version = super::get_n(item, super::resources::VERSION).unwrap_or(0);
                     *part.slot_members.entry(group.clone()).or_default() +=
-                        super::slots::signed(item, super::slots::MEMBERS);
-                    *part.slot_hashes.entry(group.clone()).or_default() += item
-                        .get(super::slots::MEMBERS_HASH)
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<i128>().ok())
-                        .unwrap_or(0);
+                        super::slots::signed::<i64>(item, super::slots::MEMBERS);
+                    *part.slot_hashes.entry(group.clone()).or_default() +=
+                        super::slots::signed::<i128>(item, super::slots::MEMBERS_HASH);
                     part.slots.insert((group, slot), version);
                 }
                 Some(SortKey::GroupCount { user }) => {
