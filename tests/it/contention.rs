@@ -10,12 +10,7 @@ use std::time::Duration;
 use scim_lambda::local::meter::Fault;
 use serde_json::{json, Value};
 
-use crate::support::{Reply, Scim};
-
-fn add_member(id: &str) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]})
-}
+use crate::support::{add_member, assert_clean, Reply, Scim};
 
 async fn users(scim: &Scim, n: usize) -> Vec<String> {
     let mut out = Vec::new();
@@ -52,11 +47,6 @@ fn member_ids(group: &Value) -> BTreeSet<String> {
         .flatten()
         .filter_map(|m| m["value"].as_str().map(str::to_string))
         .collect()
-}
-
-async fn assert_clean(scim: &Scim) {
-    let report = scim.check().await;
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
 #[tokio::test]

@@ -9,13 +9,25 @@ use std::time::Duration;
 use scim_lambda::local::meter::DynamoModel;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::store::deletes::Listing;
-use serde_json::{json, Value};
+use scim_lambda::store::Record;
 
-use crate::support::Scim;
+use crate::support::{add_member, assert_clean, Scim};
 
-fn add_member(id: &str) -> Value {
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]})
+/// The resource and its listing as a delete reads them (`Store::read_for_delete`).
+async fn read(scim: &Scim, kind: ResourceKind, id: &str) -> (Option<Record>, Listing) {
+    let store = scim.app.store();
+    store
+        .read_for_delete(&scim.directory, kind, id)
+        .await
+        .unwrap()
+}
+
+async fn assert_in_no_group(scim: &Scim, user: &str) {
+    let groups = scim.groups_of(user).await;
+    assert!(
+        groups.as_array().is_none_or(|a| a.is_empty()),
+        "{user}: {groups}"
+    );
 }
 
 async fn members_of(scim: &Scim, group: &str) -> Vec<String> {
@@ -31,11 +43,6 @@ async fn members_of(scim: &Scim, group: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn assert_clean(scim: &Scim) {
-    let report = scim.check().await;
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-}
-
 #[tokio::test]
 async fn a_user_delete_whose_listing_missed_an_add_lists_again() {
     let scim = Scim::start().await;
@@ -45,19 +52,13 @@ async fn a_user_delete_whose_listing_missed_an_add_lists_again() {
     let a = scim.group("Alpha", &[&u]).await;
     let b = scim.group("Beta", &[]).await;
 
-    let (_, before) = store
-        .read_for_delete(&dir, ResourceKind::User, &u)
-        .await
-        .unwrap();
+    let (_, before) = read(&scim, ResourceKind::User, &u).await;
     assert_eq!(before.ids, vec![a.clone()]);
     assert_eq!(before.count, 1);
     // An add commits after the listing and before the read.
     let r = scim.patch(&format!("/Groups/{b}"), add_member(&u)).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let (old, after) = store
-        .read_for_delete(&dir, ResourceKind::User, &u)
-        .await
-        .unwrap();
+    let (old, after) = read(&scim, ResourceKind::User, &u).await;
     assert_eq!(after.count, 2);
     // The listing from before the add, the read and its count from after it.
     let spliced = Listing {
@@ -85,18 +86,12 @@ async fn a_group_delete_whose_listing_missed_an_add_lists_again() {
     let late = scim.user("late@example.com").await;
     let g = scim.group("Doomed", &[&first]).await;
 
-    let (_, before) = store
-        .read_for_delete(&dir, ResourceKind::Group, &g)
-        .await
-        .unwrap();
+    let (_, before) = read(&scim, ResourceKind::Group, &g).await;
     assert_eq!(before.ids, vec![first.clone()]);
     let r = scim.patch(&format!("/Groups/{g}"), add_member(&late)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     // The group and its slots (which count two members) from after the add.
-    let (old, _) = store
-        .read_for_delete(&dir, ResourceKind::Group, &g)
-        .await
-        .unwrap();
+    let (old, _) = read(&scim, ResourceKind::Group, &g).await;
     store
         .delete(&dir, ResourceKind::Group, &old.unwrap(), Some(&before))
         .await
@@ -104,11 +99,7 @@ async fn a_group_delete_whose_listing_missed_an_add_lists_again() {
 
     assert_eq!(scim.get(&format!("/Groups/{g}")).await.status, 404);
     for u in [&first, &late] {
-        let groups = scim.groups_of(u).await;
-        assert!(
-            groups.as_array().is_none_or(|a| a.is_empty()),
-            "{u}: {groups}"
-        );
+        assert_in_no_group(&scim, u).await;
     }
     assert_clean(&scim).await;
 }
@@ -150,8 +141,7 @@ async fn resources_older_than_the_counts_are_deleted_exactly_by_listing_after_th
     assert_eq!(r.status, 204, "{}", r.body);
     let usage = scim.meter.take();
     assert_eq!(usage.in_sequence(), 3, "{usage}");
-    let groups = scim.groups_of(&other).await;
-    assert!(groups.as_array().is_none_or(|a| a.is_empty()), "{groups}");
+    assert_in_no_group(&scim, &other).await;
     assert_clean(&scim).await;
 }
 
@@ -222,17 +212,11 @@ async fn edges_written_by_code_from_before_the_counts_are_never_trusted() {
     add_as_older_code(&scim, &b, &u).await;
 
     // A listing of [a, b] before the add to c; a count of 2 (a, c) after it.
-    let (_, before) = store
-        .read_for_delete(&dir, ResourceKind::User, &u)
-        .await
-        .unwrap();
+    let (_, before) = read(&scim, ResourceKind::User, &u).await;
     assert_eq!(before.ids.len(), 2);
     let r = scim.patch(&format!("/Groups/{c}"), add_member(&u)).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let (old, after) = store
-        .read_for_delete(&dir, ResourceKind::User, &u)
-        .await
-        .unwrap();
+    let (old, after) = read(&scim, ResourceKind::User, &u).await;
     assert_eq!(after.count, 2);
     let spliced = Listing {
         count: after.count,
@@ -254,27 +238,17 @@ async fn edges_written_by_code_from_before_the_counts_are_never_trusted() {
     let late = scim.user("late@example.com").await;
     let g = scim.group("Mixed", &[&first]).await;
     add_as_older_code(&scim, &g, &older).await;
-    let (_, before) = store
-        .read_for_delete(&dir, ResourceKind::Group, &g)
-        .await
-        .unwrap();
+    let (_, before) = read(&scim, ResourceKind::Group, &g).await;
     assert_eq!(before.ids.len(), 2);
     let r = scim.patch(&format!("/Groups/{g}"), add_member(&late)).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let (old, _) = store
-        .read_for_delete(&dir, ResourceKind::Group, &g)
-        .await
-        .unwrap();
+    let (old, _) = read(&scim, ResourceKind::Group, &g).await;
     store
         .delete(&dir, ResourceKind::Group, &old.unwrap(), Some(&before))
         .await
         .unwrap();
     for user in [&first, &older, &late] {
-        let groups = scim.groups_of(user).await;
-        assert!(
-            groups.as_array().is_none_or(|a| a.is_empty()),
-            "{user}: {groups}"
-        );
+        assert_in_no_group(&scim, user).await;
     }
     assert_only_miscounted(&scim).await;
 }

@@ -378,3 +378,15 @@ pub async fn http(
         body,
     }
 }
+
+/// A PATCH adding one member to a group.
+pub fn add_member(id: &str) -> Value {
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]})
+}
+
+/// `directory check` finds nothing wrong in the test's directory.
+pub async fn assert_clean(scim: &Scim) {
+    let report = scim.check().await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
