@@ -103,6 +103,21 @@ impl Expr {
             None => (None, None, None),
         }
     }
+    /// Adds `term` to the `keyword` clause (`SET`, `ADD`) of an update expression, starting the
+    /// clause when the expression has none.
+    fn add_term(&mut self, keyword: &str, term: &str) {
+        let clause = format!("{keyword} ");
+        self.text = match self.text.find(&clause) {
+            Some(at) => format!(
+                "{}{clause}{term}, {}",
+                &self.text[..at],
+                &self.text[at + clause.len()..]
+            ),
+            None if self.text.is_empty() => format!("{clause}{term}"),
+            None => format!("{clause}{term} {}", self.text),
+        };
+    }
+
     /// Both expressions' placeholders, for an item with an update and a condition.
     fn merged(a: &Expr, b: Option<&Expr>) -> (Option<HashMap<String, String>>, Option<Item>) {
         let mut names = a.names.clone();
@@ -332,16 +347,7 @@ impl Tx {
                     + by
             }
             None => {
-                let term = format!("{name} {value}");
-                update.text = match update.text.find("ADD ") {
-                    Some(at) => format!(
-                        "{}ADD {term}, {}",
-                        &update.text[..at],
-                        &update.text[at + 4..]
-                    ),
-                    None if update.text.is_empty() => format!("ADD {term}"),
-                    None => format!("{} ADD {term}", update.text),
-                };
+                update.add_term("ADD", &format!("{name} {value}"));
                 update.names.insert(name, attr.into());
                 by
             }
@@ -523,15 +529,7 @@ fn build(table: &str, op: &Op, numbers: Option<&Numbers>) -> Result<TransactWrit
                 item.insert(ORDER.into(), super::n(nums.last));
             }
             Write::Update { update, .. } => {
-                let set = "#ev = :evl";
-                update.text = match update.text.find("SET ") {
-                    Some(at) => format!(
-                        "{}SET {set}, {}",
-                        &update.text[..at],
-                        &update.text[at + 4..]
-                    ),
-                    None => format!("SET {set} {}", update.text),
-                };
+                update.add_term("SET", "#ev = :evl");
                 update.names.insert("#ev".into(), ORDER.into());
                 update.values.insert(":evl".into(), super::n(nums.last));
             }
